@@ -1,0 +1,1 @@
+"""camhub: turn phones, webcams and Pis into one live camera network."""

@@ -1,0 +1,169 @@
+"""Shared types: the frame that flows through camhub, per-camera stats, and the small
+interfaces between the boxes (source -> sender -> wire -> hub -> consumers).
+
+Everything else imports from here; this module imports nothing of camhub's.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+CameraName = str
+Encoding = Literal["jpeg", "raw"]
+Image = npt.NDArray[np.generic]
+
+
+class CamhubError(Exception):
+    """Base class of every error camhub raises on purpose."""
+
+
+class SendTimeout(CamhubError, TimeoutError):
+    """A frame could not be delivered to the hub within the sender's timeout."""
+
+
+class SourceError(CamhubError):
+    """A camera source could not be opened or read (bad URL, unreachable camera...)."""
+
+
+class SourceEnded(SourceError):
+    """A finite source (a video file without loop) has no more frames."""
+
+
+@dataclass(slots=True)
+class Frame:
+    """One camera image with its metadata.
+
+    Exactly one of ``jpeg`` and ``array`` is set when the frame is created; the other
+    form is computed on first use (``image`` decodes, ``to_jpeg`` encodes) and cached,
+    so a hub that only forwards JPEG bytes never decodes them.
+    """
+
+    name: CameraName
+    jpeg: bytes | None = None
+    array: Image | None = None
+    seq: int | None = None
+    """Sender's frame counter; ``None`` when the peer (e.g. imagezmq) sends none."""
+    captured_at: float | None = None
+    """Sender's wall-clock capture time (``time.time()``); ``None`` if not stamped."""
+    received_at: float = field(default_factory=time.time)
+    width: int | None = None
+    height: int | None = None
+    meta: dict[str, object] = field(default_factory=dict)
+    """Extra JSON header keys the sender added (and that camhub does not interpret)."""
+
+    def __post_init__(self) -> None:
+        if self.array is not None and (self.width is None or self.height is None):
+            self.height, self.width = int(self.array.shape[0]), int(self.array.shape[1])
+
+    @property
+    def encoding(self) -> Encoding:
+        return "jpeg" if self.jpeg is not None else "raw"
+
+    @property
+    def image(self) -> Image:
+        """The pixels as a numpy array (BGR for colour, as OpenCV uses), decoded lazily."""
+        if self.array is None:
+            from camhub.jpeg import decode_jpeg
+
+            assert self.jpeg is not None
+            self.array = decode_jpeg(self.jpeg)
+            self.height, self.width = int(self.array.shape[0]), int(self.array.shape[1])
+        return self.array
+
+    def to_jpeg(self, quality: int = 85) -> bytes:
+        """The frame as JPEG bytes; encodes (once) only if the frame arrived raw."""
+        if self.jpeg is None:
+            from camhub.jpeg import encode_jpeg
+
+            self.jpeg = encode_jpeg(self.image, quality=quality)
+        return self.jpeg
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the payload as it travelled on the wire."""
+        if self.jpeg is not None:
+            return len(self.jpeg)
+        assert self.array is not None
+        return int(self.array.nbytes)
+
+    @property
+    def age(self) -> float | None:
+        """Seconds from capture to arrival at the hub, if the sender stamped the frame."""
+        if self.captured_at is None:
+            return None
+        return self.received_at - self.captured_at
+
+
+@dataclass(slots=True)
+class CameraStats:
+    """A snapshot of what the hub knows about one camera (safe to hand to other threads)."""
+
+    name: CameraName
+    online: bool
+    frames: int
+    bytes: int
+    fps: float
+    kbps: float
+    dropped: int
+    """Frames the sender numbered but the hub never received (gaps in ``seq``)."""
+    malformed: int
+    first_seen: float
+    last_seen: float
+    age_ms: float | None
+    """Capture-to-hub age of the latest frame, in milliseconds."""
+    width: int | None
+    height: int | None
+    encoding: Encoding | None
+    peer: str | None
+    """Network address of the sender of the latest frame."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class SourceStatus:
+    """What a camera source reports about itself."""
+
+    uri: str
+    connected: bool = False
+    fps: float = 0.0
+    frames: int = 0
+    last_frame_at: float | None = None
+    reconnects: int = 0
+    last_error: str | None = None
+
+
+class FrameSource(Protocol):
+    """A camera: ``read()`` returns the newest frame not returned before, waiting at most
+    ``timeout`` seconds (``TimeoutError`` after that); ``SourceEnded`` at end of stream."""
+
+    name: CameraName
+
+    def start(self) -> FrameSource: ...
+
+    def read(self, timeout: float | None = None) -> Frame: ...
+
+    def status(self) -> SourceStatus: ...
+
+    def stop(self) -> None: ...
+
+
+class FrameStore(Protocol):
+    """What consumers (dashboard, processors, recorder) see of a hub."""
+
+    def camera_names(self) -> list[CameraName]: ...
+
+    def latest(self, name: CameraName) -> Frame | None: ...
+
+    def stats(self) -> list[CameraStats]: ...
+
+    def wait_newer(self, name: CameraName, count: int, timeout: float) -> tuple[Frame, int] | None:
+        """Block until camera ``name`` has received more than ``count`` frames; return the
+        latest frame and the new count, or ``None`` on timeout."""
+        ...
