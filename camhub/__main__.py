@@ -1,0 +1,5 @@
+import sys
+
+from camhub.cli import main
+
+sys.exit(main())
