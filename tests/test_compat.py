@@ -49,21 +49,25 @@ def test_send_jpg_accepts_cv2_imencode_output(jpeg: bytes) -> None:
 
 
 def test_malformed_message_is_answered_and_skipped(jpeg: bytes) -> None:
-    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
-        evil = zmq.Context.instance().socket(zmq.REQ)
-        evil.setsockopt(zmq.LINGER, 0)
-        evil.connect(hub.endpoint)
-        evil.send_multipart([b"garbage", b"x"])
-        good = camhub.ImageSender(hub.endpoint)
-        t = threading.Thread(target=good.send_jpg, args=("ok", jpeg))
-        t.start()
-        name, got = hub.recv_jpg(timeout=5)
-        hub.send_reply()
-        t.join(5)
-        assert name == "ok" and got == jpeg and hub.malformed == 1
-        assert evil.poll(2000) and evil.recv().startswith(b"ERR ")
-        evil.close()
-        good.close()
+    evil = zmq.Context.instance().socket(zmq.REQ)
+    evil.setsockopt(zmq.LINGER, 0)
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub, camhub.ImageSender(hub.endpoint) as good:
+        try:
+            evil.connect(hub.endpoint)
+            evil.send_multipart([b"garbage", b"x"])
+            assert hub.zmq_socket.poll(2000)
+            with pytest.raises(TimeoutError):  # the bad message is answered, never returned
+                hub.recv_jpg(timeout=0.3)
+            assert hub.malformed == 1
+            assert evil.poll(2000) and evil.recv().startswith(b"ERR header is not valid JSON")
+            t = threading.Thread(target=good.send_jpg, args=("ok", jpeg))
+            t.start()
+            name, got = hub.recv_jpg(timeout=5)
+            hub.send_reply()
+            t.join(5)
+            assert name == "ok" and got == jpeg
+        finally:
+            evil.close()
 
 
 def test_send_reply_without_a_pending_frame_is_harmless(caplog: pytest.LogCaptureFixture) -> None:
