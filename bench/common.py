@@ -137,9 +137,7 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return float(ordered[rank])
 
 
-def median_of(
-    runs: int, measure: Callable[[], T], key: Callable[[T], float]
-) -> tuple[T, list[T]]:
+def median_of(runs: int, measure: Callable[[], T], key: Callable[[T], float]) -> tuple[T, list[T]]:
     """Run ``measure`` ``runs`` times; return the run with the median ``key`` and all runs."""
     results = [measure() for _ in range(runs)]
     ordered = sorted(results, key=key)

@@ -9,6 +9,7 @@ are its own, not the orchestrator's.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -44,6 +45,8 @@ class SenderSpec:
     """Frames in flight for camhub's pipelined Sender."""
     encoders: int = 2
     """Encoding threads for ``camhub-live``."""
+    cpus: tuple[int, ...] = ()
+    """Pin the process (and the threads it starts) to these CPUs; empty: no pinning."""
 
     @property
     def name(self) -> str:
@@ -65,6 +68,8 @@ class HubSpec:
     """PUB/SUB: the senders' bound addresses."""
     sample_rss_every: float = 0.0
     """Soak runs: sample the resident memory this often during the window."""
+    cpus: tuple[int, ...] = ()
+    """Pin the process (and the threads it starts) to these CPUs; empty: no pinning."""
 
 
 @dataclass(slots=True)
@@ -223,8 +228,15 @@ SENDERS: dict[str, Callable[[SenderSpec, Callable[[], bool], Callable[[], None]]
 }
 
 
+def _pin(cpus: tuple[int, ...]) -> None:
+    # Before any ZeroMQ context exists: its I/O thread inherits the calling thread's mask.
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
 def sender_main(spec: SenderSpec, stop: StopFlag, ready: Queue[int]) -> None:
     """Entry point of a sender process."""
+    _pin(spec.cpus)
     ticks = [0]
 
     def running() -> bool:
@@ -233,7 +245,9 @@ def sender_main(spec: SenderSpec, stop: StopFlag, ready: Queue[int]) -> None:
         return ticks[0] & 7 != 0 or not stop.value
 
     ready.put(spec.index)
-    SENDERS[spec.kind](spec, running if spec.fps is None else lambda: not stop.value, _pacer(spec.fps))
+    SENDERS[spec.kind](
+        spec, running if spec.fps is None else lambda: not stop.value, _pacer(spec.fps)
+    )
 
 
 # -- hub-side receive loops ---------------------------------------------------------------
@@ -432,6 +446,7 @@ LOOPS: dict[str, type[Loop]] = {
 
 def hub_main(spec: HubSpec, conn: Connection) -> None:
     """Entry point of a hub process; see the module docstring for the pipe protocol."""
+    _pin(spec.cpus)
     loop = LOOPS[spec.kind](spec)
     stop = threading.Event()
     thread = threading.Thread(target=loop.run, args=(stop,), name="bench-loop", daemon=True)

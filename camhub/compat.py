@@ -26,7 +26,15 @@ from camhub.hub import Hub
 from camhub.jpeg import decode_jpeg, encode_jpeg
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.sender import OnTimeout, Publisher, Sender
-from camhub.transport import SocketSecurity, check_endpoint, context, new_socket
+from camhub.transport import (
+    SocketSecurity,
+    check_endpoint,
+    context,
+    new_socket,
+    readable,
+    recv_parts,
+    send_parts,
+)
 from camhub.types import Frame, Image
 
 log = logging.getLogger("camhub.compat")
@@ -138,14 +146,14 @@ class ImageHub:
 
     def _wait(self, deadline: float | None) -> None:
         # Short polls rather than one blocking recv, so Ctrl-C is honoured promptly.
-        while not self.zmq_socket.poll(100, zmq.POLLIN):
+        while not readable(self.zmq_socket, 100):
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError("no frame received within the timeout")
 
     def _next_reqrep(self, deadline: float | None) -> Frame:
         while True:
             self._wait(deadline)
-            parts = self.zmq_socket.recv_multipart(copy=False)
+            parts = recv_parts(self.zmq_socket)
             split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
             envelope, body = parts[:split], parts[split:]
             try:
@@ -207,7 +215,7 @@ class ImageHub:
             return
         envelope, self._envelope = self._envelope, None
         try:
-            self.zmq_socket.send_multipart([*envelope, reply_message], zmq.NOBLOCK, copy=False)
+            send_parts(self.zmq_socket, [*envelope, reply_message])
         except zmq.ZMQError as exc:
             log.debug("reply not delivered (sender gone?): %s", exc)
 

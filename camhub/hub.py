@@ -29,11 +29,20 @@ import zmq
 from camhub import protocol
 from camhub.camera_state import CameraState, PeerStats
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
-from camhub.transport import SocketSecurity, check_endpoint, new_socket, peer_address
+from camhub.transport import (
+    SocketSecurity,
+    check_endpoint,
+    new_socket,
+    peer_address,
+    readable,
+    recv_parts,
+    send_parts,
+)
 from camhub.types import CameraName, CameraStats, Frame
 
 log = logging.getLogger("camhub.hub")
 
+_POLLIN = int(zmq.POLLIN)
 _BURST = 256
 """Messages drained from one socket before looking at the others (fairness)."""
 
@@ -182,16 +191,14 @@ class Hub:
     # -- receive thread ---------------------------------------------------------------
 
     def _run(self) -> None:
-        poller = zmq.Poller()
-        for sock in (self._router, self._sub):
-            if sock is not None:
-                poller.register(sock, zmq.POLLIN)
+        # zmq.zmq_poll on a prebuilt list: zmq.Poller costs several microseconds a call.
+        polled = [(sock, _POLLIN) for sock in (self._router, self._sub) if sock is not None]
         next_check = time.monotonic()
         while not self._stop.is_set():
             while not self._commands.empty() and self._sub is not None:
                 self._sub.connect(self._commands.get())
             try:
-                ready = dict(poller.poll(100))
+                ready = [sock for sock, _events in zmq.zmq_poll(polled, 100)]
             except zmq.ZMQError:  # socket closed under us during shutdown
                 break
             if self._router is not None and self._router in ready:
@@ -204,15 +211,19 @@ class Hub:
                 next_check = now + 0.25
 
     def _drain(self, sock: zmq.Socket[bytes], *, routed: bool) -> None:
+        # Called when the poll said readable; ask again before each further receive,
+        # which is cheaper than catching zmq.Again at the end of every burst.
         for _ in range(_BURST):
             try:
-                parts = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                parts = recv_parts(sock)
             except zmq.Again:
                 return
             if routed:
                 self._handle_routed(sock, parts)
             else:
                 self._handle(parts, peer_address(parts[0]) or "pub")
+            if not readable(sock):
+                return
 
     def _handle_routed(self, sock: zmq.Socket[bytes], parts: list[zmq.Frame]) -> None:
         # REQ and camhub DEALER peers put an empty delimiter after the routing id.
@@ -221,7 +232,7 @@ class Hub:
         peer = peer_address(parts[0]) or parts[0].bytes.hex()
         answer = self._handle(body, peer)
         try:
-            sock.send_multipart([*envelope, answer], zmq.NOBLOCK, copy=False)
+            send_parts(sock, [*envelope, answer])
         except zmq.ZMQError:
             pass  # the peer went away; ROUTER drops unroutable replies
 

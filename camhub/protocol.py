@@ -73,9 +73,13 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+"""Built once: ``json.dumps`` with non-default separators builds an encoder per call."""
+
+
 def _header(name: str, fields: dict[str, Any]) -> bytes:
     fields["msg"] = name
-    return json.dumps(fields, separators=(",", ":")).encode()
+    return _COMPACT_JSON.encode(fields).encode()
 
 
 def _stamp(seq: int | None, captured_at: float | None) -> dict[str, Any]:
@@ -204,17 +208,24 @@ def decode(
         not isinstance(ts, int | float) or isinstance(ts, bool) or not math.isfinite(ts)
     ):
         raise ProtocolError(f"header 'ts' must be a finite number, got {ts!r}")
-    meta = {k: v for k, v in header.items() if k not in KNOWN_KEYS}
+    # Most headers carry only known keys; the set comparison runs in C.
+    meta = (
+        {}
+        if header.keys() <= KNOWN_KEYS
+        else {k: v for k, v in header.items() if k not in KNOWN_KEYS}
+    )
+    name = header["msg"]
+    captured_at = None if ts is None else float(ts)
     now = time.time() if received_at is None else received_at
-    common: dict[str, Any] = {
-        "name": header["msg"],
-        "seq": seq,
-        "captured_at": None if ts is None else float(ts),
-        "received_at": now,
-        "meta": meta,
-    }
     if "dtype" in header or "shape" in header:
-        return Frame(array=_decode_array(header, payload, limits), **common)
+        return Frame(
+            name,
+            array=_decode_array(header, payload, limits),
+            seq=seq,
+            captured_at=captured_at,
+            received_at=now,
+            meta=meta,
+        )
     if len(payload) == 0:
         raise ProtocolError("JPEG payload is empty")
     width = _int_field(header, "width", 1, limits.max_dim)
@@ -228,7 +239,16 @@ def decode(
         raise ProtocolError("payload is not a JPEG (no FF D8 start-of-image marker)")
     if width > limits.max_dim or height > limits.max_dim:
         raise ProtocolError(f"JPEG is {width}x{height}, over the limit of {limits.max_dim}")
-    return Frame(jpeg=bytes(payload), width=width, height=height, **common)
+    return Frame(
+        name,
+        jpeg=bytes(payload),
+        seq=seq,
+        captured_at=captured_at,
+        received_at=now,
+        width=width,
+        height=height,
+        meta=meta,
+    )
 
 
 def error_reply(reason: str) -> bytes:

@@ -25,7 +25,15 @@ import zmq
 
 from camhub import protocol
 from camhub.latest import LatestSlot
-from camhub.transport import SocketSecurity, check_endpoint, new_socket
+from camhub.transport import (
+    SocketSecurity,
+    check_endpoint,
+    new_socket,
+    readable,
+    recv_parts,
+    send_parts,
+    writable,
+)
 from camhub.types import Frame, Image, SendTimeout
 
 log = logging.getLogger("camhub.sender")
@@ -174,17 +182,15 @@ class Sender(_BaseSender):
     def _take_replies(self, wait: float) -> bool:
         """Read every reply available, waiting up to ``wait`` s for the first; False if none."""
         sock = self.socket
-        got = False
-        if wait > 0 and not sock.poll(int(wait * 1000), zmq.POLLIN):
+        if not readable(sock, int(wait * 1000)):
             return False
         while True:
             try:
-                parts = sock.recv_multipart(zmq.NOBLOCK)
+                parts = recv_parts(sock)
             except zmq.Again:
-                return got
-            got = True
+                return True
             self._in_flight = max(0, self._in_flight - 1)
-            reply = parts[-1]
+            reply = parts[-1].bytes
             self.last_reply = reply
             if reply.startswith(protocol.ERROR_REPLY_PREFIX):
                 self.stats.refused += 1
@@ -194,6 +200,8 @@ class Sender(_BaseSender):
             else:
                 self.stats.acked += 1
             self._note_recovered()
+            if not readable(sock):
+                return True
 
     def send_frame(self, frame: Frame) -> bool:
         self._stamper.stamp(frame)
@@ -206,12 +214,12 @@ class Sender(_BaseSender):
             return False
         parts = [b"", *protocol.encode_frame(frame)]
         sock = self.socket
-        if not sock.poll(int(self.timeout * 1000), zmq.POLLOUT):
+        if not writable(sock, int(self.timeout * 1000)):
             self.stats.dropped += 1
             self._note_outage("is not reachable")
             return False
         try:
-            sock.send_multipart(parts, zmq.NOBLOCK, copy=False)
+            send_parts(sock, parts)
         except zmq.Again:
             self.stats.dropped += 1
             self._note_outage("is not accepting frames")
@@ -295,7 +303,7 @@ class Publisher(_BaseSender):
         self._stamper.stamp(frame)
         try:
             # PUB never blocks: past the high-water mark ZeroMQ drops the message.
-            self.socket.send_multipart(protocol.encode_frame(frame), zmq.NOBLOCK, copy=False)
+            send_parts(self.socket, protocol.encode_frame(frame))
         except zmq.Again:
             self.stats.dropped += 1
             return False

@@ -4,7 +4,8 @@ always have LINGER and high-water marks set, and endpoint validation with clear 
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import zmq
 
@@ -55,6 +56,9 @@ def check_endpoint(endpoint: str, *, what: str = "address", bind: bool = False) 
     return endpoint.strip()
 
 
+_COPY_BELOW = 256 * 1024
+
+
 def new_socket(
     kind: int,
     *,
@@ -65,6 +69,10 @@ def new_socket(
 ) -> zmq.Socket[bytes]:
     """A socket with LINGER 0 (close never blocks) and bounded queues."""
     sock = context().socket(kind)
+    # pyzmq sends buffers above copy_threshold without copying, but then has its
+    # garbage-collector thread release each one: for JPEG-sized frames that costs
+    # more CPU than the copy. Raw 640x480 arrays (900 KB) still go zero-copy.
+    sock.copy_threshold = _COPY_BELOW
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.setsockopt(zmq.RCVHWM, hwm)
@@ -73,6 +81,46 @@ def new_socket(
     if security is not None:
         security.apply(sock, server=server)
     return sock
+
+
+# Plain ints: pyzmq's flag enums cost a microsecond or more per operation, and these
+# run several times for every frame.
+_POLLIN, _POLLOUT = int(zmq.POLLIN), int(zmq.POLLOUT)
+_LAST, _MORE = int(zmq.NOBLOCK), int(zmq.NOBLOCK | zmq.SNDMORE)
+
+
+def readable(sock: zmq.Socket[bytes], timeout_ms: int = 0) -> bool:
+    """Whether a message can be received within ``timeout_ms`` (0: right now).
+
+    Cheaper than ``Socket.poll``, which builds a ``Poller`` on every call, and than
+    catching ``zmq.Again`` from a non-blocking receive.
+    """
+    return bool(zmq.zmq_poll([(sock, _POLLIN)], timeout_ms))
+
+
+def writable(sock: zmq.Socket[bytes], timeout_ms: int = 0) -> bool:
+    """Whether a message can be sent within ``timeout_ms`` (0: right now)."""
+    return bool(zmq.zmq_poll([(sock, _POLLOUT)], timeout_ms))
+
+
+def send_parts(sock: zmq.Socket[bytes], parts: Sequence[Any], *, copy: bool = False) -> None:
+    """``sock.send_multipart(parts, zmq.NOBLOCK, copy=copy)`` minus its per-part enum
+    arithmetic. Raises ``zmq.Again`` if the first part cannot be queued; ZeroMQ queues a
+    multipart message atomically, so the later parts then always go."""
+    last = len(parts) - 1
+    for i, part in enumerate(parts):
+        sock.send(part, _LAST if i == last else _MORE, copy=copy)
+
+
+def recv_parts(sock: zmq.Socket[bytes]) -> list[zmq.Frame]:
+    """``sock.recv_multipart(zmq.NOBLOCK, copy=False)``, about twice as fast: it follows
+    ``Frame.more`` instead of asking the socket for RCVMORE after every part."""
+    part = sock.recv(_LAST, copy=False)
+    parts = [part]
+    while part.more:
+        part = sock.recv(_LAST, copy=False)
+        parts.append(part)
+    return parts
 
 
 def peer_address(frame: zmq.Frame) -> str | None:
