@@ -60,8 +60,8 @@ def test_frame(seed: int = 0, width: int = WIDTH, height: int = HEIGHT) -> np.nd
         else:
             qx, qy = px + int(rng.integers(-120, 120)), py + int(rng.integers(-90, 90))
             cv2.rectangle(img, (px, py), (qx, qy), colour, -1)
-    texture = rng.normal(0, 3.0, (height // 2, width // 2, 3)).astype(np.float32)
-    texture = cv2.resize(texture, (width, height), interpolation=cv2.INTER_LINEAR)
+    coarse = rng.normal(0, 3.0, (height // 2, width // 2, 3)).astype(np.float32)
+    texture = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
     noise = rng.normal(0, 2.0, (height, width, 3)).astype(np.float32)
     out = (img.astype(np.float32) + texture + noise).clip(0, 255).astype(np.uint8)
     return np.ascontiguousarray(cv2.GaussianBlur(out, (3, 3), 0))

@@ -120,8 +120,13 @@ def _pacer(fps: float | None) -> Callable[[], None]:
 
 
 def _send_push(spec: SenderSpec, running: Callable[[], bool], pace: Callable[[], None]) -> None:
-    raw = isinstance(spec.data, np.ndarray)
-    header = camhub.protocol.encode_array(spec.name, spec.data)[0] if raw else b'{"msg":"cam"}'
+    data = spec.data
+    header = (
+        camhub.protocol.encode_array(spec.name, data)[0]
+        if isinstance(data, np.ndarray)
+        else b'{"msg":"cam"}'
+    )
+    sock: zmq.Socket[bytes]
     with zmq.Context.instance().socket(zmq.PUSH) as sock:
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDHWM, 8)
@@ -133,6 +138,7 @@ def _send_push(spec: SenderSpec, running: Callable[[], bool], pace: Callable[[],
 
 def _send_req(spec: SenderSpec, running: Callable[[], bool], pace: Callable[[], None]) -> None:
     header = b'{"msg":"cam"}'
+    sock: zmq.Socket[bytes]
     with zmq.Context.instance().socket(zmq.REQ) as sock:
         sock.setsockopt(zmq.LINGER, 0)
         sock.connect(spec.endpoint)
@@ -291,11 +297,13 @@ class Loop:
 class _BareLoop(Loop):
     def __init__(self, spec: HubSpec) -> None:
         super().__init__(spec)
-        self.sock = zmq.Context.instance().socket(zmq.PULL if spec.kind == "pull" else zmq.REP)
+        self.sock: zmq.Socket[bytes] = zmq.Context.instance().socket(
+            zmq.PULL if spec.kind == "pull" else zmq.REP
+        )
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.RCVTIMEO, 100)
         self.sock.setsockopt(zmq.RCVHWM, 8)
-        port = self.sock.bind_to_random_port("tcp://127.0.0.1")
+        port: int = self.sock.bind_to_random_port("tcp://127.0.0.1")
         self.endpoint = f"tcp://127.0.0.1:{port}"
 
     def run(self, stop: threading.Event) -> None:

@@ -80,7 +80,9 @@ def run_once(
     """Start a hub process and its sender processes, measure one window, tear down."""
     ctx = mp_context()
     parent, child = ctx.Pipe()
-    hub_proc = ctx.Process(target=hub_main, args=(hub, child), name="bench-hub", daemon=True)
+    hub_proc: BaseProcess = ctx.Process(
+        target=hub_main, args=(hub, child), name="bench-hub", daemon=True
+    )
     stop = ctx.RawValue("i", 0)
     ready = ctx.Queue()
     procs: list[BaseProcess] = []
@@ -91,7 +93,9 @@ def run_once(
         _tag, endpoint = parent.recv()
         for spec in senders:
             spec = replace(spec, endpoint=spec.endpoint or endpoint)
-            proc = ctx.Process(target=sender_main, args=(spec, stop, ready), daemon=True)
+            proc: BaseProcess = ctx.Process(
+                target=sender_main, args=(spec, stop, ready), daemon=True
+            )
             proc.start()
             procs.append(proc)
         for _ in procs:
@@ -107,16 +111,16 @@ def run_once(
         return result
     finally:
         stop.value = 1
-        for proc in procs:
-            proc.join(timeout=5)
+        for sender in procs:
+            sender.join(timeout=5)
         try:
             parent.send(("exit", 0))
         except OSError:
             pass  # the hub is gone already
         hub_proc.join(timeout=10)
-        for proc in [*procs, hub_proc]:
-            if proc.is_alive():
-                print(f"warning: {proc.name} did not stop; terminating it", file=sys.stderr)
-                proc.terminate()
-                proc.join(timeout=5)
+        for leftover in [*procs, hub_proc]:
+            if leftover.is_alive():
+                print(f"warning: {leftover.name} did not stop; terminating it", file=sys.stderr)
+                leftover.terminate()
+                leftover.join(timeout=5)
         ready.close()
