@@ -86,7 +86,7 @@ def throughput_cases(windows: Sequence[int]) -> list[Case]:
                         SenderSpec("camhub", data, window=w),
                         n,
                     )
-                    for w in windows
+                    for w in sorted(windows)
                 ),
                 Case(
                     "camhub ImageSender -> ImageHub (compat)",
@@ -420,7 +420,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, set[str]]:
         type=_windows,
         default=None,
         metavar="N[,N...]",
-        help="camhub Sender windows to compare (default 4,12; --quick: 4). The first is "
+        help="camhub Sender windows to compare (default 4,2,12; --quick: 4). The first is "
         "used for the live, age, slow-consumer and memory runs",
     )
     parser.add_argument(
@@ -451,13 +451,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[Settings, set[str]]:
     else:
         s = Settings(
             runs=args.runs or 3,
-            duration=1.5,
+            duration=1.2,
             warmup=0.3,
             age_duration=3.0,
             slow_duration=10.0,
             soak=args.soak or 20.0,
             soak_warmup=2.0,
-            windows=args.windows or (4, 12),
+            windows=args.windows or (4, 2, 12),
             pin=not args.no_pin,
         )
     return s, set(args.only or sections)

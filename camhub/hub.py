@@ -191,6 +191,38 @@ class Hub:
     # -- receive thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        socks = [sock for sock in (self._router, self._sub) if sock is not None]
+        if len(socks) == 1:
+            self._run_one(socks[0], routed=socks[0] is self._router)
+        else:
+            self._run_many()
+
+    def _run_one(self, sock: zmq.Socket[bytes], *, routed: bool) -> None:
+        # One socket (the usual case): a blocking receive with a timeout, like imagezmq's
+        # loop. Polling first would cost a system call or two for every large frame.
+        sock.setsockopt(zmq.RCVTIMEO, 100)
+        next_check = time.monotonic()
+        while not self._stop.is_set():
+            while not routed and not self._commands.empty():
+                sock.connect(self._commands.get())
+            try:
+                parts = recv_parts(sock, wait=True)
+            except zmq.Again:
+                parts = None
+            except zmq.ZMQError:  # socket closed under us during shutdown
+                break
+            if parts is None:
+                pass
+            elif routed:
+                self._handle_routed(sock, parts)
+            else:
+                self._handle(parts, peer_address(parts[0]) or "pub")
+            now = time.monotonic()
+            if now >= next_check:
+                self._check_offline()
+                next_check = now + 0.25
+
+    def _run_many(self) -> None:
         # zmq.zmq_poll on a prebuilt list: zmq.Poller costs several microseconds a call.
         polled = [(sock, _POLLIN) for sock in (self._router, self._sub) if sock is not None]
         next_check = time.monotonic()
