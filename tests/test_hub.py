@@ -237,3 +237,21 @@ def test_stop_is_prompt(jpeg: bytes) -> None:
     t0 = time.monotonic()
     hub.stop()
     assert time.monotonic() - t0 < 1.0
+
+
+def test_hub_serves_request_reply_and_pub_sub_at_once(jpeg: bytes) -> None:
+    """With two sockets the receive loop polls both; neither starves the other."""
+    hub = camhub.Hub("tcp://127.0.0.1:0", sub_bind="tcp://127.0.0.1:0").start()
+    sender = camhub.Sender(hub.endpoints[0], window=4, timeout=2)
+    pub = camhub.Publisher(hub.endpoints[1], bind=False)
+    try:
+        for _ in range(50):
+            assert sender.send_jpeg("req", jpeg)
+        assert sender.flush()
+        assert wait_until(lambda: pub.send_jpeg("pub", jpeg) and hub.latest("pub") is not None)
+        assert sender.stats.acked == 50
+        assert hub.camera_stats("req") is not None
+    finally:
+        pub.close()
+        sender.close()
+        hub.stop()
