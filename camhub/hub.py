@@ -21,14 +21,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import zmq
 
 from camhub import protocol
 from camhub.camera_state import CameraState, PeerStats
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
-from camhub.transport import SocketSecurity, check_endpoint, new_socket, peer_address
+from camhub.transport import PeerGate, SocketSecurity, check_endpoint, new_socket, peer_address
 from camhub.types import CameraName, CameraStats, Frame
 
 log = logging.getLogger("camhub.hub")
@@ -75,6 +75,7 @@ class Hub:
         self.limits = limits
         self.offline_after = offline_after
         self._security = security
+        self._gate = security if isinstance(security, PeerGate) else None
         self._cond = threading.Condition()
         self._cameras: dict[CameraName, CameraState] = {}
         self._peers: dict[str, PeerStats] = {}
@@ -125,6 +126,11 @@ class Hub:
             from camhub.transport import AddressError
 
             raise AddressError(f"hub cannot listen: {exc}") from None
+
+    @property
+    def security(self) -> SocketSecurity | None:
+        """The security the hub's sockets use (``CurveServer.stats()`` has refusals)."""
+        return self._security
 
     @property
     def endpoint(self) -> str:
@@ -210,7 +216,7 @@ class Hub:
                 return
             if routed:
                 self._handle_routed(sock, parts)
-            else:
+            elif self._gate is None or self._gate.admits(parts[0]):
                 self._handle(parts, peer_address(parts[0]) or "pub")
 
     def _handle_routed(self, sock: zmq.Socket[bytes], parts: list[zmq.Frame]) -> None:
@@ -218,7 +224,10 @@ class Hub:
         split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
         envelope, body = parts[:split], parts[split:]
         peer = peer_address(parts[0]) or parts[0].bytes.hex()
-        answer = self._handle(body, peer)
+        if self._gate is not None and not self._gate.admits(parts[0]):
+            answer = protocol.error_reply("this sender's key is no longer authorized")
+        else:
+            answer = self._handle(body, peer)
         try:
             sock.send_multipart([*envelope, answer], zmq.NOBLOCK, copy=False)
         except zmq.ZMQError:
@@ -232,6 +241,8 @@ class Hub:
             frame = protocol.decode([f.buffer for f in body], self.limits)
         except ProtocolError as exc:
             return self._malformed(peer, stats, str(exc))
+        except Exception as exc:  # a decoder bug must not kill the receive thread
+            return self._malformed(peer, stats, f"undecodable message ({exc!r:.100})")
         self._store(frame, peer)
         return self.reply
 
@@ -317,7 +328,7 @@ class Hub:
 
     def peer_stats(self) -> list[PeerStats]:
         with self._cond:
-            return [PeerStats(**vars(p)) for p in self._peers.values()]
+            return [replace(p) for p in self._peers.values()]
 
     def wait_newer(self, name: CameraName, count: int, timeout: float) -> tuple[Frame, int] | None:
         deadline = time.monotonic() + timeout

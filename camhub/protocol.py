@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ ALLOWED_DTYPES = frozenset(
 )
 
 Buffer = bytes | memoryview
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class ProtocolError(CamhubError, ValueError):
@@ -148,6 +150,8 @@ def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]
         header = json.loads(bytes(raw))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"header is not valid JSON: {exc}") from None
+    except RecursionError:  # e.g. 16 KB of '[': must not escape as a non-ProtocolError
+        raise ProtocolError("header JSON is nested too deeply") from None
     if not isinstance(header, dict):
         raise ProtocolError(f"header must be a JSON object, got {type(header).__name__}")
     name = header.get("msg")
@@ -155,6 +159,9 @@ def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]
         raise ProtocolError("header has no 'msg' (camera name) string")
     if len(name) > limits.max_name:
         raise ProtocolError(f"camera name is {len(name)} characters, over {limits.max_name}")
+    if _UNPRINTABLE.search(name):
+        # Control characters forge log lines; lone surrogates break every UTF-8 consumer.
+        raise ProtocolError(f"camera name {name!r} contains control or invalid characters")
     return header
 
 

@@ -4,7 +4,7 @@ always have LINGER and high-water marks set, and endpoint validation with clear 
 from __future__ import annotations
 
 import re
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import zmq
 
@@ -24,6 +24,14 @@ class SocketSecurity(Protocol):
     (see :mod:`camhub.security`)."""
 
     def apply(self, socket: zmq.Socket[bytes], *, server: bool) -> None: ...
+
+
+@runtime_checkable
+class PeerGate(Protocol):
+    """Security that can withdraw admission after the handshake (a revoked key): the hub
+    asks it about every message it receives."""
+
+    def admits(self, frame: zmq.Frame) -> bool: ...
 
 
 def context() -> zmq.Context[zmq.Socket[bytes]]:
