@@ -29,7 +29,7 @@ PUBLIC_SUFFIX = ".key"
 SECRET_SUFFIX = ".key_secret"
 _MAX_FILE = 64 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_FIELD = re.compile(rb'^\s*(public-key|secret-key)\s*=\s*"?([^"\s]*)"?\s*$')
+_FIELD = re.compile(rb"^\s*(public-key|secret-key)\s*=\s*(.*?)\s*$")
 
 KeyPath = str | os.PathLike[str]
 
@@ -96,7 +96,7 @@ def read_key_file(path: KeyPath, *, need_secret: bool = False) -> KeyFile:
     for line in data.splitlines():
         match = _FIELD.match(line)
         if match:
-            fields.setdefault(match.group(1), match.group(2))
+            fields.setdefault(match.group(1), match.group(2).strip(b"\"'"))
     public, secret = fields.get(b"public-key"), fields.get(b"secret-key")
     if public is None:
         raise KeyFileError(f"{p} is not a CURVE key file (no public-key line)")

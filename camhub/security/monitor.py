@@ -11,7 +11,8 @@ HANDSHAKE_FAILED_AUTH (status 400)  the hub does not know this sender's key
 HANDSHAKE_FAILED_PROTOCOL,          one side uses CURVE, the other does not
   ZMTP_MECHANISM_MISMATCH
 HANDSHAKE_FAILED_NO_DETAIL          the hub hung up mid-handshake: with CURVE, the
-                                    sender holds the wrong hub public key
+                                    sender holds the wrong hub public key; without,
+                                    the hub saw the mismatch first
 ==================================  ===============================================
 
 After an AUTH or PROTOCOL failure libzmq does not reconnect by itself, so the sender
@@ -71,14 +72,16 @@ class HandshakeFailure:
             if self.value == zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
                 return "hub's handshake does not decrypt: check --hub-key is that hub's key"
             return f"handshake with the hub failed (ZeroMQ protocol error {self.value:#x})"
+        # The hub hung up mid-handshake; a security mismatch is by far the likeliest cause.
         if self.curve:
             return (
                 "hub refused our CURVE handshake: this sender probably has the wrong hub "
-                "key (--hub-key must be the hub's public .key file)"
+                "key (--hub-key must be the hub's public .key file), or the hub runs "
+                "without encryption"
             )
         return (
-            "the hub address answered but the handshake failed: is it a camhub/ZeroMQ hub, "
-            "and does it require encryption?"
+            "hub hung up during the handshake: it probably requires CURVE encryption (give "
+            "this sender --hub-key HUB.key and --key NAME.key_secret)"
         )
 
 
