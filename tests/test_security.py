@@ -128,6 +128,39 @@ def test_secure_pubsub_sender_to_hub_that_binds(keys: Keys) -> None:
     assert server.stats().accepted == 1
 
 
+def test_secure_publisher_that_binds_and_hub_that_subscribes(keys: Keys) -> None:
+    """imagezmq's PUB/SUB topology: the CURVE server is the hub, though it connects."""
+    server = CurveServer(keys.secret("hub"), keys.authorized)
+    pub = camhub.Publisher("tcp://127.0.0.1:0", bind=True, security=keys.client("cam2"))
+    try:
+        with camhub.Hub(None, subscribe_to=pub.address, security=server) as hub:
+
+            def delivered() -> bool:
+                pub.send_jpeg("pubcam", small_jpeg())
+                return count(hub, "pubcam") > 0
+
+            assert wait_until(delivered)
+    finally:
+        pub.close()
+    assert server.stats().accepted == 1
+
+
+def test_secure_imagezmq_style_api(keys: Keys) -> None:
+    server = CurveServer(keys.secret("hub"), keys.authorized)
+    with camhub.ImageHub("tcp://127.0.0.1:0", security=server) as image_hub:
+        sender = camhub.ImageSender(image_hub.endpoint, security=keys.client("cam1"))
+        result: list[bytes | None] = []
+        thread = threading.Thread(target=lambda: result.append(sender.send_jpg("pi", small_jpeg())))
+        thread.start()
+        try:
+            name, jpg = image_hub.recv_jpg(timeout=5)
+            image_hub.send_reply(b"OK")
+            thread.join(timeout=5)
+        finally:
+            sender.close()
+    assert name == "pi" and jpg == small_jpeg() and result == [b"OK"]
+
+
 # -- refusals ---------------------------------------------------------------------------
 
 RefusedCase = tuple[Callable[[Keys], SocketSecurity | None], str, str]
@@ -385,10 +418,9 @@ def test_refusals_before_authentication_name_the_address_across_a_network(
             bad.send_jpeg("evil", small_jpeg())
     finally:
         proxy.close()
-    assert wait_until(lambda: server.stats().refusals == 1)
-    stats = server.stats()
-    assert stats.by_reason == {reason: 1}
-    assert stats.by_address == {"127.0.0.1": 1}
+    assert wait_until(lambda: server.stats().by_reason.get(reason, 0) >= 1)
+    # (libzmq may retry a wrong-key handshake once more before the sender closes.)
+    assert set(server.stats().by_address) == {"127.0.0.1"}
 
 
 # -- key files and flags ------------------------------------------------------------------------
@@ -436,6 +468,17 @@ def _parse(role: str, argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@pytest.fixture
+def keep_sighup() -> Iterator[None]:
+    """The hub flags install a SIGHUP handler; put the previous one back afterwards."""
+    sig = getattr(signal, "SIGHUP", None)
+    previous = signal.getsignal(sig) if sig is not None else None
+    yield
+    if sig is not None:
+        signal.signal(sig, previous)
+
+
+@pytest.mark.usefixtures("keep_sighup")
 def test_security_flags(keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
     hub_flags = ["--secret-key", str(keys.secret("hub")), "--authorized-keys", str(keys.authorized)]
     server = security_from_args(_parse("hub", hub_flags))

@@ -150,7 +150,9 @@ def _render(name: str, public: bytes, secret: bytes | None) -> bytes:
 
 
 def _write_new(path: Path, data: bytes, mode: int, force: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    # Never follow a symlink planted where a secret key is about to be written.
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    flags |= os.O_TRUNC if force else os.O_EXCL
     try:
         fd = os.open(path, flags, mode)
     except FileExistsError:
