@@ -202,7 +202,10 @@ def test_refused_sender_gets_clear_error_and_hub_keeps_serving(
         assert stream(good, "cam1", 5, jpeg) == 5
     assert count(hub, "cam1") == 10
     assert hub.camera_stats("evil") is None
-    assert wait_until(lambda: server.stats().by_reason.get(reason, 0) >= 1)
+    # On bare loopback either side of a plaintext handshake may notice first; when the
+    # sender hangs up first the hub only sees an aborted handshake.
+    seen = {reason, "bad_handshake"} if reason == "plaintext" else {reason}
+    assert wait_until(lambda: bool(seen & set(server.stats().by_reason)))
     refusals = [r.getMessage() for r in caplog.records if r.name == SECURITY_LOG]
     assert any(m.startswith("refused") for m in refusals)
     if reason == "unknown_key":  # ZAP names the peer; other cases: see the proxy test below
@@ -310,10 +313,10 @@ def test_sighup_reloads_keys(keys: Keys) -> None:
 class RecordingProxy:
     """A TCP forwarder 127.0.0.1:port -> 127.0.0.1:target that keeps every byte it passes."""
 
-    def __init__(self, target_port: int, delay: float = 0.0) -> None:
+    def __init__(self, target_port: int, reply_delay: float = 0.0) -> None:
         self.target_port = target_port
-        self.delay = delay
-        """Seconds to hold back the first bytes each way (like a slow network link)."""
+        self.reply_delay = reply_delay
+        """Seconds to hold back the hub's first bytes to the client (a slow link)."""
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.1)
         self.port = int(self.listener.getsockname()[1])
@@ -332,14 +335,14 @@ class RecordingProxy:
                 continue
             upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=2)
             self._sockets += [client, upstream]
-            for src, dst in ((client, upstream), (upstream, client)):
-                t = threading.Thread(target=self._pump, args=(src, dst), daemon=True)
+            for src, dst, delay in ((client, upstream, 0.0), (upstream, client, self.reply_delay)):
+                t = threading.Thread(target=self._pump, args=(src, dst, delay), daemon=True)
                 self._threads.append(t)
                 t.start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, delay: float) -> None:
         src.settimeout(0.1)
-        self._stop.wait(self.delay)
+        self._stop.wait(delay)
         while not self._stop.is_set():
             try:
                 data = src.recv(65536)
@@ -401,10 +404,11 @@ def test_refusals_before_authentication_name_the_address_across_a_network(
 ) -> None:
     """These handshakes fail before ZAP is asked; the hub reads the address from the
     accepted connection, which works when the peer is a network round trip away (on bare
-    loopback libzmq may close the connection before the hub's thread looks)."""
+    loopback libzmq may close the connection before the hub's thread looks). The hub's
+    greeting reaches the sender late, so the hub is the side that spots the problem."""
     make_security, sender_says, reason = REFUSED[case]
     hub, server = secure_hub
-    proxy = RecordingProxy(int(hub.endpoint.rsplit(":", 1)[1]), delay=0.2)
+    proxy = RecordingProxy(int(hub.endpoint.rsplit(":", 1)[1]), reply_delay=0.2)
     try:
         with (
             camhub.Sender(
