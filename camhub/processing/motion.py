@@ -79,7 +79,8 @@ class MotionProcessor(Processor):
             x, y, bw, bh = det.box
             cv2.rectangle(annotated, (x, y), (x + bw, y + bh), _GREEN, 2)
         label = f"motion: {len(detections)} region(s)" if detections else "no motion"
-        cv2.putText(annotated, label, (10, h - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+        (tw, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
+        cv2.putText(annotated, label, (max(4, w - tw - 10), 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
                     _RED if detections else _GREEN, 2, cv2.LINE_AA)
         return Result(
             image=annotated,

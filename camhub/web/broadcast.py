@@ -66,6 +66,10 @@ class Broadcaster:
         self._loop = loop
 
     @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    @property
     def viewers(self) -> int:
         return len(self._subs)
 

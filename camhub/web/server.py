@@ -20,6 +20,8 @@ from camhub.types import CamhubError
 from camhub.web.app import Dashboard, create_app
 
 log = logging.getLogger("camhub.web")
+# uvicorn's own start/stop chatter repeats what camhub logs; keep its warnings and errors.
+logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 DEFAULT_WEB = "127.0.0.1:8000"
 
@@ -162,7 +164,7 @@ class WebServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """End open streams, then the server; never blocks longer than ``timeout``."""
-        loop = self.dashboard.broadcaster._loop
+        loop = self.dashboard.broadcaster.loop
         if loop is not None and not loop.is_closed():
             try:
                 asyncio.run_coroutine_threadsafe(_close(self.dashboard), loop).result(1.0)

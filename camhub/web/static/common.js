@@ -25,27 +25,27 @@ const camhub = (() => {
   class ImageSink {
     constructor(img) {
       this.img = img;
-      this.busy = false;
+      this.loading = null; // object URL being decoded
+      this.current = null; // object URL on screen
       this.pending = null;
-      this.url = null;
       this.shown = 0;
       img.addEventListener("load", () => this._done());
       img.addEventListener("error", () => this._done());
     }
     put(bytes) {
       const blob = new Blob([bytes], { type: "image/jpeg" });
-      if (this.busy) { this.pending = blob; return; }
+      if (this.loading) { this.pending = blob; return; }
       this._show(blob);
     }
     _show(blob) {
-      this.busy = true;
-      const old = this.url;
-      this.url = URL.createObjectURL(blob);
-      this.img.src = this.url;
-      if (old) URL.revokeObjectURL(old);
+      this.loading = URL.createObjectURL(blob);
+      this.img.src = this.loading;
     }
     _done() {
-      this.busy = false;
+      // Free the previous picture only once the new one is on screen (no black flashes).
+      if (this.current) URL.revokeObjectURL(this.current);
+      this.current = this.loading;
+      this.loading = null;
       this.shown += 1;
       this.img.dataset.shown = String(this.shown);
       if (this.pending) { const next = this.pending; this.pending = null; this._show(next); }
