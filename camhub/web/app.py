@@ -46,7 +46,7 @@ _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 def safe_filename(name: str, suffix: str = "") -> str:
     """``name`` made safe as a file name: no separators, no dot files, bounded length."""
-    cleaned = _UNSAFE_FILE_CHARS.sub("_", name).strip("._") or "camera"
+    cleaned = re.sub(r"\.{2,}", ".", _UNSAFE_FILE_CHARS.sub("_", name)).strip("._") or "camera"
     return cleaned[:100] + suffix
 
 
