@@ -12,8 +12,16 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 
 from camhub.types import CameraName, CamhubError, Frame, FrameStore, Image
+
+Pixels = npt.NDArray[np.uint8]
+
+
+def _pixels(image: Image) -> Pixels:
+    """The image as uint8, the type OpenCV's drawing and GUI functions are typed for."""
+    return np.asarray(image, dtype=np.uint8)
 
 MODES = ("none", "window", "montage")
 
@@ -63,12 +71,13 @@ def montage(images: Sequence[tuple[str, Image | None]], tile: tuple[int, int] = 
     for i, (label, image) in enumerate(images):
         y, x = (i // cols) * th, (i % cols) * tw
         if image is not None:
-            if image.ndim == 2:
-                image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-            h, w = image.shape[:2]
+            pixels = _pixels(image)
+            if pixels.ndim == 2:
+                pixels = np.asarray(cv2.cvtColor(pixels, cv2.COLOR_GRAY2BGR), np.uint8)
+            h, w = pixels.shape[:2]
             scale = min(tw / w, th / h)
             nw, nh = max(1, int(w * scale)), max(1, int(h * scale))
-            small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
+            small = cv2.resize(pixels, (nw, nh), interpolation=cv2.INTER_AREA)
             oy, ox = y + (th - nh) // 2, x + (tw - nw) // 2
             canvas[oy:oy + nh, ox:ox + nw] = small[:, :, :3]
         cv2.putText(canvas, label[:40], (x + 8, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
@@ -123,7 +132,7 @@ class WindowDisplay(_GuiDisplay):
     def update(self) -> bool:
         for name, frame in self._changed():
             try:
-                cv2.imshow(name, frame.image)
+                cv2.imshow(name, _pixels(frame.image))
             except Exception:  # an undecodable frame must not end the display
                 continue
         return self._poll_keys()
@@ -143,7 +152,7 @@ class MontageDisplay(_GuiDisplay):
                     pictures.append((name, frame.image))
                 except Exception:
                     pictures.append((name, None))
-            cv2.imshow(self.window, montage(pictures))
+            cv2.imshow(self.window, _pixels(montage(pictures)))
         return self._poll_keys()
 
 

@@ -10,7 +10,13 @@ from typing import Any
 
 from camhub.display import MODES
 from camhub.processing import processor_types
-from camhub.service import HubService, OptionError, ServiceOptions, parse_processors, stop_on_signals
+from camhub.service import (
+    HubService,
+    OptionError,
+    ServiceOptions,
+    parse_processors,
+    stop_on_signals,
+)
 from camhub.web import DEFAULT_WEB
 
 TOKEN_ENV = "CAMHUB_WEB_TOKEN"
@@ -34,7 +40,8 @@ def add_web_options(parser: argparse.ArgumentParser, default_web: str | None = D
 def read_token(args: argparse.Namespace) -> str | None:
     if args.web_token_file is not None:
         try:
-            token = args.web_token_file.read_text().strip().splitlines()
+            path: Path = args.web_token_file
+            token = path.read_text().strip().splitlines()
         except OSError as exc:
             raise OptionError(f"cannot read --web-token-file: {exc.strerror or exc}") from None
         if not token or not token[0].strip():

@@ -51,9 +51,9 @@ class MotionProcessor(Processor):
         self._seen = 0
 
     def process(self, frame: Frame) -> Result:
-        image = frame.image
+        image = np.asarray(frame.image, dtype=np.uint8)
         if image.ndim == 2:
-            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+            image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
         h, w = image.shape[:2]
         scale = min(1.0, self.work_width / w)
         small = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))),

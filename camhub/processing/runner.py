@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import cv2
+import numpy as np
 
 from camhub.hub import Hub, HubEvent
 from camhub.jpeg import encode_jpeg
@@ -70,7 +71,7 @@ UpdateListener = Callable[[ProcessorUpdate], None]
 
 
 def _draw_boxes(frame: Frame, result: Result) -> None:
-    image = frame.image.copy()
+    image = np.array(frame.image, dtype=np.uint8)  # a copy: the frame is shared
     for det in result.detections:
         x, y, w, h = det.box
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 220, 0), 2)

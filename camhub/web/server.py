@@ -150,7 +150,7 @@ class WebServer:
             if self._error is not None or not self._thread.is_alive():
                 raise WebConfigError(f"dashboard failed to start: {self._error}")
             if time.monotonic() > deadline:
-                raise WebConfigError("dashboard did not start within %.0f s" % timeout)
+                raise WebConfigError(f"dashboard did not start within {timeout:.0f} s")
             time.sleep(0.02)
         log.info("dashboard at %s", self.url)
         return self

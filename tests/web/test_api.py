@@ -32,7 +32,7 @@ def _send_exactly(hub: camhub.Hub, name: str, frames: list[bytes]) -> None:
 
 
 def _metric(text: str, name: str, camera: str | None = None) -> float:
-    label = "" if camera is None else '{camera="%s"}' % camera
+    label = "" if camera is None else f'{{camera="{camera}"}}'
     match = re.search(rf"^{re.escape(name + label)} (\S+)$", text, re.MULTILINE)
     assert match, f"{name}{label} missing from /metrics"
     return float(match.group(1))

@@ -56,7 +56,7 @@ def test_grid_has_one_live_tile_per_camera_and_pictures_move(
                    what="three tiles with pictures")
     assert [t["name"] for t in current] == ["east", "north", "south"]
     assert all(t["online"] == "true" and t["badge"] == "live" for t in current)
-    assert all("96×72" in t["stats"] and "fps" in t["stats"] for t in current)
+    assert all("96\u00d772" in t["stats"] and "fps" in t["stats"] for t in current)
     first = {t["camera"]: (t["shown"], t["src"]) for t in current}
     shot1 = page.locator(".tile[data-camera='north'] img").screenshot()
     time.sleep(1.0)
