@@ -41,18 +41,27 @@ FPS = 30.0
 SIZE = (640, 480)
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 # -- other processes ------------------------------------------------------------------
 
+
 def run_cameras(endpoint: str, stop: MpEvent) -> None:
     from camhub.simulated import SimulatedCamera
 
-    cams = [SimulatedCamera(endpoint, n, size=SIZE, fps=FPS, index=i, loop_frames=30).start()
-            for i, n in enumerate(CAMERAS)]
+    cams = [
+        SimulatedCamera(endpoint, n, size=SIZE, fps=FPS, index=i, loop_frames=30).start()
+        for i, n in enumerate(CAMERAS)
+    ]
     stop.wait()
     for cam in cams:
         cam.stop()
@@ -73,8 +82,11 @@ def run_mjpeg_viewers(url: str, viewers: int, stop: MpEvent, out: Any) -> None:
             counts[slot] += chunk.count(b"--camhubframe\r\n")
         conn.close()
 
-    threads = [threading.Thread(target=read, args=(v * len(CAMERAS) + i, cam), daemon=True)
-               for v in range(viewers) for i, cam in enumerate(CAMERAS)]
+    threads = [
+        threading.Thread(target=read, args=(v * len(CAMERAS) + i, cam), daemon=True)
+        for v in range(viewers)
+        for i, cam in enumerate(CAMERAS)
+    ]
     started = time.monotonic()
     for t in threads:
         t.start()
@@ -94,8 +106,10 @@ def run_browsers(url: str, viewers: int, stop: MpEvent, out: Any) -> None:
         while not stop.wait(0.2):
             pass
         shown = sum(
-            page.evaluate("() => Array.from(document.querySelectorAll('.tile img'))"
-                          ".reduce((n, i) => n + Number(i.dataset.shown || 0), 0)")
+            page.evaluate(
+                "() => Array.from(document.querySelectorAll('.tile img'))"
+                ".reduce((n, i) => n + Number(i.dataset.shown || 0), 0)"
+            )
             for page in pages
         )
         elapsed = time.monotonic() - started
@@ -105,6 +119,7 @@ def run_browsers(url: str, viewers: int, stop: MpEvent, out: Any) -> None:
 
 
 # -- measurements in the hub process ----------------------------------------------------
+
 
 def measure(hub: camhub.Hub, seconds: float) -> dict[str, float]:
     def total() -> int:
@@ -116,8 +131,9 @@ def measure(hub: camhub.Hub, seconds: float) -> dict[str, float]:
     return {"fps": (f1 - f0) / (t1 - t0), "cpu": (c1 - c0) / (t1 - t0)}
 
 
-def scenario(hub: camhub.Hub, seconds: float, warmup: float,
-             viewer: Callable[[MpEvent, Any], None] | None) -> tuple[dict[str, float], float]:
+def scenario(
+    hub: camhub.Hub, seconds: float, warmup: float, viewer: Callable[[MpEvent, Any], None] | None
+) -> tuple[dict[str, float], float]:
     ctx = mp.get_context("spawn")
     stop, out = ctx.Event(), ctx.Queue()
     proc = None
@@ -157,9 +173,11 @@ def main() -> None:
     cams_stop = ctx.Event()
     cams = ctx.Process(target=run_cameras, args=(hub.endpoint, cams_stop), daemon=True)
     cams.start()
-    print(f"hub {hub.endpoint}, dashboard {web.url}, {os.cpu_count()} CPUs; "
-          f"{len(CAMERAS)} cameras {SIZE[0]}x{SIZE[1]} JPEG @ {FPS:g} fps; "
-          f"{args.seconds:g} s per case")
+    print(
+        f"hub {hub.endpoint}, dashboard {web.url}, {os.cpu_count()} CPUs; "
+        f"{len(CAMERAS)} cameras {SIZE[0]}x{SIZE[1]} JPEG @ {FPS:g} fps; "
+        f"{args.seconds:g} s per case"
+    )
     try:
         deadline = time.monotonic() + 20
         while len(hub.stats()) < len(CAMERAS) and time.monotonic() < deadline:
@@ -169,25 +187,33 @@ def main() -> None:
         print(f"average JPEG {jpeg_kb:.0f} KiB")
 
         base, _ = scenario(hub, args.seconds, 0.5, None)
-        print(f"\n[ingest] no viewers:                 {base['fps']:6.1f} frames/s, "
-              f"hub CPU {base['cpu'] * 100:5.1f}%")
+        print(
+            f"\n[ingest] no viewers:                 {base['fps']:6.1f} frames/s, "
+            f"hub CPU {base['cpu'] * 100:5.1f}%"
+        )
         rows = []
         if not args.no_browser and os.path.exists(CHROMIUM):
             enc0 = encodes
-            res, shown = scenario(hub, args.seconds, 6.0,
-                                  functools.partial(run_browsers, web.url, 4))
-            rows.append(("4 chromium pages (grid)", res, encodes - enc0, shown,
-                         "pictures shown per tile"))
+            res, shown = scenario(
+                hub, args.seconds, 6.0, functools.partial(run_browsers, web.url, 4)
+            )
+            rows.append(
+                ("4 chromium pages (grid)", res, encodes - enc0, shown, "pictures shown per tile")
+            )
         enc0 = encodes
-        res, parts = scenario(hub, args.seconds, 1.5,
-                              functools.partial(run_mjpeg_viewers, web.url, 4))
-        rows.append(("4 MJPEG clients x 8 cams", res, encodes - enc0, parts,
-                     "MJPEG parts read per stream"))
+        res, parts = scenario(
+            hub, args.seconds, 1.5, functools.partial(run_mjpeg_viewers, web.url, 4)
+        )
+        rows.append(
+            ("4 MJPEG clients x 8 cams", res, encodes - enc0, parts, "MJPEG parts read per stream")
+        )
         for label, res, enc, seen, what in rows:
             ratio = res["fps"] / base["fps"] * 100
-            print(f"[ingest] {label:28s} {res['fps']:6.1f} frames/s = {ratio:5.1f}% of no viewers "
-                  f"({'OK' if ratio >= 95 else 'BELOW'} target 95%), hub CPU {res['cpu'] * 100:5.1f}%, "
-                  f"JPEG encodes on hub: {enc}; {what}: {seen:.1f}/s")
+            print(
+                f"[ingest] {label:28s} {res['fps']:6.1f} frames/s = {ratio:5.1f}% of no viewers "
+                f"({'OK' if ratio >= 95 else 'BELOW'} target 95%), hub CPU {res['cpu'] * 100:5.1f}%, "
+                f"JPEG encodes on hub: {enc}; {what}: {seen:.1f}/s"
+            )
 
         # processor isolation
         def slow_on_cam0(frame: camhub.Frame) -> None:
@@ -202,16 +228,21 @@ def main() -> None:
         time.sleep(args.seconds)
         dt = time.monotonic() - t0
         ingest = {s.name: (s.frames - before[s.name]) / dt for s in hub.stats()}
-        processed = {w.camera: (w.processed - done_before.get(w.camera, 0)) / dt
-                     for w in runner.stats()}
+        processed = {
+            w.camera: (w.processed - done_before.get(w.camera, 0)) / dt for w in runner.stats()
+        }
         runner.stop()
         others = CAMERAS[1:]
         print(f"\n[processor] 200 ms processor on {CAMERAS[0]} only:")
-        print(f"  {CAMERAS[0]}: ingest {ingest[CAMERAS[0]]:.1f} fps, processed "
-              f"{processed[CAMERAS[0]]:.1f} fps (the rest skipped and counted)")
-        print(f"  other 7 cameras: ingest min {min(ingest[c] for c in others):.1f} / "
-              f"max {max(ingest[c] for c in others):.1f} fps, processed min "
-              f"{min(processed[c] for c in others):.1f} fps (sending {FPS:g} fps)")
+        print(
+            f"  {CAMERAS[0]}: ingest {ingest[CAMERAS[0]]:.1f} fps, processed "
+            f"{processed[CAMERAS[0]]:.1f} fps (the rest skipped and counted)"
+        )
+        print(
+            f"  other 7 cameras: ingest min {min(ingest[c] for c in others):.1f} / "
+            f"max {max(ingest[c] for c in others):.1f} fps, processed min "
+            f"{min(processed[c] for c in others):.1f} fps (sending {FPS:g} fps)"
+        )
     finally:
         cams_stop.set()
         cams.join(10)

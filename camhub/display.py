@@ -23,6 +23,7 @@ def _pixels(image: Image) -> Pixels:
     """The image as uint8, the type OpenCV's drawing and GUI functions are typed for."""
     return np.asarray(image, dtype=np.uint8)
 
+
 MODES = ("none", "window", "montage")
 
 
@@ -36,7 +37,7 @@ def gui_backend() -> str | None:
     start = info.find("GUI:")
     if start < 0:
         return None
-    value = info[start + 4:info.find("\n", start)].strip()
+    value = info[start + 4 : info.find("\n", start)].strip()
     return None if value.upper() in ("", "NONE", "NO") else value
 
 
@@ -59,8 +60,11 @@ def check_gui(mode: str, *, backend: str | None = None, env: dict[str, str] | No
         )
 
 
-def montage(images: Sequence[tuple[str, Image | None]], tile: tuple[int, int] = (320, 240),
-            columns: int | None = None) -> Image:
+def montage(
+    images: Sequence[tuple[str, Image | None]],
+    tile: tuple[int, int] = (320, 240),
+    columns: int | None = None,
+) -> Image:
     """One BGR image with every camera's picture scaled into a grid, name on each tile;
     ``None`` pictures (no frame yet) are drawn as a dark tile."""
     tw, th = tile
@@ -79,9 +83,17 @@ def montage(images: Sequence[tuple[str, Image | None]], tile: tuple[int, int] = 
             nw, nh = max(1, int(w * scale)), max(1, int(h * scale))
             small = cv2.resize(pixels, (nw, nh), interpolation=cv2.INTER_AREA)
             oy, ox = y + (th - nh) // 2, x + (tw - nw) // 2
-            canvas[oy:oy + nh, ox:ox + nw] = small[:, :, :3]
-        cv2.putText(canvas, label[:40], (x + 8, y + 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
-                    (255, 255, 255), 2, cv2.LINE_AA)
+            canvas[oy : oy + nh, ox : ox + nw] = small[:, :, :3]
+        cv2.putText(
+            canvas,
+            label[:40],
+            (x + 8, y + 22),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6,
+            (255, 255, 255),
+            2,
+            cv2.LINE_AA,
+        )
     return canvas
 
 

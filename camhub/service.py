@@ -104,8 +104,13 @@ class HubService:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             if opts.web is not None:
                 self.web = WebServer(
-                    hub, opts.web, processors=self.runners, expose=opts.web_expose,
-                    token=opts.web_token, tls_cert=opts.tls_cert, tls_key=opts.tls_key,
+                    hub,
+                    opts.web,
+                    processors=self.runners,
+                    expose=opts.web_expose,
+                    token=opts.web_token,
+                    tls_cert=opts.tls_cert,
+                    tls_key=opts.tls_key,
                 ).start()
             self.display = open_display(opts.display, hub)
         except BaseException:
@@ -135,7 +140,12 @@ class HubService:
             for ws in runner.stats():
                 log.info(
                     "processor %s on %s: %d processed, %d skipped, %d errors, %.1f ms/frame",
-                    runner.name, ws.camera, ws.processed, ws.skipped, ws.errors, ws.avg_ms,
+                    runner.name,
+                    ws.camera,
+                    ws.processed,
+                    ws.skipped,
+                    ws.errors,
+                    ws.avg_ms,
                 )
 
     def run(self, stop: threading.Event, duration: float | None = None) -> None:

@@ -34,8 +34,16 @@ def test_pattern(
     step = max(16, width // 10)
     background[::step, :] //= 2
     background[:, ::step] //= 2
-    cv2.putText(background, name[:32], (12, height - 40), cv2.FONT_HERSHEY_SIMPLEX, 0.8,
-                (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        background,
+        name[:32],
+        (12, height - 40),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.8,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )
     radius = max(6, min(width, height) // 10)
     out = []
     for i in range(frames):
@@ -44,8 +52,16 @@ def test_pattern(
         cx = int(width / 2 + (width / 2 - 2 * radius) * np.cos(angle))
         cy = int(height / 2 + (height / 2 - 2 * radius) * np.sin(2 * angle) / 1.5)
         cv2.circle(image, (cx, cy), radius, (250, 250, 250), -1, cv2.LINE_AA)
-        cv2.putText(image, f"frame {i + 1}/{frames}", (12, height - 14),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            f"frame {i + 1}/{frames}",
+            (12, height - 14),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
         out.append(encode_jpeg(image, quality=quality))
     return out
 
@@ -74,8 +90,9 @@ class SimulatedCamera:
         self.sent = 0
         self._offset = index * 7  # cameras out of step, like real ones
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"camhub-sim-{name}"[:60],
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"camhub-sim-{name}"[:60], daemon=True
+        )
 
     def start(self) -> SimulatedCamera:
         self._thread.start()

@@ -22,9 +22,17 @@ from camhub.simulated import SimulatedCamera
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
+
+
 def wait_for(page: Page, selector: str, count: int, timeout: float = 15.0) -> None:
     """Poll from Python: the page's CSP forbids the eval that wait_for_function needs."""
     deadline = time.monotonic() + timeout
@@ -43,13 +51,20 @@ def main() -> int:
     parser.add_argument("--chromium", default=CHROMIUM)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    service = HubService(ServiceOptions(
-        bind=["tcp://127.0.0.1:0"], web="127.0.0.1:0", status_every=0, offline_after=2.0,
-        processors=[ProcessorChoice("motion", [NAMES[0]])],
-    )).start()
+    service = HubService(
+        ServiceOptions(
+            bind=["tcp://127.0.0.1:0"],
+            web="127.0.0.1:0",
+            status_every=0,
+            offline_after=2.0,
+            processors=[ProcessorChoice("motion", [NAMES[0]])],
+        )
+    ).start()
     assert service.hub is not None and service.url is not None
-    cams = [SimulatedCamera(service.hub.endpoint, n, size=(640, 480), fps=10, index=i).start()
-            for i, n in enumerate(NAMES)]
+    cams = [
+        SimulatedCamera(service.hub.endpoint, n, size=(640, 480), fps=10, index=i).start()
+        for i, n in enumerate(NAMES)
+    ]
     try:
         time.sleep(3.0)
         cams[-1].stop()  # one camera goes offline, to show the badge
@@ -61,8 +76,9 @@ def main() -> int:
             wait_for(page, ".tile img[data-shown]", 5)
             time.sleep(1.5)
             page.screenshot(path=str(args.out / "dashboard.png"))
-            phone = browser.new_page(viewport={"width": 390, "height": 844},
-                                     device_scale_factor=2, is_mobile=True)
+            phone = browser.new_page(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            )
             phone.goto(service.url)
             wait_for(phone, ".tile img[data-shown]", 1)
             time.sleep(1.5)

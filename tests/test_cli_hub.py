@@ -26,8 +26,11 @@ class Proc:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.p = subprocess.Popen(
-            [sys.executable, "-m", "camhub", *args], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
+            [sys.executable, "-m", "camhub", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         self.lines: list[str] = []
         self._q: queue.Queue[str] = queue.Queue()
@@ -77,8 +80,17 @@ def _send(endpoint: str, name: str, count: int) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_hub_serves_and_stops_cleanly_on_signal(sig: signal.Signals) -> None:
-    proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--web", "127.0.0.1:0",
-                "--status-every", "0.5", "--offline-after", "1")
+    proc = Proc(
+        "hub",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--web",
+        "127.0.0.1:0",
+        "--status-every",
+        "0.5",
+        "--offline-after",
+        "1",
+    )
     try:
         url = proc.expect(r"dashboard at (http://\S+)").group(1)
         endpoint = proc.expect(r"receiving on (tcp://\S+)").group(1)
@@ -98,15 +110,17 @@ def test_hub_serves_and_stops_cleanly_on_signal(sig: signal.Signals) -> None:
 
 
 def test_hub_stops_on_sigterm_while_a_viewer_streams() -> None:
-    proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--web", "127.0.0.1:0",
-                "--processor", "motion")
+    proc = Proc(
+        "hub", "--bind", "tcp://127.0.0.1:0", "--web", "127.0.0.1:0", "--processor", "motion"
+    )
     try:
         url = proc.expect(r"dashboard at (http://\S+)").group(1)
         endpoint = proc.expect(r"receiving on (tcp://\S+)").group(1)
         _send(endpoint, "v", 3)
-        with httpx.Client(timeout=5) as client, client.stream(
-            "GET", url + "api/cameras/v/stream.mjpg"
-        ) as stream:
+        with (
+            httpx.Client(timeout=5) as client,
+            client.stream("GET", url + "api/cameras/v/stream.mjpg") as stream,
+        ):
             next(stream.iter_bytes())
             proc.p.send_signal(signal.SIGTERM)
             assert proc.wait() == 0
@@ -126,7 +140,9 @@ def test_hub_stops_on_sigterm_while_a_viewer_streams() -> None:
         (["--web-token-file", "/nonexistent/token"], {}, "cannot read --web-token-file"),
     ],
 )
-def test_hub_bad_options_are_clear_errors(args: list[str], env: dict[str, str], message: str) -> None:
+def test_hub_bad_options_are_clear_errors(
+    args: list[str], env: dict[str, str], message: str
+) -> None:
     proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", *args, env=env)
     try:
         assert proc.wait(30) == 2
@@ -140,13 +156,22 @@ def test_hub_bad_options_are_clear_errors(args: list[str], env: dict[str, str], 
 def test_hub_exposed_with_token_file(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("tok-from-file\n")
-    proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--web", "0.0.0.0:0", "--web-expose",
-                "--web-token-file", str(token))
+    proc = Proc(
+        "hub",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--web",
+        "0.0.0.0:0",
+        "--web-expose",
+        "--web-token-file",
+        str(token),
+    )
     try:
         url = proc.expect(r"dashboard at (http://\S+)").group(1)
         assert httpx.get(url + "api/cameras", timeout=5).status_code == 401
-        ok = httpx.get(url + "api/cameras", headers={"Authorization": "Bearer tok-from-file"},
-                       timeout=5)
+        ok = httpx.get(
+            url + "api/cameras", headers={"Authorization": "Bearer tok-from-file"}, timeout=5
+        )
         assert ok.status_code == 200
         proc.p.send_signal(signal.SIGTERM)
         assert proc.wait() == 0
@@ -156,8 +181,19 @@ def test_hub_exposed_with_token_file(tmp_path: Path) -> None:
 
 
 def test_demo_runs_cameras_and_dashboard_then_stops() -> None:
-    proc = Proc("demo", "--cameras", "3", "--size", "160x120", "--fps", "10",
-                "--web", "127.0.0.1:0", "--duration", "4")
+    proc = Proc(
+        "demo",
+        "--cameras",
+        "3",
+        "--size",
+        "160x120",
+        "--fps",
+        "10",
+        "--web",
+        "127.0.0.1:0",
+        "--duration",
+        "4",
+    )
     try:
         url = proc.expect(r"open the dashboard at (http://\S+)").group(1)
         deadline = time.monotonic() + 10
@@ -170,7 +206,10 @@ def test_demo_runs_cameras_and_dashboard_then_stops() -> None:
         assert {c["width"] for c in cams} == {160}
         motion = [c for c in cams if c["processors"]]
         assert [c["name"] for c in motion] == ["front-door"]
-        assert httpx.get(url + "api/cameras/front-door/snapshot.jpg", timeout=5).content[:2] == b"\xff\xd8"
+        assert (
+            httpx.get(url + "api/cameras/front-door/snapshot.jpg", timeout=5).content[:2]
+            == b"\xff\xd8"
+        )
         assert proc.wait(20) == 0
         proc.expect(r"camhub demo: stopped", timeout=1)
     finally:
@@ -179,6 +218,10 @@ def test_demo_runs_cameras_and_dashboard_then_stops() -> None:
 
 @pytest.mark.parametrize("command", ["hub", "demo"])
 def test_help(command: str) -> None:
-    out = subprocess.run([sys.executable, "-m", "camhub", command, "--help"],
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "camhub", command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0 and "usage: camhub " + command in out.stdout

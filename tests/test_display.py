@@ -70,9 +70,20 @@ def test_montage_places_every_camera_in_a_grid() -> None:
 @headless
 def test_cli_hub_display_window_fails_cleanly() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "camhub", "hub", "--bind", "tcp://127.0.0.1:0", "--no-web",
-         "--display", "montage"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "camhub",
+            "hub",
+            "--bind",
+            "tcp://127.0.0.1:0",
+            "--no-web",
+            "--display",
+            "montage",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "pip install opencv-python" in result.stderr

@@ -31,7 +31,7 @@ def _frames(count: int, size: tuple[int, int] = (80, 60)) -> list[bytes]:
     for i in range(count):
         img = np.full((h, w, 3), 50, np.uint8)
         x = (i * 5) % (w - 16)
-        img[h // 3: h // 3 + 16, x:x + 16] = 250
+        img[h // 3 : h // 3 + 16, x : x + 16] = 250
         out.append(camhub.encode_jpeg(img))
     return out
 
@@ -80,9 +80,14 @@ def test_slow_processor_does_not_slow_ingest_or_other_cameras(hub: camhub.Hub) -
     for t in threads:
         t.join(30)
     assert acked == [60, 60]
-    _wait(lambda: all((s := hub.camera_stats(n)) is not None and s.frames == 60
-                      for n in ("slow", "fast")))
-    _wait(lambda: (ws := runner.camera_stats("fast")) is not None and ws.processed + ws.skipped == 60)
+    _wait(
+        lambda: all(
+            (s := hub.camera_stats(n)) is not None and s.frames == 60 for n in ("slow", "fast")
+        )
+    )
+    _wait(
+        lambda: (ws := runner.camera_stats("fast")) is not None and ws.processed + ws.skipped == 60
+    )
     time.sleep(0.3)
     slow_ws, fast_ws = runner.camera_stats("slow"), runner.camera_stats("fast")
     assert slow_ws is not None and fast_ws is not None
@@ -148,15 +153,21 @@ def test_lifecycle_per_camera_and_boxes_drawn_for_the_view(hub: camhub.Hub) -> N
         assert sender.flush(5)
     _wait(lambda: runner.latest("a") is not None and runner.latest("b") is not None)
     runner.stop()
-    assert sorted(_Lifecycle.events) == [("start", "a"), ("start", "b"), ("stop", "a"), ("stop", "b")]
+    assert sorted(_Lifecycle.events) == [
+        ("start", "a"),
+        ("start", "b"),
+        ("stop", "a"),
+        ("stop", "b"),
+    ]
     update = runner.latest("a")
     assert update is not None and update.jpeg is not None  # boxes drawn on the frame
     assert camhub.decode_jpeg(update.jpeg).shape == (60, 80, 3)
     assert update.detections == [{"label": "thing", "box": [1, 2, 10, 12], "score": 0.9}]
 
 
-def test_errors_are_counted_and_do_not_stop_the_worker(hub: camhub.Hub,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_errors_are_counted_and_do_not_stop_the_worker(
+    hub: camhub.Hub, caplog: pytest.LogCaptureFixture
+) -> None:
     calls = 0
 
     def flaky(frame: camhub.Frame) -> object:
@@ -180,7 +191,8 @@ def test_errors_are_counted_and_do_not_stop_the_worker(hub: camhub.Hub,
     assert stats is not None and stats.processed == 0
     assert "model exploded" in caplog.text
     assert stats.last_error is not None and (
-        "must return a Result" in stats.last_error or "model exploded" in stats.last_error)
+        "must return a Result" in stats.last_error or "model exploded" in stats.last_error
+    )
 
 
 def test_frames_iterator_counts_skips(hub: camhub.Hub) -> None:
@@ -201,7 +213,7 @@ def test_motion_processor_sees_motion_only_when_something_moves() -> None:
     background = np.full((240, 320, 3), 70, np.uint8)
     for i in range(15):
         img = background.copy()
-        img[100:140, 10 + i * 15: 50 + i * 15] = 240
+        img[100:140, 10 + i * 15 : 50 + i * 15] = 240
         a = moving.process(camhub.Frame("m", array=img))
         b = still.process(camhub.Frame("s", array=background.copy()))
     assert a.data["motion"] is True and a.detections

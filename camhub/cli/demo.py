@@ -35,20 +35,37 @@ def register(subparsers: Any) -> None:
         "demo",
         help="try camhub now: a hub, the dashboard and simulated cameras",
         description="Start a hub, its browser dashboard and simulated test-pattern cameras "
-                    "on this machine, with motion detection on the first camera. Open the "
-                    "printed URL; stop with Ctrl-C.",
+        "on this machine, with motion detection on the first camera. Open the "
+        "printed URL; stop with Ctrl-C.",
     )
     parser.add_argument("--cameras", type=int, default=4, help="simulated cameras (default 4)")
-    parser.add_argument("--size", type=parse_size, default=(640, 480),
-                        help="frame size WIDTHxHEIGHT (default 640x480)")
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=(640, 480),
+        help="frame size WIDTHxHEIGHT (default 640x480)",
+    )
     parser.add_argument("--fps", type=float, default=15.0, help="frames per second (default 15)")
-    parser.add_argument("--web", metavar="HOST:PORT", default="127.0.0.1:8000",
-                        help="dashboard address (default 127.0.0.1:8000, or a free port if taken)")
+    parser.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        default="127.0.0.1:8000",
+        help="dashboard address (default 127.0.0.1:8000, or a free port if taken)",
+    )
     parser.add_argument("--no-motion", action="store_true", help="skip the motion processor")
-    parser.add_argument("--duration", type=float, metavar="S",
-                        help="stop after S seconds (default: run until Ctrl-C)")
-    parser.add_argument("--status-every", metavar="S", type=float, default=30.0,
-                        help="log a status line per camera every S seconds (0: never)")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="stop after S seconds (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--status-every",
+        metavar="S",
+        type=float,
+        default=30.0,
+        help="log a status line per camera every S seconds (0: never)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -83,13 +100,18 @@ def run(args: argparse.Namespace) -> int:
         try:
             assert service.hub is not None
             for i, name in enumerate(names):
-                cameras.append(SimulatedCamera(service.hub.endpoint, name, size=args.size,
-                                               fps=args.fps, index=i).start())
+                cameras.append(
+                    SimulatedCamera(
+                        service.hub.endpoint, name, size=args.size, fps=args.fps, index=i
+                    ).start()
+                )
             w, h = args.size
-            print(f"camhub demo: {len(names)} simulated cameras ({w}x{h} @ {args.fps:g} fps)"
-                  f"{'' if args.no_motion else f', motion detection on {names[0]}'}", flush=True)
-            print(f"camhub demo: open the dashboard at {service.url}  (Ctrl-C to stop)",
-                  flush=True)
+            print(
+                f"camhub demo: {len(names)} simulated cameras ({w}x{h} @ {args.fps:g} fps)"
+                f"{'' if args.no_motion else f', motion detection on {names[0]}'}",
+                flush=True,
+            )
+            print(f"camhub demo: open the dashboard at {service.url}  (Ctrl-C to stop)", flush=True)
             service.run(stop, duration=args.duration)
         finally:
             for cam in cameras:

@@ -109,6 +109,4 @@ def processor_class(type_name: str) -> type[Processor]:
         return _REGISTRY[type_name]
     except KeyError:
         known = ", ".join(processor_types()) or "none"
-        raise UnknownProcessor(
-            f"unknown processor {type_name!r} (known: {known})"
-        ) from None
+        raise UnknownProcessor(f"unknown processor {type_name!r} (known: {known})") from None

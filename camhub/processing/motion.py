@@ -56,8 +56,15 @@ class MotionProcessor(Processor):
             image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
         h, w = image.shape[:2]
         scale = min(1.0, self.work_width / w)
-        small = cv2.resize(image, (max(1, int(w * scale)), max(1, int(h * scale))),
-                           interpolation=cv2.INTER_AREA) if scale < 1 else image
+        small = (
+            cv2.resize(
+                image,
+                (max(1, int(w * scale)), max(1, int(h * scale))),
+                interpolation=cv2.INTER_AREA,
+            )
+            if scale < 1
+            else image
+        )
         mask = self._subtractor.apply(small)
         self._seen += 1
         detections: list[Detection] = []
@@ -80,11 +87,22 @@ class MotionProcessor(Processor):
             cv2.rectangle(annotated, (x, y), (x + bw, y + bh), _GREEN, 2)
         label = f"motion: {len(detections)} region(s)" if detections else "no motion"
         (tw, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
-        cv2.putText(annotated, label, (max(4, w - tw - 10), 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
-                    _RED if detections else _GREEN, 2, cv2.LINE_AA)
+        cv2.putText(
+            annotated,
+            label,
+            (max(4, w - tw - 10), 24),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6,
+            _RED if detections else _GREEN,
+            2,
+            cv2.LINE_AA,
+        )
         return Result(
             image=annotated,
             detections=detections,
-            data={"motion": bool(detections), "regions": len(detections),
-                  "moving_fraction": round(moving, 4)},
+            data={
+                "motion": bool(detections),
+                "regions": len(detections),
+                "moving_fraction": round(moving, 4),
+            },
         )

@@ -75,8 +75,16 @@ def _draw_boxes(frame: Frame, result: Result) -> None:
     for det in result.detections:
         x, y, w, h = det.box
         cv2.rectangle(image, (x, y), (x + w, y + h), (0, 220, 0), 2)
-        cv2.putText(image, det.label, (x, max(12, y - 4)), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (0, 220, 0), 1, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            det.label,
+            (x, max(12, y - 4)),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5,
+            (0, 220, 0),
+            1,
+            cv2.LINE_AA,
+        )
     result.image = image
 
 
@@ -124,20 +132,29 @@ class _Worker:
             result = as_result(processor.process(frame))
             if result.image is None and result.detections:
                 _draw_boxes(frame, result)
-            jpeg = None if result.image is None else encode_jpeg(result.image, self.runner.jpeg_quality)
+            jpeg = (
+                None
+                if result.image is None
+                else encode_jpeg(result.image, self.runner.jpeg_quality)
+            )
         except Exception as exc:
             stats.errors += 1
             stats.last_error = f"{type(exc).__name__}: {exc}"
             if stats.errors == 1 or stats.errors % 100 == 0:
                 log.warning(
                     "processor %s failed on camera %s (%d errors so far): %s",
-                    self.runner.name, self.camera, stats.errors, stats.last_error,
+                    self.runner.name,
+                    self.camera,
+                    stats.errors,
+                    stats.last_error,
                 )
             return
         elapsed = (time.perf_counter() - started) * 1000
         stats.processed += 1
         stats.last_ms = round(elapsed, 2)
-        stats.avg_ms = round(elapsed if stats.processed == 1 else 0.9 * stats.avg_ms + 0.1 * elapsed, 2)
+        stats.avg_ms = round(
+            elapsed if stats.processed == 1 else 0.9 * stats.avg_ms + 0.1 * elapsed, 2
+        )
         update = ProcessorUpdate(
             processor=self.runner.name,
             camera=self.camera,
@@ -259,7 +276,9 @@ class ProcessorRunner:
             if worker.thread.is_alive():
                 log.warning(
                     "processor %s on camera %s did not finish within %.0f s; abandoning it",
-                    self.name, worker.camera, timeout,
+                    self.name,
+                    worker.camera,
+                    timeout,
                 )
 
     def __enter__(self) -> ProcessorRunner:

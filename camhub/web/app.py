@@ -197,19 +197,21 @@ def create_app(
 
     async def cameras(request: Request) -> Response:
         items = [dash.camera_json(name) for name in hub.camera_names()]
-        return _json({
-            "cameras": [c for c in items if c is not None],
-            "hub": {
-                "endpoints": hub.endpoints,
-                "malformed": hub.malformed,
-                "messages": hub.messages,
-                "offline_after": hub.offline_after,
-                "viewers": dash.broadcaster.viewers,
-                "uptime_s": round(time.time() - dash.started_at, 1),
-                "processors": [r.name for r in dash.runners],
-            },
-            "time": time.time(),
-        })
+        return _json(
+            {
+                "cameras": [c for c in items if c is not None],
+                "hub": {
+                    "endpoints": hub.endpoints,
+                    "malformed": hub.malformed,
+                    "messages": hub.messages,
+                    "offline_after": hub.offline_after,
+                    "viewers": dash.broadcaster.viewers,
+                    "uptime_s": round(time.time() - dash.started_at, 1),
+                    "processors": [r.name for r in dash.runners],
+                },
+                "time": time.time(),
+            }
+        )
 
     async def camera(request: Request) -> Response:
         name = request.path_params["name"]
@@ -231,11 +233,15 @@ def create_app(
                 return _json({"error": f"no {view!r} picture for camera {name!r}"}, 404)
             jpeg, at = update.jpeg, update.frame_received_at
         filename = safe_filename(name, ".jpg")
-        return Response(jpeg, media_type="image/jpeg", headers={
-            **_NO_STORE,
-            "Content-Disposition": f'inline; filename="{filename}"',
-            "X-Camhub-Received-At": f"{at:.6f}",
-        })
+        return Response(
+            jpeg,
+            media_type="image/jpeg",
+            headers={
+                **_NO_STORE,
+                "Content-Disposition": f'inline; filename="{filename}"',
+                "X-Camhub-Received-At": f"{at:.6f}",
+            },
+        )
 
     async def mjpeg(request: Request) -> Response:
         name = request.path_params["name"]
@@ -252,7 +258,8 @@ def create_app(
                 yield _mjpeg_part(pic)
 
         return StreamingResponse(
-            parts(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+            parts(),
+            media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
             headers=_NO_STORE,
         )
 
@@ -266,8 +273,9 @@ def create_app(
             async for pic in dash.broadcaster.pictures(wants, max_fps=max_fps):
                 yield _mux_record(pic)
 
-        return StreamingResponse(records(), media_type="application/octet-stream",
-                                 headers=_NO_STORE)
+        return StreamingResponse(
+            records(), media_type="application/octet-stream", headers=_NO_STORE
+        )
 
     async def prometheus(request: Request) -> Response:
         text = metrics.render(hub, dash.runners, dash.broadcaster)

@@ -88,8 +88,10 @@ class TokenAuth:
                 if self._secure:
                     attrs += "; Secure"
                 cookie = f"{COOKIE}={self._token.decode()}; {attrs}"
-                message = {**message, "headers": [*message.get("headers", []),
-                                                   (b"set-cookie", cookie.encode())]}
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"set-cookie", cookie.encode())],
+                }
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -100,13 +102,15 @@ async def _refuse(send: Send) -> None:
         b'{"error": "this dashboard needs a token: send \'Authorization: Bearer TOKEN\', '
         b'HTTP Basic auth with the token as password, or ?token=TOKEN"}'
     )
-    await send({
-        "type": "http.response.start",
-        "status": 401,
-        "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Basic realm="camhub", charset="UTF-8"'),
-        ],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 401,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"www-authenticate", b'Basic realm="camhub", charset="UTF-8"'),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -16,8 +16,14 @@ from camhub.web import WebServer
 
 CHROMIUM = os.environ.get("CAMHUB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -29,7 +35,7 @@ def jpegs(count: int, size: tuple[int, int] = (96, 72), seed: int = 0) -> list[b
         img = np.full((h, w, 3), 40 + 20 * seed, np.uint8)
         img[:, :, 1] = np.linspace(0, 200, w, dtype=np.uint8)[None, :]
         x = (i * 7) % (w - 12)
-        img[h // 4: 3 * h // 4, x:x + 12] = 255
+        img[h // 4 : 3 * h // 4, x : x + 12] = 255
         out.append(camhub.encode_jpeg(img, quality=80))
     return out
 
@@ -37,8 +43,14 @@ def jpegs(count: int, size: tuple[int, int] = (96, 72), seed: int = 0) -> list[b
 class StreamingCamera:
     """A real sender thread pushing a loop of JPEGs to the hub at ``fps``."""
 
-    def __init__(self, endpoint: str, name: str, fps: float = 20.0, frames: list[bytes] | None = None,
-                 size: tuple[int, int] = (96, 72)) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        name: str,
+        fps: float = 20.0,
+        frames: list[bytes] | None = None,
+        size: tuple[int, int] = (96, 72),
+    ) -> None:
         self.name = name
         self.frames = frames or jpegs(12, size)
         self.size = size

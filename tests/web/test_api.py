@@ -10,11 +10,11 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import StreamingCamera, jpegs, wait_until
 
 import camhub
 import camhub.jpeg
 from camhub.web import WebServer, safe_filename
+from tests.web.conftest import StreamingCamera, jpegs, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -106,15 +106,17 @@ def _read_mjpeg_parts(web: WebServer, path: str, count: int) -> tuple[str, list[
                 if len(buf) < head_end + 4 + length + 2:
                     break
                 assert "Content-Type: image/jpeg" in headers
-                parts.append(buf[head_end + 4: head_end + 4 + length])
-                buf = buf[head_end + 4 + length + 2:]
+                parts.append(buf[head_end + 4 : head_end + 4 + length])
+                buf = buf[head_end + 4 + length + 2 :]
             if len(parts) >= count:
                 break
     return ctype, parts
 
 
 def test_mjpeg_stream_carries_the_received_bytes_without_reencoding(
-    hub: camhub.Hub, web: WebServer, cameras: Callable[..., StreamingCamera],
+    hub: camhub.Hub,
+    web: WebServer,
+    cameras: Callable[..., StreamingCamera],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     encodes = 0
@@ -181,8 +183,10 @@ def _noisy_jpegs(count: int) -> list[bytes]:
     import numpy as np
 
     rng = np.random.default_rng(1)
-    return [camhub.encode_jpeg(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
-            for _ in range(count)]
+    return [
+        camhub.encode_jpeg(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8))
+        for _ in range(count)
+    ]
 
 
 def test_slow_viewer_skips_and_does_not_hold_back_others(

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import jpegs, wait_until
 
 import camhub
 from camhub.web import WebConfigError, WebServer
 from camhub.web.server import parse_address
+from tests.web.conftest import jpegs, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 TOKEN = "s3cret-token-for-tests"
@@ -34,8 +34,15 @@ def exposed(hub: camhub.Hub) -> Iterator[WebServer]:
 
 
 PROTECTED = [
-    "/", "/camera?name=door", "/static/grid.js", "/api/cameras", "/api/cameras/door",
-    "/api/cameras/door/snapshot.jpg", "/api/cameras/door/stream.mjpg", "/api/stream", "/metrics",
+    "/",
+    "/camera?name=door",
+    "/static/grid.js",
+    "/api/cameras",
+    "/api/cameras/door",
+    "/api/cameras/door/snapshot.jpg",
+    "/api/cameras/door/stream.mjpg",
+    "/api/stream",
+    "/metrics",
 ]
 
 
@@ -54,7 +61,10 @@ def test_exposed_dashboard_refuses_without_token(exposed: WebServer, path: str) 
 def test_exposed_dashboard_accepts_the_token_every_way(exposed: WebServer) -> None:
     base = f"http://127.0.0.1:{exposed.port}"
     snap = f"{base}/api/cameras/door/snapshot.jpg"
-    assert httpx.get(snap, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).content[:2] == b"\xff\xd8"
+    assert (
+        httpx.get(snap, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).content[:2]
+        == b"\xff\xd8"
+    )
     assert httpx.get(snap, auth=("viewer", TOKEN), timeout=5).status_code == 200
     assert httpx.get(f"{base}/api/cameras", params={"token": TOKEN}, timeout=5).status_code == 200
     with httpx.Client(base_url=base, timeout=5) as browser_like:
@@ -115,12 +125,31 @@ def test_tls_needs_both_files_that_exist(hub: camhub.Hub, tmp_path: Path) -> Non
 def test_tls_with_token(exposed: WebServer, hub: camhub.Hub, tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
-    with WebServer(hub, "0.0.0.0:0", expose=True, token=TOKEN, tls_cert=cert, tls_key=key) as server:
+    with WebServer(
+        hub, "0.0.0.0:0", expose=True, token=TOKEN, tls_cert=cert, tls_key=key
+    ) as server:
         assert server.url.startswith("https://")
         url = f"https://127.0.0.1:{server.port}/api/cameras"
         with httpx.Client(verify=ssl.create_default_context(cafile=str(cert)), timeout=5) as client:

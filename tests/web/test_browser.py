@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import StreamingCamera, wait_until
 
 import camhub
 from camhub.web import WebServer
+from tests.web.conftest import StreamingCamera, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -33,8 +33,9 @@ def tiles(page: Any) -> list[dict[str, Any]]:
     return result
 
 
-def poll(page: Any, check: Callable[[list[dict[str, Any]]], bool], timeout: float = 10,
-         what: str = "") -> list[dict[str, Any]]:
+def poll(
+    page: Any, check: Callable[[list[dict[str, Any]]], bool], timeout: float = 10, what: str = ""
+) -> list[dict[str, Any]]:
     """Poll from Python; the page's CSP (rightly) forbids the eval wait_for_function uses."""
     deadline = time.monotonic() + timeout
     while True:
@@ -52,8 +53,11 @@ def test_grid_has_one_live_tile_per_camera_and_pictures_move(
     for name in ("north", "south", "east"):
         cameras(name, fps=15)
     page.goto(web.url)
-    current = poll(page, lambda ts: len(ts) == 3 and all(t["shown"] >= 2 for t in ts),
-                   what="three tiles with pictures")
+    current = poll(
+        page,
+        lambda ts: len(ts) == 3 and all(t["shown"] >= 2 for t in ts),
+        what="three tiles with pictures",
+    )
     assert [t["name"] for t in current] == ["east", "north", "south"]
     assert all(t["online"] == "true" and t["badge"] == "live" for t in current)
     assert all("96\u00d772" in t["stats"] and "fps" in t["stats"] for t in current)
@@ -78,8 +82,12 @@ def test_camera_that_stops_is_shown_offline(
     poll(page, lambda ts: len(ts) == 2 and all(not t["offline"] for t in ts), what="two online")
     goes.stop()
     stopped_at = time.monotonic()
-    current = poll(page, lambda ts: any(t["offline"] for t in ts), timeout=hub.offline_after + 4,
-                   what="an offline tile")
+    current = poll(
+        page,
+        lambda ts: any(t["offline"] for t in ts),
+        timeout=hub.offline_after + 4,
+        what="an offline tile",
+    )
     # offline_after (1 s) plus at most one JSON poll (1 s) and some slack
     assert time.monotonic() - stopped_at < hub.offline_after + 3
     by_name = {t["camera"]: t for t in current}
@@ -88,8 +96,9 @@ def test_camera_that_stops_is_shown_offline(
     assert stays.sent  # the other camera kept streaming
 
 
-def test_names_are_escaped(page: Any, hub: camhub.Hub, web: WebServer,
-                           cameras: Callable[..., StreamingCamera]) -> None:
+def test_names_are_escaped(
+    page: Any, hub: camhub.Hub, web: WebServer, cameras: Callable[..., StreamingCamera]
+) -> None:
     evil = '<img src=x onerror="window.__pwned=1">&amp;/../x'
     cameras(evil, fps=10)
     page.goto(web.url)
@@ -101,8 +110,14 @@ def test_names_are_escaped(page: Any, hub: camhub.Hub, web: WebServer,
     assert href == "/camera?name=" + quote(evil, safe="")
     page.locator(".tile a.view").click()
     page.wait_for_url("**/camera?name=*")
-    wait_until(lambda: page.evaluate(
-        "() => Number(document.querySelector('.view-fig img')?.dataset.shown || 0)") >= 1)
+    wait_until(
+        lambda: (
+            page.evaluate(
+                "() => Number(document.querySelector('.view-fig img')?.dataset.shown || 0)"
+            )
+            >= 1
+        )
+    )
     assert page.locator("#title").text_content() == evil
     assert page.evaluate("() => window.__pwned") is None
     snapshot = page.locator("#snapshot").get_attribute("href")
@@ -117,15 +132,19 @@ def test_camera_page_shows_the_processor_view(
     with WebServer(hub, "127.0.0.1:0", processors=[runner]) as web:
         page.goto(web.url + "camera?name=porch")
         views = "() => Array.from(document.querySelectorAll('.view-fig')).map(f => [f.dataset.view, Number(f.querySelector('img').dataset.shown || 0)])"
-        wait_until(lambda: len(page.evaluate(views)) == 2 and all(n >= 2 for _, n in page.evaluate(views)),
-                   what="live and motion views")
+        wait_until(
+            lambda: len(page.evaluate(views)) == 2 and all(n >= 2 for _, n in page.evaluate(views)),
+            what="live and motion views",
+        )
         assert [v for v, _ in page.evaluate(views)] == ["live", "motion"]
         wait_until(lambda: "motion" in (page.locator("#procdata h2").first.text_content() or ""))
         page.goto(web.url)
         page.locator("#processed").check()
         poll(page, lambda ts: len(ts) == 1 and "motion" in ts[0]["proc"], what="motion label")
-        wait_until(lambda: page.evaluate("() => document.querySelector('.tile').dataset.view") == "motion",
-                   what="the grid to switch to the motion view")
+        wait_until(
+            lambda: page.evaluate("() => document.querySelector('.tile').dataset.view") == "motion",
+            what="the grid to switch to the motion view",
+        )
 
 
 def test_exposed_dashboard_works_in_the_browser_with_the_token(
