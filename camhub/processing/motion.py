@@ -15,7 +15,6 @@ from camhub.processing.base import Detection, Processor, Result, register
 from camhub.types import CameraName, Frame
 
 _GREEN = (0, 220, 0)
-_RED = (0, 0, 255)
 
 
 @register
@@ -86,14 +85,16 @@ class MotionProcessor(Processor):
             x, y, bw, bh = det.box
             cv2.rectangle(annotated, (x, y), (x + bw, y + bh), _GREEN, 2)
         label = f"motion: {len(detections)} region(s)" if detections else "no motion"
-        (tw, _), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, 0.6, 2)
+        x0 = max(0, w - tw - 16)
+        cv2.rectangle(annotated, (x0, 6), (x0 + tw + 12, 14 + th + 6), (0, 0, 0), -1)
         cv2.putText(
             annotated,
             label,
-            (max(4, w - tw - 10), 24),
+            (x0 + 6, 14 + th),
             cv2.FONT_HERSHEY_SIMPLEX,
             0.6,
-            _RED if detections else _GREEN,
+            (80, 80, 255) if detections else _GREEN,
             2,
             cv2.LINE_AA,
         )
