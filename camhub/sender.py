@@ -99,6 +99,11 @@ class Sender(_BaseSender):
     ``on_timeout="drop"`` (the default) gives up a frame that cannot be delivered within
     ``timeout`` seconds, logs once per outage and returns ``False``; ``"raise"`` raises
     :class:`~camhub.types.SendTimeout` instead.
+
+    A hub that refuses the connection handshake (secure mode: unknown key, wrong hub key,
+    encryption on one side only) is reported as soon as it happens, in the log and in
+    :attr:`last_error`, or as :class:`~camhub.security.HubRefused` with ``"raise"``; the
+    sender retries on a fresh connection every ``timeout`` seconds.
     """
 
     def __init__(
