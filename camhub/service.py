@@ -16,6 +16,7 @@ from types import FrameType
 from camhub.display import Display, check_gui, open_display
 from camhub.hub import Hub, HubEvent
 from camhub.processing import ProcessorRunner, processor_class
+from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError
 from camhub.web.server import WebServer, check_access, parse_address
 
@@ -55,6 +56,8 @@ class ServiceOptions:
     processors: list[ProcessorChoice] = field(default_factory=list)
     status_every: float = 10.0
     """Seconds between status lines (0: none)."""
+    security: SocketSecurity | None = None
+    """CURVE settings for the receiving sockets (``None``: plaintext)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -96,7 +99,9 @@ class HubService:
 
     def start(self) -> HubService:
         opts = self.options
-        hub = self.hub = Hub(bind=opts.bind, offline_after=opts.offline_after)
+        hub = self.hub = Hub(
+            bind=opts.bind, offline_after=opts.offline_after, security=opts.security
+        )
         try:
             hub.add_listener(self._on_event)
             hub.start()

@@ -10,6 +10,7 @@ from typing import Any
 
 from camhub.display import MODES
 from camhub.processing import processor_types
+from camhub.security import add_security_args, security_from_args
 from camhub.service import (
     HubService,
     OptionError,
@@ -115,6 +116,7 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="log a status line per camera every S seconds (0: never)",
     )
+    add_security_args(parser, role="hub")
     parser.set_defaults(func=run)
 
 
@@ -125,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         offline_after=args.offline_after,
         processors=parse_processors(args.processor),
         status_every=args.status_every,
+        security=security_from_args(args),
         **web_options(args),
     )
     service = HubService(options)
