@@ -113,7 +113,7 @@ def encode_array(
     fields = {"dtype": str(arr.dtype), "shape": list(arr.shape), **_stamp(seq, captured_at)}
     if seq is not None or captured_at is not None:
         fields["enc"] = "raw"
-    return [_header(name, fields), memoryview(arr).cast("B")]
+    return [_header(name, fields), memoryview(arr).cast("B")]  # type: ignore[arg-type]
 
 
 def encode_frame(frame: Frame) -> list[Buffer]:
@@ -191,9 +191,7 @@ def decode(
     decodes on first use of ``frame.image``.
     """
     if len(parts) != 2:
-        raise ProtocolError(
-            f"expected 2 message frames (JSON header, payload), got {len(parts)}"
-        )
+        raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
     header = parse_header(parts[0], limits)
     payload = parts[1]
     if len(payload) > limits.max_payload:

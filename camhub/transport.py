@@ -10,7 +10,9 @@ import zmq
 
 from camhub.types import CamhubError
 
-_ENDPOINT = re.compile(r"^(tcp://(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5})|ipc://.+|inproc://.+)$")
+_ENDPOINT = re.compile(
+    r"^(tcp://(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.\-]+):(\d{1,5}|\*)|ipc://.+|inproc://.+)$"
+)
 
 
 class AddressError(CamhubError, ValueError):
@@ -39,9 +41,9 @@ def check_endpoint(endpoint: str, *, what: str = "address", bind: bool = False) 
             f"bad {what} {endpoint!r}: expected tcp://HOST:PORT (e.g. tcp://192.168.1.10:5555), "
             "ipc://PATH or inproc://NAME"
         )
-    if match.group(3) is not None:
+    if match.group(3) is not None and match.group(3) != "*":
         port = int(match.group(3))
-        if not 0 < port < 65536:
+        if not (0 < port < 65536 or (bind and port == 0)):
             raise AddressError(f"bad {what} {endpoint!r}: port {port} is outside 1..65535")
         if match.group(2) == "*" and not bind:
             raise AddressError(

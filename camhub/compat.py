@@ -1,0 +1,232 @@
+"""Drop-in ``ImageSender`` and ``ImageHub`` with imagezmq 1.2.0's API.
+
+``import camhub as imagezmq`` is enough for imagezmq's tutorial code. What changes:
+
+* a send never hangs: if the hub does not answer within ``timeout`` seconds (default 3)
+  the frame is dropped, ``send_image``/``send_jpg`` return ``None`` and one warning is
+  logged per outage; the next send reconnects by itself. ``on_timeout="raise"`` raises
+  :class:`~camhub.types.SendTimeout` instead;
+* ``close()`` never blocks;
+* the hub answers malformed messages with an error reply instead of crashing, and one
+  socket serves many senders without one slow sender holding up the rest;
+* in PUB/SUB mode the hub keeps only the newest frame per camera, so it never lags.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import zmq
+
+from camhub import protocol
+from camhub.jpeg import decode_jpeg, encode_jpeg
+from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
+from camhub.sender import OnTimeout, Publisher, Sender
+from camhub.transport import SocketSecurity, check_endpoint, context, new_socket
+from camhub.types import Frame, Image
+
+log = logging.getLogger("camhub.compat")
+
+
+class ImageSender:
+    """imagezmq's ``ImageSender``: REQ/REP (connects) or PUB/SUB (binds ``connect_to``)."""
+
+    def __init__(
+        self,
+        connect_to: str = "tcp://127.0.0.1:5555",
+        REQ_REP: bool = True,
+        *,
+        timeout: float = 3.0,
+        on_timeout: OnTimeout = "drop",
+        security: SocketSecurity | None = None,
+    ) -> None:
+        self.REQ_REP = REQ_REP
+        self._sender: Sender | Publisher
+        if REQ_REP:
+            self._sender = Sender(
+                connect_to, window=1, timeout=timeout, on_timeout=on_timeout, security=security
+            )
+        else:
+            self._sender = Publisher(connect_to, bind=True, security=security)
+
+    @property
+    def zmq_socket(self) -> zmq.Socket[bytes]:
+        return self._sender.socket
+
+    @property
+    def zmq_context(self) -> zmq.Context[zmq.Socket[bytes]]:
+        return context()
+
+    def _send(self, frame: Frame) -> bytes | None:
+        if isinstance(self._sender, Sender):
+            return self._sender.request(frame)
+        self._sender.send_frame(frame)
+        return None
+
+    def send_image(self, msg: str, image: Image) -> bytes | None:
+        """Send an OpenCV image; returns the hub's reply (``None`` in PUB/SUB mode or if
+        the frame was dropped because the hub did not answer in time)."""
+        return self._send(Frame(name=msg, array=np.ascontiguousarray(image)))
+
+    def send_jpg(self, msg: str, jpg_buffer: bytes | memoryview | Image) -> bytes | None:
+        """Send JPEG bytes; same return value as :meth:`send_image`."""
+        if isinstance(jpg_buffer, np.ndarray):
+            jpg_buffer = jpg_buffer.tobytes()  # imagezmq users often pass cv2.imencode output
+        return self._send(Frame(name=msg, jpeg=bytes(jpg_buffer)))
+
+    @property
+    def stats(self) -> Any:
+        return self._sender.stats
+
+    def close(self) -> None:
+        self._sender.close()
+
+    def __enter__(self) -> ImageSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ImageHub:
+    """imagezmq's ``ImageHub``: REQ/REP (binds ``open_port``) or PUB/SUB (connects).
+
+    ``recv_image``/``recv_jpg`` wait for the next frame; pass ``timeout`` (seconds) to get
+    ``TimeoutError`` instead of waiting forever. Either call accepts either kind of frame:
+    a JPEG is decoded for ``recv_image`` and a raw image encoded for ``recv_jpg``.
+    """
+
+    def __init__(
+        self,
+        open_port: str = "tcp://*:5555",
+        REQ_REP: bool = True,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        security: SocketSecurity | None = None,
+    ) -> None:
+        self.REQ_REP = REQ_REP
+        self.limits = limits
+        self.malformed = 0
+        self.skipped = 0
+        """PUB/SUB frames never returned because a newer one from the same camera came."""
+        self._envelope: list[zmq.Frame] | None = None
+        self._pending: OrderedDict[str, Frame] = OrderedDict()
+        max_size = limits.max_payload + limits.max_header + 1024
+        if REQ_REP:
+            addr = check_endpoint(open_port, what="hub bind address", bind=True)
+            self.zmq_socket = new_socket(
+                zmq.ROUTER, hwm=1000, max_msg_size=max_size, security=security, server=True
+            )
+            self.zmq_socket.bind(addr)
+        else:
+            self.zmq_socket = new_socket(
+                zmq.SUB, hwm=8, max_msg_size=max_size, security=security, server=False
+            )
+            self.zmq_socket.setsockopt(zmq.SUBSCRIBE, b"")
+            self.zmq_socket.connect(check_endpoint(open_port, what="sender PUB address"))
+        self.zmq_context = context()
+
+    @property
+    def endpoint(self) -> str:
+        return self.zmq_socket.getsockopt_string(zmq.LAST_ENDPOINT)
+
+    def connect(self, open_port: str) -> None:
+        """PUB/SUB mode: also receive from the sender publishing at ``open_port``."""
+        if not self.REQ_REP:
+            self.zmq_socket.connect(check_endpoint(open_port, what="sender PUB address"))
+
+    def _wait(self, deadline: float | None) -> None:
+        # Short polls rather than one blocking recv, so Ctrl-C is honoured promptly.
+        while not self.zmq_socket.poll(100, zmq.POLLIN):
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("no frame received within the timeout")
+
+    def _next_reqrep(self, deadline: float | None) -> Frame:
+        while True:
+            self._wait(deadline)
+            parts = self.zmq_socket.recv_multipart(copy=False)
+            split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
+            envelope, body = parts[:split], parts[split:]
+            try:
+                frame = protocol.decode([p.buffer for p in body], self.limits)
+            except ProtocolError as exc:
+                self.malformed += 1
+                log.warning("ignoring malformed message: %s", exc)
+                self.zmq_socket.send_multipart(
+                    [*envelope, protocol.error_reply(str(exc))], zmq.NOBLOCK, copy=False
+                )
+                continue
+            if self._envelope is not None:
+                log.debug("previous frame was never replied to; its sender will time out")
+            self._envelope = envelope
+            return frame
+
+    def _next_pubsub(self, deadline: float | None) -> Frame:
+        while True:
+            # Drain everything queued and keep the newest frame per camera, so the
+            # receiver never works through a backlog of stale frames.
+            while True:
+                try:
+                    parts = self.zmq_socket.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                try:
+                    frame = protocol.decode([p.buffer for p in parts], self.limits)
+                except ProtocolError as exc:
+                    self.malformed += 1
+                    log.warning("ignoring malformed message: %s", exc)
+                    continue
+                if self._pending.pop(frame.name, None) is not None:
+                    self.skipped += 1
+                self._pending[frame.name] = frame
+            if self._pending:
+                return self._pending.popitem(last=False)[1]
+            self._wait(deadline)
+
+    def _next(self, timeout: float | None) -> Frame:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._next_reqrep(deadline) if self.REQ_REP else self._next_pubsub(deadline)
+
+    def recv_frame(self, timeout: float | None = None) -> Frame:
+        """The next frame with all its metadata (camhub extension)."""
+        return self._next(timeout)
+
+    def recv_image(self, copy: bool = False, timeout: float | None = None) -> tuple[str, Image]:
+        frame = self._next(timeout)
+        if frame.array is None:
+            assert frame.jpeg is not None
+            frame.array = decode_jpeg(frame.jpeg)
+        return frame.name, frame.array
+
+    def recv_jpg(self, copy: bool = False, timeout: float | None = None) -> tuple[str, bytes]:
+        frame = self._next(timeout)
+        if frame.jpeg is None:
+            assert frame.array is not None
+            frame.jpeg = encode_jpeg(frame.array, quality=95)
+        return frame.name, frame.jpeg
+
+    def send_reply(self, reply_message: bytes = b"OK") -> None:
+        """Answer the sender of the last frame (REQ/REP mode; a no-op for PUB/SUB)."""
+        if not self.REQ_REP:
+            return
+        if self._envelope is None:
+            log.warning("send_reply() called with no frame waiting for a reply; ignored")
+            return
+        envelope, self._envelope = self._envelope, None
+        try:
+            self.zmq_socket.send_multipart([*envelope, reply_message], zmq.NOBLOCK, copy=False)
+        except zmq.ZMQError as exc:
+            log.debug("reply not delivered (sender gone?): %s", exc)
+
+    def close(self) -> None:
+        self.zmq_socket.close(linger=0)
+
+    def __enter__(self) -> ImageHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,359 @@
+"""Senders: push frames to a hub without ever blocking longer than a timeout.
+
+* :class:`Sender` talks request/reply. It uses a DEALER socket that frames each message
+  exactly as a REQ socket would (empty delimiter, header, payload), so it works with
+  camhub hubs and with imagezmq's REP ``ImageHub``. Up to ``window`` frames may be in
+  flight, so throughput is not limited by the round trip. When replies stop coming
+  within ``timeout`` the socket is thrown away and a fresh one connects (the "Lazy
+  Pirate" pattern), so a restarted hub is picked up again by itself.
+* :class:`Publisher` talks PUB/SUB: it binds (imagezmq's topology) or connects to a hub
+  that binds (works behind NAT). It never waits; with a tiny high-water mark, a slow
+  subscriber loses old frames instead of falling behind.
+
+Both are used from one thread at a time, like the ZeroMQ sockets they wrap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import zmq
+
+from camhub import protocol
+from camhub.latest import LatestSlot
+from camhub.transport import SocketSecurity, check_endpoint, new_socket
+from camhub.types import Frame, Image, SendTimeout
+
+log = logging.getLogger("camhub.sender")
+
+OnTimeout = Literal["drop", "raise"]
+
+
+@dataclass(slots=True)
+class SenderStats:
+    sent: int = 0
+    """Frames handed to the socket."""
+    acked: int = 0
+    """Frames the hub confirmed."""
+    dropped: int = 0
+    """Frames given up: not deliverable in time, lost in a reconnect, or superseded."""
+    refused: int = 0
+    """Frames the hub answered with an error."""
+    timeouts: int = 0
+    reconnects: int = 0
+    bytes: int = 0
+
+
+class _Stamper:
+    """Numbers frames per camera so the hub can count the ones that never arrived."""
+
+    def __init__(self) -> None:
+        self._next: dict[str, int] = {}
+
+    def stamp(self, frame: Frame) -> Frame:
+        if frame.seq is None:
+            frame.seq = self._next.get(frame.name, 0)
+        self._next[frame.name] = frame.seq + 1
+        if frame.captured_at is None:
+            frame.captured_at = time.time()
+        return frame
+
+
+class _BaseSender:
+    def __init__(self) -> None:
+        self.stats = SenderStats()
+        self._stamper = _Stamper()
+
+    def send_frame(self, frame: Frame) -> bool:
+        raise NotImplementedError
+
+    def send_jpeg(
+        self,
+        name: str,
+        jpeg: bytes,
+        *,
+        captured_at: float | None = None,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> bool:
+        """Send already-encoded JPEG bytes; returns whether the frame was sent."""
+        return self.send_frame(
+            Frame(name=name, jpeg=jpeg, captured_at=captured_at, width=width, height=height)
+        )
+
+    def send_image(self, name: str, image: Image, *, captured_at: float | None = None) -> bool:
+        """Send a raw numpy array (any dtype/shape imagezmq accepts)."""
+        return self.send_frame(Frame(name=name, array=image, captured_at=captured_at))
+
+
+class Sender(_BaseSender):
+    """Request/reply sender with a window of frames in flight and automatic reconnect.
+
+    ``on_timeout="drop"`` (the default) gives up a frame that cannot be delivered within
+    ``timeout`` seconds, logs once per outage and returns ``False``; ``"raise"`` raises
+    :class:`~camhub.types.SendTimeout` instead.
+    """
+
+    def __init__(
+        self,
+        connect_to: str = "tcp://127.0.0.1:5555",
+        *,
+        window: int = 4,
+        timeout: float = 2.0,
+        on_timeout: OnTimeout = "drop",
+        security: SocketSecurity | None = None,
+    ) -> None:
+        super().__init__()
+        if window < 1:
+            raise ValueError(f"window must be at least 1, got {window}")
+        if timeout <= 0:
+            raise ValueError(f"timeout must be positive, got {timeout}")
+        if on_timeout not in ("drop", "raise"):
+            raise ValueError(f"on_timeout must be 'drop' or 'raise', got {on_timeout!r}")
+        self.address = check_endpoint(connect_to, what="hub address")
+        self.window = window
+        self.timeout = timeout
+        self.on_timeout: OnTimeout = on_timeout
+        self._security = security
+        self._in_flight = 0
+        self._outage_since: float | None = None
+        self._socket: zmq.Socket[bytes] | None = None
+        self.last_reply: bytes | None = None
+        self._connect()
+
+    @property
+    def socket(self) -> zmq.Socket[bytes]:
+        """The current ZeroMQ socket (replaced on every reconnect)."""
+        assert self._socket is not None, "sender is closed"
+        return self._socket
+
+    def _connect(self) -> None:
+        sock = new_socket(zmq.DEALER, hwm=self.window + 1, security=self._security)
+        # Queue only to live connections, so "hub unreachable" shows up as not-writable
+        # instead of frames piling up for a peer that is not there.
+        sock.setsockopt(zmq.IMMEDIATE, 1)
+        sock.setsockopt(zmq.RECONNECT_IVL, 100)
+        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        sock.connect(self.address)
+        self._socket = sock
+        self._in_flight = 0
+
+    def _reconnect(self) -> None:
+        self.stats.reconnects += 1
+        self.stats.dropped += self._in_flight
+        if self._socket is not None:
+            self._socket.close(linger=0)
+        self._connect()
+
+    def _note_outage(self, why: str) -> None:
+        self.stats.timeouts += 1
+        if self._outage_since is None:
+            self._outage_since = time.time()
+            log.warning(
+                "hub %s %s within %.1f s; dropping frames and reconnecting until it answers",
+                self.address,
+                why,
+                self.timeout,
+            )
+        if self.on_timeout == "raise":
+            raise SendTimeout(f"hub {self.address} {why} within {self.timeout:.1f} s")
+
+    def _note_recovered(self) -> None:
+        if self._outage_since is not None:
+            log.info(
+                "hub %s answering again after %.1f s",
+                self.address,
+                time.time() - self._outage_since,
+            )
+            self._outage_since = None
+
+    def _take_replies(self, wait: float) -> bool:
+        """Read every reply available, waiting up to ``wait`` s for the first; False if none."""
+        sock = self.socket
+        got = False
+        if wait > 0 and not sock.poll(int(wait * 1000), zmq.POLLIN):
+            return False
+        while True:
+            try:
+                parts = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return got
+            got = True
+            self._in_flight = max(0, self._in_flight - 1)
+            reply = parts[-1]
+            self.last_reply = reply
+            if reply.startswith(protocol.ERROR_REPLY_PREFIX):
+                self.stats.refused += 1
+                log.warning(
+                    "hub %s refused a frame: %s", self.address, reply.decode(errors="replace")
+                )
+            else:
+                self.stats.acked += 1
+            self._note_recovered()
+
+    def send_frame(self, frame: Frame) -> bool:
+        self._stamper.stamp(frame)
+        self._take_replies(0)
+        if self._in_flight >= self.window and not self._take_replies(self.timeout):
+            # Replies stopped: the hub died or restarted. Start over on a fresh socket.
+            self._reconnect()
+            self.stats.dropped += 1
+            self._note_outage("stopped answering")
+            return False
+        parts = [b"", *protocol.encode_frame(frame)]
+        sock = self.socket
+        if not sock.poll(int(self.timeout * 1000), zmq.POLLOUT):
+            self.stats.dropped += 1
+            self._note_outage("is not reachable")
+            return False
+        try:
+            sock.send_multipart(parts, zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self.stats.dropped += 1
+            self._note_outage("is not accepting frames")
+            return False
+        self._in_flight += 1
+        self.stats.sent += 1
+        self.stats.bytes += frame.nbytes
+        return True
+
+    def request(self, frame: Frame) -> bytes | None:
+        """Send one frame and wait for its reply (imagezmq's lock-step behaviour).
+
+        Returns the hub's reply, or ``None`` if the frame was dropped on timeout.
+        """
+        if self._in_flight and not self.flush():
+            return None
+        if not self.send_frame(frame):
+            return None
+        if self._take_replies(self.timeout):
+            return self.last_reply
+        self._reconnect()
+        self._note_outage("did not reply")
+        return None
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every frame in flight is acknowledged; False if that timed out."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while self._in_flight:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._take_replies(remaining):
+                self._reconnect()
+                return False
+        return True
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def close(self) -> None:
+        """Close at once; frames still in flight are abandoned (LINGER is 0)."""
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    def __enter__(self) -> Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Publisher(_BaseSender):
+    """PUB/SUB sender. ``bind=True`` listens (imagezmq style, the hub connects to it);
+    ``bind=False`` connects to a hub that binds a SUB socket (works behind NAT)."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        bind: bool = True,
+        hwm: int = 2,
+        security: SocketSecurity | None = None,
+    ) -> None:
+        super().__init__()
+        self.address = check_endpoint(address, what="publish address", bind=bind)
+        self._socket: zmq.Socket[bytes] | None = new_socket(
+            zmq.PUB, hwm=hwm, security=security, server=bind
+        )
+        if bind:
+            self._socket.bind(self.address)
+            self.address = self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        else:
+            self._socket.connect(self.address)
+
+    @property
+    def socket(self) -> zmq.Socket[bytes]:
+        assert self._socket is not None, "publisher is closed"
+        return self._socket
+
+    def send_frame(self, frame: Frame) -> bool:
+        self._stamper.stamp(frame)
+        try:
+            # PUB never blocks: past the high-water mark ZeroMQ drops the message.
+            self.socket.send_multipart(protocol.encode_frame(frame), zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self.stats.dropped += 1
+            return False
+        self.stats.sent += 1
+        self.stats.bytes += frame.nbytes
+        return True
+
+    def close(self) -> None:
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class BackgroundSender:
+    """Runs a sender in its own thread and always sends the newest frame offered.
+
+    ``offer`` never blocks; a frame replaced before the thread got to it is counted in
+    ``superseded``. Encoding of raw frames to JPEG (``quality``) happens on the thread,
+    overlapping with the caller's capture work.
+    """
+
+    def __init__(self, sender: Sender | Publisher, *, quality: int | None = None) -> None:
+        self.sender = sender
+        self.quality = quality
+        self._slot: LatestSlot[Frame] = LatestSlot()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="camhub-sender", daemon=True)
+        self._thread.start()
+
+    @property
+    def superseded(self) -> int:
+        return self._slot.dropped
+
+    def offer(self, frame: Frame) -> None:
+        self._slot.put(frame)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame = self._slot.get(timeout=0.2)
+            except (TimeoutError, EOFError):
+                continue
+            if self.quality is not None and frame.jpeg is None:
+                frame.to_jpeg(self.quality)
+                frame.array = None
+            try:
+                self.sender.send_frame(frame)
+            except SendTimeout:
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._slot.close()
+        self._thread.join(timeout=5)
+        self.sender.close()
