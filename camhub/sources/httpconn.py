@@ -24,8 +24,9 @@ class HTTPGetter:
     """One keep-alive connection to a camera; ``get`` may be called repeatedly and
     ``close`` from any thread unblocks a read in progress."""
 
-    def __init__(self, spec: SourceSpec, open_timeout: float, read_timeout: float,
-                 verify_tls: bool = True) -> None:
+    def __init__(
+        self, spec: SourceSpec, open_timeout: float, read_timeout: float, verify_tls: bool = True
+    ) -> None:
         self.spec = spec
         self.open_timeout = open_timeout
         self.read_timeout = read_timeout
@@ -98,7 +99,9 @@ def _explain(response: http.client.HTTPResponse, spec: SourceSpec) -> str:
     if response.status == 401:
         scheme = (response.getheader("WWW-Authenticate") or "").split(" ", 1)[0]
         if spec.username is None:
-            return f"{status}: the camera wants a login; put it in the URL (http://USER:PASS@HOST...)"
+            return (
+                f"{status}: the camera wants a login; put it in the URL (http://USER:PASS@HOST...)"
+            )
         if scheme and scheme.lower() != "basic":
             return f"{status}: the camera wants {scheme} auth; only Basic is supported"
         return f"{status}: the camera refused the user name or password"
