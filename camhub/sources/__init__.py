@@ -64,7 +64,7 @@ def open_source(
     *,
     open_timeout: float = 5.0,
     read_timeout: float = 5.0,
-    retry_max: float = 2.0,
+    retry_max: float = 1.0,
     rate: float = 5.0,
     loop: bool = False,
     resolution: tuple[int, int] | None = None,

@@ -10,6 +10,8 @@ retries, the log lines a person reads, fps and status - lives here.
 from __future__ import annotations
 
 import logging
+import re
+import socket
 import threading
 import time
 from collections import deque
@@ -40,7 +42,7 @@ class SourceTimeouts:
     open: float = 5.0
     read: float = 5.0
     retry_min: float = 0.25
-    retry_max: float = 2.0
+    retry_max: float = 1.0
 
     def __post_init__(self) -> None:
         for key in ("open", "read", "retry_min", "retry_max"):
@@ -55,7 +57,18 @@ def _clock(t: float) -> str:
 
 
 def _describe(exc: BaseException, secrets: dict[str, str]) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    """A one-line reason a person can act on, with secrets masked."""
+    if isinstance(exc, ConnectionRefusedError):
+        text = "connection refused (is the camera app running, and is the port right?)"
+    elif isinstance(exc, socket.gaierror):
+        text = f"cannot resolve the host name ({exc.strerror})"
+    elif isinstance(exc, TimeoutError) and str(exc) in ("", "timed out"):
+        text = "timed out (camera unreachable or not answering)"
+    elif isinstance(exc, ConnectionResetError):
+        text = "connection reset by the camera"
+    else:
+        # OSError's "[Errno N] " prefix means nothing to a person (FFmpeg's are huge).
+        text = re.sub(r"^\[Errno -?\d+\] ", "", str(exc).strip()) or type(exc).__name__
     for secret, shown in secrets.items():
         text = text.replace(secret, shown)
     return text if len(text) <= 300 else text[:297] + "..."

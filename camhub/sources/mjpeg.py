@@ -43,7 +43,10 @@ class MJPEGSource(ThreadedSource):
             )
         parser = MultipartParser(boundary_from_content_type(content_type))
         while not self.stopping:
-            data = response.read1(READ_SIZE)
+            try:
+                data = response.read1(READ_SIZE)
+            except http.client.IncompleteRead:
+                raise ConnectionError("the camera cut the stream off mid-frame") from None
             if not data:
                 return  # the camera closed the stream; the base class reconnects
             for jpeg in parser.feed(data):

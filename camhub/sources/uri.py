@@ -70,14 +70,8 @@ class SourceSpec:
 
 
 def redact(uri: str) -> str:
-    """``uri`` with any password replaced by ``***`` (safe to log)."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", uri)
-    if parts.password is None and "@" not in parts.netloc:
-        return uri
-    return urlunsplit(parts._replace(netloc=_netloc(parts, redacted=True)))
+    """``uri`` with any password replaced by ``***`` (safe to log, even if malformed)."""
+    return re.sub(r"(//[^/@:?#]*):[^/?#]*@", r"\1:***@", uri)
 
 
 def _netloc(parts: SplitResult, *, redacted: bool, port: int | None = None) -> str:

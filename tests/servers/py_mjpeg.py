@@ -133,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         cam.requests.append(self.path)
         if not self._authorised():
             return
-        if self.path == "/shot.jpg":
+        if self.path in ("/shot.jpg", "/snapshot.cgi"):
             jpeg = cam.next_jpeg(itertools.count(cam.sent))
             cam.sent += 1
             self.send_response(200)
