@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import zmq
 
 from camhub import protocol
+from camhub.hub import Hub
 from camhub.jpeg import decode_jpeg, encode_jpeg
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.sender import OnTimeout, Publisher, Sender
@@ -110,11 +110,8 @@ class ImageHub:
     ) -> None:
         self.REQ_REP = REQ_REP
         self.limits = limits
-        self.malformed = 0
-        self.skipped = 0
-        """PUB/SUB frames never returned because a newer one from the same camera came."""
+        self._malformed = 0
         self._envelope: list[zmq.Frame] | None = None
-        self._pending: OrderedDict[str, Frame] = OrderedDict()
         max_size = limits.max_payload + limits.max_header + 1024
         if REQ_REP:
             addr = check_endpoint(open_port, what="hub bind address", bind=True)
@@ -123,11 +120,11 @@ class ImageHub:
             )
             self.zmq_socket.bind(addr)
         else:
-            self.zmq_socket = new_socket(
-                zmq.SUB, hwm=8, max_msg_size=max_size, security=security, server=False
-            )
-            self.zmq_socket.setsockopt(zmq.SUBSCRIBE, b"")
-            self.zmq_socket.connect(check_endpoint(open_port, what="sender PUB address"))
+            # A background hub drains the SUB socket continuously and keeps the newest
+            # frame per camera, so a slow caller never works through a stale backlog.
+            self._hub = Hub(None, subscribe_to=open_port, limits=limits, security=security)
+            self._feed = self._hub.frames()
+            self._hub.start()
         self.zmq_context = context()
 
     @property
@@ -137,7 +134,7 @@ class ImageHub:
     def connect(self, open_port: str) -> None:
         """PUB/SUB mode: also receive from the sender publishing at ``open_port``."""
         if not self.REQ_REP:
-            self.zmq_socket.connect(check_endpoint(open_port, what="sender PUB address"))
+            self._hub.connect(open_port)
 
     def _wait(self, deadline: float | None) -> None:
         # Short polls rather than one blocking recv, so Ctrl-C is honoured promptly.
@@ -154,7 +151,7 @@ class ImageHub:
             try:
                 frame = protocol.decode([p.buffer for p in body], self.limits)
             except ProtocolError as exc:
-                self.malformed += 1
+                self._malformed += 1
                 log.warning("ignoring malformed message: %s", exc)
                 self.zmq_socket.send_multipart(
                     [*envelope, protocol.error_reply(str(exc))], zmq.NOBLOCK, copy=False
@@ -166,26 +163,18 @@ class ImageHub:
             return frame
 
     def _next_pubsub(self, deadline: float | None) -> Frame:
-        while True:
-            # Drain everything queued and keep the newest frame per camera, so the
-            # receiver never works through a backlog of stale frames.
-            while True:
-                try:
-                    parts = self.zmq_socket.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
-                    break
-                try:
-                    frame = protocol.decode([p.buffer for p in parts], self.limits)
-                except ProtocolError as exc:
-                    self.malformed += 1
-                    log.warning("ignoring malformed message: %s", exc)
-                    continue
-                if self._pending.pop(frame.name, None) is not None:
-                    self.skipped += 1
-                self._pending[frame.name] = frame
-            if self._pending:
-                return self._pending.popitem(last=False)[1]
-            self._wait(deadline)
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self._feed.next(remaining)
+
+    @property
+    def malformed(self) -> int:
+        """Messages that could not be decoded (answered with an error, never returned)."""
+        return self._hub.malformed if not self.REQ_REP else self._malformed
+
+    @property
+    def skipped(self) -> int:
+        """PUB/SUB frames never returned because a newer one from the same camera came."""
+        return 0 if self.REQ_REP else self._feed.skipped_total
 
     def _next(self, timeout: float | None) -> Frame:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -223,7 +212,10 @@ class ImageHub:
             log.debug("reply not delivered (sender gone?): %s", exc)
 
     def close(self) -> None:
-        self.zmq_socket.close(linger=0)
+        if self.REQ_REP:
+            self.zmq_socket.close(linger=0)
+        else:
+            self._hub.stop()
 
     def __enter__(self) -> ImageHub:
         return self

@@ -16,6 +16,7 @@ the newest frame and the frames they skipped are counted.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -317,7 +318,11 @@ class Hub:
 
     def peer_stats(self) -> list[PeerStats]:
         with self._cond:
-            return [PeerStats(**vars(p)) for p in self._peers.values()]
+            return [dataclasses.replace(p) for p in self._peers.values()]
+
+    def _counts(self, adjust: Callable[[int], int]) -> dict[CameraName, int]:
+        with self._cond:
+            return {name: adjust(state.count) for name, state in self._cameras.items()}
 
     def wait_newer(self, name: CameraName, count: int, timeout: float) -> tuple[Frame, int] | None:
         deadline = time.monotonic() + timeout
@@ -359,8 +364,7 @@ class Hub:
                         best = state
                 if best is not None:
                     assert best.latest is not None
-                    seen = cursor.get(best.name)
-                    skipped = 0 if seen is None else best.count - seen - 1
+                    skipped = best.count - cursor.get(best.name, 0) - 1
                     cursor[best.name] = best.count
                     return best.latest, skipped
                 remaining = None if deadline is None else deadline - time.monotonic()
@@ -378,7 +382,9 @@ class FrameFeed:
         self._hub = hub
         self._wanted = wanted
         self._timeout = timeout
-        self._cursor: dict[CameraName, int] = {}
+        # Frames that arrived before the feed existed are history, not skips: start
+        # each known camera just before its latest frame.
+        self._cursor: dict[CameraName, int] = hub._counts(lambda c: c - 1)
         self.skipped: dict[CameraName, int] = {}
         self.delivered = 0
 
@@ -386,9 +392,16 @@ class FrameFeed:
         return self
 
     def __next__(self) -> Frame:
-        got = self._hub._next_for(self._cursor, self._wanted, self._timeout)
+        try:
+            return self.next(self._timeout)
+        except TimeoutError:
+            raise StopIteration from None
+
+    def next(self, timeout: float | None = None) -> Frame:
+        """The next new frame, waiting up to ``timeout`` s (``TimeoutError`` after that)."""
+        got = self._hub._next_for(self._cursor, self._wanted, timeout)
         if got is None:
-            raise StopIteration
+            raise TimeoutError("no new frame within the timeout")
         frame, skipped = got
         if skipped:
             self.skipped[frame.name] = self.skipped.get(frame.name, 0) + skipped

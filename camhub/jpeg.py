@@ -38,7 +38,7 @@ def decode_jpeg(data: bytes | memoryview, max_pixels: int = MAX_JPEG_PIXELS) -> 
     try:
         _h, _w, colorspace, _sub = simplejpeg.decode_jpeg_header(data)
         if colorspace == "Gray":
-            out: Image = simplejpeg.decode_jpeg(data, colorspace="GRAY")
+            out: Image = simplejpeg.decode_jpeg(data, colorspace="GRAY")[:, :, 0]
         else:
             out = simplejpeg.decode_jpeg(data, colorspace="BGR")
     except ValueError as exc:

@@ -161,7 +161,7 @@ def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]
 def _decode_array(header: dict[str, Any], payload: Buffer, limits: Limits) -> Image:
     dtype_name = header.get("dtype")
     shape = header.get("shape")
-    if dtype_name not in ALLOWED_DTYPES:
+    if not isinstance(dtype_name, str) or dtype_name not in ALLOWED_DTYPES:
         raise ProtocolError(f"unsupported dtype {dtype_name!r}")
     if (
         not isinstance(shape, list)

@@ -41,6 +41,8 @@ def check_endpoint(endpoint: str, *, what: str = "address", bind: bool = False) 
             f"bad {what} {endpoint!r}: expected tcp://HOST:PORT (e.g. tcp://192.168.1.10:5555), "
             "ipc://PATH or inproc://NAME"
         )
+    if match.group(3) in ("*", "0") and not bind:
+        raise AddressError(f"bad {what} {endpoint!r}: a wildcard port only works for binding")
     if match.group(3) is not None and match.group(3) != "*":
         port = int(match.group(3))
         if not (0 < port < 65536 or (bind and port == 0)):

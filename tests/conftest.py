@@ -1,0 +1,90 @@
+"""Fixtures shared by the whole suite: free ports, realistic test images, a live hub."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import camhub
+
+PEERS = Path(__file__).parent / "peers"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_image(width: int = 640, height: int = 480, seed: int = 0) -> np.ndarray:
+    """A camera-like BGR image: smooth gradients plus some texture (compresses like a photo)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    img = np.empty((height, width, 3), np.uint8)
+    img[..., 0] = (x * 255 // max(1, width - 1)).astype(np.uint8)
+    img[..., 1] = (y * 255 // max(1, height - 1)).astype(np.uint8)
+    img[..., 2] = ((x + y + seed * 37) % 256).astype(np.uint8)
+    noise = rng.integers(0, 24, size=(height, width, 3), dtype=np.uint8)
+    return img + noise
+
+
+@pytest.fixture(scope="session")
+def image() -> np.ndarray:
+    return make_image()
+
+
+@pytest.fixture(scope="session")
+def jpeg(image: np.ndarray) -> bytes:
+    return camhub.encode_jpeg(image, quality=80)
+
+
+@pytest.fixture
+def hub() -> Iterator[camhub.Hub]:
+    with camhub.Hub("tcp://127.0.0.1:0", offline_after=1.0) as h:
+        yield h
+
+
+def wait_until(predicate: object, timeout: float = 5.0, interval: float = 0.02) -> bool:
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def start_peer(script: str, *args: str) -> subprocess.Popen[str]:
+    """Run tests/peers/SCRIPT in a fresh Python process; it prints 'READY ...' when up."""
+    proc = subprocess.Popen(
+        [sys.executable, str(PEERS / script), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("READY"):
+        proc.kill()
+        raise RuntimeError(
+            f"{script} failed to start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
+        )
+    return proc
+
+
+def stop_peer(proc: subprocess.Popen[str]) -> None:
+    """Kill a peer started by start_peer and release its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(5)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()

@@ -1,0 +1,118 @@
+"""ImageSender/ImageHub: imagezmq's API with camhub's improvements."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import imagezmq
+import numpy as np
+import pytest
+import zmq
+
+import camhub
+from tests.conftest import free_port, wait_until
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def test_recv_timeout_instead_of_waiting_forever() -> None:
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError):
+            hub.recv_image(timeout=0.2)
+        assert time.monotonic() - t0 < 1
+
+
+def test_recv_image_decodes_jpeg_and_recv_jpg_encodes_raw(image: np.ndarray, jpeg: bytes) -> None:
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub, camhub.ImageSender(hub.endpoint) as sender:
+        t = threading.Thread(
+            target=lambda: (sender.send_jpg("j", jpeg), sender.send_image("r", image))
+        )
+        t.start()
+        name, arr = hub.recv_image(timeout=5)
+        hub.send_reply()
+        assert name == "j" and arr.shape == (480, 640, 3)
+        assert np.array_equal(arr, camhub.decode_jpeg(jpeg))
+        name, jpg = hub.recv_jpg(timeout=5)
+        hub.send_reply()
+        t.join(5)
+        assert name == "r" and camhub.decode_jpeg(jpg).shape == (480, 640, 3)
+
+
+def test_send_jpg_accepts_cv2_imencode_output(jpeg: bytes) -> None:
+    buf = np.frombuffer(jpeg, np.uint8)  # what cv2.imencode returns
+    with camhub.Hub("tcp://127.0.0.1:0") as hub, camhub.ImageSender(hub.endpoint) as sender:
+        assert sender.send_jpg("cv2", buf) == b"OK"
+        frame = hub.latest("cv2")
+        assert frame is not None and frame.jpeg == jpeg
+
+
+def test_malformed_message_is_answered_and_skipped(jpeg: bytes) -> None:
+    evil = zmq.Context.instance().socket(zmq.REQ)
+    evil.setsockopt(zmq.LINGER, 0)
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub, camhub.ImageSender(hub.endpoint) as good:
+        try:
+            evil.connect(hub.endpoint)
+            evil.send_multipart([b"garbage", b"x"])
+            assert hub.zmq_socket.poll(2000)
+            with pytest.raises(TimeoutError):  # the bad message is answered, never returned
+                hub.recv_jpg(timeout=0.3)
+            assert hub.malformed == 1
+            assert evil.poll(2000) and evil.recv().startswith(b"ERR header is not valid JSON")
+            t = threading.Thread(target=good.send_jpg, args=("ok", jpeg))
+            t.start()
+            name, got = hub.recv_jpg(timeout=5)
+            hub.send_reply()
+            t.join(5)
+            assert name == "ok" and got == jpeg
+        finally:
+            evil.close()
+
+
+def test_send_reply_without_a_pending_frame_is_harmless(caplog: pytest.LogCaptureFixture) -> None:
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
+        hub.send_reply(b"OK")
+    assert "no frame waiting" in caplog.text
+
+
+def test_pubsub_hub_returns_newest_per_camera_not_a_backlog(image: np.ndarray) -> None:
+    port = free_port()
+    pub = imagezmq.ImageSender(f"tcp://127.0.0.1:{port}", REQ_REP=False)  # imagezmq's own PUB
+    hub = camhub.ImageHub(f"tcp://127.0.0.1:{port}", REQ_REP=False)
+    try:
+
+        def joined() -> bool:
+            pub.send_image("warmup", image[:8, :8])
+            try:
+                hub.recv_image(timeout=0.05)
+            except TimeoutError:
+                return False
+            return True
+
+        assert wait_until(joined)
+        for i in range(6):  # a burst, as when the receiver was busy
+            pub.send_image("a", np.full((4, 4), i, np.uint8))
+            pub.send_image("b", np.full((4, 4), 10 + i, np.uint8))
+        time.sleep(0.3)
+        got = {}
+        while True:
+            try:
+                name, arr = hub.recv_image(timeout=0.3)
+            except TimeoutError:
+                break
+            if name in ("a", "b"):
+                got[name] = int(arr[0, 0])
+    finally:
+        hub.close()
+        pub.close()
+    # Only the newest frame of each camera is handed out, the rest counted as skipped.
+    assert got == {"a": 5, "b": 15}
+    assert hub.skipped >= 10
+
+
+def test_compat_attributes_exist(hub: camhub.Hub) -> None:
+    sender = camhub.ImageSender(hub.endpoint)
+    assert sender.zmq_socket.type == zmq.DEALER and sender.zmq_context is not None
+    sender.close()
+    sender.close()  # idempotent, never blocks

@@ -1,0 +1,176 @@
+"""The wire format: imagezmq byte compatibility, camhub's extra keys, strict validation."""
+
+from __future__ import annotations
+
+import json
+
+import imagezmq
+import numpy as np
+import pytest
+import zmq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from camhub import Frame, Limits, ProtocolError, protocol
+
+
+def imagezmq_wire(kind: str, name: str, payload: object) -> list[bytes]:
+    """The exact frames a real imagezmq 1.2.0 SerializingSocket puts on the wire."""
+    ctx = imagezmq.imagezmq.SerializingContext()
+    tx, rx = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    try:
+        rx.bind("inproc://wire")
+        tx.connect("inproc://wire")
+        if kind == "array":
+            tx.send_array(payload, name)
+        else:
+            tx.send_jpg(name, payload)
+        return rx.recv_multipart()
+    finally:
+        tx.close(0)
+        rx.close(0)
+        ctx.term()
+
+
+def test_decodes_imagezmq_raw_array(image: np.ndarray) -> None:
+    frame = protocol.decode(imagezmq_wire("array", "pi-cam", image))
+    assert frame.name == "pi-cam" and frame.encoding == "raw"
+    assert frame.seq is None and frame.captured_at is None and frame.age is None
+    assert np.array_equal(frame.image, image)
+    assert (frame.width, frame.height) == (640, 480)
+
+
+def test_decodes_imagezmq_jpeg(jpeg: bytes) -> None:
+    frame = protocol.decode(imagezmq_wire("jpg", "pi-cam", jpeg))
+    assert frame.encoding == "jpeg" and frame.jpeg == jpeg
+    assert (frame.width, frame.height) == (640, 480)
+
+
+def test_grayscale_and_other_dtypes_round_trip() -> None:
+    for arr in (np.arange(12, dtype=np.uint16).reshape(3, 4), np.zeros((2, 3, 4), np.float32)):
+        frame = protocol.decode(protocol.encode_array("x", arr, seq=3, captured_at=1.5))
+        assert frame.image.dtype == arr.dtype and np.array_equal(frame.image, arr)
+        assert frame.seq == 3 and frame.captured_at == 1.5
+
+
+def test_camhub_header_is_what_imagezmq_expects(image: np.ndarray, jpeg: bytes) -> None:
+    header, payload = protocol.encode_array("cam", image, seq=7, captured_at=100.25)
+    fields = json.loads(header)
+    # imagezmq's recv_array reads exactly these three keys and ignores the rest.
+    assert (
+        fields["msg"] == "cam" and fields["dtype"] == "uint8" and fields["shape"] == [480, 640, 3]
+    )
+    assert fields["seq"] == 7 and fields["ts"] == 100.25 and fields["enc"] == "raw"
+    assert bytes(payload) == image.tobytes()
+    jheader, jpayload = protocol.encode_jpeg(
+        "cam", jpeg, seq=1, captured_at=2.0, width=640, height=480
+    )
+    assert "dtype" not in json.loads(jheader) and jpayload == jpeg
+
+
+def test_encode_frame_keeps_metadata(jpeg: bytes) -> None:
+    parts = protocol.encode_frame(
+        Frame(name="a", jpeg=jpeg, seq=9, captured_at=5.0, width=640, height=480)
+    )
+    back = protocol.decode(parts, received_at=5.25)
+    assert back.seq == 9 and back.age == pytest.approx(0.25) and back.jpeg == jpeg
+
+
+def test_unknown_header_keys_are_kept_as_meta(jpeg: bytes) -> None:
+    header = json.dumps({"msg": "a", "rotation": 90}).encode()
+    assert protocol.decode([header, jpeg]).meta == {"rotation": 90}
+
+
+def _hdr(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+BAD_MESSAGES = [
+    ([b"only one frame"], "expected 2 message frames"),
+    ([b"{}", b"x", b"y"], "expected 2 message frames"),
+    ([b"not json", b"x"], "not valid JSON"),
+    ([b"\xff\xfe", b"x"], "not valid JSON"),
+    ([b"[1, 2]", b"x"], "must be a JSON object"),
+    ([_hdr(dtype="uint8", shape=[1]), b"x"], "no 'msg'"),
+    ([_hdr(msg=""), b"x"], "no 'msg'"),
+    ([_hdr(msg=5), b"x"], "no 'msg'"),
+    ([_hdr(msg="a", dtype="uint8", shape=[2, 2]), b"abc"], "need 4 bytes, payload has 3"),
+    ([_hdr(msg="a", dtype="float32", shape=[2]), b"abcd"], "need 8 bytes"),
+    ([_hdr(msg="a", dtype="object", shape=[1]), b"x"], "unsupported dtype"),
+    ([_hdr(msg="a", dtype="uint8", shape=[100000, 100000, 3]), b"x"], "dimension outside"),
+    ([_hdr(msg="a", dtype="uint8", shape=[0, 4]), b""], "dimension outside"),
+    ([_hdr(msg="a", dtype="uint8", shape=[-1]), b"x"], "dimension outside"),
+    ([_hdr(msg="a", dtype="uint8", shape="480x640"), b"x"], "shape must be a list"),
+    ([_hdr(msg="a", dtype="uint8", shape=[1, 1, 1, 1, 1]), b"x"], "shape must be a list"),
+    ([_hdr(msg="a", dtype="uint8", shape=[True]), b"x"], "shape must be a list"),
+    ([_hdr(msg="a"), b""], "JPEG payload is empty"),
+    ([_hdr(msg="a"), b"PNG not a jpeg"], "not a JPEG"),
+    ([_hdr(msg="a", width=10, height=10), b"GIF89a"], "not a JPEG"),
+    ([_hdr(msg="a", width=0, height=10), b"\xff\xd8"], "'width' must be an integer"),
+    ([_hdr(msg="a", seq=-1), b"\xff\xd8"], "'seq' must be an integer"),
+    ([_hdr(msg="a", seq="1"), b"\xff\xd8"], "'seq' must be an integer"),
+    ([_hdr(msg="a", ts="now"), b"\xff\xd8"], "'ts' must be a finite number"),
+    ([b'{"msg": "a", "ts": NaN}', b"\xff\xd8"], "'ts' must be a finite number"),
+    ([_hdr(msg="a" * 300), b"\xff\xd8"], "over 256"),
+    ([_hdr(msg="a", pad="x" * 20000), b"\xff\xd8"], "header is"),
+]
+
+
+@pytest.mark.parametrize(("parts", "reason"), BAD_MESSAGES)
+def test_bad_messages_raise_protocol_error_with_reason(parts: list[bytes], reason: str) -> None:
+    with pytest.raises(ProtocolError, match=reason):
+        protocol.decode(parts)
+
+
+def test_payload_limit_is_enforced_before_use() -> None:
+    big = np.zeros((100, 100), np.uint8)
+    with pytest.raises(ProtocolError, match="over the limit"):
+        protocol.decode(protocol.encode_array("a", big), Limits(max_payload=1000))
+
+
+def test_truncated_jpeg_header_is_refused(jpeg: bytes) -> None:
+    with pytest.raises(ProtocolError, match="JPEG"):
+        protocol.decode([_hdr(msg="a"), jpeg[:20]])
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "msg": st.one_of(st.text(max_size=30), json_values),
+        "dtype": st.sampled_from(["uint8", "float32", "int64", "object", "<u2"]) | json_values,
+        "shape": st.lists(st.integers(-3, 70000), max_size=5) | json_values,
+        "seq": st.integers(-5, 2**65) | json_values,
+        "ts": st.floats(allow_nan=True) | json_values,
+        "width": st.integers(-5, 70000) | json_values,
+        "height": st.integers(-5, 70000) | json_values,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(header=headers, payload=st.binary(max_size=300))
+def test_fuzzed_headers_only_ever_raise_protocol_error(
+    header: dict[str, object], payload: bytes
+) -> None:
+    raw = json.dumps(header, allow_nan=True).encode()
+    try:
+        frame = protocol.decode([raw, payload])
+    except ProtocolError:
+        return
+    assert isinstance(frame.name, str) and frame.name
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.binary(max_size=64), max_size=4))
+def test_fuzzed_frames_only_ever_raise_protocol_error(parts: list[bytes]) -> None:
+    try:
+        protocol.decode(parts)
+    except ProtocolError:
+        pass
