@@ -208,7 +208,7 @@ def _format_errors(exc: ValidationError, filename: str, lines: _LineFinder) -> s
         if isinstance(cause, _DuplicateName):
             loc = ("cameras", cause.index, "name")
         elif err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see `camhub config check --help`)"
+            msg = f"unknown key; known keys here: {', '.join(_known_keys(loc[:-1]))}"
         elif err["type"] == "missing":
             msg = "required key is missing"
         elif "input" in err and err["type"] not in ("model_type", "value_error"):
@@ -217,6 +217,15 @@ def _format_errors(exc: ValidationError, filename: str, lines: _LineFinder) -> s
     count = len(messages)
     head = f"{count} problem{'s' if count > 1 else ''} in {filename}:\n  " if count > 1 else ""
     return head + "\n  ".join(messages)
+
+
+def _known_keys(parent: Loc) -> list[str]:
+    model: type[BaseModel] = FleetConfig
+    if parent and parent[0] == "hub":
+        model = HubConfig
+    elif parent and parent[0] == "cameras":
+        model = CameraConfig
+    return list(model.model_fields)
 
 
 class _LineFinder:

@@ -9,6 +9,7 @@ passwords in URLs never reach logs.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -113,9 +114,11 @@ def parse_source(source: str | int) -> SourceSpec:
         return _file(text, text)
     scheme = scheme_match.group(1).lower()
     if scheme not in SCHEMES:
+        close = difflib.get_close_matches(scheme, SCHEMES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise SourceURIError(
-            f"unknown scheme {scheme!r} in source {redact(text)!r}; "
-            f"supported: {', '.join(SCHEMES)}; or use one of: {FORMS_HELP}"
+            f"unknown scheme {scheme!r} in source {redact(text)!r}{hint}; supported: "
+            f"{', '.join(SCHEMES)}, or 0, /dev/video0, a video file, testsrc, picamera"
         )
     if scheme == "file":
         path = unquote(urlsplit(text).path)
