@@ -41,6 +41,8 @@ class CameraJob:
     width: int | None = None
     quality: int = 85
     encoding: Encoding = "jpeg"
+    reencode: bool = False
+    """Decode and re-encode camera JPEGs at ``quality`` (smaller frames, more CPU)."""
     loop: bool = False
     snapshot_rate: float = 5.0
     timeout: float = 5.0
@@ -64,10 +66,10 @@ def default_names(count: int, base: str | None = None) -> list[str]:
 
 def prepare(frame: Frame, job: CameraJob) -> Frame:
     """The frame as it should go on the wire for ``job``: JPEG bytes pass through unless
-    a resize is needed; arrays are JPEG-encoded unless ``raw``."""
+    a resize or re-encode is asked for; arrays are JPEG-encoded unless ``raw``."""
     width = frame.width
     resize = job.width is not None and width is not None and width > job.width
-    if not resize and job.encoding == "jpeg" and frame.jpeg is not None:
+    if not resize and not job.reencode and job.encoding == "jpeg" and frame.jpeg is not None:
         out = Frame(name=job.name, jpeg=frame.jpeg, width=frame.width, height=frame.height)
     else:
         image = frame.image

@@ -109,6 +109,9 @@ class CameraConfig(_Section):
     encoding: Literal["jpeg", "raw"] = Field(
         default="jpeg", description="jpeg (small; camera JPEGs pass through) or raw arrays."
     )
+    reencode: bool = Field(
+        default=False, description="Re-encode camera JPEGs at `quality` instead of passing them."
+    )
     loop: bool = Field(default=False, description="Replay video files forever.")
     snapshot_rate: float = Field(
         default=5.0, gt=0, le=120, description="Polls per second for snapshot (.jpg) sources."

@@ -115,19 +115,24 @@ def test_mjpeg_pass_through_is_byte_identical(
     assert len(set(seen)) > 5
 
 
-def test_resize_and_raw(
-    hub: camhub.Hub, media: dict[str, Path], agent_factory: list[Agent]
+def test_resize_raw_and_reencode(
+    hub: camhub.Hub, jpegs: list[bytes], agent_factory: list[Agent]
 ) -> None:
-    with FFmpegMJPEGServer(media["mjpeg"], fps=15) as server:
+    # ffmpeg's server takes one client at a time; the Python one takes several.
+    with PyMJPEGServer(jpegs, fps=15) as server:
         start_agent(
             agent_factory,
             hub.endpoint,
             CameraJob("small", "testsrc:320x240@15", width=160, quality=60),
             CameraJob("raw", server.url, encoding="raw"),
+            CameraJob("re", server.url, reencode=True, quality=30),
         )
         frames_at_hub(hub, "small", 3)
         frames_at_hub(hub, "raw", 3)
-    small, raw = hub.latest("small"), hub.latest("raw")
+        frames_at_hub(hub, "re", 3)
+    small, raw, re = hub.latest("small"), hub.latest("raw"), hub.latest("re")
+    assert re is not None and re.jpeg is not None and re.jpeg not in jpegs
+    assert (re.width, re.height) == (160, 120) and len(re.jpeg) < max(map(len, jpegs))
     assert small is not None and (small.width, small.height, small.encoding) == (160, 120, "jpeg")
     assert raw is not None and raw.encoding == "raw" and raw.image.shape == (120, 160, 3)
 

@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--width", type=_width, help="shrink frames wider than this many pixels")
     p.add_argument("--quality", type=_quality, default=85, help="JPEG quality 1-100 (85)")
     p.add_argument("--raw", action="store_true", help="send raw arrays instead of JPEG")
+    p.add_argument(
+        "--reencode",
+        action="store_true",
+        help="re-encode camera JPEGs at --quality (smaller, but costs CPU; by default "
+        "MJPEG cameras' JPEGs are sent untouched)",
+    )
     p.add_argument("--loop", action="store_true", help="replay video files forever")
     p.add_argument("--rate", type=_positive, default=5.0, help="snapshot polls per second (5)")
     p.add_argument(
@@ -106,6 +112,7 @@ def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list
                     width=cam.width,
                     quality=cam.quality,
                     encoding=cam.encoding,
+                    reencode=cam.reencode,
                     loop=cam.loop,
                     snapshot_rate=cam.snapshot_rate,
                     timeout=args.timeout,
@@ -133,6 +140,7 @@ def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list
                 width=args.width,
                 quality=args.quality,
                 encoding="raw" if args.raw else "jpeg",
+                reencode=args.reencode,
                 loop=args.loop,
                 snapshot_rate=args.rate,
                 timeout=args.timeout,

@@ -32,9 +32,16 @@ def rtsp_missing() -> str | None:
 
 class RTSPServer:
     def __init__(
-        self, size: str = "320x240", fps: int = 15, stamp: bool = False, port: int = 0
+        self,
+        size: str = "320x240",
+        fps: int = 15,
+        stamp: bool = False,
+        port: int = 0,
+        pattern: str = "ball",
+        bitrate: int = 0,
     ) -> None:
         self.size, self.fps, self.stamp, self.port = size, fps, stamp, port
+        self.pattern, self.bitrate = pattern, bitrate
         self.proc: subprocess.Popen[str] | None = None
 
     @property
@@ -43,7 +50,8 @@ class RTSPServer:
 
     def start(self, timeout: float = 20.0) -> RTSPServer:
         cmd = [SYSTEM_PYTHON, str(SCRIPT), "--size", self.size, "--fps", str(self.fps),
-               "--port", str(self.port)]  # fmt: skip
+               "--port", str(self.port), "--pattern", self.pattern,
+               "--bitrate", str(self.bitrate)]  # fmt: skip
         if self.stamp:
             cmd.append("--stamp")
         # stdin stays an open pipe: the server exits when it closes (if the test dies).

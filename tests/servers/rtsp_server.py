@@ -87,6 +87,10 @@ def main() -> int:
     parser.add_argument("--path", default="/h264_ulaw.sdp")
     parser.add_argument("--port", type=int, default=0, help="0 = let the OS pick")
     parser.add_argument("--stamp", action="store_true", help="barcode the send time in")
+    parser.add_argument(
+        "--pattern", default="ball", help="videotestsrc pattern (ball, smpte, snow)"
+    )
+    parser.add_argument("--bitrate", type=int, default=0, help="x264 kbit/s (0 = its default)")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
@@ -98,10 +102,12 @@ def main() -> int:
         factory: GstRtspServer.RTSPMediaFactory = StampFactory(width, height, args.fps)
     else:
         factory = GstRtspServer.RTSPMediaFactory()
+        bitrate = f" bitrate={args.bitrate}" if args.bitrate else ""
+        motion = " horizontal-speed=4" if args.pattern == "smpte" else ""
         factory.set_launch(
-            f"( videotestsrc is-live=true pattern=ball "
+            f"( videotestsrc is-live=true pattern={args.pattern}{motion} "
             f"! video/x-raw,width={width},height={height},framerate={args.fps}/1 "
-            f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps} "
+            f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps}{bitrate} "
             "! rtph264pay name=pay0 pt=96 config-interval=1 )"
         )
         factory.set_shared(True)
