@@ -129,6 +129,8 @@ class ThreadedSource:
         except EOFError:
             if self._fatal is not None:
                 raise SourceError(f"camera {self.name}: {self._fatal}") from None
+            if not self._ended:
+                raise SourceError(f"camera {self.name}: source stopped") from None
             raise SourceEnded(f"camera {self.name}: {self.display} has no more frames") from None
         except TimeoutError:
             why = f" ({self._last_error})" if self._last_error and not self._connected else ""

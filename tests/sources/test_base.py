@@ -28,7 +28,7 @@ def test_reader_starts_lazily_and_stops() -> None:
     source.stop()
     assert time.monotonic() - started < 1
     assert _reader_threads() == before
-    with pytest.raises(SourceError):
+    with pytest.raises(SourceError, match="stopped"):
         source.read(timeout=0.5)
 
 
