@@ -8,7 +8,9 @@
 2. Frame age from camera server to hub, for MJPEG (the server writes its send time into
    a JPEG comment) and RTSP (the server draws its send time into the picture as a
    barcode), plus MJPEG into a hub slowed to 150 ms per frame: the age must stay flat.
-3. How many 720p 30 fps RTSP cameras one core can ingest: an estimate, computed from the
+3. The imagezmq tutorial's ``send_image(name, stream.read())`` loop with imutils'
+   VideoStream against camhub's: sends per second, and how many of them were new frames.
+4. How many 720p 30 fps RTSP cameras one core can ingest: an estimate, computed from the
    measured CPU per decoded frame of one live stream (one core / (CPU per frame x 30)).
 
 Run from the repository root (it uses the camera servers in tests/servers/).
@@ -17,6 +19,7 @@ Run from the repository root (it uses the camera servers in tests/servers/).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import statistics
@@ -27,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 import zmq
@@ -44,11 +48,11 @@ from tests.servers.stamp import read_barcode  # noqa: E402
 FPS = 30
 
 
-def camera_jpegs(count: int = 60) -> list[bytes]:
-    """720p JPEGs that look like a phone's: a moving pattern with sensor-like noise."""
+def camera_jpegs(count: int = 60, size: str = "1280x720") -> list[bytes]:
+    """JPEGs that look like a phone's: a moving pattern with sensor-like noise."""
     raw = subprocess.run(
         [FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i",
-         f"testsrc2=size=1280x720:rate={FPS},noise=alls=12:allf=t", "-frames:v", str(count),
+         f"testsrc2=size={size}:rate={FPS},noise=alls=12:allf=t", "-frames:v", str(count),
          "-c:v", "mjpeg", "-q:v", "4", "-f", "mjpeg", "-"],
         check=True, capture_output=True, timeout=120,
     ).stdout  # fmt: skip
@@ -203,6 +207,30 @@ def ingest_cost(url: str, seconds: float) -> tuple[float, int]:
     return float(out[0]), int(out[1])
 
 
+# -- 4. the tutorial loop: imutils VideoStream vs camhub VideoStream ------------------------
+
+
+def tutorial_loop(hub: Hub, stream: Any, name: str, seconds: float) -> tuple[float, float]:
+    """``while True: sender.send_image(name, stream.read())``: sends/s and distinct frames/s."""
+    from camhub.compat import ImageSender
+
+    sender = ImageSender(connect_to=hub.endpoint)
+    sends, distinct, last = 0, 0, b""
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            image = stream.read()
+            sender.send_image(name, image)
+            sends += 1
+            digest = hashlib.blake2b(image.data, digest_size=8).digest()
+            distinct += digest != last
+            last = digest
+    finally:
+        sender.close()
+        stream.stop()
+    return sends / seconds, distinct / seconds
+
+
 # -- main --------------------------------------------------------------------------------
 
 
@@ -257,7 +285,8 @@ def main() -> int:
             print("   (RTSP age includes x264 encoding in the server, RTP, decoding and JPEG")
             print("    encoding in the sender)")
 
-    print("\n3. 720p RTSP ingest (read + H.264 decode to BGR) per core")
+    tutorial(min(secs, 4.0))
+    print("\n4. 720p RTSP ingest (read + H.264 decode to BGR) per core")
     if rtsp_why:
         print(f"   {rtsp_why}")
         return 0
@@ -268,6 +297,22 @@ def main() -> int:
         print(f"   {label:<15} {ms:6.2f} ms CPU/frame ({n} frames) -> about {cams:.1f} cameras "
               f"at {FPS} fps per core (estimate: 1 core / measured CPU per frame)")  # fmt: skip
     return 0
+
+
+def tutorial(seconds: float) -> None:
+    from imutils.video import VideoStream as ImutilsStream
+
+    from camhub.videostream import VideoStream
+
+    print("\n3. imagezmq tutorial loop, send_image(name, stream.read()), 640x480 MJPEG at 30 fps")
+    frames = camera_jpegs(30, "640x480")
+    with Hub("tcp://127.0.0.1:0") as hub, PyMJPEGServer(frames, fps=FPS) as camera:
+        imutils_stream = ImutilsStream(src=camera.url).start()
+        time.sleep(1.0)  # imutils has no way to wait for the first frame
+        sends, distinct = tutorial_loop(hub, imutils_stream, "imutils", seconds)
+        print(f"   imutils VideoStream: {sends:6.0f} sends/s, {distinct:5.1f} distinct frames/s")
+        sends, distinct = tutorial_loop(hub, VideoStream(src=camera.url).start(), "camhub", seconds)
+        print(f"   camhub VideoStream:  {sends:6.0f} sends/s, {distinct:5.1f} distinct frames/s")
 
 
 if __name__ == "__main__":
