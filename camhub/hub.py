@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import zmq
 
@@ -31,6 +32,10 @@ from camhub.camera_state import CameraState, PeerStats
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.transport import SocketSecurity, check_endpoint, new_socket, peer_address
 from camhub.types import CameraName, CameraStats, Frame
+
+if TYPE_CHECKING:
+    from camhub.processing import ProcessorRunner
+    from camhub.processing.runner import ProcessorSpec
 
 log = logging.getLogger("camhub.hub")
 
@@ -80,6 +85,7 @@ class Hub:
         self._cameras: dict[CameraName, CameraState] = {}
         self._peers: dict[str, PeerStats] = {}
         self._listeners: list[Listener] = []
+        self.processors: list[ProcessorRunner] = []
         self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -150,6 +156,26 @@ class Hub:
         keep it quick)."""
         self._listeners.append(listener)
 
+    @property
+    def running(self) -> bool:
+        """Whether the receive thread is alive (for health checks)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def add_processor(
+        self,
+        processor: ProcessorSpec,
+        cameras: Iterable[CameraName] | None = None,
+        **options: object,
+    ) -> ProcessorRunner:
+        """Run ``processor`` (a function, a Processor class or a registered name such as
+        ``"motion"``) on every camera's newest frames, off the receive path; it stops with
+        the hub. See :mod:`camhub.processing`."""
+        from camhub.processing import ProcessorRunner
+
+        runner = ProcessorRunner(self, processor, cameras=cameras, options=options).start()
+        self.processors.append(runner)
+        return runner
+
     def start(self) -> Hub:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="camhub-hub", daemon=True)
@@ -158,6 +184,8 @@ class Hub:
         return self
 
     def stop(self) -> None:
+        for runner in self.processors:
+            runner.stop()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
