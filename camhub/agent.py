@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from camhub.jpeg import encode_jpeg
+from camhub.jpeg import JpegError, encode_jpeg
 from camhub.sender import Sender
 from camhub.sources import SourceTimeout, ThreadedSource, open_source
 from camhub.transport import check_endpoint
@@ -188,7 +188,12 @@ class CameraWorker:
                 if not status.connected:
                     self.state, self.error = "offline", status.last_error
                 continue
-            out = prepare(frame, self.job)
+            try:
+                out = prepare(frame, self.job)
+            except JpegError as exc:  # one damaged camera JPEG must not stop the camera
+                self.failed += 1
+                log.debug("camera %s: skipped a frame: %s", self.job.name, exc)
+                continue
             if sender.send_frame(out):
                 self.sent += 1
                 self.bytes += out.nbytes

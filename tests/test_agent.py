@@ -291,3 +291,14 @@ def test_cli_bad_input_fails_at_once(args: list[str], words: str) -> None:
     assert proc.returncode == 2
     assert words in err
     assert "Traceback" not in err
+
+
+def test_a_damaged_camera_jpeg_is_skipped_not_fatal(
+    hub: camhub.Hub, jpegs: list[bytes], agent_factory: list[Agent]
+) -> None:
+    # A valid header with garbage after it: passes the header check, fails decoding.
+    damaged = jpegs[0][:600] + b"\x00" * 50
+    with PyMJPEGServer([damaged, *jpegs[1:4]], fps=20) as camera:
+        agent = start_agent(agent_factory, hub.endpoint, CameraJob("re", camera.url, reencode=True))
+        frames_at_hub(hub, "re", 8)
+    assert agent.workers[0].alive
