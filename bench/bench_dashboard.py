@@ -2,7 +2,7 @@
 """Dashboard and processor costs on the hub, measured (issue 4's targets).
 
 The hub and its dashboard run in this process (so JPEG encodes can be counted and CPU
-time read); the 8 simulated cameras, the MJPEG viewers and chromium run in other
+time read); the 8 test-pattern cameras (camhub send's agent), the MJPEG viewers and chromium run in other
 processes, as they would in real life.
 
 1. Ingest under viewers: hub frames/s with 8 cameras at 30 fps (640x480 JPEG), with no
@@ -56,15 +56,13 @@ CHROMIUM_ARGS = [
 
 
 def run_cameras(endpoint: str, stop: MpEvent) -> None:
-    from camhub.simulated import SimulatedCamera
+    from camhub.agent import Agent, CameraJob
 
-    cams = [
-        SimulatedCamera(endpoint, n, size=SIZE, fps=FPS, index=i, loop_frames=30).start()
-        for i, n in enumerate(CAMERAS)
-    ]
+    w, h = SIZE
+    jobs = [CameraJob(n, f"testsrc:{w}x{h}@{FPS:g}") for n in CAMERAS]
+    agent = Agent(endpoint, jobs).start()
     stop.wait()
-    for cam in cams:
-        cam.stop()
+    agent.stop()
 
 
 def run_mjpeg_viewers(url: str, viewers: int, stop: MpEvent, out: Any) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from camhub.jpeg import JpegError, encode_jpeg
 from camhub.sender import Sender
 from camhub.sources import SourceTimeout, ThreadedSource, open_source
-from camhub.transport import check_endpoint
+from camhub.transport import SocketSecurity, check_endpoint
 from camhub.types import Encoding, Frame, Image, SourceEnded, SourceError
 
 log = logging.getLogger("camhub.agent")
@@ -121,8 +121,10 @@ class CameraWorker:
         window: int = 4,
         send_timeout: float = 2.0,
         make_source: Callable[[CameraJob], ThreadedSource] = CameraJob.open,
+        security: SocketSecurity | None = None,
     ) -> None:
         self.job = job
+        self.security = security
         self.hub = hub
         self.window = window
         self.send_timeout = send_timeout
@@ -155,7 +157,9 @@ class CameraWorker:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        sender = Sender(self.hub, window=self.window, timeout=self.send_timeout)
+        sender = Sender(
+            self.hub, window=self.window, timeout=self.send_timeout, security=self.security
+        )
         try:
             self._loop(sender)
         except SourceEnded:
@@ -234,7 +238,13 @@ class Agent:
     """Streams several cameras to one hub: a :class:`CameraWorker` per camera."""
 
     def __init__(
-        self, hub: str, jobs: Sequence[CameraJob], *, window: int = 4, send_timeout: float = 2.0
+        self,
+        hub: str,
+        jobs: Sequence[CameraJob],
+        *,
+        window: int = 4,
+        send_timeout: float = 2.0,
+        security: SocketSecurity | None = None,
     ) -> None:
         if not jobs:
             raise ValueError("no cameras to stream")
@@ -247,7 +257,9 @@ class Agent:
         try:
             for job in jobs:
                 self.workers.append(
-                    CameraWorker(job, self.hub, window=window, send_timeout=send_timeout)
+                    CameraWorker(
+                        job, self.hub, window=window, send_timeout=send_timeout, security=security
+                    )
                 )
         except BaseException:
             for worker in self.workers:

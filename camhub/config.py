@@ -59,7 +59,7 @@ class HubConfig(_Section):
         description="Address the hub listens on for senders (tcp://*:PORT).",
     )
     web: str = Field(
-        default="127.0.0.1:8080",
+        default="127.0.0.1:8000",
         description="HOST:PORT of the hub's web dashboard.",
         pattern=r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):\d{1,5}$",
     )

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Take real-browser screenshots of the dashboard for the docs.
 
-Starts a hub with simulated cameras (motion detection on one), opens the dashboard in
+Starts a hub with test-pattern cameras (motion detection on one), opens the dashboard in
 Debian's chromium through Playwright and writes docs/dashboard.png (desktop grid),
 docs/dashboard-phone.png and docs/dashboard-camera.png (one camera with its motion view).
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from camhub.agent import Agent, CameraJob
 from camhub.service import HubService, ProcessorChoice, ServiceOptions
-from camhub.simulated import SimulatedCamera
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -61,13 +61,10 @@ def main() -> int:
         )
     ).start()
     assert service.hub is not None and service.url is not None
-    cams = [
-        SimulatedCamera(service.hub.endpoint, n, size=(640, 480), fps=10, index=i).start()
-        for i, n in enumerate(NAMES)
-    ]
+    agent = Agent(service.hub.endpoint, [CameraJob(n, "testsrc:640x480@10") for n in NAMES]).start()
     try:
         time.sleep(3.0)
-        cams[-1].stop()  # one camera goes offline, to show the badge
+        agent.workers[-1].stop()  # one camera goes offline, to show the badge
         time.sleep(3.0)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
@@ -89,8 +86,7 @@ def main() -> int:
             page.screenshot(path=str(args.out / "dashboard-camera.png"))
             browser.close()
     finally:
-        for cam in cams:
-            cam.stop()
+        agent.stop()
         service.stop()
     print(f"wrote {args.out}/dashboard.png, dashboard-phone.png, dashboard-camera.png")
     return 0

@@ -1,4 +1,5 @@
-"""``camhub demo``: a hub, its dashboard and simulated cameras on this machine."""
+"""``camhub demo``: a hub, its dashboard and test-pattern cameras on this machine, wired
+exactly as a real deployment is: sources -> ``camhub send``'s agent -> ZeroMQ -> hub."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import threading
 from typing import Any
 
+from camhub.agent import Agent, CameraJob
 from camhub.service import (
     HubService,
     OptionError,
@@ -13,7 +15,6 @@ from camhub.service import (
     ServiceOptions,
     stop_on_signals,
 )
-from camhub.simulated import SimulatedCamera
 from camhub.web.server import WebConfigError
 
 NAMES = ["front-door", "garage", "backyard", "workshop", "driveway", "kitchen", "attic", "lab"]
@@ -33,12 +34,12 @@ def parse_size(text: str) -> tuple[int, int]:
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "demo",
-        help="try camhub now: a hub, the dashboard and simulated cameras",
-        description="Start a hub, its browser dashboard and simulated test-pattern cameras "
+        help="try camhub now: a hub, the dashboard and test-pattern cameras",
+        description="Start a hub, its browser dashboard and test-pattern cameras "
         "on this machine, with motion detection on the first camera. Open the "
         "printed URL; stop with Ctrl-C.",
     )
-    parser.add_argument("--cameras", type=int, default=4, help="simulated cameras (default 4)")
+    parser.add_argument("--cameras", type=int, default=4, help="test-pattern cameras (default 4)")
     parser.add_argument(
         "--size",
         type=parse_size,
@@ -96,26 +97,22 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     with stop_on_signals(stop):
         service = _start_service(options, fallback=args.web == "127.0.0.1:8000")
-        cameras: list[SimulatedCamera] = []
+        agent: Agent | None = None
         try:
             assert service.hub is not None
-            for i, name in enumerate(names):
-                cameras.append(
-                    SimulatedCamera(
-                        service.hub.endpoint, name, size=args.size, fps=args.fps, index=i
-                    ).start()
-                )
             w, h = args.size
+            jobs = [CameraJob(name, f"testsrc:{w}x{h}@{args.fps:g}") for name in names]
+            agent = Agent(service.hub.endpoint, jobs).start()
             print(
-                f"camhub demo: {len(names)} simulated cameras ({w}x{h} @ {args.fps:g} fps)"
+                f"camhub demo: {len(names)} test-pattern cameras ({w}x{h} @ {args.fps:g} fps)"
                 f"{'' if args.no_motion else f', motion detection on {names[0]}'}",
                 flush=True,
             )
             print(f"camhub demo: open the dashboard at {service.url}  (Ctrl-C to stop)", flush=True)
             service.run(stop, duration=args.duration)
         finally:
-            for cam in cameras:
-                cam.stop()
+            if agent is not None:
+                agent.stop()
             service.stop()
     print("camhub demo: stopped", flush=True)
     return 0

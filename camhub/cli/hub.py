@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from camhub.config import HubConfig, load_config
 from camhub.display import MODES
 from camhub.processing import processor_types
 from camhub.security import add_security_args, security_from_args
@@ -23,13 +24,13 @@ from camhub.web import DEFAULT_WEB
 TOKEN_ENV = "CAMHUB_WEB_TOKEN"
 
 
-def add_web_options(parser: argparse.ArgumentParser, default_web: str | None = DEFAULT_WEB) -> None:
+def add_web_options(parser: argparse.ArgumentParser) -> None:
     web = parser.add_argument_group("dashboard")
     web.add_argument(
         "--web",
         metavar="HOST:PORT",
-        default=default_web,
-        help=f"where the browser dashboard listens (default {default_web}; "
+        default=None,
+        help=f"where the browser dashboard listens (default {DEFAULT_WEB}; "
         "port 0 picks a free one)",
     )
     web.add_argument("--no-web", action="store_true", help="run without the dashboard")
@@ -86,6 +87,12 @@ def register(subparsers: Any) -> None:
         action="append",
         help="ZeroMQ address to receive on (repeatable; default tcp://*:5555)",
     )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML/YAML fleet file; its [hub] section (bind, web, offline_after) sets the "
+        "defaults, and options given here win",
+    )
     add_web_options(parser)
     parser.add_argument(
         "--display",
@@ -98,7 +105,7 @@ def register(subparsers: Any) -> None:
         "--offline-after",
         metavar="S",
         type=float,
-        default=5.0,
+        default=None,
         help="mark a camera offline after S seconds without frames (default 5)",
     )
     parser.add_argument(
@@ -121,10 +128,13 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    hub_cfg = load_config(args.config).hub if args.config else HubConfig()
+    if args.web is None:
+        args.web = hub_cfg.web
     options = ServiceOptions(
-        bind=args.bind or ["tcp://*:5555"],
+        bind=args.bind or [hub_cfg.bind],
         display=args.display,
-        offline_after=args.offline_after,
+        offline_after=hub_cfg.offline_after if args.offline_after is None else args.offline_after,
         processors=parse_processors(args.processor),
         status_every=args.status_every,
         security=security_from_args(args),

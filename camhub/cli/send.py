@@ -14,6 +14,7 @@ from types import FrameType
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.cli._status import StatusBoard
 from camhub.config import FleetConfig, load_config
+from camhub.security import add_security_args, security_from_args
 from camhub.sources import parse_source
 from camhub.types import CamhubError
 
@@ -72,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--timeout", type=_positive, default=5.0, help="camera open/read timeout in seconds (5)"
     )
     p.add_argument("--config", metavar="FILE", help="TOML/YAML file listing hub and cameras")
+    add_security_args(p, role="sender")
     p.set_defaults(func=run)
 
 
@@ -175,7 +177,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     hub = args.hub or (config.hub.address if config else "tcp://127.0.0.1:5555")
-    agent = Agent(hub, jobs_from_args(args, config))
+    agent = Agent(hub, jobs_from_args(args, config), security=security_from_args(args))
     stop = threading.Event()
     with _stop_on_signals(stop):
         agent.start()
