@@ -5,13 +5,10 @@ wrappers around :class:`HubService`."""
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 
 from camhub.display import Display, check_gui, open_display
 from camhub.hub import Hub, HubEvent
@@ -179,26 +176,6 @@ class HubService:
             self.web.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
-
-
-@contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Turn SIGINT (Ctrl-C) and SIGTERM into ``stop.set()`` while inside the block
-    (main thread only; elsewhere it does nothing)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("%s received, shutting down", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

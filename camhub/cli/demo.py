@@ -13,8 +13,8 @@ from camhub.service import (
     OptionError,
     ProcessorChoice,
     ServiceOptions,
-    stop_on_signals,
 )
+from camhub.signals import stop_on_signals
 from camhub.web.server import WebConfigError
 
 NAMES = ["front-door", "garage", "backyard", "workshop", "driveway", "kitchen", "attic", "lab"]

@@ -17,8 +17,8 @@ from camhub.service import (
     OptionError,
     ServiceOptions,
     parse_processors,
-    stop_on_signals,
 )
+from camhub.signals import stop_on_signals
 from camhub.web import DEFAULT_WEB
 
 TOKEN_ENV = "CAMHUB_WEB_TOKEN"

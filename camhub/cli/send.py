@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from types import FrameType
 
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.cli._status import StatusBoard
 from camhub.config import FleetConfig, load_config
 from camhub.security import add_security_args, security_from_args
+from camhub.signals import stop_on_signals
 from camhub.sources import parse_source
 from camhub.types import CamhubError
 
@@ -153,33 +150,12 @@ def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list
     return jobs
 
 
-@contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGINT/SIGTERM set ``stop`` (only possible from the main thread)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        if stop.is_set():  # a second Ctrl-C: stop waiting for cameras
-            raise KeyboardInterrupt
-        log.info("stopping (%s)...", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     hub = args.hub or (config.hub.address if config else "tcp://127.0.0.1:5555")
     agent = Agent(hub, jobs_from_args(args, config), security=security_from_args(args))
     stop = threading.Event()
-    with _stop_on_signals(stop):
+    with stop_on_signals(stop):
         agent.start()
         try:
             with StatusBoard(agent.status_lines, sys.stderr) as board:
