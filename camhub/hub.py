@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import zmq
 
@@ -30,6 +31,7 @@ from camhub import protocol
 from camhub.camera_state import CameraState, PeerStats
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.transport import (
+    PeerGate,
     SocketSecurity,
     check_endpoint,
     new_socket,
@@ -39,6 +41,10 @@ from camhub.transport import (
     send_parts,
 )
 from camhub.types import CameraName, CameraStats, Frame
+
+if TYPE_CHECKING:
+    from camhub.processing import ProcessorRunner
+    from camhub.processing.runner import ProcessorSpec
 
 log = logging.getLogger("camhub.hub")
 
@@ -85,10 +91,12 @@ class Hub:
         self.limits = limits
         self.offline_after = offline_after
         self._security = security
+        self._gate = security if isinstance(security, PeerGate) else None
         self._cond = threading.Condition()
         self._cameras: dict[CameraName, CameraState] = {}
         self._peers: dict[str, PeerStats] = {}
         self._listeners: list[Listener] = []
+        self.processors: list[ProcessorRunner] = []
         self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -137,6 +145,11 @@ class Hub:
             raise AddressError(f"hub cannot listen: {exc}") from None
 
     @property
+    def security(self) -> SocketSecurity | None:
+        """The security the hub's sockets use (``CurveServer.stats()`` has refusals)."""
+        return self._security
+
+    @property
     def endpoint(self) -> str:
         """The first bound address, with the port resolved (handy with port 0)."""
         return self.endpoints[0]
@@ -159,6 +172,26 @@ class Hub:
         keep it quick)."""
         self._listeners.append(listener)
 
+    @property
+    def running(self) -> bool:
+        """Whether the receive thread is alive (for health checks)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def add_processor(
+        self,
+        processor: ProcessorSpec,
+        cameras: Iterable[CameraName] | None = None,
+        **options: object,
+    ) -> ProcessorRunner:
+        """Run ``processor`` (a function, a Processor class or a registered name such as
+        ``"motion"``) on every camera's newest frames, off the receive path; it stops with
+        the hub. See :mod:`camhub.processing`."""
+        from camhub.processing import ProcessorRunner
+
+        runner = ProcessorRunner(self, processor, cameras=cameras, options=options).start()
+        self.processors.append(runner)
+        return runner
+
     def start(self) -> Hub:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="camhub-hub", daemon=True)
@@ -167,6 +200,8 @@ class Hub:
         return self
 
     def stop(self) -> None:
+        for runner in self.processors:
+            runner.stop()
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -211,12 +246,8 @@ class Hub:
                 parts = None
             except zmq.ZMQError:  # socket closed under us during shutdown
                 break
-            if parts is None:
-                pass
-            elif routed:
-                self._handle_routed(sock, parts)
-            else:
-                self._handle(parts, peer_address(parts[0]) or "pub")
+            if parts is not None:
+                self._dispatch(sock, parts, routed=routed)
             now = time.monotonic()
             if now >= next_check:
                 self._check_offline()
@@ -250,19 +281,25 @@ class Hub:
                 parts = recv_parts(sock)
             except zmq.Again:
                 return
-            if routed:
-                self._handle_routed(sock, parts)
-            else:
-                self._handle(parts, peer_address(parts[0]) or "pub")
+            self._dispatch(sock, parts, routed=routed)
             if not readable(sock):
                 return
+
+    def _dispatch(self, sock: zmq.Socket[bytes], parts: list[zmq.Frame], *, routed: bool) -> None:
+        if routed:
+            self._handle_routed(sock, parts)
+        elif self._gate is None or self._gate.admits(parts[0]):
+            self._handle(parts, peer_address(parts[0]) or "pub")
 
     def _handle_routed(self, sock: zmq.Socket[bytes], parts: list[zmq.Frame]) -> None:
         # REQ and camhub DEALER peers put an empty delimiter after the routing id.
         split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
         envelope, body = parts[:split], parts[split:]
         peer = peer_address(parts[0]) or parts[0].bytes.hex()
-        answer = self._handle(body, peer)
+        if self._gate is not None and not self._gate.admits(parts[0]):
+            answer = protocol.error_reply("this sender's key is no longer authorized")
+        else:
+            answer = self._handle(body, peer)
         try:
             send_parts(sock, [*envelope, answer])
         except zmq.ZMQError:
@@ -276,6 +313,8 @@ class Hub:
             frame = protocol.decode([f.buffer for f in body], self.limits)
         except ProtocolError as exc:
             return self._malformed(peer, stats, str(exc))
+        except Exception as exc:  # a decoder bug must not kill the receive thread
+            return self._malformed(peer, stats, f"undecodable message ({exc!r:.100})")
         self._store(frame, peer)
         return self.reply
 

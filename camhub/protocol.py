@@ -14,8 +14,8 @@ Header keys:
 ``seq``    int >= 0, camhub only. The sender's frame counter; gaps count as drops.
 ``ts``     float, camhub only. Capture time, seconds since the epoch (sender clock).
 ``enc``    ``"jpeg"`` or ``"raw"``, camhub only. Informational.
-``width``  int, camhub only, JPEG frames: pixel width (saves parsing the JPEG).
-``height`` int, camhub only, JPEG frames: pixel height.
+``width``  int, camhub only, JPEG frames: pixel width; must match the JPEG's header.
+``height`` int, camhub only, JPEG frames: pixel height; must match the JPEG's header.
 =========  ==========================================================================
 
 A header with ``dtype`` and ``shape`` carries a raw C-contiguous array whose byte length
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from camhub.jpeg import JpegError, jpeg_size
+from camhub.jpeg import MAX_JPEG_PIXELS, JpegError, jpeg_size
 from camhub.types import CamhubError, Frame, Image
 
 DEFAULT_REPLY = b"OK"
@@ -54,6 +55,7 @@ ALLOWED_DTYPES = frozenset(
 )
 
 Buffer = bytes | memoryview
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class ProtocolError(CamhubError, ValueError):
@@ -67,6 +69,8 @@ class Limits:
     max_payload: int = 32 * 1024 * 1024
     max_header: int = 16 * 1024
     max_dim: int = 16384
+    max_pixels: int = MAX_JPEG_PIXELS
+    """Largest width x height a JPEG may declare (refused before anything decodes it)."""
     max_name: int = 256
 
 
@@ -152,6 +156,8 @@ def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]
         header = json.loads(bytes(raw))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"header is not valid JSON: {exc}") from None
+    except RecursionError:  # e.g. 16 KB of '[': must not escape as a non-ProtocolError
+        raise ProtocolError("header JSON is nested too deeply") from None
     if not isinstance(header, dict):
         raise ProtocolError(f"header must be a JSON object, got {type(header).__name__}")
     name = header.get("msg")
@@ -159,6 +165,9 @@ def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]
         raise ProtocolError("header has no 'msg' (camera name) string")
     if len(name) > limits.max_name:
         raise ProtocolError(f"camera name is {len(name)} characters, over {limits.max_name}")
+    if _UNPRINTABLE.search(name):
+        # Control characters forge log lines; lone surrogates break every UTF-8 consumer.
+        raise ProtocolError(f"camera name {name!r} contains control or invalid characters")
     return header
 
 
@@ -191,8 +200,8 @@ def decode(
 ) -> Frame:
     """Turn the two frames of one message into a :class:`Frame`, or raise ProtocolError.
 
-    JPEG payloads are checked for a JPEG header but not decoded; the returned frame
-    decodes on first use of ``frame.image``.
+    JPEG payloads have their header read and their size checked against ``limits``,
+    but are not decoded; the returned frame decodes on first use of ``frame.image``.
     """
     if len(parts) != 2:
         raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
@@ -228,17 +237,25 @@ def decode(
         )
     if len(payload) == 0:
         raise ProtocolError("JPEG payload is empty")
-    width = _int_field(header, "width", 1, limits.max_dim)
-    height = _int_field(header, "height", 1, limits.max_dim)
-    if width is None or height is None:
-        try:
-            width, height = jpeg_size(payload)
-        except JpegError as exc:
-            raise ProtocolError(str(exc)) from None
-    elif bytes(payload[:2]) != b"\xff\xd8":
-        raise ProtocolError("payload is not a JPEG (no FF D8 start-of-image marker)")
-    if width > limits.max_dim or height > limits.max_dim:
-        raise ProtocolError(f"JPEG is {width}x{height}, over the limit of {limits.max_dim}")
+    declared = (
+        _int_field(header, "width", 1, limits.max_dim),
+        _int_field(header, "height", 1, limits.max_dim),
+    )
+    try:
+        # Always read the JPEG's own header (about 1 us): consumers size buffers from
+        # these numbers, so a header that lies about them must not get through.
+        width, height = jpeg_size(payload)
+    except JpegError as exc:
+        raise ProtocolError(str(exc)) from None
+    if declared != (None, None) and declared != (width, height):
+        raise ProtocolError(
+            f"header says {declared[0]}x{declared[1]} but the JPEG is {width}x{height}"
+        )
+    if width > limits.max_dim or height > limits.max_dim or width * height > limits.max_pixels:
+        raise ProtocolError(
+            f"JPEG declares {width}x{height} pixels, over the limits ({limits.max_dim} per "
+            f"side, {limits.max_pixels} in all)"
+        )
     return Frame(
         name,
         jpeg=bytes(payload),

@@ -25,6 +25,7 @@ import zmq
 
 from camhub import protocol
 from camhub.latest import LatestSlot
+from camhub.security.monitor import HandshakeFailure, HandshakeWatch, HubRefused
 from camhub.transport import (
     SocketSecurity,
     check_endpoint,
@@ -32,7 +33,6 @@ from camhub.transport import (
     readable,
     recv_parts,
     send_parts,
-    writable,
 )
 from camhub.types import Frame, Image, SendTimeout
 
@@ -54,6 +54,8 @@ class SenderStats:
     timeouts: int = 0
     reconnects: int = 0
     bytes: int = 0
+    handshake_failures: int = 0
+    """Connections the hub refused (unknown key, wrong hub key, security mismatch)."""
 
 
 class _Stamper:
@@ -104,6 +106,11 @@ class Sender(_BaseSender):
     ``on_timeout="drop"`` (the default) gives up a frame that cannot be delivered within
     ``timeout`` seconds, logs once per outage and returns ``False``; ``"raise"`` raises
     :class:`~camhub.types.SendTimeout` instead.
+
+    A hub that refuses the connection handshake (secure mode: unknown key, wrong hub key,
+    encryption on one side only) is reported as soon as it happens, in the log and in
+    :attr:`last_error`, or as :class:`~camhub.security.HubRefused` with ``"raise"``; the
+    sender retries on a fresh connection every ``timeout`` seconds.
     """
 
     def __init__(
@@ -130,7 +137,12 @@ class Sender(_BaseSender):
         self._in_flight = 0
         self._outage_since: float | None = None
         self._socket: zmq.Socket[bytes] | None = None
+        self._watch: HandshakeWatch | None = None
+        self._refused_at: float | None = None
         self.last_reply: bytes | None = None
+        self._last_refusal: bytes | None = None
+        self.last_error: str | None = None
+        """Why the hub cannot be reached right now (None while it answers)."""
         self._connect()
 
     @property
@@ -146,19 +158,54 @@ class Sender(_BaseSender):
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.setsockopt(zmq.RECONNECT_IVL, 100)
         sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        # A refused CURVE handshake is otherwise indistinguishable from an absent hub.
+        self._watch = HandshakeWatch(sock)
         sock.connect(self.address)
         self._socket = sock
         self._in_flight = 0
 
+    def _close_socket(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
     def _reconnect(self) -> None:
         self.stats.reconnects += 1
         self.stats.dropped += self._in_flight
-        if self._socket is not None:
-            self._socket.close(linger=0)
+        self._close_socket()
         self._connect()
+
+    def _note_refused(self, failure: HandshakeFailure) -> None:
+        # libzmq does not retry a refused handshake; a fresh socket will, after a pause.
+        self.stats.handshake_failures += 1
+        self._refused_at = time.monotonic()
+        message = f"hub {self.address} {failure.explain()}"
+        if self.last_error != message:
+            log.error("%s; dropping frames, retrying every %.1f s", message, self.timeout)
+            self._outage_since = self._outage_since or time.time()
+        self.last_error = message
+        if self.on_timeout == "raise":
+            raise HubRefused(message)
+
+    def _still_refused(self) -> bool:
+        """True while waiting to retry after a refusal (frames are dropped meanwhile)."""
+        if self._refused_at is None:
+            return False
+        if time.monotonic() - self._refused_at < self.timeout:
+            self.stats.dropped += 1
+            if self.on_timeout == "raise":
+                raise HubRefused(self.last_error or f"hub {self.address} refused us")
+            return True
+        self._refused_at = None
+        self._reconnect()
+        return False
 
     def _note_outage(self, why: str) -> None:
         self.stats.timeouts += 1
+        self.last_error = f"hub {self.address} {why} within {self.timeout:.1f} s"
         if self._outage_since is None:
             self._outage_since = time.time()
             log.warning(
@@ -171,6 +218,7 @@ class Sender(_BaseSender):
             raise SendTimeout(f"hub {self.address} {why} within {self.timeout:.1f} s")
 
     def _note_recovered(self) -> None:
+        self.last_error = None
         if self._outage_since is not None:
             log.info(
                 "hub %s answering again after %.1f s",
@@ -194,11 +242,14 @@ class Sender(_BaseSender):
             self.last_reply = reply
             if reply.startswith(protocol.ERROR_REPLY_PREFIX):
                 self.stats.refused += 1
-                log.warning(
-                    "hub %s refused a frame: %s", self.address, reply.decode(errors="replace")
-                )
+                if reply != self._last_refusal:  # once per reason, not once per frame
+                    log.warning(
+                        "hub %s refused a frame: %s", self.address, reply.decode(errors="replace")
+                    )
+                self._last_refusal = reply
             else:
                 self.stats.acked += 1
+                self._last_refusal = None
             self._note_recovered()
             if not readable(sock):
                 return True
@@ -212,11 +263,17 @@ class Sender(_BaseSender):
             self.stats.dropped += 1
             self._note_outage("stopped answering")
             return False
+        if self._still_refused():
+            return False
         parts = [b"", *protocol.encode_frame(frame)]
         sock = self.socket
-        if not writable(sock, int(self.timeout * 1000)):
+        assert self._watch is not None
+        if not self._watch.wait_writable(self.timeout):
             self.stats.dropped += 1
-            self._note_outage("is not reachable")
+            if self._watch.failure is not None:
+                self._note_refused(self._watch.failure)
+            else:
+                self._note_outage("is not reachable")
             return False
         try:
             send_parts(sock, parts)
@@ -260,9 +317,7 @@ class Sender(_BaseSender):
 
     def close(self) -> None:
         """Close at once; frames still in flight are abandoned (LINGER is 0)."""
-        if self._socket is not None:
-            self._socket.close(linger=0)
-            self._socket = None
+        self._close_socket()
 
     def __enter__(self) -> Sender:
         return self

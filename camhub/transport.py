@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import zmq
 
@@ -25,6 +25,14 @@ class SocketSecurity(Protocol):
     (see :mod:`camhub.security`)."""
 
     def apply(self, socket: zmq.Socket[bytes], *, server: bool) -> None: ...
+
+
+@runtime_checkable
+class PeerGate(Protocol):
+    """Security that can withdraw admission after the handshake (a revoked key): the hub
+    asks it about every message it receives."""
+
+    def admits(self, frame: zmq.Frame) -> bool: ...
 
 
 def context() -> zmq.Context[zmq.Socket[bytes]]:
@@ -85,7 +93,7 @@ def new_socket(
 
 # Plain ints: pyzmq's flag enums cost a microsecond or more per operation, and these
 # run several times for every frame.
-_POLLIN, _POLLOUT = int(zmq.POLLIN), int(zmq.POLLOUT)
+_POLLIN = int(zmq.POLLIN)
 _LAST, _MORE = int(zmq.NOBLOCK), int(zmq.NOBLOCK | zmq.SNDMORE)
 
 
@@ -96,11 +104,6 @@ def readable(sock: zmq.Socket[bytes], timeout_ms: int = 0) -> bool:
     catching ``zmq.Again`` from a non-blocking receive.
     """
     return bool(zmq.zmq_poll([(sock, _POLLIN)], timeout_ms))
-
-
-def writable(sock: zmq.Socket[bytes], timeout_ms: int = 0) -> bool:
-    """Whether a message can be sent within ``timeout_ms`` (0: right now)."""
-    return bool(zmq.zmq_poll([(sock, _POLLOUT)], timeout_ms))
 
 
 def send_parts(sock: zmq.Socket[bytes], parts: Sequence[Any], *, copy: bool = False) -> None:

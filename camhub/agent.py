@@ -1,0 +1,289 @@
+"""The sending agent behind ``camhub send``: one thread per camera takes the newest frame
+from its source, shrinks/encodes it only when asked, and sends it to the hub.
+
+JPEG frames from MJPEG cameras and the test pattern go out byte for byte (no decode,
+no re-encode) unless a ``width`` forces a resize or ``raw`` asks for arrays. Because each
+step takes the newest frame, a slow network or hub lowers the frame rate instead of
+making frames older.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from camhub.jpeg import JpegError, encode_jpeg
+from camhub.sender import Sender
+from camhub.sources import SourceTimeout, ThreadedSource, open_source
+from camhub.transport import SocketSecurity, check_endpoint
+from camhub.types import Encoding, Frame, Image, SourceEnded, SourceError
+
+log = logging.getLogger("camhub.agent")
+
+READ_WAIT = 0.5
+"""Longest a camera thread blocks on its source before looking at the stop flag."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraJob:
+    """What to stream for one camera, and how."""
+
+    name: str
+    source: str
+    fps: float | None = None
+    width: int | None = None
+    quality: int = 85
+    encoding: Encoding = "jpeg"
+    reencode: bool = False
+    """Decode and re-encode camera JPEGs at ``quality`` (smaller frames, more CPU)."""
+    loop: bool = False
+    snapshot_rate: float = 5.0
+    timeout: float = 5.0
+
+    def open(self) -> ThreadedSource:
+        return open_source(
+            self.source,
+            self.name,
+            open_timeout=self.timeout,
+            read_timeout=self.timeout,
+            rate=self.snapshot_rate,
+            loop=self.loop,
+        )
+
+
+def default_names(count: int, base: str | None = None) -> list[str]:
+    """``base`` (the host name by default), with ``-1``, ``-2``... when several cameras."""
+    base = base or socket.gethostname().split(".")[0] or "camera"
+    return [base] if count == 1 else [f"{base}-{i + 1}" for i in range(count)]
+
+
+def prepare(frame: Frame, job: CameraJob) -> Frame:
+    """The frame as it should go on the wire for ``job``: JPEG bytes pass through unless
+    a resize or re-encode is asked for; arrays are JPEG-encoded unless ``raw``."""
+    width = frame.width
+    resize = job.width is not None and width is not None and width > job.width
+    if not resize and not job.reencode and job.encoding == "jpeg" and frame.jpeg is not None:
+        out = Frame(name=job.name, jpeg=frame.jpeg, width=frame.width, height=frame.height)
+    else:
+        image = frame.image
+        if resize:
+            import cv2
+
+            assert job.width is not None
+            h, w = image.shape[:2]
+            new_h = max(2, round(h * job.width / w / 2) * 2)
+            small: Image = cv2.resize(
+                image.astype(np.uint8, copy=False), (job.width, new_h), interpolation=cv2.INTER_AREA
+            )
+            image = small
+        if job.encoding == "jpeg":
+            jpeg = encode_jpeg(image, quality=job.quality)
+            out = Frame(name=job.name, jpeg=jpeg, width=image.shape[1], height=image.shape[0])
+        else:
+            out = Frame(name=job.name, array=image)
+    out.captured_at = frame.captured_at
+    return out
+
+
+@dataclass(slots=True)
+class _Meter:
+    """Frames and bytes per second over the last few seconds."""
+
+    events: deque[tuple[float, int]] = field(default_factory=lambda: deque(maxlen=512))
+
+    def add(self, nbytes: int) -> None:
+        self.events.append((time.monotonic(), nbytes))
+
+    def rates(self, window: float = 3.0) -> tuple[float, float]:
+        now = time.monotonic()
+        recent = [(t, n) for t, n in self.events if now - t <= window]
+        if not recent:
+            return 0.0, 0.0
+        span = max(now - recent[0][0], 1.0 / max(1, len(recent)), 0.5)
+        return len(recent) / span, sum(n for _, n in recent) / span
+
+
+class CameraWorker:
+    """Streams one camera to the hub from its own thread."""
+
+    def __init__(
+        self,
+        job: CameraJob,
+        hub: str,
+        *,
+        window: int = 4,
+        send_timeout: float = 2.0,
+        make_source: Callable[[CameraJob], ThreadedSource] = CameraJob.open,
+        security: SocketSecurity | None = None,
+    ) -> None:
+        self.job = job
+        self.security = security
+        self.hub = hub
+        self.window = window
+        self.send_timeout = send_timeout
+        self.source = make_source(job)
+        self.state = "starting"
+        self.error: str | None = None
+        self.sent = 0
+        self.failed = 0
+        self.bytes = 0
+        self.last_size: tuple[int, int] | None = None
+        self._meter = _Meter()
+        self._stop = threading.Event()
+        # Daemon: a camera driver stuck in a blocking call must not keep the process alive.
+        self._thread = threading.Thread(
+            target=self._run, name=f"camhub-send-{job.name}", daemon=True
+        )
+
+    def start(self) -> CameraWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _run(self) -> None:
+        sender = Sender(
+            self.hub, window=self.window, timeout=self.send_timeout, security=self.security
+        )
+        try:
+            self._loop(sender)
+        except SourceEnded:
+            self.state = "ended"
+            log.info("camera %s: source ended after %d frames", self.job.name, self.sent)
+        except SourceError as exc:  # retrying cannot help (missing file, library...)
+            self.state, self.error = "failed", str(exc)
+            log.error("%s", exc)
+        except Exception as exc:
+            self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            log.exception("camera %s: unexpected error; this camera stops", self.job.name)
+        finally:
+            self.source.stop()
+            sender.close()
+
+    def _loop(self, sender: Sender) -> None:
+        period = 1.0 / self.job.fps if self.job.fps else 0.0
+        next_at = time.monotonic()
+        self.source.start()
+        while not self._stop.is_set():
+            if period:
+                # Wait for the next slot first, then take the newest frame: never a stale one.
+                delay = next_at - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    return
+            try:
+                frame = self.source.read(timeout=READ_WAIT)
+            except SourceTimeout:
+                status = self.source.status()
+                if not status.connected:
+                    self.state, self.error = "offline", status.last_error
+                continue
+            try:
+                out = prepare(frame, self.job)
+            except JpegError as exc:  # one damaged camera JPEG must not stop the camera
+                self.failed += 1
+                log.debug("camera %s: skipped a frame: %s", self.job.name, exc)
+                continue
+            if sender.send_frame(out):
+                self.sent += 1
+                self.bytes += out.nbytes
+                self._meter.add(out.nbytes)
+                self.state, self.error = "streaming", None
+            else:
+                self.failed += 1
+                self.state, self.error = "hub down", f"hub {self.hub} not answering"
+            self.last_size = (out.width or 0, out.height or 0)
+            if period:
+                next_at = max(next_at + period, time.monotonic())
+
+    def status_line(self) -> str:
+        fps, bps = self._meter.rates()
+        size = f"{self.last_size[0]}x{self.last_size[1]}" if self.last_size else "-"
+        line = (
+            f"{self.job.name:<16.16} {self.state:<9} {fps:5.1f} fps {_rate(bps):>10}  "
+            f"{size:>9} {self.job.encoding:<4}  sent {self.sent}"
+        )
+        dropped = self.source.dropped
+        if dropped:
+            line += f"  skipped {dropped}"
+        if self.failed:
+            line += f"  undelivered {self.failed}"
+        if self.error and self.state != "streaming":
+            line += f"  ({self.error})"
+        return line
+
+
+def _rate(bytes_per_s: float) -> str:
+    for unit, scale in (("MB/s", 1e6), ("kB/s", 1e3)):
+        if bytes_per_s >= scale:
+            return f"{bytes_per_s / scale:.1f} {unit}"
+    return f"{bytes_per_s:.0f} B/s"
+
+
+class Agent:
+    """Streams several cameras to one hub: a :class:`CameraWorker` per camera."""
+
+    def __init__(
+        self,
+        hub: str,
+        jobs: Sequence[CameraJob],
+        *,
+        window: int = 4,
+        send_timeout: float = 2.0,
+        security: SocketSecurity | None = None,
+    ) -> None:
+        if not jobs:
+            raise ValueError("no cameras to stream")
+        names = [job.name for job in jobs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise SourceError(f"camera names must be unique; repeated: {', '.join(duplicates)}")
+        self.hub = check_endpoint(hub, what="hub address")
+        self.workers: list[CameraWorker] = []
+        try:
+            for job in jobs:
+                self.workers.append(
+                    CameraWorker(
+                        job, self.hub, window=window, send_timeout=send_timeout, security=security
+                    )
+                )
+        except BaseException:
+            for worker in self.workers:
+                worker.source.stop()
+            raise
+
+    def start(self) -> Agent:
+        for worker in self.workers:
+            worker.start()
+        log.info("streaming %d camera(s) to %s", len(self.workers), self.hub)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return any(worker.alive for worker in self.workers)
+
+    def status_lines(self) -> list[str]:
+        return [worker.status_line() for worker in self.workers]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for worker in self.workers:
+            worker.stop()
+        deadline = time.monotonic() + timeout
+        for worker in self.workers:
+            worker.join(max(0.1, deadline - time.monotonic()))
+            if worker.alive:
+                log.warning("camera %s did not stop in time", worker.job.name)

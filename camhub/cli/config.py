@@ -1,0 +1,40 @@
+"""``camhub config check FILE``: validate a fleet config file without starting anything."""
+
+from __future__ import annotations
+
+import argparse
+
+from camhub.config import load_config
+from camhub.sources import parse_source
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "config",
+        help="check a fleet config file",
+        description="Work with camhub config files (TOML or YAML).",
+    )
+    sub = p.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = sub.add_parser(
+        "check",
+        help="validate a config file and say what it contains",
+        description="Validate FILE: every key known, every value in range, every camera "
+        "source well formed. Errors name the key and line. Nothing is opened or sent.",
+    )
+    check.add_argument("file", metavar="FILE", help="a .toml, .yaml or .yml file")
+    check.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    print(f"{args.file}: OK")
+    print(f"  hub: send to {config.hub.address}, listen on {config.hub.bind}, "
+          f"dashboard {config.hub.web}, offline after {config.hub.offline_after:g} s")  # fmt: skip
+    if not config.cameras:
+        print("  cameras: none")
+    for i, cam in enumerate(config.cameras):
+        spec = parse_source(cam.source)
+        limits = [f"{cam.fps:g} fps" if cam.fps else "", f"width {cam.width}" if cam.width else ""]
+        extra = ", ".join(x for x in [cam.encoding, *limits] if x)
+        print(f"  cameras[{i}]: {cam.name or '(host name)'}: {spec.kind} {spec.display} ({extra})")
+    return 0

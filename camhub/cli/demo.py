@@ -1,0 +1,118 @@
+"""``camhub demo``: a hub, its dashboard and test-pattern cameras on this machine, wired
+exactly as a real deployment is: sources -> ``camhub send``'s agent -> ZeroMQ -> hub."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from typing import Any
+
+from camhub.agent import Agent, CameraJob
+from camhub.service import (
+    HubService,
+    OptionError,
+    ProcessorChoice,
+    ServiceOptions,
+)
+from camhub.signals import stop_on_signals
+from camhub.web.server import WebConfigError
+
+NAMES = ["front-door", "garage", "backyard", "workshop", "driveway", "kitchen", "attic", "lab"]
+
+
+def camera_names(count: int) -> list[str]:
+    return [NAMES[i] if i < len(NAMES) else f"camera-{i + 1}" for i in range(count)]
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    w, _, h = text.lower().partition("x")
+    if not (w.isdigit() and h.isdigit()) or not (16 <= int(w) <= 4096 and 16 <= int(h) <= 4096):
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT like 640x480, got {text!r}")
+    return int(w), int(h)
+
+
+def register(subparsers: Any) -> None:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "demo",
+        help="try camhub now: a hub, the dashboard and test-pattern cameras",
+        description="Start a hub, its browser dashboard and test-pattern cameras "
+        "on this machine, with motion detection on the first camera. Open the "
+        "printed URL; stop with Ctrl-C.",
+    )
+    parser.add_argument("--cameras", type=int, default=4, help="test-pattern cameras (default 4)")
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=(640, 480),
+        help="frame size WIDTHxHEIGHT (default 640x480)",
+    )
+    parser.add_argument("--fps", type=float, default=15.0, help="frames per second (default 15)")
+    parser.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        default="127.0.0.1:8000",
+        help="dashboard address (default 127.0.0.1:8000, or a free port if taken)",
+    )
+    parser.add_argument("--no-motion", action="store_true", help="skip the motion processor")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="stop after S seconds (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--status-every",
+        metavar="S",
+        type=float,
+        default=30.0,
+        help="log a status line per camera every S seconds (0: never)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _start_service(options: ServiceOptions, fallback: bool) -> HubService:
+    try:
+        return HubService(options).start()
+    except WebConfigError as exc:
+        if not fallback or "cannot listen" not in str(exc):
+            raise
+        print(f"camhub demo: {options.web} is taken; using a free port instead", flush=True)
+        options.web = options.web.rsplit(":", 1)[0] + ":0"  # type: ignore[union-attr]
+        return HubService(options).start()
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.cameras <= 64:
+        raise OptionError(f"--cameras must be 1..64, got {args.cameras}")
+    if not 0 < args.fps <= 120:
+        raise OptionError(f"--fps must be in (0, 120], got {args.fps}")
+    names = camera_names(args.cameras)
+    options = ServiceOptions(
+        bind=["tcp://127.0.0.1:0"],
+        web=args.web,
+        processors=[] if args.no_motion else [ProcessorChoice("motion", [names[0]])],
+        offline_after=3.0,
+        status_every=args.status_every,
+    )
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        service = _start_service(options, fallback=args.web == "127.0.0.1:8000")
+        agent: Agent | None = None
+        try:
+            assert service.hub is not None
+            w, h = args.size
+            jobs = [CameraJob(name, f"testsrc:{w}x{h}@{args.fps:g}") for name in names]
+            agent = Agent(service.hub.endpoint, jobs).start()
+            print(
+                f"camhub demo: {len(names)} test-pattern cameras ({w}x{h} @ {args.fps:g} fps)"
+                f"{'' if args.no_motion else f', motion detection on {names[0]}'}",
+                flush=True,
+            )
+            print(f"camhub demo: open the dashboard at {service.url}  (Ctrl-C to stop)", flush=True)
+            service.run(stop, duration=args.duration)
+        finally:
+            if agent is not None:
+                agent.stop()
+            service.stop()
+    print("camhub demo: stopped", flush=True)
+    return 0

@@ -1,0 +1,182 @@
+"""The hub as a service: receiver, processors, dashboard and display in one process, with
+periodic status lines and a clean stop. ``camhub hub`` and ``camhub demo`` are thin
+wrappers around :class:`HubService`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from camhub.display import Display, check_gui, open_display
+from camhub.hub import Hub, HubEvent
+from camhub.processing import ProcessorRunner, processor_class
+from camhub.transport import SocketSecurity
+from camhub.types import CameraName, CameraStats, CamhubError
+from camhub.web.server import WebServer, check_access, parse_address
+
+log = logging.getLogger("camhub.service")
+
+
+class OptionError(CamhubError, ValueError):
+    """A service option is out of range."""
+
+
+@dataclass(slots=True)
+class ProcessorChoice:
+    type_name: str
+    cameras: list[CameraName] | None = None
+    """``None``: every camera, including ones that connect later."""
+
+    @classmethod
+    def parse(cls, text: str) -> ProcessorChoice:
+        """``motion`` or ``motion:cam1,cam2``."""
+        type_name, _, cams = text.partition(":")
+        processor_class(type_name.strip())  # unknown names fail here, with the known ones
+        names = [c for c in cams.split(",") if c] if cams else None
+        return cls(type_name.strip(), names)
+
+
+@dataclass(slots=True)
+class ServiceOptions:
+    bind: list[str] = field(default_factory=lambda: ["tcp://*:5555"])
+    web: str | None = "127.0.0.1:8000"
+    """``HOST:PORT`` of the dashboard, or ``None`` for no dashboard."""
+    web_expose: bool = False
+    web_token: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    display: str = "none"
+    offline_after: float = 5.0
+    processors: list[ProcessorChoice] = field(default_factory=list)
+    status_every: float = 10.0
+    """Seconds between status lines (0: none)."""
+    security: SocketSecurity | None = None
+    """CURVE settings for the receiving sockets (``None``: plaintext)."""
+
+
+def status_line(stats: CameraStats, now: float) -> str:
+    if not stats.online:
+        since = time.strftime("%H:%M:%S", time.localtime(stats.last_seen))
+        return f"camera {stats.name}: offline since {since} ({stats.frames} frames in total)"
+    parts = [f"{stats.fps:.1f} fps"]
+    if stats.width and stats.height:
+        parts.append(f"{stats.width}x{stats.height}")
+    if stats.age_ms is not None:
+        parts.append(f"age {stats.age_ms:.0f} ms")
+    parts.append(f"{stats.kbps:.0f} kb/s")
+    parts.append(f"{stats.frames} frames")
+    if stats.dropped:
+        parts.append(f"{stats.dropped} dropped")
+    if stats.malformed:
+        parts.append(f"{stats.malformed} malformed")
+    return f"camera {stats.name}: online, " + ", ".join(parts) + f", from {stats.peer}"
+
+
+class HubService:
+    """Validates everything first (so bad options fail before anything listens), then
+    ``start`` / ``run`` / ``stop``."""
+
+    def __init__(self, options: ServiceOptions) -> None:
+        self.options = options
+        if options.offline_after <= 0:
+            raise OptionError(f"--offline-after must be positive, got {options.offline_after}")
+        if options.display != "none":
+            check_gui(options.display)
+        if options.web is not None:
+            host, _ = parse_address(options.web)
+            check_access(host, expose=options.web_expose, token=options.web_token)
+        self.hub: Hub | None = None
+        self.web: WebServer | None = None
+        self.display: Display | None = None
+        self.runners: list[ProcessorRunner] = []
+        self.offline_events = 0
+
+    def start(self) -> HubService:
+        opts = self.options
+        hub = self.hub = Hub(
+            bind=opts.bind, offline_after=opts.offline_after, security=opts.security
+        )
+        try:
+            hub.add_listener(self._on_event)
+            hub.start()
+            for choice in opts.processors:
+                self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
+            if opts.web is not None:
+                self.web = WebServer(
+                    hub,
+                    opts.web,
+                    processors=self.runners,
+                    expose=opts.web_expose,
+                    token=opts.web_token,
+                    tls_cert=opts.tls_cert,
+                    tls_key=opts.tls_key,
+                ).start()
+            self.display = open_display(opts.display, hub)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("receiving frames on %s", ", ".join(hub.endpoints))
+        return self
+
+    def _on_event(self, event: HubEvent) -> None:
+        if event.kind == "camera_offline":
+            self.offline_events += 1
+
+    @property
+    def url(self) -> str | None:
+        return None if self.web is None else self.web.url
+
+    def log_status(self) -> None:
+        if self.hub is None:
+            return
+        stats = self.hub.stats()
+        if not stats:
+            log.info("no cameras yet; senders connect to %s", ", ".join(self.hub.endpoints))
+        now = time.time()
+        for s in stats:
+            log.info("%s", status_line(s, now))
+        for runner in self.runners:
+            for ws in runner.stats():
+                log.info(
+                    "processor %s on %s: %d processed, %d skipped, %d errors, %.1f ms/frame",
+                    runner.name,
+                    ws.camera,
+                    ws.processed,
+                    ws.skipped,
+                    ws.errors,
+                    ws.avg_ms,
+                )
+
+    def run(self, stop: threading.Event, duration: float | None = None) -> None:
+        """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user
+        closes the display with q/Esc. Call from the main thread when displaying."""
+        deadline = None if duration is None else time.monotonic() + duration
+        every = self.options.status_every
+        next_status = time.monotonic() + every if every > 0 else None
+        tick = 0.03 if self.options.display != "none" else 0.2
+        while not stop.is_set():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            if next_status is not None and now >= next_status:
+                self.log_status()
+                next_status = now + every
+            if self.display is not None and not self.display.update():
+                log.info("display closed by the user")
+                break
+            stop.wait(tick)
+
+    def stop(self) -> None:
+        if self.display is not None:
+            self.display.close()
+        if self.web is not None:
+            self.web.stop()
+        if self.hub is not None:
+            self.hub.stop()  # also stops the processors
+
+
+def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:
+    return [ProcessorChoice.parse(v) for v in values]

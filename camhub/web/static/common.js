@@ -1,0 +1,135 @@
+// Shared by the grid and the camera page. No framework, no build step.
+// Camera names are data: they only ever reach the page through textContent,
+// and URLs are built with encodeURIComponent.
+"use strict";
+
+const camhub = (() => {
+  const decoder = new TextDecoder();
+
+  function cameraPath(name) {
+    return "/api/cameras/" + encodeURIComponent(name);
+  }
+
+  function pageUrl(name) {
+    return "/camera?name=" + encodeURIComponent(name);
+  }
+
+  async function getJSON(url) {
+    const resp = await fetch(url, { cache: "no-store" });
+    if (!resp.ok) throw new Error(url + ": HTTP " + resp.status);
+    return resp.json();
+  }
+
+  // Shows the newest picture in an <img>, never queueing: while one picture decodes,
+  // later ones replace each other and only the last is shown.
+  class ImageSink {
+    constructor(img) {
+      this.img = img;
+      this.loading = null; // object URL being decoded
+      this.current = null; // object URL on screen
+      this.pending = null;
+      this.shown = 0;
+      img.addEventListener("load", () => this._done());
+      img.addEventListener("error", () => this._done());
+    }
+    put(bytes) {
+      const blob = new Blob([bytes], { type: "image/jpeg" });
+      if (this.loading) { this.pending = blob; return; }
+      this._show(blob);
+    }
+    _show(blob) {
+      this.loading = URL.createObjectURL(blob);
+      this.img.src = this.loading;
+    }
+    _done() {
+      // Free the previous picture only once the new one is on screen (no black flashes).
+      if (this.current) URL.revokeObjectURL(this.current);
+      this.current = this.loading;
+      this.loading = null;
+      this.shown += 1;
+      this.img.dataset.shown = String(this.shown);
+      if (this.pending) { const next = this.pending; this.pending = null; this._show(next); }
+    }
+  }
+
+  // Reads /api/stream: records of [u32 header length][JSON header][u32 JPEG length][JPEG],
+  // big-endian. One HTTP connection carries every camera (browsers allow only ~6 per host).
+  function openStream(url, onPicture, onState) {
+    let stopped = false;
+    let controller = null;
+    async function run() {
+      let delay = 500;
+      while (!stopped) {
+        try {
+          controller = new AbortController();
+          const resp = await fetch(url, { cache: "no-store", signal: controller.signal });
+          if (!resp.ok) throw new Error("HTTP " + resp.status);
+          onState && onState(true);
+          delay = 500;
+          await readRecords(resp.body.getReader(), onPicture);
+        } catch (err) {
+          if (stopped) return;
+        }
+        onState && onState(false);
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+    run();
+    return { close() { stopped = true; if (controller) controller.abort(); } };
+  }
+
+  async function readRecords(reader, onPicture) {
+    let buf = new Uint8Array(0);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      const merged = new Uint8Array(buf.length + value.length);
+      merged.set(buf, 0);
+      merged.set(value, buf.length);
+      buf = merged;
+      let pos = 0;
+      for (;;) {
+        if (buf.length - pos < 4) break;
+        const view = new DataView(buf.buffer, buf.byteOffset + pos);
+        const headLen = view.getUint32(0);
+        if (buf.length - pos < 8 + headLen) break;
+        const jpegLen = view.getUint32(4 + headLen);
+        const end = pos + 8 + headLen + jpegLen;
+        if (buf.length < end) break;
+        const head = JSON.parse(decoder.decode(buf.subarray(pos + 4, pos + 4 + headLen)));
+        onPicture(head, buf.slice(pos + 8 + headLen, end));
+        pos = end;
+      }
+      buf = buf.slice(pos);
+    }
+  }
+
+  function fmtAge(ms) {
+    if (ms === null || ms === undefined) return "";
+    return ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s";
+  }
+
+  function fmtClock(epochSeconds) {
+    return new Date(epochSeconds * 1000).toLocaleTimeString();
+  }
+
+  function fmtRes(cam) {
+    return cam.width && cam.height ? cam.width + "×" + cam.height : "";
+  }
+
+  function fmtRate(kbps) {
+    return kbps >= 1000 ? (kbps / 1000).toFixed(1) + " Mb/s" : Math.round(kbps) + " kb/s";
+  }
+
+  function describeProcessor(name, proc) {
+    if (!proc || !proc.data) return name + ": waiting";
+    const d = proc.data;
+    if (typeof d.regions === "number") return name + ": " + (d.regions ? d.regions + " region(s)" : "none");
+    const n = proc.detections ? proc.detections.length : 0;
+    return name + ": " + n + " detection(s)";
+  }
+
+  return { cameraPath, pageUrl, getJSON, ImageSink, openStream, fmtAge, fmtClock, fmtRes,
+           fmtRate, describeProcessor };
+})();

@@ -1,0 +1,60 @@
+"""Run ``camhub`` commands as real processes and read their output line by line."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+
+
+class Proc:
+    """A camhub command with its output collected line by line (stdout + stderr)."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "camhub", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.lines: list[str] = []
+        self._q: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self._q.put(line)
+
+    def expect(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.lines:
+                if m := re.search(pattern, line):
+                    self.lines.remove(line)
+                    return m
+            try:
+                self.lines.append(self._q.get(timeout=max(0.01, deadline - time.monotonic())))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}; got {self.lines}") from None
+
+    def wait(self, timeout: float = 15) -> int:
+        code = self.p.wait(timeout)
+        time.sleep(0.1)
+        while not self._q.empty():
+            self.lines.append(self._q.get())
+        return code
+
+    def kill(self) -> None:
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(5)
+        self._reader.join(5)  # EOF once the process is gone
+        assert self.p.stdout is not None
+        self.p.stdout.close()

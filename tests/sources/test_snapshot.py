@@ -1,0 +1,54 @@
+"""JPEG snapshot polling (IP Webcam's /shot.jpg) against a real HTTP server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from camhub.sources import SourceTimeout, open_source
+from tests.servers.py_mjpeg import PyMJPEGServer
+from tests.sources.helpers import read_n
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_polls_at_the_requested_rate(jpegs: list[bytes]) -> None:
+    with PyMJPEGServer(jpegs) as server:
+        source = open_source(server.base() + "/shot.jpg", "cam", rate=10)
+        try:
+            first = source.read(timeout=5)
+            started = time.monotonic()
+            frames = read_n(source, 10)
+            elapsed = time.monotonic() - started
+        finally:
+            source.stop()
+    assert all(f.jpeg in jpegs for f in [first, *frames])
+    assert len({f.jpeg for f in frames}) > 5
+    assert 0.7 < elapsed < 3.0, f"10 polls at 10/s took {elapsed:.2f} s"
+    assert server.requests.count("/shot.jpg") >= 11
+
+
+def test_ipwebcam_snapshot_shortcut_with_login(jpegs: list[bytes]) -> None:
+    with PyMJPEGServer(jpegs, auth=("me", "pw")) as server:
+        uri = f"ipwebcam://me:pw@127.0.0.1:{server.port}?mode=snapshot"
+        source = open_source(uri, "cam", rate=20)
+        try:
+            assert source.read(timeout=5).jpeg in jpegs
+        finally:
+            source.stop()
+
+
+def test_not_a_jpeg_is_a_clear_error(jpegs: list[bytes]) -> None:
+    with PyMJPEGServer(jpegs) as server:
+        source = open_source(server.base() + "/missing.jpg", "cam", retry_max=0.5)
+        try:
+            with pytest.raises(SourceTimeout, match="404"):
+                source.read(timeout=1.5)
+        finally:
+            source.stop()
+
+
+def test_bad_rate_is_refused() -> None:
+    with pytest.raises(ValueError, match="rate"):
+        open_source("http://127.0.0.1:1/shot.jpg", rate=0)

@@ -1,0 +1,135 @@
+"""Fixtures for dashboard tests: a real Hub, a real dashboard (uvicorn) on free ports,
+real senders, and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+
+import camhub
+from camhub.web import WebServer
+
+CHROMIUM = os.environ.get("CAMHUB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def jpegs(count: int, size: tuple[int, int] = (96, 72), seed: int = 0) -> list[bytes]:
+    """``count`` distinct small JPEGs: a bright bar moving over a grey ramp."""
+    w, h = size
+    out = []
+    for i in range(count):
+        img = np.full((h, w, 3), 40 + 20 * seed, np.uint8)
+        img[:, :, 1] = np.linspace(0, 200, w, dtype=np.uint8)[None, :]
+        x = (i * 7) % (w - 12)
+        img[h // 4 : 3 * h // 4, x : x + 12] = 255
+        out.append(camhub.encode_jpeg(img, quality=80))
+    return out
+
+
+class StreamingCamera:
+    """A real sender thread pushing a loop of JPEGs to the hub at ``fps``."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        name: str,
+        fps: float = 20.0,
+        frames: list[bytes] | None = None,
+        size: tuple[int, int] = (96, 72),
+    ) -> None:
+        self.name = name
+        self.frames = frames or jpegs(12, size)
+        self.size = size
+        self.fps = fps
+        self.sent: list[bytes] = []
+        self._stop = threading.Event()
+        self._sender = camhub.Sender(endpoint, window=4, timeout=2.0)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        i = 0
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            jpeg = self.frames[i % len(self.frames)]
+            if self._sender.send_jpeg(self.name, jpeg, width=self.size[0], height=self.size[1]):
+                self.sent.append(jpeg)
+            i += 1
+            next_at += 1 / self.fps
+            self._stop.wait(max(0.0, next_at - time.monotonic()))
+        self._sender.flush(1.0)
+        self._sender.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+@pytest.fixture
+def hub() -> Iterator[camhub.Hub]:
+    h = camhub.Hub(bind="tcp://127.0.0.1:0", offline_after=1.0).start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def cameras(hub: camhub.Hub) -> Iterator[Callable[..., StreamingCamera]]:
+    started: list[StreamingCamera] = []
+
+    def start(name: str, **kw: object) -> StreamingCamera:
+        cam = StreamingCamera(hub.endpoint, name, **kw)  # type: ignore[arg-type]
+        started.append(cam)
+        return cam
+
+    yield start
+    for cam in started:
+        cam.stop()
+
+
+@pytest.fixture
+def web(hub: camhub.Hub) -> Iterator[WebServer]:
+    server = WebServer(hub, "127.0.0.1:0", processors=hub.processors).start()
+    yield server
+    server.stop()
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed (scripts/setup --dev installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    pg = context.new_page()
+    yield pg
+    context.close()
