@@ -31,7 +31,6 @@ from camhub.transport import (
     check_endpoint,
     context,
     new_socket,
-    readable,
     recv_parts,
     send_parts,
 )
@@ -126,6 +125,7 @@ class ImageHub:
             self.zmq_socket = new_socket(
                 zmq.ROUTER, hwm=1000, max_msg_size=max_size, security=security, server=True
             )
+            self.zmq_socket.setsockopt(zmq.RCVTIMEO, 100)
             self.zmq_socket.bind(addr)
         else:
             # A background hub drains the SUB socket continuously and keeps the newest
@@ -144,16 +144,16 @@ class ImageHub:
         if not self.REQ_REP:
             self._hub.connect(open_port)
 
-    def _wait(self, deadline: float | None) -> None:
-        # Short polls rather than one blocking recv, so Ctrl-C is honoured promptly.
-        while not readable(self.zmq_socket, 100):
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError("no frame received within the timeout")
-
     def _next_reqrep(self, deadline: float | None) -> Frame:
         while True:
-            self._wait(deadline)
-            parts = recv_parts(self.zmq_socket)
+            # A blocking receive with a short RCVTIMEO: one call per frame when busy, and
+            # Ctrl-C and the caller's timeout are still honoured promptly when idle.
+            try:
+                parts = recv_parts(self.zmq_socket, wait=True)
+            except zmq.Again:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError("no frame received within the timeout") from None
+                continue
             split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
             envelope, body = parts[:split], parts[split:]
             try:

@@ -251,12 +251,14 @@ class Sender(_BaseSender):
                 self.stats.acked += 1
                 self._last_refusal = None
             self._note_recovered()
-            if not readable(sock):
+            # No frame in flight means no reply to wait for: skip a poll (lock-step mode).
+            if not self._in_flight or not readable(sock):
                 return True
 
     def send_frame(self, frame: Frame) -> bool:
         self._stamper.stamp(frame)
-        self._take_replies(0)
+        if self._in_flight:
+            self._take_replies(0)
         if self._in_flight >= self.window and not self._take_replies(self.timeout):
             # Replies stopped: the hub died or restarted. Start over on a fresh socket.
             self._reconnect()
