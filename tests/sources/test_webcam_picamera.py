@@ -35,7 +35,7 @@ def test_opencv_capture_loop(video_file: Path) -> None:
     finally:
         source.stop()
     assert frame.image.shape == (120, 160, 3)
-    assert frame.seq == 1
+    assert frame.seq is not None and frame.seq >= 1  # the newest frame, whichever it is
 
 
 @pytest.mark.skipif(importlib.util.find_spec("picamera2") is not None, reason="picamera2 here")
