@@ -35,21 +35,11 @@ import camhub
 import camhub.jpeg
 from camhub.processing import ProcessorRunner
 from camhub.web import WebServer
+from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 CAMERAS = [f"cam{i}" for i in range(8)]
 FPS = 30.0
 SIZE = (640, 480)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 # -- other processes ------------------------------------------------------------------

@@ -19,18 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 
 from camhub.agent import Agent, CameraJob
 from camhub.service import HubService, ProcessorChoice, ServiceOptions
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 def wait_for(page: Page, selector: str, count: int, timeout: float = 15.0) -> None:

@@ -13,18 +13,7 @@ import pytest
 
 import camhub
 from camhub.web import WebServer
-
-CHROMIUM = os.environ.get("CAMHUB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 def jpegs(count: int, size: tuple[int, int] = (96, 72), seed: int = 0) -> list[bytes]:
