@@ -221,3 +221,21 @@ def test_camera_page_for_an_unknown_or_missing_camera(page: Any, web: WebServer)
     wait_until(lambda: page.locator("#missing").is_visible())
     assert "No camera chosen" in (page.locator("#missing").text_content() or "")
     assert not page.locator("#snapshot").is_visible()
+
+
+def test_hub_health_is_on_the_page(
+    page: Any, hub: camhub.Hub, web: WebServer, cameras: Callable[..., StreamingCamera]
+) -> None:
+    import zmq
+
+    cameras("cam", fps=10)
+    raw = zmq.Context.instance().socket(zmq.DEALER)
+    raw.connect(hub.endpoint)
+    raw.send_multipart([b"", b"not json"])
+    assert raw.poll(5000)
+    raw.close(linger=0)
+    page.goto(web.url)
+    wait_until(lambda: "1 malformed" in (page.locator("#health").text_content() or ""))
+    text = page.locator("#health").text_content() or ""
+    assert text.startswith("up ") and " s" in text
+    assert "malformed from 127.0.0.1: 1" in (page.locator("#health").get_attribute("title") or "")
