@@ -8,7 +8,7 @@ which keeps the newest frame of every camera for the dashboard and your own code
 from camhub.agent import Agent, CameraJob
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
-from camhub.hub import FrameFeed, Hub, HubEvent
+from camhub.hub import FrameFeed, Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
@@ -23,6 +23,7 @@ from camhub.types import (
     Frame,
     FrameSource,
     FrameStore,
+    HubEvent,
     SendTimeout,
     SourceEnded,
     SourceError,

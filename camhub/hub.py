@@ -22,7 +22,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import zmq
@@ -40,7 +39,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import CameraName, CameraStats, Frame
+from camhub.types import CameraName, CameraStats, Frame, HubEvent
 
 if TYPE_CHECKING:
     from camhub.processing import ProcessorRunner
@@ -51,15 +50,6 @@ log = logging.getLogger("camhub.hub")
 _POLLIN = int(zmq.POLLIN)
 _BURST = 256
 """Messages drained from one socket before looking at the others (fairness)."""
-
-
-@dataclass(frozen=True, slots=True)
-class HubEvent:
-    kind: str
-    """``camera_new``, ``camera_offline``, ``camera_online`` or ``malformed``."""
-    camera: CameraName | None
-    at: float
-    detail: str = ""
 
 
 Listener = Callable[[HubEvent], None]

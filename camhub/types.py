@@ -99,6 +99,19 @@ class Frame:
         return self.received_at - self.captured_at
 
 
+HubEventKind = Literal["camera_new", "camera_offline", "camera_online", "malformed"]
+
+
+@dataclass(frozen=True, slots=True)
+class HubEvent:
+    """Something the hub noticed about a camera or a peer, published on its event bus."""
+
+    kind: HubEventKind
+    camera: CameraName | None
+    at: float
+    detail: str = ""
+
+
 @dataclass(slots=True)
 class CameraStats:
     """A snapshot of what the hub knows about one camera (safe to hand to other threads)."""

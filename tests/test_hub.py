@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import camhub
-from camhub.hub import HubEvent
+from camhub.types import HubEvent
 from tests.conftest import free_port, start_peer, stop_peer, wait_until
 
 pytestmark = pytest.mark.timeout(60)

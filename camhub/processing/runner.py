@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from camhub.hub import Hub, HubEvent
+from camhub.hub import Hub
 from camhub.jpeg import encode_jpeg
 from camhub.processing.base import (
     FunctionProcessor,
@@ -26,7 +26,7 @@ from camhub.processing.base import (
     as_result,
     processor_class,
 )
-from camhub.types import CameraName, Frame
+from camhub.types import CameraName, Frame, HubEvent
 
 log = logging.getLogger("camhub.processing")
 
