@@ -2,6 +2,7 @@
 interface), ``camhub.detect.darknet`` (the built-in COCO default) and ``camhub.detect.onnx``
 (your own YOLO export)."""
 
+from camhub.detect import darknet as _darknet  # noqa: F401  (registers "darknet")
 from camhub.detect.base import (
     Box,
     Detector,
