@@ -3,6 +3,7 @@ interface), ``camhub.detect.darknet`` (the built-in COCO default) and ``camhub.d
 (your own YOLO export)."""
 
 from camhub.detect import darknet as _darknet  # noqa: F401  (registers "darknet")
+from camhub.detect import onnx as _onnx  # noqa: F401  (registers "onnx"; imports ORT lazily)
 from camhub.detect.base import (
     Box,
     Detector,
