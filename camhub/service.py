@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from camhub.display import Display, check_gui, open_display
-from camhub.hub import Hub, HubEvent
+from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.transport import SocketSecurity
-from camhub.types import CameraName, CameraStats, CamhubError
+from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
 from camhub.units import clock_text, duration_text, rate_text
 from camhub.web.server import WebServer, check_access, parse_address
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import camhub
-from camhub.hub import HubEvent
+from camhub.types import HubEvent
 from tests.conftest import free_port, start_peer, stop_peer, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -144,7 +144,7 @@ def test_hub_survives_fuzzed_multipart_messages(
         raw.recv_multipart()
     finally:
         raw.close()
-    assert hub._thread is not None and hub._thread.is_alive()
+    assert hub.running
 
 
 def test_hub_still_serves_after_fuzzing(hub: camhub.Hub, jpeg: bytes) -> None:

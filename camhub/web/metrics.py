@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from camhub.hub import Hub
 from camhub.processing import ProcessorRunner
+from camhub.types import HubView
 from camhub.web.broadcast import Broadcaster
 from camhub.web.health import HubHealth
 
@@ -51,7 +51,7 @@ class _Writer:
 
 
 def render(
-    hub: Hub, runners: Sequence[ProcessorRunner], broadcaster: Broadcaster, health: HubHealth
+    hub: HubView, runners: Sequence[ProcessorRunner], broadcaster: Broadcaster, health: HubHealth
 ) -> str:
     stats = hub.stats()
     w = _Writer()
