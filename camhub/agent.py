@@ -292,6 +292,7 @@ class Agent:
         window: int = 4,
         send_timeout: float = 2.0,
         security: SocketSecurity | None = None,
+        make_source: Callable[[CameraJob], ThreadedSource] = CameraJob.open,
     ) -> None:
         if not jobs:
             raise ValueError("no cameras to stream")
@@ -305,7 +306,12 @@ class Agent:
             for job in jobs:
                 self.workers.append(
                     CameraWorker(
-                        job, self.hub, window=window, send_timeout=send_timeout, security=security
+                        job,
+                        self.hub,
+                        window=window,
+                        send_timeout=send_timeout,
+                        security=security,
+                        make_source=make_source,
                     )
                 )
         except BaseException:
