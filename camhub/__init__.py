@@ -15,6 +15,7 @@ from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
+from camhub.puller import Puller
 from camhub.receiver import Receiver
 from camhub.security import CurveClient, CurveServer, HubRefused
 from camhub.sender import BackgroundSender, Publisher, Sender, SenderStats
@@ -71,6 +72,7 @@ __all__ = [
     "ProcessorRunner",
     "ProtocolError",
     "Publisher",
+    "Puller",
     "Receiver",
     "Result",
     "SendTimeout",

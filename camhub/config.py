@@ -88,7 +88,7 @@ class HubConfig(_Section):
 
 
 class CameraConfig(_Section):
-    """One camera that `camhub send` streams."""
+    """One camera: streamed by `camhub send`, or read by the hub itself (``pull``)."""
 
     source: str = Field(
         description="Source string: rtsp://..., http://.../video, ipwebcam://HOST, "
@@ -115,6 +115,11 @@ class CameraConfig(_Section):
     loop: bool = Field(default=False, description="Replay video files forever.")
     snapshot_rate: float = Field(
         default=5.0, gt=0, le=120, description="Polls per second for snapshot (.jpg) sources."
+    )
+    pull: bool = Field(
+        default=False,
+        description="The hub reads this camera itself (`camhub hub --config`); "
+        "`camhub send --config` leaves it out.",
     )
 
     @field_validator("source")

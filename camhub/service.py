@@ -10,9 +10,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from camhub.agent import CameraJob
 from camhub.display import Display, check_gui, open_display
 from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, processor_class
+from camhub.puller import Puller
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
 from camhub.units import clock_text, duration_text, rate_text
@@ -59,6 +61,10 @@ class ServiceOptions:
     goes offline once; status lines skip it until then)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
+    pull: list[CameraJob] = field(default_factory=list)
+    """Cameras the hub reads itself (:mod:`camhub.puller`)."""
+    expected: list[CameraName] = field(default_factory=list)
+    """Cameras a sender should push (from the fleet file): listed before they connect."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -99,6 +105,7 @@ class HubService:
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
+        self.puller: Puller | None = None
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
 
@@ -110,6 +117,11 @@ class HubService:
         try:
             hub.add_listener(self._on_event)
             hub.start()
+            for name in opts.expected:
+                hub.store.declare(name)
+                hub.store.set_reason(name, "waiting for its sender (camhub send) to connect")
+            if opts.pull:
+                self.puller = Puller(hub.store, opts.pull).start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             if opts.web is not None:
@@ -195,6 +207,8 @@ class HubService:
             self.display.close()
         if self.web is not None:
             self.web.stop()
+        if self.puller is not None:
+            self.puller.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
 

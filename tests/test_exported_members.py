@@ -35,6 +35,7 @@ EXPECTED = [
     "ProcessorRunner",
     "ProtocolError",
     "Publisher",
+    "Puller",
     "Receiver",
     "Result",
     "SendTimeout",

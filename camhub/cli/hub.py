@@ -8,9 +8,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from camhub.config import HubConfig, load_config
+from camhub.agent import CameraJob
+from camhub.cli.send import job_from_config
+from camhub.config import FleetConfig, HubConfig, load_config
 from camhub.display import MODES
 from camhub.processing import processor_types
+from camhub.puller import pull_names
 from camhub.security import add_security_args, security_from_args
 from camhub.service import (
     HubService,
@@ -19,6 +22,8 @@ from camhub.service import (
     parse_processors,
 )
 from camhub.signals import stop_on_signals
+from camhub.sources import parse_source
+from camhub.types import CamhubError
 from camhub.web import DEFAULT_WEB
 
 TOKEN_ENV = "CAMHUB_WEB_TOKEN"
@@ -79,7 +84,23 @@ def register(subparsers: Any) -> None:
         help="receive frames from senders; serve the live dashboard",
         description="Receive frames from every sender (camhub or imagezmq) and show them in "
         "a browser dashboard, an OpenCV window or both. Stop with Ctrl-C.",
-        epilog="example: camhub hub --bind tcp://*:5555 --web 127.0.0.1:8000 --processor motion",
+        epilog="examples:\n"
+        "  camhub hub --bind 'tcp://*:5555' --web 127.0.0.1:8000 --processor motion\n"
+        "  camhub hub ipwebcam://192.168.1.23 rtsp://admin:pw@192.168.1.30/stream1\n"
+        "      (the hub reads these cameras itself; senders can still push others)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "cameras",
+        nargs="*",
+        metavar="CAMERA_URL",
+        help="cameras the hub reads itself, with the same sources as camhub send "
+        "(ipwebcam://HOST, droidcam://HOST, rtsp://..., http://.../video, 0, testsrc...)",
+    )
+    parser.add_argument(
+        "--name",
+        action="append",
+        help="name of a CAMERA_URL camera (once per CAMERA_URL, in order; default: its host)",
     )
     parser.add_argument(
         "--bind",
@@ -91,7 +112,8 @@ def register(subparsers: Any) -> None:
         "--config",
         metavar="FILE",
         help="TOML/YAML fleet file; its [hub] section (bind, web, offline_after) sets the "
-        "defaults, and options given here win",
+        "defaults, and options given here win; its cameras with pull = true are read by "
+        "the hub, the others are listed as expected from camhub send",
     )
     add_web_options(parser)
     parser.add_argument(
@@ -127,8 +149,30 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def pulled_jobs(args: argparse.Namespace, config: FleetConfig | None) -> list[CameraJob]:
+    """Cameras the hub reads itself: the fleet file's ``pull = true`` ones, then the
+    command line's CAMERA_URLs."""
+    jobs: list[CameraJob] = []
+    if config is not None:
+        pulled = [c for c in config.cameras if c.pull]
+        auto = iter(pull_names([c.source for c in pulled if c.name is None]))
+        jobs += [job_from_config(c, c.name or next(auto)) for c in pulled]
+    for source in args.cameras:
+        parse_source(source)  # a malformed URL fails now, before anything listens
+    names: list[str] = args.name or []
+    if names and len(names) != len(args.cameras):
+        raise CamhubError(
+            f"got {len(names)} --name options for {len(args.cameras)} CAMERA_URLs; "
+            "give one per CAMERA_URL"
+        )
+    names = names or pull_names(args.cameras)
+    jobs += [CameraJob(name, source) for name, source in zip(names, args.cameras, strict=True)]
+    return jobs
+
+
 def run(args: argparse.Namespace) -> int:
-    hub_cfg = load_config(args.config).hub if args.config else HubConfig()
+    config = load_config(args.config) if args.config else None
+    hub_cfg = config.hub if config is not None else HubConfig()
     if args.web is None:
         args.web = hub_cfg.web
     options = ServiceOptions(
@@ -138,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         processors=parse_processors(args.processor),
         status_every=args.status_every,
         security=security_from_args(args),
+        pull=pulled_jobs(args, config),
+        expected=[c.name for c in (config.cameras if config else []) if c.name and not c.pull],
         **web_options(args),
     )
     service = HubService(options)
