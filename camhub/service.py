@@ -9,10 +9,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from camhub.bus import EventBus
 from camhub.display import Display, check_gui, open_display
+from camhub.history import History
 from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, processor_class
+from camhub.record.settings import RecordSettings
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
 from camhub.web.server import WebServer, check_access, parse_address
@@ -55,6 +59,9 @@ class ServiceOptions:
     """Seconds between status lines (0: none)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
+    data: Path | None = None
+    """Data directory for events and recordings (``None``: the hub remembers nothing)."""
+    record: RecordSettings = field(default_factory=RecordSettings)
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -93,6 +100,8 @@ class HubService:
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
         self.offline_events = 0
+        self.bus = EventBus()
+        self.history: History | None = None
 
     def start(self) -> HubService:
         opts = self.options
@@ -101,9 +110,14 @@ class HubService:
         )
         try:
             hub.add_listener(self._on_event)
+            hub.add_listener(self.bus.publish)
+            if opts.data is not None:  # before any frame: a bad data dir stops us here
+                self.history = History(hub, self.bus, opts.data, opts.record).start()
             hub.start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
+            if self.history is not None:
+                self.history.watch(self.runners)
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
@@ -113,6 +127,7 @@ class HubService:
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
                     tls_key=opts.tls_key,
+                    history=self.history,
                 ).start()
             self.display = open_display(opts.display, hub)
         except BaseException:
@@ -149,6 +164,17 @@ class HubService:
                     ws.errors,
                     ws.avg_ms,
                 )
+        if self.history is not None:
+            for problem in self.history.health():
+                log.error("%s", problem)  # every status tick until it is fixed
+            rec = self.history.recorder
+            if rec is not None:
+                log.info(
+                    "recorder: %d frames seen, %d dropped, %d segments deleted by retention",
+                    rec.seen,
+                    rec.frames.dropped,
+                    rec.deleted,
+                )
 
     def run(self, stop: threading.Event, duration: float | None = None) -> None:
         """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user
@@ -176,6 +202,9 @@ class HubService:
             self.web.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
+        if self.history is not None:
+            self.history.stop()
+        self.bus.close()
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:
