@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from camhub.bus import EventBus
 from camhub.display import Display, check_gui, open_display
 from camhub.history import History
 from camhub.hub import Hub
@@ -19,6 +18,7 @@ from camhub.processing import ProcessorRunner, processor_class
 from camhub.record.settings import RecordSettings
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
+from camhub.units import clock_text, duration_text, rate_text
 from camhub.web.server import WebServer, check_access, parse_address
 
 log = logging.getLogger("camhub.service")
@@ -57,6 +57,9 @@ class ServiceOptions:
     processors: list[ProcessorChoice] = field(default_factory=list)
     status_every: float = 10.0
     """Seconds between status lines (0: none)."""
+    offline_reminder: float = 600.0
+    """Seconds between "still offline" reminders for a camera (the hub logs the moment it
+    goes offline once; status lines skip it until then)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
     data: Path | None = None
@@ -66,14 +69,17 @@ class ServiceOptions:
 
 def status_line(stats: CameraStats, now: float) -> str:
     if not stats.online:
-        since = time.strftime("%H:%M:%S", time.localtime(stats.last_seen))
-        return f"camera {stats.name}: offline since {since} ({stats.frames} frames in total)"
+        since, gone = clock_text(stats.last_seen), duration_text(now - stats.last_seen)
+        return (
+            f"camera {stats.name}: still offline since {since} ({gone}; "
+            f"{stats.frames} frames in total)"
+        )
     parts = [f"{stats.fps:.1f} fps"]
     if stats.width and stats.height:
         parts.append(f"{stats.width}x{stats.height}")
     if stats.age_ms is not None:
         parts.append(f"age {stats.age_ms:.0f} ms")
-    parts.append(f"{stats.kbps:.0f} kb/s")
+    parts.append(rate_text(stats.kbps * 1000 / 8))
     parts.append(f"{stats.frames} frames")
     if stats.dropped:
         parts.append(f"{stats.dropped} dropped")
@@ -100,7 +106,7 @@ class HubService:
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
         self.offline_events = 0
-        self.bus = EventBus()
+        self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
 
     def start(self) -> HubService:
@@ -110,14 +116,11 @@ class HubService:
         )
         try:
             hub.add_listener(self._on_event)
-            hub.add_listener(self.bus.publish)
             if opts.data is not None:  # before any frame: a bad data dir stops us here
-                self.history = History(hub, self.bus, opts.data, opts.record).start()
+                self.history = History(hub.store, hub.bus, opts.data, opts.record).start()
             hub.start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
-            if self.history is not None:
-                self.history.watch(self.runners)
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
@@ -152,7 +155,11 @@ class HubService:
             log.info("no cameras yet; senders connect to %s", ", ".join(self.hub.endpoints))
         now = time.time()
         for s in stats:
-            log.info("%s", status_line(s, now))
+            if s.online:
+                self._reminded.pop(s.name, None)
+                log.info("%s", status_line(s, now))
+            elif self._offline_reminder_due(s.name):
+                log.warning("%s", status_line(s, now))
         for runner in self.runners:
             for ws in runner.stats():
                 log.info(
@@ -175,6 +182,15 @@ class HubService:
                     rec.frames.dropped,
                     rec.deleted,
                 )
+
+    def _offline_reminder_due(self, name: CameraName) -> bool:
+        # The hub logged the outage when it began; repeat it only every offline_reminder s.
+        now = time.monotonic()
+        last = self._reminded.setdefault(name, now)
+        if now - last < self.options.offline_reminder:
+            return False
+        self._reminded[name] = now
+        return True
 
     def run(self, stop: threading.Event, duration: float | None = None) -> None:
         """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user
@@ -204,7 +220,6 @@ class HubService:
             self.hub.stop()  # also stops the processors
         if self.history is not None:
             self.history.stop()
-        self.bus.close()
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

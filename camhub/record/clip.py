@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
@@ -108,13 +109,15 @@ class ClipExporter:
             raise ClipError(f"the clip's end ({end}) must be after its start ({start})", 400)
         if end - start > MAX_CLIP_SECONDS:
             raise ClipError(f"clips are at most {MAX_CLIP_SECONDS:g} s long", 400)
-        if not any(s.frames for s in self.index.find(camera, start, end)):
+        if not any(s.frames or not s.closed for s in self.index.find(camera, start, end)):
             raise ClipError(f"no recording of camera {camera!r} between {start:.3f} and {end:.3f}")
         return self._pool.submit(self._export, camera, start, end)
 
     def _export(self, camera: CameraName, start: float, end: float) -> Path:
-        key = hashlib.sha1(f"{camera}\0{start:.3f}\0{end:.3f}".encode()).hexdigest()[:20]
-        path = self.out_dir / f"{key}.mp4"
+        # A range that reaches into the present is still being recorded: no cache then.
+        settled = end < time.time() - 2.0
+        key = f"{camera}\0{start:.3f}\0{end:.3f}" + ("" if settled else f"\0{time.time()}")
+        path = self.out_dir / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.mp4"
         if path.exists():
             return path
         self.out_dir.mkdir(parents=True, exist_ok=True)
