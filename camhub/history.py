@@ -89,6 +89,7 @@ class History:
         if self.recorder is not None:
             self.recorder.stop()
         self.manager.stop()
+        self.manager.end_active()
         self.clips.close()
         self.store.close()
         self.index.close()
