@@ -9,13 +9,16 @@ from camhub.agent import Agent, CameraJob
 from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
-from camhub.events import Event, EventUpdate
+from camhub.datadir import DataDirError
+from camhub.events import Event, EventStore, EventTracker, EventUpdate
+from camhub.history import History
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
 from camhub.receiver import Receiver
+from camhub.record import CameraRecording, Recorder, RecordSettings
 from camhub.security import CurveClient, CurveServer, HubRefused
 from camhub.sender import BackgroundSender, Publisher, Sender, SenderStats
 from camhub.sources import SourceTimeout, open_source
@@ -43,15 +46,19 @@ __all__ = [
     "Agent",
     "BackgroundSender",
     "CameraJob",
+    "CameraRecording",
     "CameraStats",
     "CameraStore",
     "CamhubError",
     "ConfigError",
     "CurveClient",
     "CurveServer",
+    "DataDirError",
     "Detection",
     "Event",
     "EventBus",
+    "EventStore",
+    "EventTracker",
     "EventUpdate",
     "FleetConfig",
     "Frame",
@@ -59,6 +66,7 @@ __all__ = [
     "FrameSource",
     "FrameStore",
     "FrameSubscription",
+    "History",
     "Hub",
     "HubEvent",
     "HubRefused",
@@ -72,6 +80,8 @@ __all__ = [
     "ProtocolError",
     "Publisher",
     "Receiver",
+    "RecordSettings",
+    "Recorder",
     "Result",
     "SendTimeout",
     "Sender",

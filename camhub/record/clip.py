@@ -17,7 +17,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from camhub.jpeg import decode_jpeg
@@ -45,6 +44,8 @@ def _even(n: int) -> int:
 def write_mp4(frames: Any, path: Path, *, crf: int = 23) -> int:
     """Encode ``(time, jpeg)`` pairs as H.264 in MP4 with their real timing; returns the
     number of frames. The first frame's size is the clip's (later sizes are scaled)."""
+    import av  # PyAV is heavy: only a clip request pays for it
+
     tmp = path.with_name(path.name + ".part")
     count = 0
     container = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
@@ -129,6 +130,8 @@ class ClipExporter:
                     yield from read_segment(seg.path, start, end)
                 except SegmentError as exc:  # a lost or damaged segment: skip it
                     log.warning("clip of %s skips a segment: %s", camera, exc)
+
+        import av
 
         try:
             count = write_mp4(frames(), path)
