@@ -113,10 +113,22 @@
         });
         lane.append(b);
       }
-      for (const ev of events) {
+      let lastThumb = -100;
+      for (const ev of [...events].sort((a, b) => a.start - b.start)) {
         if (ev.camera !== cam) continue;
         const end = ev.end === null ? now : ev.end;
         if (end < from) continue;
+        if (ev.has_snapshot && pct(ev.start) - lastThumb >= 6) {
+          // a thumbnail where there is room for one; the marks show every event
+          lastThumb = pct(ev.start);
+          const img = document.createElement("img");
+          img.className = "thumb-mark";
+          img.src = ev.links.snapshot;
+          img.alt = ev.label;
+          img.style.left = pct(ev.start) + "%";
+          img.addEventListener("click", () => play(ev.links.clip, ev.label + " on " + cam));
+          lane.append(img);
+        }
         const m = document.createElement("button");
         m.type = "button";
         m.className = "mark " + (ev.label === "offline" ? "offline" : "motion");
