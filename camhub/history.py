@@ -40,7 +40,8 @@ class History:
         self.bus = bus
         self.data_dir = data_dir
         self.settings = settings or RecordSettings()
-        self.store = EventStore.open(data_dir)  # DataDirError names the path
+        # DataDirError names the path; events are kept as long as recordings
+        self.store = EventStore.open(data_dir, keep_days=self.settings.keep_days)
         try:
             self.index = SegmentIndex.open(data_dir)
         except BaseException:

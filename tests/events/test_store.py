@@ -114,3 +114,18 @@ def test_events_going_on_when_the_hub_stops_are_ended(tmp_path: Path) -> None:
         assert again.interrupted == 0
     finally:
         again.close()
+
+
+def test_old_events_are_pruned_with_their_snapshots(tmp_path: Path) -> None:
+    store = EventStore.open(tmp_path, keep_days=1)
+    try:
+        old = Event(camera="c", label="motion", start=10.0, end=20.0, snapshot=b"old")
+        new = Event(camera="c", label="motion", start=1e12, end=None, snapshot=b"new")
+        store.save(old)
+        store.save(new)
+        assert store.flush()
+        assert store.count() == 1  # the writer pruned after its first batch
+        assert store.get(old.id) is None and store.snapshot(old.id) is None
+        assert store.snapshot(new.id) == b"new" and store.deleted == 1
+    finally:
+        store.close()
