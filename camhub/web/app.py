@@ -250,6 +250,7 @@ def create_app(
                     "offline_after": hub.offline_after,
                     "viewers": dash.broadcaster.viewers,
                     "processors": [r.name for r in dash.runners],
+                    "problems": [] if history is None else history.health(),
                 },
                 "time": time.time(),
             }
