@@ -160,6 +160,35 @@ def event_latency(cycles: int) -> list[float]:
     return latencies
 
 
+def clip_speed(seconds: float) -> tuple[float, float, int]:
+    """Transcode ``seconds`` of one recorded 640x480 15 fps camera to MP4:
+    (CPU seconds, wall seconds, MP4 bytes)."""
+    from camhub.record.clip import ClipExporter
+    from camhub.record.index import SegmentIndex
+    from camhub.record.segment import SegmentWriter
+
+    with tempfile.TemporaryDirectory(prefix="camhub-bench-") as data:
+        index = SegmentIndex.open(Path(data))
+        frames = [camhub.encode_jpeg(test_frame(seed)) for seed in range(4)]
+        t0 = time.time() - seconds - 60
+        count = int(seconds * FPS)
+        path = index.root / "cam" / "seg.cseg"
+        sid = index.add("cam", path, t0)
+        writer = SegmentWriter(path)
+        for i in range(count):
+            writer.write(t0 + i / FPS, frames[i % 4])
+        writer.close()
+        index.update(sid, t0 + (count - 1) / FPS, count, writer.size, closed=True)
+        exporter = ClipExporter(index, Path(data) / "clips")
+        u0 = usage()
+        mp4 = exporter.export("cam", t0, t0 + seconds).result(600)
+        u1 = usage()
+        size = mp4.stat().st_size
+        exporter.close()
+        index.close()
+    return u1.cpu - u0.cpu, u1.at - u0.at, size
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="recording and event costs on the hub")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per run")
@@ -168,19 +197,55 @@ def main() -> None:
         "--memory-seconds", type=float, default=60.0, help="length of the memory run"
     )
     parser.add_argument("--cycles", type=int, default=5, help="motion events to time")
+    parser.add_argument("--clip-seconds", type=float, default=60.0, help="clip to transcode")
+    parser.add_argument(
+        "--only",
+        choices=("cost", "memory", "latency", "clip"),
+        action="append",
+        help="run only these sections (repeatable; default all)",
+    )
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.runs, args.memory_seconds, args.cycles = 3.0, 1, 5.0, 2
+        args.clip_seconds = 5.0
+    only = set(args.only or ("cost", "memory", "latency", "clip"))
 
     print(f"machine: {machine_description()}")
     print(f"8 cameras, 640x480 JPEG (~{len(camhub.encode_jpeg(test_frame(0))) // 1000} kB) "
           f"at {FPS:g} fps each; hub in this process, cameras in another")  # fmt: skip
+    if "cost" in only:
+        recording_cost(args.seconds, args.runs)
+    if "memory" in only:
+        _cpu, _fps, rss0, rss1 = hub_run(args.memory_seconds, record=True, warmup=5.0)
+        print_table(
+            f"Memory while recording 8 cameras for {args.memory_seconds:g} s",
+            ["RSS at start (MB)", "RSS at end (MB)", "growth % (target < 10)"],
+            [[rss0 / 1e6, rss1 / 1e6, 100 * (rss1 - rss0) / rss0]],
+        )
+    if "latency" in only:
+        lat = [1000 * x for x in event_latency(args.cycles)]
+        print_table(
+            "Event latency: first moving frame at the hub -> `new` event on the bus (ms)",
+            ["events", "median", "p90", "max", "debounce"],
+            [[len(lat), median(lat), percentile(lat, 90), max(lat, default=float("nan")),
+              f"3 frames: {2000 / FPS:.0f} ms at {FPS:g} fps"]],
+        )  # fmt: skip
+    if "clip" in only:
+        cpu, wall, size = clip_speed(args.clip_seconds)
+        print_table(
+            f"Clip export: {args.clip_seconds:g} s of 640x480 at {FPS:g} fps to H.264 MP4",
+            ["wall s", "CPU s", "x real time (wall)", "MP4 MB"],
+            [[wall, cpu, args.clip_seconds / wall, size / 1e6]],
+        )
+
+
+def recording_cost(seconds: float, runs: int) -> None:
     off: list[tuple[float, float, int, int]] = []
     on: list[tuple[float, float, int, int]] = []
-    for _ in range(args.runs):
-        off.append(hub_run(args.seconds, record=False))
-        on.append(hub_run(args.seconds, record=True))
+    for _ in range(runs):
+        off.append(hub_run(seconds, record=False))
+        on.append(hub_run(seconds, record=True))
     cpu_off, cpu_on = median([r[0] for r in off]), median([r[0] for r in on])
     print_table(
         "Recording cost (hub CPU, % of one core; median of runs)",
@@ -192,21 +257,6 @@ def main() -> None:
              ", ".join(f"{r[0]:.1f}" for r in on)],
             ["difference (target <= 15)", cpu_on - cpu_off, float("nan"), ""],
         ],
-    )  # fmt: skip
-
-    _cpu, _fps, rss0, rss1 = hub_run(args.memory_seconds, record=True, warmup=5.0)
-    print_table(
-        f"Memory while recording 8 cameras for {args.memory_seconds:g} s",
-        ["RSS at start (MB)", "RSS at end (MB)", "growth % (target < 10)"],
-        [[rss0 / 1e6, rss1 / 1e6, 100 * (rss1 - rss0) / rss0]],
-    )
-
-    lat = [1000 * x for x in event_latency(args.cycles)]
-    print_table(
-        "Event latency: first moving frame at the hub -> `new` event on the bus (ms)",
-        ["events", "median", "p90", "max", "debounce"],
-        [[len(lat), median(lat), percentile(lat, 90), max(lat, default=float("nan")),
-          f"3 frames: {2000 / FPS:.0f} ms at {FPS:g} fps"]],
     )  # fmt: skip
 
 
