@@ -9,7 +9,9 @@ from camhub.agent import Agent, CameraJob
 from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
-from camhub.events import Event, EventUpdate
+from camhub.datadir import DataDirError
+from camhub.events import Event, EventStore, EventTracker, EventUpdate
+from camhub.history import History
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
@@ -17,6 +19,7 @@ from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
 from camhub.puller import Puller
 from camhub.receiver import Receiver
+from camhub.record import CameraRecording, Recorder, RecordSettings
 from camhub.security import CurveClient, CurveServer, HubRefused
 from camhub.sender import BackgroundSender, Publisher, Sender, SenderStats
 from camhub.sources import SourceTimeout, open_source
@@ -44,15 +47,19 @@ __all__ = [
     "Agent",
     "BackgroundSender",
     "CameraJob",
+    "CameraRecording",
     "CameraStats",
     "CameraStore",
     "CamhubError",
     "ConfigError",
     "CurveClient",
     "CurveServer",
+    "DataDirError",
     "Detection",
     "Event",
     "EventBus",
+    "EventStore",
+    "EventTracker",
     "EventUpdate",
     "FleetConfig",
     "Frame",
@@ -60,6 +67,7 @@ __all__ = [
     "FrameSource",
     "FrameStore",
     "FrameSubscription",
+    "History",
     "Hub",
     "HubEvent",
     "HubRefused",
@@ -74,6 +82,8 @@ __all__ = [
     "Publisher",
     "Puller",
     "Receiver",
+    "RecordSettings",
+    "Recorder",
     "Result",
     "SendTimeout",
     "Sender",

@@ -9,12 +9,15 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from camhub.agent import CameraJob
 from camhub.display import Display, check_gui, open_display
+from camhub.history import History
 from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.puller import Puller
+from camhub.record.settings import RecordSettings
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
 from camhub.units import clock_text, duration_text, rate_text
@@ -65,6 +68,9 @@ class ServiceOptions:
     """Cameras the hub reads itself (:mod:`camhub.puller`)."""
     expected: list[CameraName] = field(default_factory=list)
     """Cameras a sender should push (from the fleet file): listed before they connect."""
+    data: Path | None = None
+    """Data directory for events and recordings (``None``: the hub remembers nothing)."""
+    record: RecordSettings = field(default_factory=RecordSettings)
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -108,6 +114,7 @@ class HubService:
         self.puller: Puller | None = None
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
+        self.history: History | None = None
 
     def start(self) -> HubService:
         opts = self.options
@@ -116,6 +123,8 @@ class HubService:
         )
         try:
             hub.add_listener(self._on_event)
+            if opts.data is not None:  # before any frame: a bad data dir stops us here
+                self.history = History(hub.store, hub.bus, opts.data, opts.record).start()
             hub.start()
             for name in opts.expected:
                 hub.store.declare(name)
@@ -133,6 +142,7 @@ class HubService:
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
                     tls_key=opts.tls_key,
+                    history=self.history,
                 ).start()
             self.display = open_display(opts.display, hub)
         except BaseException:
@@ -173,6 +183,17 @@ class HubService:
                     ws.errors,
                     ws.avg_ms,
                 )
+        if self.history is not None:
+            for problem in self.history.health():
+                log.error("%s", problem)  # every status tick until it is fixed
+            rec = self.history.recorder
+            if rec is not None:
+                log.info(
+                    "recorder: %d frames seen, %d dropped, %d segments deleted by retention",
+                    rec.seen,
+                    rec.frames.dropped,
+                    rec.deleted,
+                )
 
     def _offline_reminder_due(self, name: CameraName) -> bool:
         # The hub logged the outage when it began; repeat it only every offline_reminder s.
@@ -211,6 +232,8 @@ class HubService:
             self.puller.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
+        if self.history is not None:
+            self.history.stop()
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

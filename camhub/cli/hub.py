@@ -10,10 +10,12 @@ from typing import Any
 
 from camhub.agent import CameraJob
 from camhub.cli.send import job_from_config
-from camhub.config import FleetConfig, HubConfig, load_config
+from camhub.config import FleetConfig, load_config, record_settings
+from camhub.datadir import default_data_dir
 from camhub.display import MODES
 from camhub.processing import processor_types
 from camhub.puller import pull_names
+from camhub.record.settings import RECORD_MODES
 from camhub.security import add_security_args, security_from_args
 from camhub.service import (
     HubService,
@@ -145,6 +147,7 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="log a status line per camera every S seconds (0: never)",
     )
+    add_record_options(parser)
     add_security_args(parser, role="hub")
     parser.set_defaults(func=run)
 
@@ -170,9 +173,55 @@ def pulled_jobs(args: argparse.Namespace, config: FleetConfig | None) -> list[Ca
     return jobs
 
 
+def add_record_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("events and recording")
+    group.add_argument(
+        "--data",
+        metavar="DIR",
+        type=Path,
+        help="where events and recordings are kept (default: [hub] data in --config, "
+        f"else {default_data_dir()})",
+    )
+    group.add_argument(
+        "--record",
+        choices=RECORD_MODES,
+        help="record every camera: off, events (pre_roll before an event to post_roll "
+        "after it) or continuous; per-camera settings in --config win (default off)",
+    )
+    group.add_argument(
+        "--keep-days",
+        metavar="DAYS",
+        type=float,
+        help="delete recordings older than DAYS (default 7; 0 keeps them)",
+    )
+    group.add_argument(
+        "--max-gb",
+        metavar="GB",
+        type=float,
+        help="cap all recordings at GB in total, deleting the oldest (default: no cap)",
+    )
+
+
+def record_options(args: argparse.Namespace, config: FleetConfig) -> dict[str, Any]:
+    settings = record_settings(config, args.record)
+    changes: dict[str, float] = {}
+    for key in ("keep_days", "max_gb"):
+        value = getattr(args, key)
+        if value is not None:
+            if value < 0:
+                raise OptionError(f"--{key.replace('_', '-')} must not be negative, got {value}")
+            changes[key] = value
+    if changes:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    data = args.data or (Path(config.hub.data).expanduser() if config.hub.data else None)
+    return {"data": data or default_data_dir(), "record": settings}
+
+
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else None
-    hub_cfg = config.hub if config is not None else HubConfig()
+    config = load_config(args.config) if args.config else FleetConfig()
+    hub_cfg = config.hub
     if args.web is None:
         args.web = hub_cfg.web
     options = ServiceOptions(
@@ -185,6 +234,7 @@ def run(args: argparse.Namespace) -> int:
         pull=pulled_jobs(args, config),
         expected=[c.name for c in (config.cameras if config else []) if c.name and not c.pull],
         **web_options(args),
+        **record_options(args, config),
     )
     service = HubService(options)
     stop = threading.Event()

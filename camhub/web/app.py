@@ -14,7 +14,7 @@ import struct
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -36,6 +36,9 @@ from camhub.web import metrics
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
 from camhub.web.health import hub_health
+
+if TYPE_CHECKING:
+    from camhub.history import History
 
 STATIC = Path(__file__).parent / "static"
 BOUNDARY = "camhubframe"
@@ -220,8 +223,10 @@ def create_app(
     *,
     token: str | None = None,
     secure_cookie: bool = False,
+    history: History | None = None,
 ) -> Starlette:
-    """The dashboard app for ``hub``; with ``token``, every request must carry it."""
+    """The dashboard app for ``hub``; with ``token``, every request must carry it;
+    with ``history``, also events and recordings (:mod:`camhub.web.events_api`)."""
     dash = Dashboard(hub, processors)
 
     async def index(request: Request) -> Response:
@@ -245,6 +250,7 @@ def create_app(
                     "offline_after": hub.offline_after,
                     "viewers": dash.broadcaster.viewers,
                     "processors": [r.name for r in dash.runners],
+                    "problems": [] if history is None else history.health(),
                 },
                 "time": time.time(),
             }
@@ -319,6 +325,10 @@ def create_app(
 
     async def prometheus(request: Request) -> Response:
         text = metrics.render(hub, dash.runners, dash.broadcaster, hub_health(hub, dash.started_at))
+        if history is not None:
+            from camhub.web.events_api import metrics_text
+
+            text += metrics_text(history)
         return Response(text, media_type=metrics.CONTENT_TYPE, headers=_NO_STORE)
 
     @contextlib.asynccontextmanager
@@ -345,10 +355,17 @@ def create_app(
         Route("/api/cameras/{name:path}", camera),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+    events_api = None
+    if history is not None:
+        from camhub.web.events_api import EventsApi
+
+        events_api = EventsApi(history)
+        routes = [*events_api.routes(), *routes]
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
     )
     app.state.dashboard = dash
+    app.state.events_api = events_api
     if token is not None:
         app.add_middleware(TokenAuth, token=token, secure_cookie=secure_cookie)
     return app

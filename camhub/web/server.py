@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from camhub.history import History
 from camhub.processing import ProcessorRunner
 from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
@@ -84,6 +85,7 @@ class WebServer:
         token: str | None = None,
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
+        history: History | None = None,
     ) -> None:
         self.host, port = parse_address(address)
         check_access(self.host, expose=expose, token=token)
@@ -93,7 +95,7 @@ class WebServer:
             if path is not None and not Path(path).is_file():
                 raise WebConfigError(f"TLS file {path} does not exist")
         self.tls = tls_cert is not None
-        self.app = create_app(hub, processors, token=token, secure_cookie=self.tls)
+        self.app = create_app(hub, processors, token=token, secure_cookie=self.tls, history=history)
         self.dashboard: Dashboard = self.app.state.dashboard
         self._socket = self._bind(self.host, port)
         self.port = int(self._socket.getsockname()[1])
@@ -163,6 +165,8 @@ class WebServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """End open streams, then the server; never blocks longer than ``timeout``."""
+        if self.app.state.events_api is not None:
+            self.app.state.events_api.closing = True  # ends live event streams
         loop = self.dashboard.broadcaster.loop
         if loop is not None and not loop.is_closed():
             try:

@@ -96,6 +96,8 @@
     const parts = ["up " + camhub.fmtAgo(hub.uptime_s)];
     if (hub.malformed) parts.push(hub.malformed + " malformed");
     if (hub.refused) parts.push(hub.refused + " refused");
+    const problems = hub.problems || []; // e.g. recording stopped: disk nearly full
+    parts.push(...problems);
     health.textContent = parts.join(" · ");
     const why = [];
     for (const [peer, n] of Object.entries(hub.malformed_by_peer || {})) why.push("malformed from " + peer + ": " + n);
@@ -103,6 +105,7 @@
     for (const [addr, n] of Object.entries(hub.refused_by_address || {})) why.push("refused from " + addr + ": " + n);
     health.title = why.join("\n");
     health.classList.toggle("warn", Boolean(hub.malformed || hub.refused));
+    health.classList.toggle("bad", problems.length > 0);
   }
 
   function layout(cameras) {
