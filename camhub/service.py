@@ -10,8 +10,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from camhub.bus import EventBus
 from camhub.display import Display, check_gui, open_display
 from camhub.hub import Hub
+from camhub.notify import MqttSettings, Sink, WebhookSettings
+from camhub.notify.setup import build_sinks
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
@@ -55,6 +58,9 @@ class ServiceOptions:
     """Seconds between status lines (0: none)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
+    mqtt: MqttSettings | None = None
+    """Broker to publish events to (``None``: no MQTT)."""
+    webhooks: list[WebhookSettings] = field(default_factory=list)
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -92,6 +98,8 @@ class HubService:
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
+        self.bus: EventBus | None = None
+        self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
         self.offline_events = 0
 
     def start(self) -> HubService:
@@ -101,6 +109,11 @@ class HubService:
         )
         try:
             hub.add_listener(self._on_event)
+            if self.sinks:
+                bus = self.bus = EventBus()
+                hub.add_listener(bus.publish)  # never blocks the receive thread
+                for sink in self.sinks:
+                    sink.start(bus)
             hub.start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
@@ -109,6 +122,7 @@ class HubService:
                     hub,
                     opts.web,
                     processors=self.runners,
+                    sinks=self.sinks,
                     expose=opts.web_expose,
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
@@ -149,6 +163,19 @@ class HubService:
                     ws.errors,
                     ws.avg_ms,
                 )
+        for sink in self.sinks:
+            st = sink.stats()
+            log.info(
+                "%s sink %s (%s): %s, %d sent, %d dropped, %d errors%s",
+                st.type,
+                st.name,
+                st.target,
+                "connected" if st.connected else "NOT connected",
+                st.sent,
+                st.dropped,
+                st.errors,
+                f", last error: {st.last_error}" if st.last_error else "",
+            )
 
     def run(self, stop: threading.Event, duration: float | None = None) -> None:
         """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user
@@ -176,6 +203,11 @@ class HubService:
             self.web.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
+        for sink in self.sinks:
+            sink.flush(timeout=1.0)  # a short grace for events already queued
+            sink.stop()
+        if self.bus is not None:
+            self.bus.close()
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

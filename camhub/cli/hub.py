@@ -8,8 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from camhub.config import HubConfig, load_config
+from camhub.config import FleetConfig, load_config
 from camhub.display import MODES
+from camhub.notify.setup import mqtt_from_options, webhooks_from_options
 from camhub.processing import processor_types
 from camhub.security import add_security_args, security_from_args
 from camhub.service import (
@@ -123,12 +124,41 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="log a status line per camera every S seconds (0: never)",
     )
+    add_notify_options(parser)
     add_security_args(parser, role="hub")
     parser.set_defaults(func=run)
 
 
+def add_notify_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "notifications",
+        "credentials, TLS and retries come from the config file's [mqtt] and [[webhooks]] "
+        "(docs/notifications.md)",
+    )
+    group.add_argument(
+        "--mqtt",
+        metavar="HOST[:PORT]",
+        help="publish events, counts, snapshots and camera states to this MQTT broker "
+        "(port 1883 by default); overrides the config file's host and port",
+    )
+    group.add_argument("--mqtt-prefix", metavar="TOPIC", help="MQTT topic prefix (default camhub)")
+    group.add_argument(
+        "--ha-discovery",
+        action="store_true",
+        help="also publish Home Assistant MQTT discovery messages",
+    )
+    group.add_argument(
+        "--webhook",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="POST every event as JSON to URL (repeatable)",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    hub_cfg = load_config(args.config).hub if args.config else HubConfig()
+    fleet = load_config(args.config) if args.config else FleetConfig()
+    hub_cfg = fleet.hub
     if args.web is None:
         args.web = hub_cfg.web
     options = ServiceOptions(
@@ -138,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
         processors=parse_processors(args.processor),
         status_every=args.status_every,
         security=security_from_args(args),
+        mqtt=mqtt_from_options(
+            fleet.mqtt, args.mqtt, prefix=args.mqtt_prefix, discovery=args.ha_discovery
+        ),
+        webhooks=webhooks_from_options(fleet.webhooks, args.webhook),
         **web_options(args),
     )
     service = HubService(options)

@@ -34,6 +34,7 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import BaseModel
 
 from camhub.events.model import EventUpdate
 from camhub.notify.base import Sink, register
@@ -78,6 +79,12 @@ class MqttSink(Sink):
         self._next_delay: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: BaseModel) -> Sink:
+        if not isinstance(settings, MqttSettings):
+            raise TypeError(f"{cls.__name__} needs MqttSettings, not {type(settings).__name__}")
+        return cls(settings)
 
     @property
     def target(self) -> str:

@@ -24,9 +24,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from camhub.hub import Hub
+from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
 from camhub.types import CameraName
-from camhub.web import metrics
+from camhub.web import metrics, notify
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
 
@@ -181,6 +182,7 @@ def create_app(
     *,
     token: str | None = None,
     secure_cookie: bool = False,
+    sinks: Sequence[Sink] = (),
 ) -> Starlette:
     """The dashboard app for ``hub``; with ``token``, every request must carry it."""
     dash = Dashboard(hub, processors)
@@ -278,7 +280,7 @@ def create_app(
         )
 
     async def prometheus(request: Request) -> Response:
-        text = metrics.render(hub, dash.runners, dash.broadcaster)
+        text = metrics.render(hub, dash.runners, dash.broadcaster) + notify.metrics(sinks)
         return Response(text, media_type=metrics.CONTENT_TYPE, headers=_NO_STORE)
 
     @contextlib.asynccontextmanager
@@ -299,6 +301,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/api/cameras", cameras),
+        *notify.routes(sinks),
         Route("/api/stream", mux),
         Route("/api/cameras/{name:path}/snapshot.jpg", snapshot),
         Route("/api/cameras/{name:path}/stream.mjpg", mjpeg),
