@@ -11,6 +11,7 @@ from camhub.config import ConfigError, FleetConfig, load_config
 from camhub.hub import FrameFeed, Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
+from camhub.notify import MqttSettings, MqttSink, Sink, WebhookSettings, WebhookSink
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
 from camhub.security import CurveClient, CurveServer, HubRefused
@@ -58,6 +59,8 @@ __all__ = [
     "JpegError",
     "LatestSlot",
     "Limits",
+    "MqttSettings",
+    "MqttSink",
     "Processor",
     "ProcessorRunner",
     "ProtocolError",
@@ -66,12 +69,15 @@ __all__ = [
     "SendTimeout",
     "Sender",
     "SenderStats",
+    "Sink",
     "SourceEnded",
     "SourceError",
     "SourceStatus",
     "SourceTimeout",
     "VideoStream",
     "WebServer",
+    "WebhookSettings",
+    "WebhookSink",
     "decode_jpeg",
     "encode_jpeg",
     "load_config",
