@@ -102,7 +102,8 @@ class MqttSink(Sink):
             protocol=mqtt.MQTTv311,
             clean_session=True,
         )
-        client.enable_logger(logging.getLogger("camhub.notify.paho"))
+        # No paho logger: between reconnect attempts it logs "Client is not connected" at
+        # ERROR level; the sink logs connection changes itself, once each.
         client.connect_timeout = 5.0
         client.reconnect_delay_set(1, max(1, int(s.retry_max)))
         # Bounds paho's own queue of QoS>0 messages; what does not fit is counted dropped.
