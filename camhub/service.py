@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from camhub.bus import EventBus
 from camhub.display import Display, check_gui, open_display
 from camhub.hub import Hub
 from camhub.notify import MqttSettings, Sink, WebhookSettings
@@ -18,6 +17,7 @@ from camhub.notify.setup import build_sinks
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
+from camhub.units import clock_text, duration_text, rate_text
 from camhub.web.server import WebServer, check_access, parse_address
 
 log = logging.getLogger("camhub.service")
@@ -56,6 +56,9 @@ class ServiceOptions:
     processors: list[ProcessorChoice] = field(default_factory=list)
     status_every: float = 10.0
     """Seconds between status lines (0: none)."""
+    offline_reminder: float = 600.0
+    """Seconds between "still offline" reminders for a camera (the hub logs the moment it
+    goes offline once; status lines skip it until then)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
     mqtt: MqttSettings | None = None
@@ -65,14 +68,17 @@ class ServiceOptions:
 
 def status_line(stats: CameraStats, now: float) -> str:
     if not stats.online:
-        since = time.strftime("%H:%M:%S", time.localtime(stats.last_seen))
-        return f"camera {stats.name}: offline since {since} ({stats.frames} frames in total)"
+        since, gone = clock_text(stats.last_seen), duration_text(now - stats.last_seen)
+        return (
+            f"camera {stats.name}: still offline since {since} ({gone}; "
+            f"{stats.frames} frames in total)"
+        )
     parts = [f"{stats.fps:.1f} fps"]
     if stats.width and stats.height:
         parts.append(f"{stats.width}x{stats.height}")
     if stats.age_ms is not None:
         parts.append(f"age {stats.age_ms:.0f} ms")
-    parts.append(f"{stats.kbps:.0f} kb/s")
+    parts.append(rate_text(stats.kbps * 1000 / 8))
     parts.append(f"{stats.frames} frames")
     if stats.dropped:
         parts.append(f"{stats.dropped} dropped")
@@ -98,9 +104,9 @@ class HubService:
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
-        self.bus: EventBus | None = None
         self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
         self.offline_events = 0
+        self._reminded: dict[CameraName, float] = {}
 
     def start(self) -> HubService:
         opts = self.options
@@ -109,11 +115,8 @@ class HubService:
         )
         try:
             hub.add_listener(self._on_event)
-            if self.sinks:
-                bus = self.bus = EventBus()
-                hub.add_listener(bus.publish)  # never blocks the receive thread
-                for sink in self.sinks:
-                    sink.start(bus)
+            for sink in self.sinks:  # each on its own bounded queue of the hub's bus
+                sink.start(hub.bus)
             hub.start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
@@ -151,7 +154,11 @@ class HubService:
             log.info("no cameras yet; senders connect to %s", ", ".join(self.hub.endpoints))
         now = time.time()
         for s in stats:
-            log.info("%s", status_line(s, now))
+            if s.online:
+                self._reminded.pop(s.name, None)
+                log.info("%s", status_line(s, now))
+            elif self._offline_reminder_due(s.name):
+                log.warning("%s", status_line(s, now))
         for runner in self.runners:
             for ws in runner.stats():
                 log.info(
@@ -177,6 +184,15 @@ class HubService:
                 f", last error: {st.last_error}" if st.last_error else "",
             )
 
+    def _offline_reminder_due(self, name: CameraName) -> bool:
+        # The hub logged the outage when it began; repeat it only every offline_reminder s.
+        now = time.monotonic()
+        last = self._reminded.setdefault(name, now)
+        if now - last < self.options.offline_reminder:
+            return False
+        self._reminded[name] = now
+        return True
+
     def run(self, stop: threading.Event, duration: float | None = None) -> None:
         """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user
         closes the display with q/Esc. Call from the main thread when displaying."""
@@ -201,13 +217,11 @@ class HubService:
             self.display.close()
         if self.web is not None:
             self.web.stop()
-        if self.hub is not None:
-            self.hub.stop()  # also stops the processors
-        for sink in self.sinks:
+        for sink in self.sinks:  # before the hub closes the bus under them
             sink.flush(timeout=1.0)  # a short grace for events already queued
             sink.stop()
-        if self.bus is not None:
-            self.bus.close()
+        if self.hub is not None:
+            self.hub.stop()  # also stops the processors
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

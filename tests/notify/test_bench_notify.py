@@ -30,5 +30,9 @@ def test_bench_notify_quick() -> None:
     assert len(rows) == 6
     for row in rows:
         assert row.split("|")[2].strip() == "30", row  # every event arrived
+    motion = [r for r in latency.splitlines() if r.startswith("| real motion")]
+    assert len(motion) == 2
+    assert motion[0].split("|")[2].strip() == "5", motion  # the hub's motion processor fired
     ingest = out.split("### Hub ingest", 1)[1]
     assert "MQTT sink, broker dead" in ingest and "MQTT sink, broker up" in ingest
+    assert "1 event per 100 frames" in ingest

@@ -57,6 +57,8 @@ def test_discovery_configs_and_removal(broker: Broker, bus: EventBus, jpeg: byte
         # All entities of a camera share one device.
         assert online["device"]["identifiers"] == camera["device"]["identifiers"]
         assert len({online["unique_id"], count["unique_id"], camera["unique_id"]}) == 3
+        assert camera["default_entity_id"] == "camera.camhub_front_door_person_snapshot"
+        assert online["default_entity_id"] == "binary_sensor.camhub_front_door_online"
 
         # Retained: Home Assistant started later still discovers them.
         later = Subscriber(broker, "homeassistant/#").wait_ready()
