@@ -15,6 +15,7 @@ from camhub.history import History
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
+from camhub.notify import MqttSettings, MqttSink, Sink, WebhookSettings, WebhookSink
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
 from camhub.puller import Puller
@@ -76,6 +77,8 @@ __all__ = [
     "JpegError",
     "LatestSlot",
     "Limits",
+    "MqttSettings",
+    "MqttSink",
     "Processor",
     "ProcessorRunner",
     "ProtocolError",
@@ -88,12 +91,15 @@ __all__ = [
     "SendTimeout",
     "Sender",
     "SenderStats",
+    "Sink",
     "SourceEnded",
     "SourceError",
     "SourceStatus",
     "SourceTimeout",
     "VideoStream",
     "WebServer",
+    "WebhookSettings",
+    "WebhookSink",
     "decode_jpeg",
     "encode_jpeg",
     "load_config",

@@ -19,6 +19,12 @@ Example (TOML)::
     name = "desk"
     source = "0"
     width = 640
+
+    [mqtt]                      # optional: publish events to a broker
+    host = "192.168.1.5"
+
+    [[webhooks]]                # optional, repeatable
+    url = "https://example.com/camhub-hook"
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from camhub.notify.settings import MqttSettings, WebhookSettings
 from camhub.sources.uri import SourceURIError, parse_source
 from camhub.transport import AddressError, check_endpoint
 from camhub.types import CamhubError
@@ -192,6 +199,12 @@ class FleetConfig(_Section):
     cameras: Annotated[list[CameraConfig], Field(max_length=256)] = Field(
         default_factory=list, description="Cameras to stream."
     )
+    mqtt: MqttSettings | None = Field(
+        default=None, description="MQTT broker the hub publishes events to (docs/notifications.md)."
+    )
+    webhooks: Annotated[list[WebhookSettings], Field(max_length=32)] = Field(
+        default_factory=list, description="URLs the hub POSTs every event to."
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> FleetConfig:
@@ -319,6 +332,10 @@ def _known_keys(parent: Loc) -> list[str]:
         model = HubConfig
     elif parent and parent[0] == "cameras":
         model = CameraConfig
+    elif parent and parent[0] == "mqtt":
+        model = MqttSettings
+    elif parent and parent[0] == "webhooks":
+        model = WebhookSettings
     return list(model.model_fields)
 
 

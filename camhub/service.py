@@ -15,6 +15,8 @@ from camhub.agent import CameraJob
 from camhub.display import Display, check_gui, open_display
 from camhub.history import History
 from camhub.hub import Hub
+from camhub.notify import MqttSettings, Sink, WebhookSettings
+from camhub.notify.setup import build_sinks
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.puller import Puller
 from camhub.record.settings import RecordSettings
@@ -71,6 +73,9 @@ class ServiceOptions:
     data: Path | None = None
     """Data directory for events and recordings (``None``: the hub remembers nothing)."""
     record: RecordSettings = field(default_factory=RecordSettings)
+    mqtt: MqttSettings | None = None
+    """Broker to publish events to (``None``: no MQTT)."""
+    webhooks: list[WebhookSettings] = field(default_factory=list)
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -112,6 +117,7 @@ class HubService:
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
         self.puller: Puller | None = None
+        self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
@@ -125,6 +131,8 @@ class HubService:
             hub.add_listener(self._on_event)
             if opts.data is not None:  # before any frame: a bad data dir stops us here
                 self.history = History(hub.store, hub.bus, opts.data, opts.record).start()
+            for sink in self.sinks:  # each on its own bounded queue of the hub's bus
+                sink.start(hub.bus)
             hub.start()
             for name in opts.expected:
                 hub.store.declare(name)
@@ -138,6 +146,7 @@ class HubService:
                     hub,
                     opts.web,
                     processors=self.runners,
+                    sinks=self.sinks,
                     expose=opts.web_expose,
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
@@ -194,6 +203,19 @@ class HubService:
                     rec.frames.dropped,
                     rec.deleted,
                 )
+        for sink in self.sinks:
+            st = sink.stats()
+            log.info(
+                "%s sink %s (%s): %s, %d sent, %d dropped, %d errors%s",
+                st.type,
+                st.name,
+                st.target,
+                "connected" if st.connected else "NOT connected",
+                st.sent,
+                st.dropped,
+                st.errors,
+                f", last error: {st.last_error}" if st.last_error else "",
+            )
 
     def _offline_reminder_due(self, name: CameraName) -> bool:
         # The hub logged the outage when it began; repeat it only every offline_reminder s.
@@ -230,6 +252,9 @@ class HubService:
             self.web.stop()
         if self.puller is not None:
             self.puller.stop()
+        for sink in self.sinks:  # before the hub closes the bus under them
+            sink.flush(timeout=1.0)  # a short grace for events already queued
+            sink.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
         if self.history is not None:

@@ -13,6 +13,7 @@ from camhub.cli.send import job_from_config
 from camhub.config import FleetConfig, load_config, record_settings
 from camhub.datadir import default_data_dir
 from camhub.display import MODES
+from camhub.notify.setup import mqtt_from_options, webhooks_from_options
 from camhub.processing import processor_types
 from camhub.puller import pull_names
 from camhub.record.settings import RECORD_MODES
@@ -148,6 +149,7 @@ def register(subparsers: Any) -> None:
         help="log a status line per camera every S seconds (0: never)",
     )
     add_record_options(parser)
+    add_notify_options(parser)
     add_security_args(parser, role="hub")
     parser.set_defaults(func=run)
 
@@ -219,6 +221,33 @@ def record_options(args: argparse.Namespace, config: FleetConfig) -> dict[str, A
     return {"data": data or default_data_dir(), "record": settings}
 
 
+def add_notify_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "notifications",
+        "credentials, TLS and retries come from the config file's [mqtt] and [[webhooks]] "
+        "(docs/notifications.md)",
+    )
+    group.add_argument(
+        "--mqtt",
+        metavar="HOST[:PORT]",
+        help="publish events, counts, snapshots and camera states to this MQTT broker "
+        "(port 1883 by default); overrides the config file's host and port",
+    )
+    group.add_argument("--mqtt-prefix", metavar="TOPIC", help="MQTT topic prefix (default camhub)")
+    group.add_argument(
+        "--ha-discovery",
+        action="store_true",
+        help="also publish Home Assistant MQTT discovery messages",
+    )
+    group.add_argument(
+        "--webhook",
+        metavar="URL",
+        action="append",
+        default=[],
+        help="POST every event as JSON to URL (repeatable)",
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else FleetConfig()
     hub_cfg = config.hub
@@ -233,6 +262,10 @@ def run(args: argparse.Namespace) -> int:
         security=security_from_args(args),
         pull=pulled_jobs(args, config),
         expected=[c.name for c in (config.cameras if config else []) if c.name and not c.pull],
+        mqtt=mqtt_from_options(
+            config.mqtt, args.mqtt, prefix=args.mqtt_prefix, discovery=args.ha_discovery
+        ),
+        webhooks=webhooks_from_options(config.webhooks, args.webhook),
         **web_options(args),
         **record_options(args, config),
     )

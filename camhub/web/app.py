@@ -30,9 +30,10 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
 from camhub.types import CameraName, Frame, HubView
-from camhub.web import metrics
+from camhub.web import metrics, notify
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
 from camhub.web.health import hub_health
@@ -224,6 +225,7 @@ def create_app(
     token: str | None = None,
     secure_cookie: bool = False,
     history: History | None = None,
+    sinks: Sequence[Sink] = (),
 ) -> Starlette:
     """The dashboard app for ``hub``; with ``token``, every request must carry it;
     with ``history``, also events and recordings (:mod:`camhub.web.events_api`)."""
@@ -324,7 +326,9 @@ def create_app(
         )
 
     async def prometheus(request: Request) -> Response:
-        text = metrics.render(hub, dash.runners, dash.broadcaster, hub_health(hub, dash.started_at))
+        text = metrics.render(
+            hub, dash.runners, dash.broadcaster, hub_health(hub, dash.started_at)
+        ) + notify.metrics(sinks)
         if history is not None:
             from camhub.web.events_api import metrics_text
 
@@ -349,6 +353,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/api/cameras", cameras),
+        *notify.routes(sinks),
         Route("/api/stream", mux),
         Route("/api/cameras/{name:path}/snapshot.jpg", snapshot),
         Route("/api/cameras/{name:path}/stream.mjpg", mjpeg),

@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from camhub.history import History
+from camhub.notify import Sink
 from camhub.processing import ProcessorRunner
 from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
@@ -81,6 +82,7 @@ class WebServer:
         address: str = DEFAULT_WEB,
         *,
         processors: Sequence[ProcessorRunner] = (),
+        sinks: Sequence[Sink] = (),
         expose: bool = False,
         token: str | None = None,
         tls_cert: str | Path | None = None,
@@ -95,7 +97,9 @@ class WebServer:
             if path is not None and not Path(path).is_file():
                 raise WebConfigError(f"TLS file {path} does not exist")
         self.tls = tls_cert is not None
-        self.app = create_app(hub, processors, token=token, secure_cookie=self.tls, history=history)
+        self.app = create_app(
+            hub, processors, token=token, secure_cookie=self.tls, history=history, sinks=sinks
+        )
         self.dashboard: Dashboard = self.app.state.dashboard
         self._socket = self._bind(self.host, port)
         self.port = int(self._socket.getsockname()[1])
