@@ -67,6 +67,8 @@ class CameraState:
         "online",
         "peer",
         "rate",
+        "reason",
+        "source",
     )
 
     def __init__(self, name: CameraName) -> None:
@@ -81,6 +83,10 @@ class CameraState:
         self.online = True
         self.peer: str | None = None
         self.rate = RateMeter()
+        self.source: str | None = None
+        """Where the hub pulls this camera from, for cameras it reads itself."""
+        self.reason: str | None = None
+        """Why the camera is not streaming, when something knows."""
 
     def update(self, frame: Frame, peer: str) -> float | None:
         """Record a frame. Returns the outage length if the camera was offline until now."""
@@ -123,4 +129,6 @@ class CameraState:
             height=latest.height if latest is not None else None,
             encoding=encoding,
             peer=self.peer,
+            source=self.source,
+            reason=self.reason,
         )

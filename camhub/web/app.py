@@ -23,9 +23,8 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, ProcessorUpdate
-from camhub.types import CameraName
+from camhub.types import CameraName, HubView
 from camhub.web import metrics
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
@@ -62,7 +61,7 @@ def _fps(request: Request, default: float) -> float:
 class Dashboard:
     """Everything the routes need, passed explicitly (no globals)."""
 
-    def __init__(self, hub: Hub, runners: Sequence[ProcessorRunner]) -> None:
+    def __init__(self, hub: HubView, runners: Sequence[ProcessorRunner]) -> None:
         self.hub = hub
         self.runners = list(runners)
         self.broadcaster = Broadcaster(seed=self._seed)
@@ -176,7 +175,7 @@ def _mjpeg_part(pic: Picture) -> bytes:
 
 
 def create_app(
-    hub: Hub,
+    hub: HubView,
     processors: Sequence[ProcessorRunner] = (),
     *,
     token: str | None = None,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from camhub.hub import Hub
 from camhub.processing import ProcessorRunner
+from camhub.types import HubView
 from camhub.web.broadcast import Broadcaster
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -47,7 +47,7 @@ class _Writer:
             self.lines.append(f"{name}{_labels(labels)} {_number(value)}")
 
 
-def render(hub: Hub, runners: Sequence[ProcessorRunner], broadcaster: Broadcaster) -> str:
+def render(hub: HubView, runners: Sequence[ProcessorRunner], broadcaster: Broadcaster) -> str:
     stats = hub.stats()
     w = _Writer()
 
