@@ -67,12 +67,18 @@ class CameraObjects:
         self._live: dict[int, _Live] = {}
         self.events_started = 0
 
-    def update(self, frame: Frame, boxes: Sequence[Box], at: float | None = None) -> list[Track]:
-        """Feed the detections made on ``frame``; publishes event updates, returns the
-        confirmed tracks (for drawing)."""
+    def update(
+        self,
+        frame: Frame,
+        boxes: Sequence[Box],
+        at: float | None = None,
+        region: tuple[int, int, int, int] | None = None,
+    ) -> list[Track]:
+        """Feed the detections made on ``frame`` (inside ``region``, or all of it);
+        publishes event updates, returns the confirmed tracks (for drawing)."""
         at = frame.received_at if at is None else at
         wanted = [b for b in boxes if not self.labels or b.label in self.labels]
-        live, ended = self.tracker.update(wanted, at)
+        live, ended = self.tracker.update(wanted, at, region)
         width, height = frame.width or 0, frame.height or 0
         for t in live:
             if t.confirmed:
@@ -80,6 +86,9 @@ class CameraObjects:
         for t in ended:
             self._end(t)
         return [t for t in live if t.confirmed]
+
+    def tracks(self) -> list[Track]:
+        return [t for t in self.tracker.tracks if t.confirmed]
 
     def close(self, at: float) -> None:
         """End every live event (the camera went away or the hub stops)."""

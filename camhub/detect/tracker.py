@@ -9,10 +9,12 @@ SORT-style, with ByteTrack's second chance for weak detections:
    only; then weak detections (``low_score`` <= score < ``high_score``) get a chance to
    extend the tracks left unmatched, so a person half-hidden while crossing keeps their id;
 3. unmatched confident detections start tentative tracks, confirmed after ``min_hits``
-   sightings; a track not seen for ``max_age`` seconds ends.
+   sightings; a track ends when ``max_misses`` looks in a row missed it *and* it has not
+   been seen for ``max_age`` seconds.
 
-Time, not frame count, drives ageing, because the detector runs at a varying rate
-(motion-gated, skipped frames).
+Only looks that covered a track count as misses: the scheduler runs the detector on the
+moving part of the picture (``region``) and not at all when nothing moves, so a parked
+car or a person standing still keeps its track until a look at its place finds it gone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Track:
     first_seen: float
     last_seen: float
     hits: int = 1
+    misses: int = 0
+    """Looks in a row that covered this track and did not find it."""
     confirmed: bool = False
     velocity: XYWH = (0.0, 0.0, 0.0, 0.0)
     """Pixels per second of ``cx, cy, w, h``."""
@@ -57,13 +61,22 @@ class Track:
         return (x + w / 2, y + h)
 
     def predict(self, at: float) -> XYWH:
-        dt = max(0.0, at - self.last_seen)
+        # Capped: after a long still spell, a stale velocity must not fling the box away.
+        dt = min(1.0, max(0.0, at - self.last_seen))
         x, y, w, h = self.box
         cx, cy = x + w / 2, y + h / 2
         vx, vy, vw, vh = self.velocity
         cx, cy = cx + vx * dt, cy + vy * dt
         w, h = max(1.0, w + vw * dt), max(1.0, h + vh * dt)
         return (cx - w / 2, cy - h / 2, w, h)
+
+
+def _covers(region: tuple[int, int, int, int] | None, box: XYWH) -> bool:
+    if region is None:
+        return True
+    rx, ry, rw, rh = region
+    cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return rx <= cx <= rx + rw and ry <= cy <= ry + rh
 
 
 def _centre(b: XYWH) -> XYWH:
@@ -79,7 +92,8 @@ class Tracker:
         low_score: float = 0.2,
         iou_threshold: float = 0.2,
         min_hits: int = 2,
-        max_age: float = 2.0,
+        max_age: float = 1.0,
+        max_misses: int = 3,
         gain: float = 0.6,
         velocity_gain: float = 0.4,
     ) -> None:
@@ -88,13 +102,20 @@ class Tracker:
         self.iou_threshold = iou_threshold
         self.min_hits = min_hits
         self.max_age = max_age
+        self.max_misses = max_misses
         self.gain = gain
         self.velocity_gain = velocity_gain
         self.tracks: list[Track] = []
         self._next_id = 1
 
-    def update(self, boxes: Sequence[Box], at: float) -> tuple[list[Track], list[Track]]:
-        """Feed one frame's detections; returns (live tracks, tracks that just ended)."""
+    def update(
+        self,
+        boxes: Sequence[Box],
+        at: float,
+        region: tuple[int, int, int, int] | None = None,
+    ) -> tuple[list[Track], list[Track]]:
+        """Feed one look's detections (made inside ``region``, or the whole frame);
+        returns (live tracks, tracks that just ended)."""
         for t in self.tracks:
             t.matched = False
         strong = [b for b in boxes if b.score >= self.high_score]
@@ -104,9 +125,16 @@ class Tracker:
         self._match(left, weak, at)
         for b in unmatched_strong:
             self._start(b, at)
-        ended = [t for t in self.tracks if at - t.last_seen > self.max_age]
-        # A tentative track missing once is noise, not an object.
-        ended += [t for t in self.tracks if not t.confirmed and not t.matched and t not in ended]
+        ended = []
+        for t in self.tracks:
+            if t.matched or not _covers(region, t.predict(at)):
+                continue
+            t.misses += 1
+            # A tentative track missed once is noise, not an object.
+            if not t.confirmed or (
+                t.misses >= self.max_misses and at - t.last_seen >= self.max_age
+            ):
+                ended.append(t)
         self.tracks = [t for t in self.tracks if t not in ended]
         return list(self.tracks), [t for t in ended if t.confirmed]
 
@@ -150,6 +178,7 @@ class Tracker:
         t.top_score = max(t.top_score, b.score)
         t.last_seen = at
         t.hits += 1
+        t.misses = 0
         t.matched = True
         if t.hits >= self.min_hits:
             t.confirmed = True

@@ -96,9 +96,10 @@ def test_new_update_end_lifecycle_with_the_best_snapshot_not_cut_off() -> None:
     walker = [Walker(astronaut(), -120, 300, 0.0, 2.0)]  # walks in from the left edge
     for _, frame, boxes in frames(walker, fps=10, until=2.0):
         cam.update(frame, gt(boxes), at=frame.received_at)
-    # Gone: no detections for longer than the tracker's max_age.
-    empty = Frame("door", array=background(), received_at=1000.0 + 5.0)
-    cam.update(empty, [], at=empty.received_at)
+    # Gone: three looks at the whole picture find nothing.
+    for i in range(3):
+        empty = Frame("door", array=background(), received_at=1005.0 + i)
+        cam.update(empty, [], at=empty.received_at)
     kinds = [u.type for u in rec.updates]
     assert kinds[0] == "new" and kinds[-1] == "end" and kinds.count("new") == 1
     end = rec.of("end")[0].after
@@ -144,6 +145,19 @@ def test_a_flicker_of_one_frame_is_not_an_object() -> None:
     assert [t.confirmed for t in live] == [False]
     live, ended = tracker.update([], 0.1)
     assert live == [] and ended == []
+
+
+def test_a_track_ends_only_after_looks_that_covered_it_missed_it() -> None:
+    tracker = Tracker(min_hits=1, max_misses=3, max_age=1.0)
+    tracker.update([Box(10, 10, 50, 100, "person", 0.9, 0)], 0.0)
+    # Long still spell: no looks at all (nothing moved), then looks elsewhere.
+    for i in range(5):
+        live, ended = tracker.update([], 30.0 + i, region=(300, 0, 340, 480))
+        assert [t.id for t in live] == [1] and ended == []
+    # Looks that cover it: the third miss ends it.
+    for i in range(3):
+        live, ended = tracker.update([], 40.0 + i, region=(0, 0, 200, 200))
+    assert live == [] and [t.id for t in ended] == [1]
 
 
 def test_labels_never_share_a_track() -> None:
