@@ -298,7 +298,10 @@ class ObjectDetection:
             if rw * rh >= 0.6 * full[2] * full[3]:
                 return full
             return motion.region
-        if cam.objects.tracks() and now - cam.last_full >= self.recheck_s:
+        tracks = cam.objects.tracks()
+        # A track missed by the last look is in doubt (gone, or hidden?): keep looking at
+        # the detect rate until it is found or ends; still objects only every recheck_s.
+        if any(t.misses for t in tracks) or (tracks and now - cam.last_full >= self.recheck_s):
             return full
         cam.no_motion += 1
         return None
