@@ -103,7 +103,9 @@ class DarknetDetector(Detector):
         results = []
         for image in images:
             passes = [self._pass(image, 1.0)]
-            if self.zoom_out:
+            # Only when the full-size pass found nothing: a frame-filling close-up is then
+            # the likely miss, and scenes with objects pay for one pass, not two.
+            if self.zoom_out and len(passes[0][0]) == 0:
                 # The zoomed-out pass sees small things at half resolution and invents
                 # parts of people; keep from it only the large objects it exists for.
                 h, w = image.shape[:2]

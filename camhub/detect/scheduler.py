@@ -331,6 +331,10 @@ class ObjectDetection:
             ox, oy = item.region[0], item.region[1]
             boxes = [Box(b.x + ox, b.y + oy, b.w, b.h, b.label, b.score, b.class_id) for b in boxes]
         cam.objects.update(item.frame, boxes, item.frame.received_at, item.region)
+        if any(not t.confirmed for t in cam.objects.tracker.tracks):
+            # Something new, seen once: look again at once to confirm it, rather than
+            # after 1/detect_fps (this is what the first-sight-to-event latency hangs on).
+            cam.next_due = 0.0
         self._notify(cam, item, now)
 
     def _notify(self, cam: _Camera, item: _Item, now: float) -> None:
