@@ -9,6 +9,8 @@ from camhub.agent import Agent, CameraJob
 from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
+from camhub.detect import Box, Detector
+from camhub.detect.scheduler import ObjectDetection
 from camhub.events import Event, EventUpdate
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
@@ -42,6 +44,7 @@ __all__ = [
     "AddressError",
     "Agent",
     "BackgroundSender",
+    "Box",
     "CameraJob",
     "CameraStats",
     "CameraStore",
@@ -50,6 +53,7 @@ __all__ = [
     "CurveClient",
     "CurveServer",
     "Detection",
+    "Detector",
     "Event",
     "EventBus",
     "EventUpdate",
@@ -67,6 +71,7 @@ __all__ = [
     "JpegError",
     "LatestSlot",
     "Limits",
+    "ObjectDetection",
     "Processor",
     "ProcessorRunner",
     "ProtocolError",
