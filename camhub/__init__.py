@@ -10,6 +10,8 @@ from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
 from camhub.datadir import DataDirError
+from camhub.detect import Box, Detector
+from camhub.detect.scheduler import ObjectDetection
 from camhub.events import Event, EventStore, EventTracker, EventUpdate
 from camhub.history import History
 from camhub.hub import Hub
@@ -47,6 +49,7 @@ __all__ = [
     "AddressError",
     "Agent",
     "BackgroundSender",
+    "Box",
     "CameraJob",
     "CameraRecording",
     "CameraStats",
@@ -57,6 +60,7 @@ __all__ = [
     "CurveServer",
     "DataDirError",
     "Detection",
+    "Detector",
     "Event",
     "EventBus",
     "EventStore",
@@ -79,6 +83,7 @@ __all__ = [
     "Limits",
     "MqttSettings",
     "MqttSink",
+    "ObjectDetection",
     "Processor",
     "ProcessorRunner",
     "ProtocolError",

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from camhub.detect.config import DetectConfig
 from camhub.notify.settings import MqttSettings, WebhookSettings
 from camhub.sources.uri import SourceURIError, parse_source
 from camhub.transport import AddressError, check_endpoint
@@ -205,6 +206,9 @@ class FleetConfig(_Section):
     webhooks: Annotated[list[WebhookSettings], Field(max_length=32)] = Field(
         default_factory=list, description="URLs the hub POSTs every event to."
     )
+    detect: DetectConfig | None = Field(
+        default=None, description="Object detection and tracking on the hub."
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> FleetConfig:
@@ -336,6 +340,8 @@ def _known_keys(parent: Loc) -> list[str]:
         model = MqttSettings
     elif parent and parent[0] == "webhooks":
         model = WebhookSettings
+    elif parent and parent[0] == "detect":
+        model = DetectConfig
     return list(model.model_fields)
 
 

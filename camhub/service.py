@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from camhub.agent import CameraJob
+from camhub.detect.config import DetectConfig
+from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
 from camhub.history import History
 from camhub.hub import Hub
@@ -76,6 +78,8 @@ class ServiceOptions:
     mqtt: MqttSettings | None = None
     """Broker to publish events to (``None``: no MQTT)."""
     webhooks: list[WebhookSettings] = field(default_factory=list)
+    detect: DetectConfig | None = None
+    """Object detection and tracking (``None``: off)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -118,6 +122,7 @@ class HubService:
         self.runners: list[ProcessorRunner] = []
         self.puller: Puller | None = None
         self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
+        self.detection: ObjectDetection | None = None
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
@@ -141,12 +146,15 @@ class HubService:
                 self.puller = Puller(hub.store, opts.pull).start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
+            if opts.detect is not None:
+                self.detection = start_detection(hub, opts.detect)
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
                     opts.web,
                     processors=self.runners,
                     sinks=self.sinks,
+                    detection=self.detection,
                     expose=opts.web_expose,
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
@@ -181,6 +189,19 @@ class HubService:
                 log.info("%s", status_line(s, now))
             elif self._offline_reminder_due(s.name):
                 log.warning("%s", status_line(s, now))
+        if self.detection is not None:
+            for cs in self.detection.camera_stats():
+                log.info(
+                    "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
+                    "%d skipped, %.0f ms/inference",
+                    cs["camera"],
+                    cs["status"],
+                    cs["detect_fps"],
+                    cs["inferences"],
+                    cs["no_motion"],
+                    cs["skipped"],
+                    cs["inference_ms"],
+                )
         for runner in self.runners:
             for ws in runner.stats():
                 log.info(
@@ -250,6 +271,8 @@ class HubService:
             self.display.close()
         if self.web is not None:
             self.web.stop()
+        if self.detection is not None:
+            self.detection.stop()  # before the hub: its last events still need the bus
         if self.puller is not None:
             self.puller.stop()
         for sink in self.sinks:  # before the hub closes the bus under them
@@ -259,6 +282,33 @@ class HubService:
             self.hub.stop()  # also stops the processors
         if self.history is not None:
             self.history.stop()
+
+
+def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
+    """Start the detector workers (a model that cannot load fails here, naming the file)."""
+    det = ObjectDetection(
+        hub.store,
+        hub.bus,
+        cfg.spec(),
+        labels=cfg.labels,
+        workers=cfg.workers,
+        detect_fps=cfg.detect_fps,
+        cameras=cfg.camera_settings(),
+        motion_gated=cfg.motion_gated,
+        recheck_s=cfg.recheck_s,
+        job_timeout=cfg.job_timeout,
+    )
+    det.start()
+    log.info(
+        "detecting %s with %s (%d worker%s, %.0f looks/s per camera%s)",
+        ", ".join(cfg.labels) or "every label",
+        cfg.model or "the built-in YOLOv3-tiny",
+        cfg.workers,
+        "" if cfg.workers == 1 else "s",
+        cfg.detect_fps,
+        ", motion-gated" if cfg.motion_gated else "",
+    )
+    return det
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

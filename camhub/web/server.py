@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from camhub.detect.scheduler import ObjectDetection
 from camhub.history import History
 from camhub.notify import Sink
 from camhub.processing import ProcessorRunner
@@ -83,6 +84,7 @@ class WebServer:
         *,
         processors: Sequence[ProcessorRunner] = (),
         sinks: Sequence[Sink] = (),
+        detection: ObjectDetection | None = None,
         expose: bool = False,
         token: str | None = None,
         tls_cert: str | Path | None = None,
@@ -98,7 +100,13 @@ class WebServer:
                 raise WebConfigError(f"TLS file {path} does not exist")
         self.tls = tls_cert is not None
         self.app = create_app(
-            hub, processors, token=token, secure_cookie=self.tls, history=history, sinks=sinks
+            hub,
+            processors,
+            token=token,
+            secure_cookie=self.tls,
+            history=history,
+            sinks=sinks,
+            detection=detection,
         )
         self.dashboard: Dashboard = self.app.state.dashboard
         self._socket = self._bind(self.host, port)
