@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 
 from camhub.display import Display, check_gui, open_display
 from camhub.hub import Hub
+from camhub.phones.setup import PhoneSetup, prepare
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
+from camhub.web.phone import Phones
 from camhub.web.server import WebServer, check_access, parse_address
 
 log = logging.getLogger("camhub.service")
@@ -55,6 +57,12 @@ class ServiceOptions:
     """Seconds between status lines (0: none)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
+    phones: bool = False
+    """Let browsers stream into the hub over HTTPS (see docs/phone.md)."""
+    phones_dir: str | None = None
+    """Where the certificate, pairing code and devices are kept (default: per user)."""
+    phones_host: str | None = None
+    """Host name or address in the join link (default: this machine's LAN address)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -85,6 +93,20 @@ class HubService:
             raise OptionError(f"--offline-after must be positive, got {options.offline_after}")
         if options.display != "none":
             check_gui(options.display)
+        self.phone_setup: PhoneSetup | None = None
+        if options.phones:
+            if options.web is None:
+                raise OptionError("--phones needs the dashboard (drop --no-web)")
+            setup = self.phone_setup = prepare(
+                options.phones_dir,
+                tls_cert=options.tls_cert,
+                tls_key=options.tls_key,
+                web_token=options.web_token,
+                host=options.phones_host,
+            )
+            options.tls_cert, options.tls_key = setup.tls_cert, setup.tls_key
+            options.web_token = setup.web_token
+            options.web_expose = True  # reaching it from the LAN is the point
         if options.web is not None:
             host, _ = parse_address(options.web)
             check_access(host, expose=options.web_expose, token=options.web_token)
@@ -92,6 +114,7 @@ class HubService:
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
+        self.phones: Phones | None = None
         self.offline_events = 0
 
     def start(self) -> HubService:
@@ -104,6 +127,8 @@ class HubService:
             hub.start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
+            if self.phone_setup is not None:
+                self.phones = Phones(self.phone_setup.registry, hub._store, limits=hub.limits)
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
@@ -113,7 +138,10 @@ class HubService:
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
                     tls_key=opts.tls_key,
+                    phones=self.phones,
                 ).start()
+                if self.phones is not None and self.phone_setup is not None:
+                    self.phones.join_url = self.phone_setup.join_url(self.web.port)
             self.display = open_display(opts.display, hub)
         except BaseException:
             self.stop()
@@ -128,6 +156,11 @@ class HubService:
     @property
     def url(self) -> str | None:
         return None if self.web is None else self.web.url
+
+    @property
+    def join_url(self) -> str | None:
+        """The link (and QR code) that lets a phone join, with ``--phones``."""
+        return None if self.phones is None else self.phones.join_url
 
     def log_status(self) -> None:
         if self.hub is None:

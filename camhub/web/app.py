@@ -27,8 +27,11 @@ from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, ProcessorUpdate
 from camhub.types import CameraName
 from camhub.web import metrics
+from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
+from camhub.web.phone import OPEN_PATHS as PHONE_OPEN_PATHS
+from camhub.web.phone import Phones, phone_routes
 
 STATIC = Path(__file__).parent / "static"
 BOUNDARY = "camhubframe"
@@ -181,8 +184,10 @@ def create_app(
     *,
     token: str | None = None,
     secure_cookie: bool = False,
+    phones: Phones | None = None,
 ) -> Starlette:
-    """The dashboard app for ``hub``; with ``token``, every request must carry it."""
+    """The dashboard app for ``hub``; with ``token``, every request must carry it.
+    With ``phones``, browsers can also stream into the hub (:mod:`camhub.web.phone`)."""
     dash = Dashboard(hub, processors)
 
     async def index(request: Request) -> Response:
@@ -305,8 +310,14 @@ def create_app(
         Route("/api/cameras/{name:path}", camera),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+    open_paths = DASHBOARD_OPEN_PATHS
+    if phones is not None:
+        routes[-1:-1] = phone_routes(phones)
+        open_paths = open_paths | PHONE_OPEN_PATHS
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.dashboard = dash
     if token is not None:
-        app.add_middleware(TokenAuth, token=token, secure_cookie=secure_cookie)
+        app.add_middleware(
+            TokenAuth, token=token, secure_cookie=secure_cookie, open_paths=open_paths
+        )
     return app
