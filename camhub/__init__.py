@@ -6,16 +6,20 @@ which keeps the newest frame of every camera for the dashboard and your own code
 """
 
 from camhub.agent import Agent, CameraJob
+from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
-from camhub.hub import FrameFeed, Hub
+from camhub.events import Event, EventUpdate
+from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
+from camhub.receiver import Receiver
 from camhub.security import CurveClient, CurveServer, HubRefused
 from camhub.sender import BackgroundSender, Publisher, Sender, SenderStats
 from camhub.sources import SourceTimeout, open_source
+from camhub.store import CameraStore, FrameFeed, FrameSubscription
 from camhub.transport import AddressError
 from camhub.types import (
     CameraStats,
@@ -40,16 +44,21 @@ __all__ = [
     "BackgroundSender",
     "CameraJob",
     "CameraStats",
+    "CameraStore",
     "CamhubError",
     "ConfigError",
     "CurveClient",
     "CurveServer",
     "Detection",
+    "Event",
+    "EventBus",
+    "EventUpdate",
     "FleetConfig",
     "Frame",
     "FrameFeed",
     "FrameSource",
     "FrameStore",
+    "FrameSubscription",
     "Hub",
     "HubEvent",
     "HubRefused",
@@ -62,6 +71,7 @@ __all__ = [
     "ProcessorRunner",
     "ProtocolError",
     "Publisher",
+    "Receiver",
     "Result",
     "SendTimeout",
     "Sender",

@@ -24,6 +24,7 @@ from camhub.sender import Sender
 from camhub.sources import SourceTimeout, ThreadedSource, open_source
 from camhub.transport import SocketSecurity, check_endpoint
 from camhub.types import Encoding, Frame, Image, SourceEnded, SourceError
+from camhub.units import rate_text
 
 log = logging.getLogger("camhub.agent")
 
@@ -137,6 +138,7 @@ class CameraWorker:
         self.last_size: tuple[int, int] | None = None
         self._meter = _Meter()
         self._stop = threading.Event()
+        self._sender: Sender | None = None
         # Daemon: a camera driver stuck in a blocking call must not keep the process alive.
         self._thread = threading.Thread(
             target=self._run, name=f"camhub-send-{job.name}", daemon=True
@@ -148,6 +150,9 @@ class CameraWorker:
 
     def stop(self) -> None:
         self._stop.set()
+        sender = self._sender
+        if sender is not None:
+            sender.interrupt()  # a send waiting on a dead hub gives up now
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -157,9 +162,11 @@ class CameraWorker:
         return self._thread.is_alive()
 
     def _run(self) -> None:
-        sender = Sender(
+        sender = self._sender = Sender(
             self.hub, window=self.window, timeout=self.send_timeout, security=self.security
         )
+        if self._stop.is_set():
+            sender.interrupt()
         try:
             self._loop(sender)
         except SourceEnded:
@@ -203,9 +210,11 @@ class CameraWorker:
                 self.bytes += out.nbytes
                 self._meter.add(out.nbytes)
                 self.state, self.error = "streaming", None
-            else:
+            elif not self._stop.is_set():
                 self.failed += 1
-                self.state, self.error = "hub down", f"hub {self.hub} not answering"
+                # The sender knows why: refused (wrong key...) is not the same as down.
+                self.state = "refused" if sender.refused else "hub down"
+                self.error = sender.last_error or f"hub {self.hub} not answering"
             self.last_size = (out.width or 0, out.height or 0)
             if period:
                 next_at = max(next_at + period, time.monotonic())
@@ -214,7 +223,7 @@ class CameraWorker:
         fps, bps = self._meter.rates()
         size = f"{self.last_size[0]}x{self.last_size[1]}" if self.last_size else "-"
         line = (
-            f"{self.job.name:<16.16} {self.state:<9} {fps:5.1f} fps {_rate(bps):>10}  "
+            f"{self.job.name:<16.16} {self.state:<9} {fps:5.1f} fps {rate_text(bps):>10}  "
             f"{size:>9} {self.job.encoding:<4}  sent {self.sent}"
         )
         dropped = self.source.dropped
@@ -225,13 +234,6 @@ class CameraWorker:
         if self.error and self.state != "streaming":
             line += f"  ({self.error})"
         return line
-
-
-def _rate(bytes_per_s: float) -> str:
-    for unit, scale in (("MB/s", 1e6), ("kB/s", 1e3)):
-        if bytes_per_s >= scale:
-            return f"{bytes_per_s / scale:.1f} {unit}"
-    return f"{bytes_per_s:.0f} B/s"
 
 
 class Agent:

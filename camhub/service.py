@@ -16,6 +16,7 @@ from camhub.phones.setup import PhoneSetup, prepare
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
+from camhub.units import clock_text, duration_text, rate_text
 from camhub.web.phone import Phones
 from camhub.web.server import WebServer, check_access, parse_address
 
@@ -55,6 +56,9 @@ class ServiceOptions:
     processors: list[ProcessorChoice] = field(default_factory=list)
     status_every: float = 10.0
     """Seconds between status lines (0: none)."""
+    offline_reminder: float = 600.0
+    """Seconds between "still offline" reminders for a camera (the hub logs the moment it
+    goes offline once; status lines skip it until then)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
     phones: bool = False
@@ -67,14 +71,17 @@ class ServiceOptions:
 
 def status_line(stats: CameraStats, now: float) -> str:
     if not stats.online:
-        since = time.strftime("%H:%M:%S", time.localtime(stats.last_seen))
-        return f"camera {stats.name}: offline since {since} ({stats.frames} frames in total)"
+        since, gone = clock_text(stats.last_seen), duration_text(now - stats.last_seen)
+        return (
+            f"camera {stats.name}: still offline since {since} ({gone}; "
+            f"{stats.frames} frames in total)"
+        )
     parts = [f"{stats.fps:.1f} fps"]
     if stats.width and stats.height:
         parts.append(f"{stats.width}x{stats.height}")
     if stats.age_ms is not None:
         parts.append(f"age {stats.age_ms:.0f} ms")
-    parts.append(f"{stats.kbps:.0f} kb/s")
+    parts.append(rate_text(stats.kbps * 1000 / 8))
     parts.append(f"{stats.frames} frames")
     if stats.dropped:
         parts.append(f"{stats.dropped} dropped")
@@ -116,6 +123,7 @@ class HubService:
         self.runners: list[ProcessorRunner] = []
         self.phones: Phones | None = None
         self.offline_events = 0
+        self._reminded: dict[CameraName, float] = {}
 
     def start(self) -> HubService:
         opts = self.options
@@ -128,7 +136,9 @@ class HubService:
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             if self.phone_setup is not None:
-                self.phones = Phones(self.phone_setup.registry, hub._store, limits=hub.limits)
+                self.phones = Phones(
+                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                )
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
@@ -170,7 +180,11 @@ class HubService:
             log.info("no cameras yet; senders connect to %s", ", ".join(self.hub.endpoints))
         now = time.time()
         for s in stats:
-            log.info("%s", status_line(s, now))
+            if s.online:
+                self._reminded.pop(s.name, None)
+                log.info("%s", status_line(s, now))
+            elif self._offline_reminder_due(s.name):
+                log.warning("%s", status_line(s, now))
         for runner in self.runners:
             for ws in runner.stats():
                 log.info(
@@ -182,6 +196,15 @@ class HubService:
                     ws.errors,
                     ws.avg_ms,
                 )
+
+    def _offline_reminder_due(self, name: CameraName) -> bool:
+        # The hub logged the outage when it began; repeat it only every offline_reminder s.
+        now = time.monotonic()
+        last = self._reminded.setdefault(name, now)
+        if now - last < self.options.offline_reminder:
+            return False
+        self._reminded[name] = now
+        return True
 
     def run(self, stop: threading.Event, duration: float | None = None) -> None:
         """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user

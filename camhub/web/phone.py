@@ -21,12 +21,13 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from camhub.bus import EventBus
 from camhub.phones import qr
 from camhub.phones.devices import DeviceError, DeviceRegistry
 from camhub.phones.gate import FrameRate, PhoneGate
 from camhub.phones.wire import decode_frame
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
-from camhub.types import Frame
+from camhub.types import Frame, HubEvent
 
 log = logging.getLogger("camhub.phones")
 
@@ -60,6 +61,13 @@ class Phones:
     limits: Limits = DEFAULT_LIMITS
     join_url: str | None = None
     """The https link (with the pairing code) phones open; set once the port is known."""
+    bus: EventBus | None = None
+    """Where bad frames are announced, as the ZeroMQ receiver announces its malformed
+    messages (a ``malformed`` :class:`~camhub.types.HubEvent`)."""
+
+    def malformed(self, peer: str, reason: str) -> None:
+        if self.bus is not None:
+            self.bus.publish(HubEvent("malformed", None, time.time(), f"{peer}: {reason}"))
 
 
 def _json(data: object, status: int = 200) -> JSONResponse:
@@ -193,6 +201,7 @@ class PhoneEndpoints:
                 if message.get("code") == 1009:
                     reason = f"frame over the limit of {limits.max_payload} bytes"
                     gate.count(camera, "oversized", reason)
+                    phones.malformed(peer, reason)
                     log.warning("phone %s closed: %s", camera, reason)
                 return
             if time.monotonic() - checked >= 1.0:
@@ -222,6 +231,7 @@ class PhoneEndpoints:
             except ProtocolError as exc:
                 reason = str(exc)
                 gate.count(camera, "malformed", reason)
+                phones.malformed(peer, reason)
                 log.warning("phone %s sent a bad frame: %s", camera, reason)
                 await self._close(ws, 1007, f"bad frame: {reason}")
                 return

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import uvicorn
 
-from camhub.hub import Hub
 from camhub.processing import ProcessorRunner
-from camhub.types import CamhubError
+from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
 from camhub.web.phone import Phones
 
@@ -78,7 +77,7 @@ class WebServer:
 
     def __init__(
         self,
-        hub: Hub,
+        hub: HubView,
         address: str = DEFAULT_WEB,
         *,
         processors: Sequence[ProcessorRunner] = (),

@@ -74,7 +74,13 @@ def start_phone_hub(
     hub = camhub.Hub(bind="tcp://127.0.0.1:0", offline_after=1.0).start()
     registry = DeviceRegistry(folder)
     cert, key = ensure_certificate(folder)
-    phones = Phones(registry, hub._store, gate=PhoneGate(limits), limits=frame_limits or hub.limits)
+    phones = Phones(
+        registry,
+        hub.store.put,
+        gate=PhoneGate(limits),
+        limits=frame_limits or hub.limits,
+        bus=hub.bus,
+    )
     web = WebServer(
         hub,
         f"127.0.0.1:{port}",

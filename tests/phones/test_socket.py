@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 from camhub.phones import DeviceRegistry, PhoneLimits
 from camhub.phones.wire import encode_frame
 from camhub.protocol import Limits
+from camhub.types import HubEvent
 from tests.phones.conftest import PhoneHub, send_frame, start_phone_hub
 from tests.web.conftest import StreamingCamera, jpegs, wait_until
 
@@ -118,6 +119,8 @@ def test_silent_client_is_closed_with_a_reason(tmp_path: Path) -> None:
 
 
 def test_non_jpeg_frame_is_refused_and_counted(phone_hub: PhoneHub) -> None:
+    events: list[HubEvent] = []
+    phone_hub.hub.bus.subscribe(events.append, name="test", kinds=(HubEvent,))
     ws, _ = phone_hub.open(phone_hub.device("junk"))
     ws.send(encode_frame(b"GIF89a" + bytes(5000), 0, time.time()))
     code, reason = closed_with(ws)
@@ -125,6 +128,8 @@ def test_non_jpeg_frame_is_refused_and_counted(phone_hub: PhoneHub) -> None:
     stats = client(phone_hub, "junk")
     assert stats["malformed"] == 1 and "not a JPEG" in str(stats["last_reason"])
     assert phone_hub.hub.camera_names() == []
+    wait_until(lambda: any(e.kind == "malformed" for e in events), what="malformed event")
+    assert "(browser)" in next(e.detail for e in events if e.kind == "malformed")
 
 
 def test_garbage_header_is_refused(phone_hub: PhoneHub) -> None:
