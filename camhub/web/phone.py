@@ -175,7 +175,8 @@ class PhoneEndpoints:
         phones = self.phones
         gate, limits = phones.gate, phones.limits
         gate.count(camera, "connections")
-        peer = f"{address} (browser)"
+        port = ws.client.port if ws.client is not None else 0
+        peer = f"{address}:{port} (browser)"
         rate = FrameRate(gate.limits.max_fps)
         await ws.send_text(
             json.dumps(

@@ -70,6 +70,7 @@ def start_phone_hub(
     limits: PhoneLimits | None = None,
     frame_limits: Limits | None = None,
     port: int = 0,
+    token: str | None = None,
 ) -> PhoneHub:
     hub = camhub.Hub(bind="tcp://127.0.0.1:0", offline_after=1.0).start()
     registry = DeviceRegistry(folder)
@@ -85,6 +86,8 @@ def start_phone_hub(
         hub,
         f"127.0.0.1:{port}",
         processors=hub.processors,
+        expose=token is not None,
+        token=token,
         tls_cert=cert,
         tls_key=key,
         phones=phones,

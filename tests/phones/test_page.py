@@ -163,3 +163,28 @@ def test_slow_hub_lowers_the_frame_rate_and_frame_age_stays_flat(
     late = sum(ages[-third:]) / third
     # A queue would add 0.25 s of age per frame; flow control keeps it where it was.
     assert late < early + 0.2, (early, late, ages)
+
+
+def test_dashboard_phones_page_shows_the_join_link_qr_and_devices(
+    phone_hub: PhoneHub, phone_page: Any
+) -> None:
+    phone_hub.device("hallway")
+    page = phone_page
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.goto(phone_hub.base + "/")
+    page.locator("#phones-link").wait_for(state="visible", timeout=10_000)
+    page.click("#phones-link")
+    page.locator("#devices tr[data-device='hallway']").wait_for(timeout=10_000)
+    assert page.locator("#join").text_content() == phone_hub.phones.join_url
+    deadline = time.monotonic() + 10
+    while page.evaluate("() => document.getElementById('qr').naturalWidth") == 0:
+        assert time.monotonic() < deadline, "QR code image did not load"
+        time.sleep(0.1)
+    page.click("#devices tr[data-device='hallway'] button")
+    deadline = time.monotonic() + 10
+    while "revoked" not in (
+        page.locator("#devices tr[data-device='hallway']").text_content() or ""
+    ):
+        assert time.monotonic() < deadline, "revoke did not show"
+        time.sleep(0.1)
+    assert phone_hub.registry.devices()[0].revoked
