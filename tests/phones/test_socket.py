@@ -200,7 +200,7 @@ def test_client_sending_too_fast_is_dropped_then_disconnected(tmp_path: Path) ->
         stats = client(ph, "eager")
         assert 1 <= int(stats["frames"]) <= 10  # the one-second burst, no more
         assert int(stats["rate_limited"]) > 5
-        assert set(replies) <= {"ack", "drop"}
+        assert set(replies) <= {"ack", "drop", "refused"}
     finally:
         ph.clients.close()
         ph.web.stop()
