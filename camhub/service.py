@@ -19,12 +19,14 @@ from camhub.history import History
 from camhub.hub import Hub
 from camhub.notify import MqttSettings, Sink, WebhookSettings
 from camhub.notify.setup import build_sinks
+from camhub.phones.setup import PhoneSetup, prepare
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.puller import Puller
 from camhub.record.settings import RecordSettings
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
 from camhub.units import clock_text, duration_text, rate_text
+from camhub.web.phone import Phones
 from camhub.web.server import WebServer, check_access, parse_address
 
 log = logging.getLogger("camhub.service")
@@ -80,6 +82,12 @@ class ServiceOptions:
     webhooks: list[WebhookSettings] = field(default_factory=list)
     detect: DetectConfig | None = None
     """Object detection and tracking (``None``: off)."""
+    phones: bool = False
+    """Let browsers stream into the hub over HTTPS (see docs/phone.md)."""
+    phones_dir: str | None = None
+    """Where the certificate, pairing code and devices are kept (default: per user)."""
+    phones_host: str | None = None
+    """Host name or address in the join link (default: this machine's LAN address)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -113,6 +121,20 @@ class HubService:
             raise OptionError(f"--offline-after must be positive, got {options.offline_after}")
         if options.display != "none":
             check_gui(options.display)
+        self.phone_setup: PhoneSetup | None = None
+        if options.phones:
+            if options.web is None:
+                raise OptionError("--phones needs the dashboard (drop --no-web)")
+            setup = self.phone_setup = prepare(
+                options.phones_dir,
+                tls_cert=options.tls_cert,
+                tls_key=options.tls_key,
+                web_token=options.web_token,
+                host=options.phones_host,
+            )
+            options.tls_cert, options.tls_key = setup.tls_cert, setup.tls_key
+            options.web_token = setup.web_token
+            options.web_expose = True  # reaching it from the LAN is the point
         if options.web is not None:
             host, _ = parse_address(options.web)
             check_access(host, expose=options.web_expose, token=options.web_token)
@@ -123,6 +145,7 @@ class HubService:
         self.puller: Puller | None = None
         self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
         self.detection: ObjectDetection | None = None
+        self.phones: Phones | None = None
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
@@ -148,6 +171,10 @@ class HubService:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             if opts.detect is not None:
                 self.detection = start_detection(hub, opts.detect)
+            if self.phone_setup is not None:
+                self.phones = Phones(
+                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                )
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
@@ -160,7 +187,10 @@ class HubService:
                     tls_cert=opts.tls_cert,
                     tls_key=opts.tls_key,
                     history=self.history,
+                    phones=self.phones,
                 ).start()
+                if self.phones is not None and self.phone_setup is not None:
+                    self.phones.join_url = self.phone_setup.join_url(self.web.port)
             self.display = open_display(opts.display, hub)
         except BaseException:
             self.stop()
@@ -175,6 +205,11 @@ class HubService:
     @property
     def url(self) -> str | None:
         return None if self.web is None else self.web.url
+
+    @property
+    def join_url(self) -> str | None:
+        """The link (and QR code) that lets a phone join, with ``--phones``."""
+        return None if self.phones is None else self.phones.join_url
 
     def log_status(self) -> None:
         if self.hub is None:

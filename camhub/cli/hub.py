@@ -17,6 +17,8 @@ from camhub.datadir import default_data_dir
 from camhub.detect.config import DetectConfig
 from camhub.display import MODES
 from camhub.notify.setup import mqtt_from_options, webhooks_from_options
+from camhub.phones import qr
+from camhub.phones.setup import DEFAULT_PHONES_WEB
 from camhub.processing import processor_types
 from camhub.puller import pull_names
 from camhub.record.settings import RECORD_MODES
@@ -154,6 +156,25 @@ def register(subparsers: Any) -> None:
     add_record_options(parser)
     add_notify_options(parser)
     add_detect_options(parser)
+    phones = parser.add_argument_group("browser cameras (phones)")
+    phones.add_argument(
+        "--phones",
+        action="store_true",
+        help="let phones stream from their browser: serve HTTPS on the LAN "
+        f"(default --web {DEFAULT_PHONES_WEB}) with a self-signed certificate unless "
+        "--tls-cert is given, and print a join link and QR code",
+    )
+    phones.add_argument(
+        "--phones-dir",
+        metavar="DIR",
+        help="where the certificate, pairing code, devices and dashboard token are kept "
+        "(default: $XDG_DATA_HOME/camhub/phones)",
+    )
+    phones.add_argument(
+        "--phones-host",
+        metavar="HOST",
+        help="host name or address in the join link (default: this machine's LAN address)",
+    )
     add_security_args(parser, role="hub")
     parser.set_defaults(func=run)
 
@@ -313,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else FleetConfig()
     hub_cfg = config.hub
     if args.web is None:
-        args.web = hub_cfg.web
+        args.web = DEFAULT_PHONES_WEB if args.phones else hub_cfg.web
     options = ServiceOptions(
         bind=args.bind or [hub_cfg.bind],
         display=args.display,
@@ -328,6 +349,9 @@ def run(args: argparse.Namespace) -> int:
         ),
         webhooks=webhooks_from_options(config.webhooks, args.webhook),
         detect=detect_config(args, config.detect),
+        phones=args.phones,
+        phones_dir=args.phones_dir,
+        phones_host=args.phones_host,
         **web_options(args),
         **record_options(args, config),
     )
@@ -336,7 +360,9 @@ def run(args: argparse.Namespace) -> int:
     with stop_on_signals(stop):
         service.start()
         try:
-            if service.url:
+            if service.join_url:
+                print_join(service)
+            elif service.url:
                 print(f"camhub hub: dashboard at {service.url}", flush=True)
             print(
                 f"camhub hub: receiving on {', '.join(service.hub.endpoints)}"  # type: ignore[union-attr]
@@ -348,3 +374,18 @@ def run(args: argparse.Namespace) -> int:
             service.stop()
     print("camhub hub: stopped", flush=True)
     return 0
+
+
+def print_join(service: HubService) -> None:
+    """The join link and its QR code, and the dashboard link with its token."""
+    setup, web = service.phone_setup, service.web
+    assert setup is not None and web is not None and service.join_url is not None
+    print(qr.terminal(service.join_url), end="")
+    print(f"camhub hub: phones join at {service.join_url}", flush=True)
+    print(f"camhub hub: dashboard at {setup.dashboard_url(web.port)}", flush=True)
+    if not setup.own_certificate:
+        print(
+            "camhub hub: the certificate is self-signed: each phone shows a warning once "
+            "(see docs/phone.md)",
+            flush=True,
+        )

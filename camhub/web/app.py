@@ -36,9 +36,12 @@ from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
 from camhub.types import CameraName, Frame, HubView
 from camhub.web import metrics, notify
+from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
 from camhub.web.health import hub_health
+from camhub.web.phone import OPEN_PATHS as PHONE_OPEN_PATHS
+from camhub.web.phone import Phones, phone_routes
 
 if TYPE_CHECKING:
     from camhub.history import History
@@ -270,9 +273,11 @@ def create_app(
     history: History | None = None,
     sinks: Sequence[Sink] = (),
     detection: ObjectDetection | None = None,
+    phones: Phones | None = None,
 ) -> Starlette:
     """The dashboard app for ``hub``; with ``token``, every request must carry it;
-    with ``history``, also events and recordings (:mod:`camhub.web.events_api`)."""
+    with ``history``, also events and recordings (:mod:`camhub.web.events_api`);
+    with ``phones``, browsers can also stream into the hub (:mod:`camhub.web.phone`)."""
     dash = Dashboard(hub, processors, detection)
 
     async def index(request: Request) -> Response:
@@ -425,11 +430,17 @@ def create_app(
 
         events_api = EventsApi(history)
         routes = [*events_api.routes(), *routes]
+    open_paths = DASHBOARD_OPEN_PATHS
+    if phones is not None:
+        routes[-1:-1] = phone_routes(phones)
+        open_paths = open_paths | PHONE_OPEN_PATHS
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
     )
     app.state.dashboard = dash
     app.state.events_api = events_api
     if token is not None:
-        app.add_middleware(TokenAuth, token=token, secure_cookie=secure_cookie)
+        app.add_middleware(
+            TokenAuth, token=token, secure_cookie=secure_cookie, open_paths=open_paths
+        )
     return app

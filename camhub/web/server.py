@@ -20,6 +20,7 @@ from camhub.notify import Sink
 from camhub.processing import ProcessorRunner
 from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
+from camhub.web.phone import Phones
 
 log = logging.getLogger("camhub.web")
 # uvicorn's own start/stop chatter repeats what camhub logs; keep its warnings and errors.
@@ -90,6 +91,7 @@ class WebServer:
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
         history: History | None = None,
+        phones: Phones | None = None,
     ) -> None:
         self.host, port = parse_address(address)
         check_access(self.host, expose=expose, token=token)
@@ -107,6 +109,7 @@ class WebServer:
             history=history,
             sinks=sinks,
             detection=detection,
+            phones=phones,
         )
         self.dashboard: Dashboard = self.app.state.dashboard
         self._socket = self._bind(self.host, port)
@@ -116,7 +119,11 @@ class WebServer:
             log_config=None,
             access_log=False,  # query strings may carry the token
             lifespan="on",
-            ws="none",
+            # WebSockets only for browser cameras; no compression: JPEG does not shrink,
+            # and inflating is where a decompression bomb would go off.
+            ws="none" if phones is None else "websockets-sansio",
+            ws_max_size=(phones.limits.max_payload if phones else 0) + 64 * 1024,
+            ws_per_message_deflate=False,
             ssl_certfile=None if tls_cert is None else str(tls_cert),
             ssl_keyfile=None if tls_key is None else str(tls_key),
             timeout_graceful_shutdown=2,
