@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from camhub.types import CameraName, CameraStats, Encoding, Frame
 
@@ -51,16 +50,6 @@ class RateMeter:
         span = now - (current - self.BUCKETS + 1) * self._width
         span = max(min(span, now - self._start), self._width)
         return frames / span, nbytes / span
-
-
-@dataclass(slots=True)
-class PeerStats:
-    """What one network peer sent; malformed traffic is attributed here, not to a camera."""
-
-    peer: str
-    messages: int = 0
-    malformed: int = 0
-    last_logged: float = 0.0
 
 
 class CameraState:

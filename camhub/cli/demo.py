@@ -8,10 +8,14 @@ for a while every so often, so the dashboard shows a camera going offline and ba
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 from camhub.agent import Agent, CameraJob
+from camhub.record.settings import CameraRecording, RecordSettings
 from camhub.scenes import SCENES, SceneSource
 from camhub.service import (
     HubService,
@@ -93,6 +97,13 @@ def register(subparsers: Any) -> None:
         "--no-outage", action="store_true", help="keep every camera on (no offline spell)"
     )
     parser.add_argument(
+        "--data",
+        metavar="DIR",
+        type=Path,
+        help="keep the demo's events and recordings in DIR (default: a temporary "
+        "directory, deleted when the demo stops)",
+    )
+    parser.add_argument(
         "--duration",
         type=float,
         metavar="S",
@@ -131,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
         processors=[] if args.no_motion else [ProcessorChoice("motion", [names[0]])],
         offline_after=3.0,
         status_every=args.status_every,
+        data=args.data or Path(tempfile.mkdtemp(prefix="camhub-demo-")),
+        # every camera records around its events; 1 GB at most, so a long demo stays small
+        record=RecordSettings(default=CameraRecording("events"), max_gb=1.0),
     )
     stop = threading.Event()
     with stop_on_signals(stop):
@@ -148,10 +162,18 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
             print(f"camhub demo: open the dashboard at {service.url}  (Ctrl-C to stop)", flush=True)
+            if service.url:
+                print(
+                    f"camhub demo: events and recordings at {service.url}events "
+                    f"(kept in {options.data})",
+                    flush=True,
+                )
             service.run(stop, duration=args.duration)
         finally:
             if agent is not None:
                 agent.stop()
             service.stop()
+            if args.data is None and options.data is not None:
+                shutil.rmtree(options.data, ignore_errors=True)
     print("camhub demo: stopped", flush=True)
     return 0

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
-from camhub.camera_state import PeerStats
 from camhub.security.curve import CurveServer
-from camhub.transport import SocketSecurity
 from camhub.types import HubView
 
 TOP = 10
@@ -45,23 +42,9 @@ def _top(counts: dict[str, int]) -> dict[str, int]:
     return dict(ranked)
 
 
-@runtime_checkable
-class _Admitting(Protocol):
-    """What a hub with a receiver (``camhub.Hub``) adds to a :class:`HubView`: who sent
-    what, and the security that admits senders."""
-
-    @property
-    def security(self) -> SocketSecurity | None: ...
-
-    def peer_stats(self) -> list[PeerStats]: ...
-
-
 def hub_health(hub: HubView, started_at: float) -> HubHealth:
-    peers: list[PeerStats] = []
-    security: SocketSecurity | None = None
-    if isinstance(hub, _Admitting):
-        peers, security = hub.peer_stats(), hub.security
-    malformed = {p.peer: p.malformed for p in peers if p.malformed}
+    malformed = {p.peer: p.malformed for p in hub.peer_stats() if p.malformed}
+    security = hub.security
     refused, by_reason, by_address = 0, {}, {}
     if isinstance(security, CurveServer):
         stats = security.stats()

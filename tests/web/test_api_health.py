@@ -92,6 +92,7 @@ def test_snapshot_of_a_frame_with_no_picture_form_is_a_clear_415(
 ) -> None:
     with camhub.Sender(hub.endpoint) as sender:
         assert sender.send_image("odd", array)
+        assert sender.flush(5)  # close() does not wait for the reply
     wait_until(lambda: hub.latest("odd") is not None)
     with _client(web) as client:
         resp = client.get("/api/cameras/odd/snapshot.jpg")
