@@ -239,3 +239,23 @@ def test_hub_health_is_on_the_page(
     text = page.locator("#health").text_content() or ""
     assert text.startswith("up ") and " s" in text
     assert "malformed from 127.0.0.1: 1" in (page.locator("#health").get_attribute("title") or "")
+
+
+def test_times_are_24_hour_and_rates_in_kilobytes(
+    browser: Any, hub: camhub.Hub, web: WebServer, cameras: Callable[..., StreamingCamera]
+) -> None:
+    cameras("cam", fps=10)
+    # An en-US browser would write "10:10:51 PM" with toLocaleTimeString().
+    context = browser.new_context(locale="en-US", timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        page.goto(web.url + "camera?name=cam")
+        wait_until(lambda: "kB/s" in (page.locator("#stats").inner_text() or ""))
+        table = page.locator("#stats").inner_text()
+        assert re.search(r"last frame\s+\d\d:\d\d:\d\d\b", table), table
+        assert "AM" not in table and "PM" not in table
+        assert "kb/s" not in table and "Mb/s" not in table
+        page.goto(web.url)
+        poll(page, lambda ts: len(ts) == 1 and "kB/s" in ts[0]["stats"], what="kB/s on the tile")
+    finally:
+        context.close()
