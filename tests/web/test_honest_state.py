@@ -22,6 +22,14 @@ GREYED = """(name) => getComputedStyle(
 STATE = "() => Object.fromEntries(Array.from(document.querySelectorAll('.tile')).map(t => [t.dataset.camera, t.dataset.state]))"
 
 
+BOXES_SHOWN = """() => Object.fromEntries(Array.from(document.querySelectorAll('.tile')).map(t => {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.classList.add('objects');
+  t.querySelector('.view').appendChild(svg);
+  return [t.dataset.camera, getComputedStyle(svg).display !== 'none'];
+}))"""
+
+
 def _state(page: Any) -> dict[str, str]:
     result: dict[str, str] = page.evaluate(STATE)
     return result
@@ -71,6 +79,9 @@ def test_a_camera_that_stops_goes_stale_then_offline_and_drops_its_motion_badge(
                 assert porch["offline"] and porch["proc"] == ""
                 assert page.evaluate(GREYED, "porch")
                 assert page.locator("#summary").text_content() == "2 cameras · 1 live"
+                # Object boxes (drawn by objects.js into the tile) go with the camera too.
+                shown = page.evaluate(BOXES_SHOWN)
+                assert shown == {"porch": False, "yard": True}, shown
         finally:
             for cam in cams:
                 cam.stop()
