@@ -124,6 +124,9 @@ def test_hub_unreachable_greys_every_tile_and_the_camera_page(
         wait_until(
             lambda: (cam_page.locator("#badge").text_content() or "").startswith("hub unreachable")
         )
+        table = cam_page.locator("#stats").inner_text()
+        assert re.search(r"picture is \d+(\.\d)? s old", table), table
+        assert re.search(r"frames per second\s+0\.0", table), table
         colour = cam_page.evaluate(
             "() => getComputedStyle(document.getElementById('badge')).backgroundColor"
         )
