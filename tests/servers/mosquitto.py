@@ -25,7 +25,12 @@ class Broker:
     (without persistence, so it forgets retained messages, as a restarted broker may)."""
 
     def __init__(
-        self, workdir: Path, port: int | None = None, extra: str = "", anonymous: bool = True
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra: str = "",
+        anonymous: bool = True,
+        persistent: bool = False,
     ) -> None:
         self.port = port or free_port()
         self.host = "127.0.0.1"
@@ -38,8 +43,12 @@ class Broker:
             f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
             f"allow_anonymous {'true' if anonymous else 'false'}\n"
-            "persistence false\n"
-            f"log_dest file {self.log}\n"
+            + (
+                f"persistence true\npersistence_location {workdir}/\n"
+                if persistent
+                else "persistence false\n"
+            )
+            + f"log_dest file {self.log}\n"
             "log_type error\nlog_type warning\nlog_type notice\n" + extra
         )
         self.proc: subprocess.Popen[bytes] | None = None
@@ -148,13 +157,19 @@ class Subscriber:
     """A real paho client that records every message under ``topic`` (``#`` wildcard),
     and subscribes again after a broker restart."""
 
-    def __init__(self, broker: Broker, topic: str = "#", **tls: object) -> None:
+    def __init__(
+        self, broker: Broker, topic: str = "#", persistent: bool = False, **tls: object
+    ) -> None:
+        """``persistent``: a session the broker keeps (and queues QoS 1 messages for) while
+        this subscriber is away, as long as the broker itself persists sessions."""
         self.topic = topic
         self.messages: list[Received] = []
         self._cond = threading.Condition()
         self.subscribed = threading.Event()
         self.client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"test-sub-{id(self)}"
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"test-sub-{id(self)}",
+            clean_session=not persistent,
         )
         self.client.reconnect_delay_set(1, 1)
         if tls:
