@@ -96,6 +96,8 @@
     const parts = ["up " + camhub.fmtAgo(hub.uptime_s)];
     if (hub.malformed) parts.push(hub.malformed + " malformed");
     if (hub.refused) parts.push(hub.refused + " refused");
+    const problems = hub.problems || []; // e.g. recording stopped: disk nearly full
+    parts.push(...problems);
     health.textContent = parts.join(" · ");
     const why = [];
     for (const [peer, n] of Object.entries(hub.malformed_by_peer || {})) why.push("malformed from " + peer + ": " + n);
@@ -103,6 +105,7 @@
     for (const [addr, n] of Object.entries(hub.refused_by_address || {})) why.push("refused from " + addr + ": " + n);
     health.title = why.join("\n");
     health.classList.toggle("warn", Boolean(hub.malformed || hub.refused));
+    health.classList.toggle("bad", problems.length > 0);
   }
 
   function layout(cameras) {
@@ -151,8 +154,13 @@
   function openPictures() {
     if (stream) stream.close();
     const view = processedBox.checked ? "processed" : "live";
-    stream = camhub.openStream("/api/stream?fps=15&view=" + view, (head, bytes) => {
+    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view, (head, bytes) => {
       const tile = tiles.get(head.camera);
+      if (tile && head.view === "objects") {
+        const data = JSON.parse(new TextDecoder().decode(bytes));
+        camhubObjects.draw(tile.el.querySelector(".view"), data, tile.el.querySelector(".counts"));
+        return;
+      }
       if (tile) { tile.sink.put(bytes); tile.el.dataset.view = head.view; }
     }, (ok) => { connected = ok; });
   }
@@ -163,6 +171,7 @@
     layout(lastCameras);
   });
   processedBox.addEventListener("change", openPictures);
+  camhubObjects.bindToggle(document.getElementById("objects"));
   poll().then(openPictures);
   setInterval(poll, 1000);
 })();
