@@ -8,6 +8,7 @@
   const tbody = document.querySelector("#stats tbody");
   const procdata = document.getElementById("procdata");
   const badge = document.getElementById("badge");
+  const objectsLine = document.getElementById("objects-line");
   const sinks = new Map(); // view -> ImageSink
 
   document.getElementById("title").textContent = name;
@@ -86,6 +87,13 @@
 
   poll();
   setInterval(poll, 1000);
-  camhub.openStream("/api/stream?camera=" + encodeURIComponent(name),
-    (head, bytes) => sinkFor(head.view).put(bytes));
+  camhub.openStream("/api/stream?objects=1&camera=" + encodeURIComponent(name), (head, bytes) => {
+    if (head.view === "objects") {
+      const live = views.querySelector('figure[data-view="live"]');
+      if (live) camhubObjects.draw(live.querySelector(".frame"), JSON.parse(new TextDecoder().decode(bytes)), objectsLine);
+      return;
+    }
+    sinkFor(head.view).put(bytes);
+  });
+  camhubObjects.bindToggle(document.getElementById("objects"));
 })();
