@@ -9,15 +9,20 @@ from camhub.agent import Agent, CameraJob
 from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
+from camhub.datadir import DataDirError
 from camhub.detect import Box, Detector
 from camhub.detect.scheduler import ObjectDetection
-from camhub.events import Event, EventUpdate
+from camhub.events import Event, EventStore, EventTracker, EventUpdate
+from camhub.history import History
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
+from camhub.notify import MqttSettings, MqttSink, Sink, WebhookSettings, WebhookSink
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
+from camhub.puller import Puller
 from camhub.receiver import Receiver
+from camhub.record import CameraRecording, Recorder, RecordSettings
 from camhub.security import CurveClient, CurveServer, HubRefused
 from camhub.sender import BackgroundSender, Publisher, Sender, SenderStats
 from camhub.sources import SourceTimeout, open_source
@@ -46,16 +51,20 @@ __all__ = [
     "BackgroundSender",
     "Box",
     "CameraJob",
+    "CameraRecording",
     "CameraStats",
     "CameraStore",
     "CamhubError",
     "ConfigError",
     "CurveClient",
     "CurveServer",
+    "DataDirError",
     "Detection",
     "Detector",
     "Event",
     "EventBus",
+    "EventStore",
+    "EventTracker",
     "EventUpdate",
     "FleetConfig",
     "Frame",
@@ -63,6 +72,7 @@ __all__ = [
     "FrameSource",
     "FrameStore",
     "FrameSubscription",
+    "History",
     "Hub",
     "HubEvent",
     "HubRefused",
@@ -71,22 +81,30 @@ __all__ = [
     "JpegError",
     "LatestSlot",
     "Limits",
+    "MqttSettings",
+    "MqttSink",
     "ObjectDetection",
     "Processor",
     "ProcessorRunner",
     "ProtocolError",
     "Publisher",
+    "Puller",
     "Receiver",
+    "RecordSettings",
+    "Recorder",
     "Result",
     "SendTimeout",
     "Sender",
     "SenderStats",
+    "Sink",
     "SourceEnded",
     "SourceError",
     "SourceStatus",
     "SourceTimeout",
     "VideoStream",
     "WebServer",
+    "WebhookSettings",
+    "WebhookSink",
     "decode_jpeg",
     "encode_jpeg",
     "load_config",

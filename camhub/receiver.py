@@ -27,7 +27,6 @@ import zmq
 
 from camhub import protocol
 from camhub.bus import EventBus
-from camhub.camera_state import PeerStats
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.transport import (
     AddressError,
@@ -40,7 +39,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import Frame, HubEvent
+from camhub.types import Frame, HubEvent, PeerStats
 
 log = logging.getLogger("camhub.hub")
 

@@ -145,6 +145,16 @@ class CameraStats:
 
 
 @dataclass(slots=True)
+class PeerStats:
+    """What one network peer sent; malformed traffic is attributed here, not to a camera."""
+
+    peer: str
+    messages: int = 0
+    malformed: int = 0
+    last_logged: float = 0.0
+
+
+@dataclass(slots=True)
 class SourceStatus:
     """What a camera source reports about itself."""
 
@@ -229,3 +239,10 @@ class HubView(FrameStore, Protocol):
 
     @property
     def offline_after(self) -> float: ...
+
+    @property
+    def security(self) -> object | None:
+        """The receiving sockets' security settings (``CurveServer`` has refusal counts)."""
+        ...
+
+    def peer_stats(self) -> list[PeerStats]: ...

@@ -34,6 +34,7 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import BaseModel
 
 from camhub.events.model import EventUpdate
 from camhub.notify.base import Sink, register
@@ -79,6 +80,12 @@ class MqttSink(Sink):
 
     # -- lifecycle -------------------------------------------------------------------
 
+    @classmethod
+    def from_settings(cls, settings: BaseModel) -> Sink:
+        if not isinstance(settings, MqttSettings):
+            raise TypeError(f"{cls.__name__} needs MqttSettings, not {type(settings).__name__}")
+        return cls(settings)
+
     @property
     def target(self) -> str:
         return self.settings.address
@@ -95,7 +102,8 @@ class MqttSink(Sink):
             protocol=mqtt.MQTTv311,
             clean_session=True,
         )
-        client.enable_logger(logging.getLogger("camhub.notify.paho"))
+        # No paho logger: between reconnect attempts it logs "Client is not connected" at
+        # ERROR level; the sink logs connection changes itself, once each.
         client.connect_timeout = 5.0
         client.reconnect_delay_set(1, max(1, int(s.retry_max)))
         # Bounds paho's own queue of QoS>0 messages; what does not fit is counted dropped.
