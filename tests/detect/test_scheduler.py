@@ -220,3 +220,53 @@ def test_objects_of_a_camera_that_goes_offline_end() -> None:
         store.stop()
     end = next(u for u in got if u.type == "end")
     assert end.after.end is not None and end.after.end <= stopped + 0.5
+
+
+def test_due_cameras_are_batched_into_one_job_when_the_detector_takes_batches(
+    hub,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    store, bus, _ = hub
+    log = tmp_path / "batches.txt"
+    det = ObjectDetection(
+        store,
+        bus,
+        DetectorSpec("batchy_for_test", {"log": str(log)}, modules=("tests.detect.batchy",)),
+        motion_gated=False,
+        detect_fps=2.0,
+    ).start()
+    assert det.pool.batch_size == 4
+    feeders = [Feeder(store, f"cam{i}", walking(), fps=10) for i in range(4)]
+    try:
+        for f in feeders:
+            f.__enter__()
+        assert wait_until(lambda: log.exists() and "4" in log.read_text().split(), 60)
+        assert wait_until(
+            lambda: (
+                len(det.camera_stats()) == 4 and all(c["inferences"] for c in det.camera_stats())
+            ),  # type: ignore[misc]
+            30,
+        )
+    finally:
+        for f in feeders:
+            f.__exit__()
+        det.stop()
+    sizes = [int(line.split()[1]) for line in log.read_text().splitlines()]
+    assert max(sizes) == 4 and all(1 <= s <= 4 for s in sizes)
+
+
+def test_an_onnx_model_runs_in_the_workers(hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.detect.onnx_models import fall_model
+
+    store, bus, got = hub
+    model = fall_model(tmp_path)
+    det = ObjectDetection(
+        store, bus, DetectorSpec("onnx", {"model": str(model)}), labels=["Normal"]
+    ).start()
+    try:
+        assert det.pool.labels == ["Normal", "Fall"] and det.pool.input_size == (640, 640)
+        with Feeder(store, "ward", walking(period=100.0), fps=10):
+            assert wait_until(lambda: any(u.type == "new" for u in got), 90), det.stats()
+    finally:
+        det.stop()
+    assert next(u for u in got if u.type == "new").after.label == "Normal"
