@@ -93,6 +93,21 @@
       div.append(h, pre);
       procdata.append(div);
     }
+    const det = cam.objects && cam.objects.stats;
+    if (det) {
+      const div = document.createElement("div");
+      div.className = "proc-block detection";
+      const h = document.createElement("h2");
+      h.textContent = "object detection: " + det.status;
+      const pre = document.createElement("pre");
+      pre.textContent = det.detect_fps.toFixed(1) + " detections/s (target " + det.detect_fps_target +
+        "), " + det.inferences + " inferences, " + det.no_motion + " looks without motion, " +
+        det.skipped + " frames skipped, " + det.failed + " lost to worker restarts\n" +
+        det.inference_ms.toFixed(0) + " ms per inference, " + det.queue_wait_ms.toFixed(0) +
+        " ms from arrival to dispatch\n" + JSON.stringify(det.counts, null, 1);
+      div.append(h, pre);
+      procdata.append(div);
+    }
   }
 
   async function poll() {
