@@ -182,11 +182,13 @@ class Dashboard:
     # -- streams ---------------------------------------------------------------------
 
     def wants_for(self, request: Request) -> Callable[[Key], bool] | None:
-        wants = self._wants_pictures(request)
-        if wants is None or request.query_params.get("objects") != "1":
-            return wants
-        pictures = wants
-        return lambda key: key[1] == OBJECTS or pictures(key)
+        pictures = self._wants_pictures(request)
+        if pictures is None:
+            return None
+        if request.query_params.get("objects") == "1":
+            return lambda key: key[1] == OBJECTS or pictures(key)
+        # Objects records are JSON, not pictures: only for clients that ask for them.
+        return lambda key: key[1] != OBJECTS and pictures(key)
 
     def _wants_pictures(self, request: Request) -> Callable[[Key], bool] | None:
         camera = request.query_params.get("camera")
