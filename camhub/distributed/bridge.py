@@ -272,30 +272,36 @@ def main(conn: Connection) -> None:
     except (EOFError, OSError):
         return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
-    try:
-        ray: Any = importlib.import_module("ray")  # Ray is only partly typed
-    except ImportError:
-        conn.send(("error", "Ray is not installed; install it with: pip install 'camhub[ray]'"))
-        return
-    where = "a local Ray instance" if options.is_local else f"the Ray cluster at {options.address}"
-    try:
-        common: dict[str, Any] = {
-            "namespace": "camhub",
-            "log_to_driver": False,
-            "logging_level": logging.WARNING,
-        }
-        if options.is_local:
-            ray.init(
-                address="local",
-                num_cpus=options.local_cpus,
-                include_dashboard=False,
-                **common,
-            )
-        else:
-            ray.init(address=options.address, **common)
-    except Exception as e:
-        conn.send(("error", f"cannot start {where}: {_reason(e)}"))
-        return
+    where = options.where
+    ray: Any
+    if not options.uses_ray:
+        from camhub.distributed.local import LocalRay
+
+        ray = LocalRay()
+    else:
+        try:
+            ray = importlib.import_module("ray")  # Ray is only partly typed
+        except ImportError:
+            conn.send(("error", "Ray is not installed; install it with: pip install 'camhub[ray]'"))
+            return
+        try:
+            common: dict[str, Any] = {
+                "namespace": "camhub",
+                "log_to_driver": False,
+                "logging_level": logging.WARNING,
+            }
+            if options.is_local:
+                ray.init(
+                    address="local",
+                    num_cpus=options.local_cpus,
+                    include_dashboard=False,
+                    **common,
+                )
+            else:
+                ray.init(address=options.address, **common)
+        except Exception as e:
+            conn.send(("error", f"cannot connect to {where}: {_reason(e)}"))
+            return
     try:
         cluster = {
             "resources": ray.cluster_resources(),

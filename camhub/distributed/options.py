@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from camhub.types import CamhubError
@@ -16,6 +16,8 @@ class ClusterError(CamhubError):
 
 LOCAL = "auto"
 """``--detect-on ray`` with this address starts a private local Ray instance."""
+NO_RAY = "-"
+"""Internal address of the fallback: actors are threads of the bridge process."""
 
 
 @dataclass(slots=True)
@@ -49,6 +51,10 @@ class RayOptions:
     retry_every: float = 30.0
     max_restarts: int = -1
     """Ray restarts a dead actor this many times (-1: always), on any node that fits."""
+    fallback: str = "local"
+    """When the cluster is gone: ``local`` (the same detector in this machine's worker
+    threads, outside the hub process) or ``none`` (no detection until it is back)."""
+    fallback_workers: int = 1
     local_cpus: int | None = None
     """CPUs of the local Ray that ``auto`` starts (default: every core)."""
 
@@ -64,7 +70,11 @@ class RayOptions:
         for name in ("call_timeout", "connect_timeout", "fallback_after", "retry_every"):
             if getattr(self, name) <= 0:
                 raise ClusterError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.address != LOCAL and not _looks_like_address(self.address):
+        if self.fallback not in ("local", "none"):
+            raise ClusterError(f"fallback must be 'local' or 'none', got {self.fallback!r}")
+        if self.fallback_workers < 1:
+            raise ClusterError(f"fallback_workers must be at least 1, got {self.fallback_workers}")
+        if self.address not in (LOCAL, NO_RAY) and not _looks_like_address(self.address):
             raise ClusterError(
                 f"Ray address {self.address!r} is not 'auto', HOST:PORT or ray://HOST:PORT"
             )
@@ -72,6 +82,20 @@ class RayOptions:
     @property
     def is_local(self) -> bool:
         return self.address == LOCAL
+
+    @property
+    def uses_ray(self) -> bool:
+        return self.address != NO_RAY
+
+    @property
+    def where(self) -> str:
+        if self.address == NO_RAY:
+            return "local worker threads"
+        return "a local Ray instance" if self.is_local else f"the Ray cluster at {self.address}"
+
+    def local_fallback(self) -> RayOptions:
+        """These options for the fallback: same detector, local threads, no Ray."""
+        return replace(self, address=NO_RAY, actors=self.fallback_workers, connect_timeout=60.0)
 
     def actor_options(self) -> dict[str, Any]:
         """Keyword arguments for ``ActorClass.options``: placement and restarts."""

@@ -7,9 +7,10 @@ tracking and event path local detection feeds. Frames that arrive while their ca
 waits are never sent; they are counted as skipped when the next one goes.
 
 When the bridge dies, or no actor has been usable for ``fallback_after`` seconds, the
-cluster counts as gone: in-flight frames are counted lost, an error is logged, the
-``fallback`` factory (local detection) is started, and the cluster is retried every
-``retry_every`` seconds; when it is back, the fallback is stopped again.
+cluster counts as gone: in-flight frames are counted lost, an error is logged, and (with
+``fallback="local"``) the same bridge runs the same detector in local worker threads of its
+own process, without Ray. The cluster is retried every ``retry_every`` seconds in the
+background; when it answers, detection moves back to it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Protocol
+from typing import Any
 
 from camhub.detect.base import Box
 from camhub.distributed.options import ClusterError, RayOptions
@@ -32,13 +33,6 @@ from camhub.types import CameraName, Frame, FrameStore
 log = logging.getLogger("camhub.distributed")
 
 OnResult = Callable[[Frame, list[Box]], None]
-
-
-class Stoppable(Protocol):
-    def stop(self) -> None: ...
-
-
-Fallback = Callable[[], Stoppable | None]
 
 
 @dataclass(slots=True)
@@ -111,7 +105,6 @@ class RayDetection:
         *,
         cameras: Iterable[CameraName] | None = None,
         detect_fps: float | None = None,
-        fallback: Fallback | None = None,
     ) -> None:
         if detect_fps is not None and detect_fps <= 0:
             raise ClusterError(f"detect_fps must be positive, got {detect_fps}")
@@ -120,7 +113,6 @@ class RayDetection:
         self.on_result = on_result
         self.wanted = None if cameras is None else set(cameras)
         self.interval = 0.0 if detect_fps is None else 1.0 / detect_fps
-        self.fallback_factory = fallback
         self.state = "stopped"
         """``running`` (on the cluster), ``fallback`` (cluster gone), or ``stopped``."""
         self.state_reason = ""
@@ -135,7 +127,10 @@ class RayDetection:
         self._next_req = 0
         self._usable_at = 0.0
         self._retry_at = 0.0
-        self._fallback: Stoppable | None = None
+        self._local = False
+        """The active bridge runs the fallback (local threads), not the cluster."""
+        self._reconnect: threading.Thread | None = None
+        self._reconnected: _Bridge | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -144,8 +139,7 @@ class RayDetection:
 
     def start(self) -> RayDetection:
         """Connect and wait for the first actor; :class:`ClusterError` if that fails."""
-        self._bridge = self._connect()
-        self._set_state("running", "")
+        self._use(self._connect(), local=False)
         self._thread = threading.Thread(target=self._run, name="camhub-ray", daemon=True)
         self._thread.start()
         return self
@@ -154,8 +148,11 @@ class RayDetection:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
+        if self._reconnect is not None:
+            self._reconnect.join(timeout=self.options.connect_timeout + 15)
         self._close_bridge()
-        self._stop_fallback()
+        if self._reconnected is not None:
+            self._kill(self._reconnected)
         self._set_state("stopped", "")
 
     def grow(self, n: int = 1) -> None:
@@ -193,7 +190,7 @@ class RayDetection:
 
     # -- bridge ------------------------------------------------------------------------
 
-    def _connect(self) -> _Bridge:
+    def _connect(self, options: RayOptions | None = None) -> _Bridge:
         # A fresh interpreter (not multiprocessing's spawn, which re-imports the caller's
         # main module) in its own session, so that Ctrl-C reaches the hub, which then
         # stops the bridge in order.
@@ -210,16 +207,18 @@ class RayDetection:
         conn = Connection(ours.detach())
         bridge = _Bridge(process, conn)
         try:
-            conn.send(self.options)
-            self._await_first_actor(bridge)
+            conn.send(options or self.options)
+            self._await_first_actor(bridge, options or self.options)
         except BaseException:
+            bridge.process.kill()  # it may be stuck inside ray.init
             self._kill(bridge)
             raise
         return bridge
 
-    def _await_first_actor(self, bridge: _Bridge) -> None:
-        where = "local Ray" if self.options.is_local else f"Ray cluster at {self.options.address}"
-        deadline = time.monotonic() + self.options.connect_timeout
+    def _await_first_actor(self, bridge: _Bridge, options: RayOptions) -> None:
+        where = options.where
+        deadline = time.monotonic() + options.connect_timeout
+        actors: list[ActorHealth] = []
         connected = False
         while time.monotonic() < deadline and not self._stop.is_set():
             try:
@@ -237,11 +236,8 @@ class RayDetection:
                 bridge.cluster = message[1]
                 connected = True
             elif kind == "health":
-                self._on_health(message[1], message[2])
-                if any(a.state == "ready" for a in self._actors):
-                    with self._lock:
-                        self.cluster = bridge.cluster
-                    self._usable_at = time.monotonic()
+                actors = [ActorHealth(**a) for a in message[1]]
+                if any(a.state == "ready" for a in actors):
                     return
         if self._stop.is_set():
             raise ClusterError("stopped while connecting")
@@ -257,15 +253,16 @@ class RayDetection:
             + (f"; actor errors: {'; '.join(sorted(errors))}" if errors else "")
         )
 
-    def _kill(self, bridge: _Bridge) -> None:
+    def _kill(self, bridge: _Bridge, *, grace: float = 0.2) -> None:
+        """Close the pipe (a healthy bridge then shuts Ray down by itself), then signal."""
         try:
             bridge.conn.close()
         except OSError:
             pass
         process = bridge.process
-        for grace, signal_it in ((0.2, process.terminate), (5.0, process.kill)):
+        for wait, signal_it in ((grace, process.terminate), (5.0, process.kill)):
             try:
-                process.wait(timeout=grace)
+                process.wait(timeout=wait)
                 return
             except subprocess.TimeoutExpired:
                 signal_it()
@@ -276,8 +273,10 @@ class RayDetection:
 
     def _close_bridge(self) -> None:
         bridge, self._bridge = self._bridge, None
-        if bridge is None:
-            return
+        if bridge is not None:
+            self._close(bridge)
+
+    def _close(self, bridge: _Bridge) -> None:
         try:
             bridge.conn.send(("stop",))
         except OSError:
@@ -290,33 +289,46 @@ class RayDetection:
 
     # -- the loop ----------------------------------------------------------------------
 
+    def _use(self, bridge: _Bridge, *, local: bool) -> None:
+        self._bridge, self._local = bridge, local
+        self._free = 0  # until the bridge's first health report
+        self._usable_at = time.monotonic()
+        with self._lock:
+            self._actors = []
+            if not local:
+                self.cluster = bridge.cluster
+        if local:
+            self._set_state("fallback", self.state_reason)
+        else:
+            self._set_state("running", "")
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            if self._local or self._bridge is None:
+                self._maybe_reconnect()
             bridge = self._bridge
             if bridge is None:
-                self._retry_cluster()
+                self._stop.wait(0.2)
                 continue
             try:
                 if bridge.conn.poll(0.01):
                     while bridge.conn.poll(0):
                         self._on_message(bridge.conn.recv())
                 elif bridge.process.poll() is not None:
-                    raise EOFError
-            except (EOFError, OSError):
-                self._lose_cluster("the Ray driver process exited (cluster unreachable?)")
+                    raise EOFError("the driver process exited")
+            except (EOFError, OSError) as e:
+                self._lose_bridge(f"the detection process exited ({e or 'cluster unreachable?'})")
                 continue
             now = time.monotonic()
             if any(a.state == "ready" for a in self._actors):
                 self._usable_at = now
             elif now - self._usable_at > self.options.fallback_after:
-                self._lose_cluster(
-                    f"no detector actor usable for {self.options.fallback_after:g} s"
-                )
+                self._lose_bridge(f"no detector actor usable for {self.options.fallback_after:g} s")
                 continue
             try:
                 self._dispatch(bridge)
             except OSError:
-                self._lose_cluster("the pipe to the Ray driver process broke")
+                self._lose_bridge("the pipe to the detection process broke")
 
     def _camera(self, name: CameraName) -> _Camera:
         cam = self._cameras.get(name)
@@ -427,61 +439,79 @@ class RayDetection:
         with self._lock:
             self.state, self.state_reason = state, reason
 
-    def _lose_cluster(self, reason: str) -> None:
-        lost = len(self._inflight)
-        with self._lock:
-            for sent in self._inflight.values():
-                cam = self._cameras[sent.camera]
-                cam.stats.lost += 1
-                cam.stats.in_flight = False
-            self._inflight.clear()
-            self._actors = []
-            self.fallbacks += 1
-        self._free = 0
+    def _lose_bridge(self, reason: str) -> None:
+        lost = self._drop_inflight()
         bridge, self._bridge = self._bridge, None
         if bridge is not None:
+            # A driver whose cluster is gone hangs in ray.shutdown: no grace.
+            bridge.process.kill()
             self._kill(bridge)
-        what = "local detection" if self.fallback_factory is not None else "no detection"
+        with self._lock:
+            self._actors = []
+        if self._local:
+            log.error(
+                "LOCAL FALLBACK DETECTION FAILED: %s; detection is off until the "
+                "Ray cluster is back",
+                reason,
+            )
+            self._local = False
+            self._set_state("fallback", f"{self.state_reason}; local fallback failed: {reason}")
+            return
+        with self._lock:
+            self.fallbacks += 1
+        local = self.options.fallback == "local"
         log.error(
             "DETECTION CLUSTER LOST (%s): %s; %d in-flight frames lost; falling back to %s, "
             "retrying the cluster every %g s; ingest goes on",
             self.options.address,
             reason,
             lost,
-            what,
+            f"local detection ({self.options.fallback_workers} workers)" if local else "none",
             self.options.retry_every,
         )
         self._set_state("fallback", reason)
-        if self.fallback_factory is not None and self._fallback is None:
-            try:
-                self._fallback = self.fallback_factory()
-            except Exception:
-                log.exception("local fallback detection failed to start; detection is off")
         self._retry_at = time.monotonic() + self.options.retry_every
+        if local:
+            try:
+                self._use(self._connect(self.options.local_fallback()), local=True)
+            except ClusterError as e:
+                log.error("local fallback detection failed to start (%s); detection is off", e)
 
-    def _retry_cluster(self) -> None:
-        if self._stop.wait(max(0.0, min(0.5, self._retry_at - time.monotonic()))):
+    def _drop_inflight(self) -> int:
+        with self._lock:
+            for sent in self._inflight.values():
+                cam = self._cameras[sent.camera]
+                cam.stats.lost += 1
+                cam.stats.in_flight = False
+            lost = len(self._inflight)
+            self._inflight.clear()
+        return lost
+
+    def _maybe_reconnect(self) -> None:
+        """In fallback: try the cluster in the background; switch when it answers."""
+        if self._reconnect is not None:
+            if self._reconnect.is_alive():
+                return
+            self._reconnect = None
+            bridge, self._reconnected = self._reconnected, None
+            if bridge is None:
+                self._retry_at = time.monotonic() + self.options.retry_every
+                return
+            old, self._bridge = self._bridge, None
+            self._drop_inflight()
+            if old is not None:
+                self._close(old)
+            self._use(bridge, local=False)
+            log.warning("Ray cluster %s is back: detection runs on it again", self.options.address)
             return
-        if time.monotonic() < self._retry_at:
-            return
+        if time.monotonic() >= self._retry_at:
+            self._reconnect = threading.Thread(
+                target=self._try_cluster, name="camhub-ray-reconnect", daemon=True
+            )
+            self._reconnect.start()
+
+    def _try_cluster(self) -> None:
         try:
-            bridge = self._connect()
+            self._reconnected = self._connect()
         except ClusterError as e:
             log.warning("Ray cluster %s still unusable: %s", self.options.address, e)
-            self._retry_at = time.monotonic() + self.options.retry_every
-            return
-        if self._stop.is_set():
-            self._kill(bridge)
-            return
-        self._bridge = bridge
-        self._stop_fallback()
-        log.warning("Ray cluster %s is back: detection runs on it again", self.options.address)
-        self._set_state("running", "")
-
-    def _stop_fallback(self) -> None:
-        fallback, self._fallback = self._fallback, None
-        if fallback is not None:
-            try:
-                fallback.stop()
-            except Exception:
-                log.exception("stopping the local fallback detection failed")

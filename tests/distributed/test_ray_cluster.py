@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -76,8 +75,8 @@ class Results:
             return set().union(*(labels for _, name, labels in self.got if name == camera))
 
 
-def test_detection_spreads_over_both_nodes_and_survives_losing_one(
-    cluster: Cluster, tmp_path: Path
+def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
+    cluster: Cluster, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = CameraStore().start()
     feeder = Feeder(store)
@@ -89,6 +88,8 @@ def test_detection_spreads_over_both_nodes_and_survives_losing_one(
         num_cpus=0.5,
         call_timeout=4.0,
         connect_timeout=120.0,
+        fallback_after=4.0,
+        retry_every=600.0,  # this test does not bring the cluster back
     )
     det = RayDetection(store, options, results)
     feeder.thread.start()
@@ -139,6 +140,22 @@ def test_detection_spreads_over_both_nodes_and_survives_losing_one(
         ), det.health()
         assert det.state == "running"
         print(f"detection back on every camera {recovered_in:.1f} s after the node died")
+
+        # The whole cluster goes: loud error, local detection takes over, ingest goes on.
+        frames_before = sum(s.frames for s in store.stats())
+        lost_before = sum(c.lost for c in det.camera_stats())
+        gone_at = time.monotonic()
+        assert cluster.nodes[0].kill() > 0
+        assert wait_until(lambda: det.state == "fallback", timeout=30), det.health()
+        assert wait_until(lambda: results.since(gone_at + 0.5) == set(CAMERAS), timeout=60), (
+            det.health()
+        )
+        assert "DETECTION CLUSTER LOST" in caplog.text
+        assert det.fallbacks == 1
+        assert {a.node_id for a in det.actors()} == {"local"}
+        assert sum(c.lost for c in det.camera_stats()) >= lost_before
+        assert WANTED["astronaut"] in results.labels("porch")
+        assert sum(s.frames for s in store.stats()) > frames_before + 20
     finally:
         feeder.stop.set()
         det.stop()
