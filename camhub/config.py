@@ -32,6 +32,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from camhub.detect.config import DetectConfig
 from camhub.sources.uri import SourceURIError, parse_source
 from camhub.transport import AddressError, check_endpoint
 from camhub.types import CamhubError
@@ -134,6 +135,9 @@ class FleetConfig(_Section):
     cameras: Annotated[list[CameraConfig], Field(max_length=256)] = Field(
         default_factory=list, description="Cameras to stream."
     )
+    detect: DetectConfig | None = Field(
+        default=None, description="Object detection and tracking on the hub."
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> FleetConfig:
@@ -228,6 +232,8 @@ def _known_keys(parent: Loc) -> list[str]:
         model = HubConfig
     elif parent and parent[0] == "cameras":
         model = CameraConfig
+    elif parent and parent[0] == "detect":
+        model = DetectConfig
     return list(model.model_fields)
 
 

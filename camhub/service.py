@@ -10,6 +10,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from camhub.detect.config import DetectConfig
+from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
 from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, processor_class
@@ -55,6 +57,8 @@ class ServiceOptions:
     """Seconds between status lines (0: none)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
+    detect: DetectConfig | None = None
+    """Object detection and tracking (``None``: off)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -92,6 +96,7 @@ class HubService:
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
+        self.detection: ObjectDetection | None = None
         self.offline_events = 0
 
     def start(self) -> HubService:
@@ -104,11 +109,14 @@ class HubService:
             hub.start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
+            if opts.detect is not None:
+                self.detection = start_detection(hub, opts.detect)
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
                     opts.web,
                     processors=self.runners,
+                    detection=self.detection,
                     expose=opts.web_expose,
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
@@ -138,6 +146,19 @@ class HubService:
         now = time.time()
         for s in stats:
             log.info("%s", status_line(s, now))
+        if self.detection is not None:
+            for cs in self.detection.camera_stats():
+                log.info(
+                    "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
+                    "%d skipped, %.0f ms/inference",
+                    cs["camera"],
+                    cs["status"],
+                    cs["detect_fps"],
+                    cs["inferences"],
+                    cs["no_motion"],
+                    cs["skipped"],
+                    cs["inference_ms"],
+                )
         for runner in self.runners:
             for ws in runner.stats():
                 log.info(
@@ -174,8 +195,37 @@ class HubService:
             self.display.close()
         if self.web is not None:
             self.web.stop()
+        if self.detection is not None:
+            self.detection.stop()  # before the hub: its last events still need the bus
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
+
+
+def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
+    """Start the detector workers (a model that cannot load fails here, naming the file)."""
+    det = ObjectDetection(
+        hub.store,
+        hub.bus,
+        cfg.spec(),
+        labels=cfg.labels,
+        workers=cfg.workers,
+        detect_fps=cfg.detect_fps,
+        cameras=cfg.camera_settings(),
+        motion_gated=cfg.motion_gated,
+        recheck_s=cfg.recheck_s,
+        job_timeout=cfg.job_timeout,
+    )
+    det.start()
+    log.info(
+        "detecting %s with %s (%d worker%s, %.0f looks/s per camera%s)",
+        ", ".join(cfg.labels) or "every label",
+        cfg.model or "the built-in YOLOv3-tiny",
+        cfg.workers,
+        "" if cfg.workers == 1 else "s",
+        cfg.detect_fps,
+        ", motion-gated" if cfg.motion_gated else "",
+    )
+    return det
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

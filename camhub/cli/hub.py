@@ -8,7 +8,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from camhub.config import HubConfig, load_config
+from camhub.detect.config import DetectConfig
 from camhub.display import MODES
 from camhub.processing import processor_types
 from camhub.security import add_security_args, security_from_args
@@ -123,12 +126,71 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="log a status line per camera every S seconds (0: never)",
     )
+    add_detect_options(parser)
     add_security_args(parser, role="hub")
     parser.set_defaults(func=run)
 
 
+def add_detect_options(parser: argparse.ArgumentParser) -> None:
+    det = parser.add_argument_group("object detection")
+    det.add_argument(
+        "--detect",
+        metavar="LABELS",
+        help="detect and track these objects on every camera, e.g. person,car,dog "
+        "(built-in model: the 80 COCO classes; 'all' for every label)",
+    )
+    det.add_argument("--model", metavar="FILE", help="your own ONNX detector (YOLOv5/v8/11 export)")
+    det.add_argument(
+        "--labels", metavar="FILE", help="labels of --model, one per line (default: its metadata)"
+    )
+    det.add_argument(
+        "--detect-fps", metavar="N", type=float, help="looks per second per camera (default 5)"
+    )
+    det.add_argument(
+        "--detect-workers", metavar="N", type=int, help="detector worker processes (default 1)"
+    )
+    det.add_argument(
+        "--no-motion-gate",
+        action="store_true",
+        help="run the detector on every look, not only where something moves",
+    )
+
+
+def detect_config(args: argparse.Namespace, base: DetectConfig | None) -> DetectConfig | None:
+    """The config file's [detect] section with the command line's options on top."""
+    given = {
+        "labels": None
+        if args.detect is None
+        else (
+            []
+            if args.detect.strip() == "all"
+            else [x.strip() for x in args.detect.split(",") if x.strip()]
+        ),
+        "model": args.model,
+        "labels_file": args.labels,
+        "detect_fps": args.detect_fps,
+        "workers": args.detect_workers,
+        "motion_gated": False if args.no_motion_gate else None,
+    }
+    changes = {k: v for k, v in given.items() if v is not None}
+    if base is None and args.detect is None:
+        if changes:
+            raise OptionError(
+                "--model/--labels/--detect-* need --detect LABELS (or a [detect] section)"
+            )
+        return None
+    try:
+        cfg = DetectConfig.model_validate({**(base or DetectConfig()).model_dump(), **changes})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise OptionError(f"detection option {where}: {first['msg']}") from None
+    return cfg if cfg.enabled else None
+
+
 def run(args: argparse.Namespace) -> int:
-    hub_cfg = load_config(args.config).hub if args.config else HubConfig()
+    fleet = load_config(args.config) if args.config else None
+    hub_cfg = fleet.hub if fleet is not None else HubConfig()
     if args.web is None:
         args.web = hub_cfg.web
     options = ServiceOptions(
@@ -138,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         processors=parse_processors(args.processor),
         status_every=args.status_every,
         security=security_from_args(args),
+        detect=detect_config(args, None if fleet is None else fleet.detect),
         **web_options(args),
     )
     service = HubService(options)

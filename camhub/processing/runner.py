@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from camhub.bus import EventBus
+from camhub.events.model import EventUpdate
 from camhub.jpeg import encode_jpeg
 from camhub.processing.base import (
     FunctionProcessor,
@@ -49,6 +50,8 @@ class ProcessorUpdate:
     detections: list[dict[str, object]] = field(default_factory=list)
     data: dict[str, object] = field(default_factory=dict)
     elapsed_ms: float = 0.0
+    events: list[EventUpdate] = field(default_factory=list)
+    """Event changes the processor reported for this frame (publish them on the bus)."""
 
 
 @dataclass(slots=True)
@@ -164,6 +167,7 @@ class _Worker:
             detections=[d.as_dict() for d in result.detections],
             data=result.data,
             elapsed_ms=stats.last_ms,
+            events=result.events,
         )
         self.latest = update
         self.runner.notify(update)
@@ -257,6 +261,9 @@ class ProcessorRunner:
         self._listeners.append(listener)
 
     def notify(self, update: ProcessorUpdate) -> None:
+        if self.bus is not None:
+            for change in update.events:
+                self.bus.publish(change)
         for listener in self._listeners:
             try:
                 listener(update)

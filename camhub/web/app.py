@@ -23,6 +23,8 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from camhub.detect import metrics as detect_metrics
+from camhub.detect.scheduler import ObjectDetection, ObjectsUpdate
 from camhub.processing import ProcessorRunner, ProcessorUpdate
 from camhub.types import CameraName, HubView
 from camhub.web import metrics
@@ -61,14 +63,22 @@ def _fps(request: Request, default: float) -> float:
 class Dashboard:
     """Everything the routes need, passed explicitly (no globals)."""
 
-    def __init__(self, hub: HubView, runners: Sequence[ProcessorRunner]) -> None:
+    def __init__(
+        self,
+        hub: HubView,
+        runners: Sequence[ProcessorRunner],
+        detection: ObjectDetection | None = None,
+    ) -> None:
         self.hub = hub
         self.runners = list(runners)
+        self.detection = detection
         self.broadcaster = Broadcaster(seed=self._seed)
         self.pump = HubPump(hub, self.broadcaster)
         self.started_at = time.time()
         for runner in self.runners:
             runner.add_listener(self._on_update)
+        if detection is not None:
+            detection.add_listener(self._on_objects)
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -78,6 +88,19 @@ class Dashboard:
             self.broadcaster.publish_threadsafe(
                 update.camera, update.processor, update.jpeg, update.frame_received_at
             )
+
+    def objects_json(self, update: ObjectsUpdate) -> dict[str, Any]:
+        out = update.as_dict()
+        if self.detection is not None:
+            out.update(self.detection.zones(update.camera))
+        return out
+
+    def _on_objects(self, update: ObjectsUpdate) -> None:
+        # Boxes travel as JSON on the same multiplexed stream as the pictures, and the
+        # browser draws them: no per-viewer JPEG encode on the hub.
+        if self.broadcaster.has_viewer_for((update.camera, OBJECTS)):
+            payload = json.dumps(self.objects_json(update)).encode()
+            self.broadcaster.publish_threadsafe(update.camera, OBJECTS, payload, update.at)
 
     def _seed(self, bc: Broadcaster) -> None:
         for name in self.hub.camera_names():
@@ -126,11 +149,27 @@ class Dashboard:
                 "frame_received_at": None if update is None else update.frame_received_at,
             }
         out["processors"] = processors
+        if self.detection is not None:
+            det_stats = next(
+                (c for c in self.detection.camera_stats() if c["camera"] == name), None
+            )
+            latest = self.detection.latest(name)
+            out["objects"] = {
+                "stats": det_stats,
+                "latest": None if latest is None else self.objects_json(latest),
+            }
         return out
 
     # -- streams ---------------------------------------------------------------------
 
     def wants_for(self, request: Request) -> Callable[[Key], bool] | None:
+        wants = self._wants_pictures(request)
+        if wants is None or request.query_params.get("objects") != "1":
+            return wants
+        pictures = wants
+        return lambda key: key[1] == OBJECTS or pictures(key)
+
+    def _wants_pictures(self, request: Request) -> Callable[[Key], bool] | None:
         camera = request.query_params.get("camera")
         view = request.query_params.get("view", LIVE)
         if camera is not None:
@@ -148,6 +187,10 @@ class Dashboard:
             return key[1] in processed if processed else key[1] == LIVE
 
         return wants
+
+
+OBJECTS = "objects"
+"""The stream view whose records carry a camera's tracked objects as JSON, not a JPEG."""
 
 
 def _json(data: object, status: int = 200) -> JSONResponse:
@@ -180,9 +223,10 @@ def create_app(
     *,
     token: str | None = None,
     secure_cookie: bool = False,
+    detection: ObjectDetection | None = None,
 ) -> Starlette:
     """The dashboard app for ``hub``; with ``token``, every request must carry it."""
-    dash = Dashboard(hub, processors)
+    dash = Dashboard(hub, processors, detection)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=_HTML_HEADERS)
@@ -207,6 +251,7 @@ def create_app(
                     "viewers": dash.broadcaster.viewers,
                     "uptime_s": round(time.time() - dash.started_at, 1),
                     "processors": [r.name for r in dash.runners],
+                    "detection": None if dash.detection is None else dash.detection.stats(),
                 },
                 "time": time.time(),
             }
@@ -276,8 +321,21 @@ def create_app(
             records(), media_type="application/octet-stream", headers=_NO_STORE
         )
 
+    async def objects(request: Request) -> Response:
+        det = dash.detection
+        if det is None:
+            return _json({"error": "object detection is off (camhub hub --detect person,...)"}, 404)
+        latest = {}
+        for name in hub.camera_names():
+            update = det.latest(name)
+            if update is not None:
+                latest[name] = dash.objects_json(update)
+        return _json({"detection": det.stats(), "latest": latest, "time": time.time()})
+
     async def prometheus(request: Request) -> Response:
         text = metrics.render(hub, dash.runners, dash.broadcaster)
+        if dash.detection is not None:
+            text += detect_metrics.render(dash.detection)
         return Response(text, media_type=metrics.CONTENT_TYPE, headers=_NO_STORE)
 
     @contextlib.asynccontextmanager
@@ -298,6 +356,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/api/cameras", cameras),
+        Route("/api/objects", objects),
         Route("/api/stream", mux),
         Route("/api/cameras/{name:path}/snapshot.jpg", snapshot),
         Route("/api/cameras/{name:path}/stream.mjpg", mjpeg),

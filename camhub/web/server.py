@@ -14,6 +14,7 @@ from pathlib import Path
 
 import uvicorn
 
+from camhub.detect.scheduler import ObjectDetection
 from camhub.processing import ProcessorRunner
 from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
@@ -80,6 +81,7 @@ class WebServer:
         address: str = DEFAULT_WEB,
         *,
         processors: Sequence[ProcessorRunner] = (),
+        detection: ObjectDetection | None = None,
         expose: bool = False,
         token: str | None = None,
         tls_cert: str | Path | None = None,
@@ -93,7 +95,9 @@ class WebServer:
             if path is not None and not Path(path).is_file():
                 raise WebConfigError(f"TLS file {path} does not exist")
         self.tls = tls_cert is not None
-        self.app = create_app(hub, processors, token=token, secure_cookie=self.tls)
+        self.app = create_app(
+            hub, processors, token=token, secure_cookie=self.tls, detection=detection
+        )
         self.dashboard: Dashboard = self.app.state.dashboard
         self._socket = self._bind(self.host, port)
         self.port = int(self._socket.getsockname()[1])

@@ -75,13 +75,19 @@
   function openPictures() {
     if (stream) stream.close();
     const view = processedBox.checked ? "processed" : "live";
-    stream = camhub.openStream("/api/stream?fps=15&view=" + view, (head, bytes) => {
+    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view, (head, bytes) => {
       const tile = tiles.get(head.camera);
+      if (tile && head.view === "objects") {
+        const data = JSON.parse(new TextDecoder().decode(bytes));
+        camhubObjects.draw(tile.el.querySelector(".view"), data, tile.el.querySelector(".counts"));
+        return;
+      }
       if (tile) { tile.sink.put(bytes); tile.el.dataset.view = head.view; }
     }, (ok) => { connected = ok; });
   }
 
   processedBox.addEventListener("change", openPictures);
+  camhubObjects.bindToggle(document.getElementById("objects"));
   poll().then(openPictures);
   setInterval(poll, 1000);
 })();
