@@ -9,7 +9,7 @@ Messages over the pipe (pickled tuples):
 ===========================================  ==============================================
 hub -> bridge                                meaning
 ===========================================  ==============================================
-``("frame", req, jpeg)``                     detect on these JPEG bytes
+``("frame", req, [jpeg, ...])``              detect on these JPEG images
 ``("grow", n)``                              start ``n`` more actors
 ``("stop",)``                                shut down
 ===========================================  ==============================================
@@ -19,7 +19,7 @@ bridge -> hub                                  meaning
 =============================================  ============================================
 ``("ready", cluster)``                         connected; ``cluster``: resources, nodes
 ``("error", text)``                            cannot go on (then the process exits)
-``("result", req, boxes, actor, infer_ms)``    detections for ``req``
+``("result", req, boxes, actor, ms, rss)``     a Box list per image of ``req``
 ``("lost", req, actor, reason)``               the actor died or did not answer in time
 ``("skip", req)``                              no actor had room (the hub over-sent)
 ``("health", actors, free)``                   per-actor state; ``free`` call slots
@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from camhub.detect.pool import DetectorSpec
 from camhub.distributed.options import RayOptions
 
 log = logging.getLogger("camhub.distributed.bridge")
@@ -85,6 +86,10 @@ class _Slot:
             "failures": self.failures,
             "restarts": self.restarts,
             "infer_ms": round(self.infer_ms, 2),
+            "rss": self.info.get("rss", 0),
+            "labels": self.info.get("labels", []),
+            "input_size": self.info.get("input_size", (0, 0)),
+            "batch_size": self.info.get("batch_size", 1),
             "last_error": self.last_error,
         }
 
@@ -96,9 +101,10 @@ def _reason(exc: BaseException) -> str:
 
 
 class Bridge:
-    def __init__(self, conn: Connection, options: RayOptions, ray: Any) -> None:
+    def __init__(self, conn: Connection, options: RayOptions, spec: DetectorSpec, ray: Any) -> None:
         self.conn = conn
         self.options = options
+        self.spec = spec
         self.ray = ray
         self.events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self.slots: list[_Slot] = []
@@ -109,12 +115,8 @@ class Bridge:
     # -- actors ------------------------------------------------------------------------
 
     def grow(self, n: int) -> None:
-        opts = self.options
-        threads = max(1, int(opts.num_cpus))
         for _ in range(max(0, n)):
-            handle = self.actor_class.options(**opts.actor_options()).remote(
-                opts.detector, dict(opts.detector_options), threads
-            )
+            handle = self.actor_class.options(**self.options.actor_options()).remote(self.spec)
             slot = _Slot(len(self.slots), handle)
             self.slots.append(slot)
             self._probe(slot)
@@ -162,7 +164,7 @@ class Bridge:
     def free(self) -> int:
         return sum(self.options.depth - len(s.inflight) for s in self.slots if s.state == "ready")
 
-    def _submit(self, req: int, jpeg: bytes) -> None:
+    def _submit(self, req: int, jpegs: list[bytes]) -> None:
         ready = [
             s for s in self.slots if s.state == "ready" and len(s.inflight) < self.options.depth
         ]
@@ -172,14 +174,14 @@ class Bridge:
         slot = min(ready, key=lambda s: (len(s.inflight), s.served))
         slot.inflight[req] = time.monotonic()
         index = slot.index
-        fut = slot.handle.detect.remote(jpeg).future()
+        fut = slot.handle.detect.remote(jpegs).future()
         fut.add_done_callback(lambda f: self.events.put(("done", index, req, f)))
 
     def _on_done(self, slot: _Slot, req: int, fut: Any) -> None:
         if slot.inflight.pop(req, None) is None:
             return  # already counted lost (timed out); a late answer is dropped
         try:
-            boxes, ms = fut.result()
+            boxes, ms, rss = fut.result()
         except self.ray.exceptions.RayActorError as e:
             slot.inflight[req] = 0.0  # so that _fail reports it with the others
             self._fail(slot, _reason(e))
@@ -191,7 +193,8 @@ class Bridge:
             return
         slot.served += 1
         slot.infer_ms = ms if slot.served == 1 else 0.8 * slot.infer_ms + 0.2 * ms
-        self._send(("result", req, boxes, slot.index, ms))
+        slot.info["rss"] = rss
+        self._send(("result", req, boxes, slot.index, ms, rss))
 
     def _check_timeouts(self) -> None:
         now = time.monotonic()
@@ -266,9 +269,11 @@ def _actor_class() -> type:
 
 
 def main(conn: Connection) -> None:
-    """Entry point of the bridge process; the hub sends the options first."""
+    """Entry point of the bridge process; the hub sends the options and detector first."""
     try:
-        options: RayOptions = conn.recv()
+        options: RayOptions
+        spec: DetectorSpec
+        options, spec = conn.recv()
     except (EOFError, OSError):
         return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
@@ -307,7 +312,7 @@ def main(conn: Connection) -> None:
             "resources": ray.cluster_resources(),
             "nodes": sum(1 for n in ray.nodes() if n.get("Alive")),  # int, not bool
         }
-        bridge = Bridge(conn, options, ray)
+        bridge = Bridge(conn, options, spec, ray)
         conn.send(("ready", cluster))
         bridge.grow(options.actors)
         bridge.run()

@@ -34,10 +34,6 @@ class RayOptions:
     resources: dict[str, float] = field(default_factory=dict)
     """Custom resources each actor needs, e.g. ``{"detect": 1}`` to use only nodes that
     were started with ``--resources='{"detect": 4}'``."""
-    detector: str = "darknet"
-    """Registered detector type, as for local detection."""
-    detector_options: dict[str, Any] = field(default_factory=dict)
-    """Keyword arguments of the detector (paths must exist on every node)."""
     depth: int = 2
     """Frames queued per actor (the next JPEG travels while the current one runs)."""
     call_timeout: float = 5.0
