@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from camhub.detect.config import DetectConfig
 from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
+from camhub.distributed import RayOptions, RayPool
 from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.transport import SocketSecurity
@@ -59,6 +60,8 @@ class ServiceOptions:
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
     detect: DetectConfig | None = None
     """Object detection and tracking (``None``: off)."""
+    detect_on: RayOptions | None = None
+    """Run the detector on a Ray cluster (``None``: local worker processes)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -110,7 +113,7 @@ class HubService:
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             if opts.detect is not None:
-                self.detection = start_detection(hub, opts.detect)
+                self.detection = start_detection(hub, opts.detect, opts.detect_on)
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
@@ -201,8 +204,10 @@ class HubService:
             self.hub.stop()  # also stops the processors
 
 
-def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
-    """Start the detector workers (a model that cannot load fails here, naming the file)."""
+def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
+    """Start the detector workers (a model that cannot load fails here, naming the file);
+    with ``ray``, detector actors on that cluster instead."""
+    pool = None if ray is None else RayPool(cfg.spec(), ray)
     det = ObjectDetection(
         hub.store,
         hub.bus,
@@ -214,6 +219,7 @@ def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
         motion_gated=cfg.motion_gated,
         recheck_s=cfg.recheck_s,
         job_timeout=cfg.job_timeout,
+        pool=pool,
     )
     det.start()
     log.info(
@@ -225,6 +231,14 @@ def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
         cfg.detect_fps,
         ", motion-gated" if cfg.motion_gated else "",
     )
+    if ray is not None:
+        log.info(
+            "detector actors on %s: %d, each with %g CPU and %g GPU",
+            ray.where,
+            ray.actors,
+            ray.num_cpus,
+            ray.num_gpus,
+        )
     return det
 
 

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from camhub.config import HubConfig, load_config
 from camhub.detect.config import DetectConfig
 from camhub.display import MODES
+from camhub.distributed.cli import add_ray_options, ray_options
 from camhub.processing import processor_types
 from camhub.security import add_security_args, security_from_args
 from camhub.service import (
@@ -154,6 +155,7 @@ def add_detect_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run the detector on every look, not only where something moves",
     )
+    add_ray_options(det)
 
 
 def detect_config(args: argparse.Namespace, base: DetectConfig | None) -> DetectConfig | None:
@@ -193,6 +195,9 @@ def run(args: argparse.Namespace) -> int:
     hub_cfg = fleet.hub if fleet is not None else HubConfig()
     if args.web is None:
         args.web = hub_cfg.web
+    detect = detect_config(args, None if fleet is None else fleet.detect)
+    if args.detect_on == "ray" and detect is None:
+        raise OptionError("--detect-on ray needs --detect LABELS (or a [detect] section)")
     options = ServiceOptions(
         bind=args.bind or [hub_cfg.bind],
         display=args.display,
@@ -200,7 +205,8 @@ def run(args: argparse.Namespace) -> int:
         processors=parse_processors(args.processor),
         status_every=args.status_every,
         security=security_from_args(args),
-        detect=detect_config(args, None if fleet is None else fleet.detect),
+        detect=detect,
+        detect_on=ray_options(args),
         **web_options(args),
     )
     service = HubService(options)

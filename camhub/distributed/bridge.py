@@ -55,7 +55,8 @@ class _Slot:
     index: int
     handle: Any
     state: str = "starting"
-    """``starting`` (loading its model), ``ready``, or ``down`` (failed; being probed)."""
+    """``starting`` (loading its model), ``ready``, ``down`` (failed; being probed) or
+    ``failed`` (its model cannot load; not retried)."""
     inflight: dict[int, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     served: int = 0
@@ -100,6 +101,16 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}"[:300]
 
 
+def _load_error(exc: BaseException) -> str:
+    """The ``DetectorError: ...`` line from a failed actor creation, if that is what failed
+    (Ray wraps the creation task's exception in its own text)."""
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if "DetectorError: " in line:
+            return line[line.index("DetectorError: ") :][:300]
+    return ""
+
+
 class Bridge:
     def __init__(self, conn: Connection, options: RayOptions, spec: DetectorSpec, ray: Any) -> None:
         self.conn = conn
@@ -136,6 +147,13 @@ class Bridge:
         try:
             info = fut.result()
         except Exception as e:
+            load_error = _load_error(e)
+            if load_error and not slot.info:
+                # The model cannot load (missing file, bad layout): restarts will not help.
+                slot.last_error = load_error
+                slot.set_state("failed")
+                self._send_health()
+                return
             slot.last_error = _reason(e)
             slot.probe_due = time.monotonic() + PROBE_AGAIN
             if slot.state == "ready":

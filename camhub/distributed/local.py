@@ -44,7 +44,7 @@ class _Handle:
             try:
                 instance = self._instance.result()
             except Exception as e:
-                raise ActorFailed(f"the local detector failed to start: {e}") from e
+                raise ActorFailed(f"creating the detector failed: {type(e).__name__}: {e}") from e
             method: Callable[..., Any] = getattr(instance, name)
             return method(*args)
 

@@ -272,6 +272,9 @@ class RayPool(DetectorPool):
                 connected = True
             elif kind == "health":
                 actors = list(message[1])
+                failed = [a for a in actors if a["state"] == "failed"]
+                if failed and len(failed) == len(actors):
+                    raise DetectorError(f"on {where}: {failed[0]['last_error']}")
                 ready = [a for a in actors if a["state"] == "ready"]
                 if ready:
                     self.labels = list(ready[0]["labels"])
@@ -284,8 +287,6 @@ class RayPool(DetectorPool):
             raise ClusterError(f"no answer from {where} within {options.connect_timeout:g} s")
         need = options.actor_options()
         errors = sorted({a["last_error"] for a in actors if a["last_error"]})
-        if any("DetectorError" in e for e in errors):
-            raise DetectorError(f"the detector failed to load on {where}: {errors[0]}")
         raise ClusterError(
             f"no detector actor ready on {where} within {options.connect_timeout:g} s "
             f"(each needs num_cpus={need['num_cpus']:g}, num_gpus={need['num_gpus']:g}"
