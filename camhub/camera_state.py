@@ -67,6 +67,7 @@ class CameraState:
         "online",
         "peer",
         "rate",
+        "unsupported",
     )
 
     def __init__(self, name: CameraName) -> None:
@@ -76,6 +77,7 @@ class CameraState:
         self.bytes = 0
         self.dropped = 0
         self.malformed = 0
+        self.unsupported = 0
         self.first_seen = time.time()
         self.last_seen = self.first_seen
         self.online = True
@@ -96,6 +98,8 @@ class CameraState:
         self.online = True
         self.latest = frame
         self.count += 1
+        if frame.payload is not None:
+            self.unsupported += 1
         self.bytes += frame.nbytes
         self.last_seen = frame.received_at
         self.peer = peer
@@ -123,4 +127,5 @@ class CameraState:
             height=latest.height if latest is not None else None,
             encoding=encoding,
             peer=self.peer,
+            unsupported=self.unsupported,
         )

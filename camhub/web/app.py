@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from camhub.hub import Hub
 from camhub.processing import ProcessorRunner, ProcessorUpdate
-from camhub.types import CameraName
+from camhub.types import CameraName, CamhubError
 from camhub.web import metrics
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
@@ -225,7 +225,10 @@ def create_app(
             frame = hub.latest(name)
             if frame is None:
                 return _not_found(name)
-            jpeg, at = frame.to_jpeg(), frame.received_at
+            try:
+                jpeg, at = frame.to_jpeg(), frame.received_at
+            except CamhubError as exc:  # an opaque payload or an array that is no picture
+                return _json({"error": f"camera {name!r}: unsupported encoding ({exc})"}, 415)
         else:
             runner = dash.runner(view)
             update = None if runner is None else runner.latest(name)

@@ -30,6 +30,8 @@
     el.dataset.online = String(cam.online);
     const badge = el.querySelector(".badge");
     badge.textContent = cam.online ? "live" : "offline since " + camhub.fmtClock(cam.last_seen);
+    // A sender's own payload format (PNG, WebP...): carried and counted, not shown.
+    if (cam.online && cam.encoding === "other") badge.textContent = "unsupported encoding";
     const parts = [];
     if (cam.online) parts.push(cam.fps.toFixed(1) + " fps");
     if (cam.age_ms !== null && cam.online) parts.push("age " + camhub.fmtAge(cam.age_ms));
