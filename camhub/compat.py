@@ -79,7 +79,7 @@ class ImageSender:
     def send_image(self, msg: str, image: Image) -> bytes | None:
         """Send an OpenCV image; returns the hub's reply (``None`` in PUB/SUB mode or if
         the frame was dropped because the hub did not answer in time)."""
-        return self._send(Frame(name=msg, array=np.ascontiguousarray(image)))
+        return self._send(Frame(name=msg, array=protocol.c_contiguous(image)))
 
     def send_jpg(self, msg: str, jpg_buffer: bytes | memoryview | Image) -> bytes | None:
         """Send JPEG bytes; same return value as :meth:`send_image`."""

@@ -124,14 +124,23 @@ def encode_jpeg(
     return [_header(name, fields), jpeg]
 
 
+def c_contiguous(array: Image) -> Image:
+    """The array itself if it is C-contiguous, else a C-ordered copy; unlike
+    ``np.ascontiguousarray`` it keeps a 0-D array 0-D."""
+    array = np.asarray(array)
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
+
+
 def encode_array(
     name: str, array: Image, *, seq: int | None = None, captured_at: float | None = None
 ) -> list[Buffer]:
     """The two frames for a raw array (what imagezmq's ``send_image`` sends, plus stamps)."""
-    arr = np.ascontiguousarray(array)
+    arr = c_contiguous(array)
     fields = {"dtype": str(arr.dtype), "shape": list(arr.shape), **_stamp(seq, captured_at)}
     if seq is not None or captured_at is not None:
         fields["enc"] = "raw"
+    if arr.size == 0:  # memoryview cannot cast a view with a zero in its shape
+        return [_header(name, fields), b""]
     return [_header(name, fields), memoryview(arr).cast("B")]  # type: ignore[arg-type]
 
 
