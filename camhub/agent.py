@@ -23,7 +23,7 @@ from camhub.jpeg import JpegError, encode_jpeg
 from camhub.sender import Sender
 from camhub.sources import SourceTimeout, ThreadedSource, open_source
 from camhub.transport import SocketSecurity, check_endpoint
-from camhub.types import Encoding, Frame, Image, SourceEnded, SourceError
+from camhub.types import ArgumentError, Encoding, Frame, Image, SourceEnded, SourceError
 
 log = logging.getLogger("camhub.agent")
 
@@ -247,7 +247,7 @@ class Agent:
         security: SocketSecurity | None = None,
     ) -> None:
         if not jobs:
-            raise ValueError("no cameras to stream")
+            raise ArgumentError("no cameras to stream")
         names = [job.name for job in jobs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

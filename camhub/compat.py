@@ -36,7 +36,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import CamhubError, Frame, Image
+from camhub.types import CamhubError, Frame, Image, ReceiveTimeout
 
 log = logging.getLogger("camhub.compat")
 
@@ -184,7 +184,7 @@ class ImageHub:
                 parts = recv_parts(self.zmq_socket, wait=True)
             except zmq.Again:
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise TimeoutError("no frame received within the timeout") from None
+                    raise ReceiveTimeout("no frame received within the timeout") from None
                 continue
             split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
             envelope, body = parts[:split], parts[split:]

@@ -39,7 +39,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import CameraName, CameraStats, Frame, HubEvent
+from camhub.types import ArgumentError, CameraName, CameraStats, Frame, HubEvent, ReceiveTimeout
 
 if TYPE_CHECKING:
     from camhub.processing import ProcessorRunner
@@ -151,7 +151,7 @@ class Hub:
             self._sub = self._new(zmq.SUB, server=False)
             self._sub.setsockopt(zmq.SUBSCRIBE, b"")
             if self._thread is not None:
-                raise RuntimeError("start the hub with subscribe_to=... to use PUB/SUB")
+                raise ArgumentError("start the hub with subscribe_to=... to use PUB/SUB")
         if self._thread is None:
             self._sub.connect(address)
         else:
@@ -473,7 +473,7 @@ class FrameFeed:
         """The next new frame, waiting up to ``timeout`` s (``TimeoutError`` after that)."""
         got = self._hub._next_for(self._cursor, self._wanted, timeout)
         if got is None:
-            raise TimeoutError("no new frame within the timeout")
+            raise ReceiveTimeout("no new frame within the timeout")
         frame, skipped = got
         if skipped:
             self.skipped[frame.name] = self.skipped.get(frame.name, 0) + skipped

@@ -24,6 +24,22 @@ class CamhubError(Exception):
     """Base class of every error camhub raises on purpose."""
 
 
+class ArgumentError(CamhubError, ValueError):
+    """A function was given a value it cannot work with (a window of 0, an empty token)."""
+
+
+class ArgumentTypeError(CamhubError, TypeError):
+    """A function was given the wrong kind of object (a processor that is not one)."""
+
+
+class ReceiveTimeout(CamhubError, TimeoutError):
+    """Nothing arrived within the timeout a receive call was given."""
+
+
+class SlotClosed(CamhubError, EOFError):
+    """The latest-frame slot was closed and holds nothing more."""
+
+
 class SendTimeout(CamhubError, TimeoutError):
     """A frame could not be delivered to the hub within the sender's timeout."""
 

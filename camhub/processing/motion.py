@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from camhub.processing.base import Detection, Processor, Result, register
-from camhub.types import CameraName, Frame
+from camhub.types import ArgumentError, CameraName, Frame
 
 _GREEN = (0, 220, 0)
 
@@ -30,9 +30,9 @@ class MotionProcessor(Processor):
         warmup: int = 5,
     ) -> None:
         if not 0 < min_area < 1:
-            raise ValueError(f"min_area is a fraction of the image (0..1), got {min_area}")
+            raise ArgumentError(f"min_area is a fraction of the image (0..1), got {min_area}")
         if work_width < 32:
-            raise ValueError(f"work_width must be at least 32 pixels, got {work_width}")
+            raise ArgumentError(f"work_width must be at least 32 pixels, got {work_width}")
         self.min_area = min_area
         self.work_width = work_width
         self.history = history
