@@ -17,8 +17,9 @@ from camhub.cli import main
 
 PACKAGE = Path(camhub.__file__).parent
 
-# Control flow, not errors: abstract methods, iterator ends, Ctrl-C re-raised on SIGTERM.
-NOT_ERRORS = {"NotImplementedError", "StopIteration", "KeyboardInterrupt"}
+# Control flow, not errors: abstract methods, iterator ends, Ctrl-C re-raised on SIGTERM,
+# and the AttributeError a module __getattr__ (PEP 562) must raise for unknown names.
+NOT_ERRORS = {"NotImplementedError", "StopIteration", "KeyboardInterrupt", "AttributeError"}
 BUILTIN_ERRORS = {
     name
     for name, obj in vars(builtins).items()
