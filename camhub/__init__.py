@@ -10,13 +10,17 @@ from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
 from camhub.datadir import DataDirError
+from camhub.detect import Box, Detector
+from camhub.detect.scheduler import ObjectDetection
 from camhub.events import Event, EventStore, EventTracker, EventUpdate
 from camhub.history import History
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
+from camhub.notify import MqttSettings, MqttSink, Sink, WebhookSettings, WebhookSink
 from camhub.processing import Detection, Processor, ProcessorRunner, Result
 from camhub.protocol import Limits, ProtocolError
+from camhub.puller import Puller
 from camhub.receiver import Receiver
 from camhub.record import CameraRecording, Recorder, RecordSettings
 from camhub.security import CurveClient, CurveServer, HubRefused
@@ -45,6 +49,7 @@ __all__ = [
     "AddressError",
     "Agent",
     "BackgroundSender",
+    "Box",
     "CameraJob",
     "CameraRecording",
     "CameraStats",
@@ -55,6 +60,7 @@ __all__ = [
     "CurveServer",
     "DataDirError",
     "Detection",
+    "Detector",
     "Event",
     "EventBus",
     "EventStore",
@@ -75,10 +81,14 @@ __all__ = [
     "JpegError",
     "LatestSlot",
     "Limits",
+    "MqttSettings",
+    "MqttSink",
+    "ObjectDetection",
     "Processor",
     "ProcessorRunner",
     "ProtocolError",
     "Publisher",
+    "Puller",
     "Receiver",
     "RecordSettings",
     "Recorder",
@@ -86,12 +96,15 @@ __all__ = [
     "SendTimeout",
     "Sender",
     "SenderStats",
+    "Sink",
     "SourceEnded",
     "SourceError",
     "SourceStatus",
     "SourceTimeout",
     "VideoStream",
     "WebServer",
+    "WebhookSettings",
+    "WebhookSink",
     "decode_jpeg",
     "encode_jpeg",
     "load_config",

@@ -19,6 +19,12 @@ Example (TOML)::
     name = "desk"
     source = "0"
     width = 640
+
+    [mqtt]                      # optional: publish events to a broker
+    host = "192.168.1.5"
+
+    [[webhooks]]                # optional, repeatable
+    url = "https://example.com/camhub-hook"
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from camhub.detect.config import DetectConfig
+from camhub.notify.settings import MqttSettings, WebhookSettings
 from camhub.sources.uri import SourceURIError, parse_source
 from camhub.transport import AddressError, check_endpoint
 from camhub.types import CamhubError
@@ -126,7 +134,7 @@ class HubConfig(_Section):
 
 
 class CameraConfig(_Section):
-    """One camera that `camhub send` streams."""
+    """One camera: streamed by `camhub send`, or read by the hub itself (``pull``)."""
 
     source: str = Field(
         description="Source string: rtsp://..., http://.../video, ipwebcam://HOST, "
@@ -153,6 +161,11 @@ class CameraConfig(_Section):
     loop: bool = Field(default=False, description="Replay video files forever.")
     snapshot_rate: float = Field(
         default=5.0, gt=0, le=120, description="Polls per second for snapshot (.jpg) sources."
+    )
+    pull: bool = Field(
+        default=False,
+        description="The hub reads this camera itself (`camhub hub --config`); "
+        "`camhub send --config` leaves it out.",
     )
     record: RecordModeName | None = Field(
         default=None, description="How the hub records this camera (default: [hub.record] mode)."
@@ -186,6 +199,15 @@ class FleetConfig(_Section):
     hub: HubConfig = Field(default=HubConfig(), description="The hub.")
     cameras: Annotated[list[CameraConfig], Field(max_length=256)] = Field(
         default_factory=list, description="Cameras to stream."
+    )
+    mqtt: MqttSettings | None = Field(
+        default=None, description="MQTT broker the hub publishes events to (docs/notifications.md)."
+    )
+    webhooks: Annotated[list[WebhookSettings], Field(max_length=32)] = Field(
+        default_factory=list, description="URLs the hub POSTs every event to."
+    )
+    detect: DetectConfig | None = Field(
+        default=None, description="Object detection and tracking on the hub."
     )
 
     @model_validator(mode="after")
@@ -314,6 +336,12 @@ def _known_keys(parent: Loc) -> list[str]:
         model = HubConfig
     elif parent and parent[0] == "cameras":
         model = CameraConfig
+    elif parent and parent[0] == "mqtt":
+        model = MqttSettings
+    elif parent and parent[0] == "webhooks":
+        model = WebhookSettings
+    elif parent and parent[0] == "detect":
+        model = DetectConfig
     return list(model.model_fields)
 
 

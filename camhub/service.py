@@ -11,14 +11,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from camhub.agent import CameraJob
+from camhub.detect.config import DetectConfig
+from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
+from camhub.distributed import RayOptions, RayPool
 from camhub.history import History
 from camhub.hub import Hub
+from camhub.notify import MqttSettings, Sink, WebhookSettings
+from camhub.notify.setup import build_sinks
+from camhub.phones.setup import PhoneSetup, prepare
 from camhub.processing import ProcessorRunner, processor_class
+from camhub.puller import Puller
 from camhub.record.settings import RecordSettings
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
 from camhub.units import clock_text, duration_text, rate_text
+from camhub.web.phone import Phones
 from camhub.web.server import WebServer, check_access, parse_address
 
 log = logging.getLogger("camhub.service")
@@ -62,9 +71,26 @@ class ServiceOptions:
     goes offline once; status lines skip it until then)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
+    pull: list[CameraJob] = field(default_factory=list)
+    """Cameras the hub reads itself (:mod:`camhub.puller`)."""
+    expected: list[CameraName] = field(default_factory=list)
+    """Cameras a sender should push (from the fleet file): listed before they connect."""
     data: Path | None = None
     """Data directory for events and recordings (``None``: the hub remembers nothing)."""
     record: RecordSettings = field(default_factory=RecordSettings)
+    mqtt: MqttSettings | None = None
+    """Broker to publish events to (``None``: no MQTT)."""
+    webhooks: list[WebhookSettings] = field(default_factory=list)
+    detect: DetectConfig | None = None
+    """Object detection and tracking (``None``: off)."""
+    phones: bool = False
+    """Let browsers stream into the hub over HTTPS (see docs/phone.md)."""
+    phones_dir: str | None = None
+    """Where the certificate, pairing code and devices are kept (default: per user)."""
+    phones_host: str | None = None
+    """Host name or address in the join link (default: this machine's LAN address)."""
+    detect_on: RayOptions | None = None
+    """Run the detector on a Ray cluster (``None``: local worker processes)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -98,6 +124,20 @@ class HubService:
             raise OptionError(f"--offline-after must be positive, got {options.offline_after}")
         if options.display != "none":
             check_gui(options.display)
+        self.phone_setup: PhoneSetup | None = None
+        if options.phones:
+            if options.web is None:
+                raise OptionError("--phones needs the dashboard (drop --no-web)")
+            setup = self.phone_setup = prepare(
+                options.phones_dir,
+                tls_cert=options.tls_cert,
+                tls_key=options.tls_key,
+                web_token=options.web_token,
+                host=options.phones_host,
+            )
+            options.tls_cert, options.tls_key = setup.tls_cert, setup.tls_key
+            options.web_token = setup.web_token
+            options.web_expose = True  # reaching it from the LAN is the point
         if options.web is not None:
             host, _ = parse_address(options.web)
             check_access(host, expose=options.web_expose, token=options.web_token)
@@ -105,6 +145,10 @@ class HubService:
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
+        self.puller: Puller | None = None
+        self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
+        self.detection: ObjectDetection | None = None
+        self.phones: Phones | None = None
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
@@ -118,20 +162,38 @@ class HubService:
             hub.add_listener(self._on_event)
             if opts.data is not None:  # before any frame: a bad data dir stops us here
                 self.history = History(hub.store, hub.bus, opts.data, opts.record).start()
+            for sink in self.sinks:  # each on its own bounded queue of the hub's bus
+                sink.start(hub.bus)
             hub.start()
+            for name in opts.expected:
+                hub.store.declare(name)
+                hub.store.set_reason(name, "waiting for its sender (camhub send) to connect")
+            if opts.pull:
+                self.puller = Puller(hub.store, opts.pull).start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
+            if opts.detect is not None:
+                self.detection = start_detection(hub, opts.detect, opts.detect_on)
+            if self.phone_setup is not None:
+                self.phones = Phones(
+                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                )
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
                     opts.web,
                     processors=self.runners,
+                    sinks=self.sinks,
+                    detection=self.detection,
                     expose=opts.web_expose,
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
                     tls_key=opts.tls_key,
                     history=self.history,
+                    phones=self.phones,
                 ).start()
+                if self.phones is not None and self.phone_setup is not None:
+                    self.phones.join_url = self.phone_setup.join_url(self.web.port)
             self.display = open_display(opts.display, hub)
         except BaseException:
             self.stop()
@@ -147,6 +209,11 @@ class HubService:
     def url(self) -> str | None:
         return None if self.web is None else self.web.url
 
+    @property
+    def join_url(self) -> str | None:
+        """The link (and QR code) that lets a phone join, with ``--phones``."""
+        return None if self.phones is None else self.phones.join_url
+
     def log_status(self) -> None:
         if self.hub is None:
             return
@@ -160,6 +227,19 @@ class HubService:
                 log.info("%s", status_line(s, now))
             elif self._offline_reminder_due(s.name):
                 log.warning("%s", status_line(s, now))
+        if self.detection is not None:
+            for cs in self.detection.camera_stats():
+                log.info(
+                    "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
+                    "%d skipped, %.0f ms/inference",
+                    cs["camera"],
+                    cs["status"],
+                    cs["detect_fps"],
+                    cs["inferences"],
+                    cs["no_motion"],
+                    cs["skipped"],
+                    cs["inference_ms"],
+                )
         for runner in self.runners:
             for ws in runner.stats():
                 log.info(
@@ -182,6 +262,19 @@ class HubService:
                     rec.frames.dropped,
                     rec.deleted,
                 )
+        for sink in self.sinks:
+            st = sink.stats()
+            log.info(
+                "%s sink %s (%s): %s, %d sent, %d dropped, %d errors%s",
+                st.type,
+                st.name,
+                st.target,
+                "connected" if st.connected else "NOT connected",
+                st.sent,
+                st.dropped,
+                st.errors,
+                f", last error: {st.last_error}" if st.last_error else "",
+            )
 
     def _offline_reminder_due(self, name: CameraName) -> bool:
         # The hub logged the outage when it began; repeat it only every offline_reminder s.
@@ -216,10 +309,55 @@ class HubService:
             self.display.close()
         if self.web is not None:
             self.web.stop()
+        if self.detection is not None:
+            self.detection.stop()  # before the hub: its last events still need the bus
+        if self.puller is not None:
+            self.puller.stop()
+        for sink in self.sinks:  # before the hub closes the bus under them
+            sink.flush(timeout=1.0)  # a short grace for events already queued
+            sink.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
         if self.history is not None:
             self.history.stop()
+
+
+def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
+    """Start the detector workers (a model that cannot load fails here, naming the file);
+    with ``ray``, detector actors on that cluster instead."""
+    pool = None if ray is None else RayPool(cfg.spec(), ray)
+    det = ObjectDetection(
+        hub.store,
+        hub.bus,
+        cfg.spec(),
+        labels=cfg.labels,
+        workers=cfg.workers,
+        detect_fps=cfg.detect_fps,
+        cameras=cfg.camera_settings(),
+        motion_gated=cfg.motion_gated,
+        recheck_s=cfg.recheck_s,
+        job_timeout=cfg.job_timeout,
+        pool=pool,
+    )
+    det.start()
+    log.info(
+        "detecting %s with %s (%d worker%s, %.0f looks/s per camera%s)",
+        ", ".join(cfg.labels) or "every label",
+        cfg.model or "the built-in YOLOv3-tiny",
+        cfg.workers,
+        "" if cfg.workers == 1 else "s",
+        cfg.detect_fps,
+        ", motion-gated" if cfg.motion_gated else "",
+    )
+    if ray is not None:
+        log.info(
+            "detector actors on %s: %d, each with %g CPU and %g GPU",
+            ray.where,
+            ray.actors,
+            ray.num_cpus,
+            ray.num_gpus,
+        )
+    return det
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

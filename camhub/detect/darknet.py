@@ -103,8 +103,15 @@ class DarknetDetector(Detector):
         results = []
         for image in images:
             passes = [self._pass(image, 1.0)]
-            if self.zoom_out:
-                passes.append(self._pass(image, 2.0))
+            # Only when the full-size pass found nothing: a frame-filling close-up is then
+            # the likely miss, and scenes with objects pay for one pass, not two.
+            if self.zoom_out and len(passes[0][0]) == 0:
+                # The zoomed-out pass sees small things at half resolution and invents
+                # parts of people; keep from it only the large objects it exists for.
+                h, w = image.shape[:2]
+                xywh, scores, class_ids = self._pass(image, 2.0)
+                large = np.maximum(xywh[:, 2] / w, xywh[:, 3] / h) >= 0.6
+                passes.append((xywh[large], scores[large], class_ids[large]))
             xywh = np.concatenate([p[0] for p in passes])
             scores = np.concatenate([p[1] for p in passes])
             class_ids = np.concatenate([p[2] for p in passes])

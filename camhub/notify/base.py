@@ -12,7 +12,9 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from pydantic import BaseModel
 
 from camhub.bus import BusSubscription, EventBus
 from camhub.events.model import EventUpdate
@@ -70,6 +72,11 @@ class Sink:
         self.last_error_at: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: BaseModel) -> Sink:
+        """Build the sink from its settings model (what the registry calls)."""
+        raise NotImplementedError
 
     def start(self, bus: EventBus | None = None) -> Sink:
         """Open connections, then (with ``bus``) receive its messages on a bounded queue."""
@@ -171,6 +178,14 @@ class UnknownSink(CamhubError, KeyError):
 
 
 _REGISTRY: dict[str, type[Sink]] = {}
+_BUILTIN = ("camhub.notify.mqtt", "camhub.notify.webhook")
+
+
+def _load_builtin() -> None:
+    import importlib
+
+    for module in _BUILTIN:
+        importlib.import_module(module)
 
 
 def register(cls: type[Sink]) -> type[Sink]:
@@ -182,16 +197,14 @@ def register(cls: type[Sink]) -> type[Sink]:
 
 
 def sink_types() -> list[str]:
+    _load_builtin()
     return sorted(_REGISTRY)
 
 
 def sink_class(type_name: str) -> type[Sink]:
+    _load_builtin()
     try:
         return _REGISTRY[type_name]
     except KeyError:
         known = ", ".join(sink_types()) or "none"
         raise UnknownSink(f"unknown sink type {type_name!r} (known: {known})") from None
-
-
-def describe(sinks: list[Sink]) -> list[dict[str, Any]]:
-    return [s.stats().as_dict() for s in sinks]

@@ -15,6 +15,8 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel
+
 from camhub.events.model import EventUpdate
 from camhub.notify.base import Sink, register
 from camhub.notify.payload import update_bytes
@@ -50,6 +52,12 @@ class WebhookSink(Sink):
         # Shown in stats and logs: scheme, host, port and path, never credentials or query.
         port = f":{parts.port}" if parts.port else ""
         self._shown = f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+    @classmethod
+    def from_settings(cls, settings: BaseModel) -> Sink:
+        if not isinstance(settings, WebhookSettings):
+            raise TypeError(f"{cls.__name__} needs WebhookSettings, not {type(settings).__name__}")
+        return cls(settings)
 
     @property
     def target(self) -> str:

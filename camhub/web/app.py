@@ -30,12 +30,20 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from camhub.detect import metrics as detect_metrics
+from camhub.detect.scheduler import ObjectDetection, ObjectsUpdate
+from camhub.distributed import RayPool
+from camhub.distributed import metrics as ray_metrics
+from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
 from camhub.types import CameraName, Frame, HubView
-from camhub.web import metrics
+from camhub.web import metrics, notify
+from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
 from camhub.web.health import hub_health
+from camhub.web.phone import OPEN_PATHS as PHONE_OPEN_PATHS
+from camhub.web.phone import Phones, phone_routes
 
 if TYPE_CHECKING:
     from camhub.history import History
@@ -72,14 +80,22 @@ def _fps(request: Request, default: float) -> float:
 class Dashboard:
     """Everything the routes need, passed explicitly (no globals)."""
 
-    def __init__(self, hub: HubView, runners: Sequence[ProcessorRunner]) -> None:
+    def __init__(
+        self,
+        hub: HubView,
+        runners: Sequence[ProcessorRunner],
+        detection: ObjectDetection | None = None,
+    ) -> None:
         self.hub = hub
         self.runners = list(runners)
+        self.detection = detection
         self.broadcaster = Broadcaster(seed=self._seed)
         self.pump = HubPump(hub, self.broadcaster)
         self.started_at = time.time()
         for runner in self.runners:
             runner.add_listener(self._on_update)
+        if detection is not None:
+            detection.add_listener(self._on_objects)
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -89,6 +105,19 @@ class Dashboard:
             self.broadcaster.publish_threadsafe(
                 update.camera, update.processor, update.jpeg, update.frame_received_at
             )
+
+    def objects_json(self, update: ObjectsUpdate) -> dict[str, Any]:
+        out = update.as_dict()
+        if self.detection is not None:
+            out.update(self.detection.zones(update.camera))
+        return out
+
+    def _on_objects(self, update: ObjectsUpdate) -> None:
+        # Boxes travel as JSON on the same multiplexed stream as the pictures, and the
+        # browser draws them: no per-viewer JPEG encode on the hub.
+        if self.broadcaster.has_viewer_for((update.camera, OBJECTS)):
+            payload = json.dumps(self.objects_json(update)).encode()
+            self.broadcaster.publish_threadsafe(update.camera, OBJECTS, payload, update.at)
 
     def _seed(self, bc: Broadcaster) -> None:
         for name in self.hub.camera_names():
@@ -141,11 +170,29 @@ class Dashboard:
                 "stale": not stats.online,
             }
         out["processors"] = processors
+        if self.detection is not None:
+            det_stats = next(
+                (c for c in self.detection.camera_stats() if c["camera"] == name), None
+            )
+            latest = self.detection.latest(name)
+            out["objects"] = {
+                "stats": det_stats,
+                "latest": None if latest is None else self.objects_json(latest),
+            }
         return out
 
     # -- streams ---------------------------------------------------------------------
 
     def wants_for(self, request: Request) -> Callable[[Key], bool] | None:
+        pictures = self._wants_pictures(request)
+        if pictures is None:
+            return None
+        if request.query_params.get("objects") == "1":
+            return lambda key: key[1] == OBJECTS or pictures(key)
+        # Objects records are JSON, not pictures: only for clients that ask for them.
+        return lambda key: key[1] != OBJECTS and pictures(key)
+
+    def _wants_pictures(self, request: Request) -> Callable[[Key], bool] | None:
         camera = request.query_params.get("camera")
         view = request.query_params.get("view", LIVE)
         if camera is not None:
@@ -163,6 +210,10 @@ class Dashboard:
             return key[1] in processed if processed else key[1] == LIVE
 
         return wants
+
+
+OBJECTS = "objects"
+"""The stream view whose records carry a camera's tracked objects as JSON, not a JPEG."""
 
 
 def _json(data: object, status: int = 200) -> JSONResponse:
@@ -224,10 +275,14 @@ def create_app(
     token: str | None = None,
     secure_cookie: bool = False,
     history: History | None = None,
+    sinks: Sequence[Sink] = (),
+    detection: ObjectDetection | None = None,
+    phones: Phones | None = None,
 ) -> Starlette:
     """The dashboard app for ``hub``; with ``token``, every request must carry it;
-    with ``history``, also events and recordings (:mod:`camhub.web.events_api`)."""
-    dash = Dashboard(hub, processors)
+    with ``history``, also events and recordings (:mod:`camhub.web.events_api`);
+    with ``phones``, browsers can also stream into the hub (:mod:`camhub.web.phone`)."""
+    dash = Dashboard(hub, processors, detection)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=_HTML_HEADERS)
@@ -251,6 +306,7 @@ def create_app(
                     "viewers": dash.broadcaster.viewers,
                     "processors": [r.name for r in dash.runners],
                     "problems": [] if history is None else history.health(),
+                    "detection": None if dash.detection is None else dash.detection.stats(),
                 },
                 "time": time.time(),
             }
@@ -323,12 +379,32 @@ def create_app(
             records(), media_type="application/octet-stream", headers=_NO_STORE
         )
 
+    async def objects(request: Request) -> Response:
+        det = dash.detection
+        if det is None:
+            return _json({"error": "object detection is off (camhub hub --detect person,...)"}, 404)
+        latest = {}
+        for name in hub.camera_names():
+            update = det.latest(name)
+            if update is not None:
+                latest[name] = dash.objects_json(update)
+        cluster = det.pool.health() if isinstance(det.pool, RayPool) else None
+        return _json(
+            {"detection": det.stats(), "cluster": cluster, "latest": latest, "time": time.time()}
+        )
+
     async def prometheus(request: Request) -> Response:
-        text = metrics.render(hub, dash.runners, dash.broadcaster, hub_health(hub, dash.started_at))
+        text = metrics.render(
+            hub, dash.runners, dash.broadcaster, hub_health(hub, dash.started_at)
+        ) + notify.metrics(sinks)
         if history is not None:
             from camhub.web.events_api import metrics_text
 
             text += metrics_text(history)
+        if dash.detection is not None:
+            text += detect_metrics.render(dash.detection)
+            if isinstance(dash.detection.pool, RayPool):
+                text += ray_metrics.render(dash.detection.pool)
         return Response(text, media_type=metrics.CONTENT_TYPE, headers=_NO_STORE)
 
     @contextlib.asynccontextmanager
@@ -349,6 +425,8 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/api/cameras", cameras),
+        *notify.routes(sinks),
+        Route("/api/objects", objects),
         Route("/api/stream", mux),
         Route("/api/cameras/{name:path}/snapshot.jpg", snapshot),
         Route("/api/cameras/{name:path}/stream.mjpg", mjpeg),
@@ -361,11 +439,17 @@ def create_app(
 
         events_api = EventsApi(history)
         routes = [*events_api.routes(), *routes]
+    open_paths = DASHBOARD_OPEN_PATHS
+    if phones is not None:
+        routes[-1:-1] = phone_routes(phones)
+        open_paths = open_paths | PHONE_OPEN_PATHS
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
     )
     app.state.dashboard = dash
     app.state.events_api = events_api
     if token is not None:
-        app.add_middleware(TokenAuth, token=token, secure_cookie=secure_cookie)
+        app.add_middleware(
+            TokenAuth, token=token, secure_cookie=secure_cookie, open_paths=open_paths
+        )
     return app

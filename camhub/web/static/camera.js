@@ -8,6 +8,7 @@
   const tbody = document.querySelector("#stats tbody");
   const procdata = document.getElementById("procdata");
   const badge = document.getElementById("badge");
+  const objectsLine = document.getElementById("objects-line");
   const sinks = new Map(); // view -> ImageSink
 
   document.getElementById("title").textContent = name;
@@ -66,7 +67,10 @@
       row("state", st.state === "live" ? "live" : st.badge),
       row("frames per second", live ? cam.fps.toFixed(1) : "0.0"),
       row("resolution", camhub.fmtRes(cam) || "unknown"),
-      row("frame age (capture → hub)", cam.age_ms === null ? "not stamped" : camhub.fmtAge(cam.age_ms)),
+      // Capture-to-hub latency describes a live picture; otherwise say how old it is.
+      row("frame age (capture → hub)", !live
+        ? (st.age === null || !cam.frames ? "no picture" : "picture is " + camhub.fmtAgo(st.age) + " old")
+        : cam.age_ms === null ? "not stamped" : camhub.fmtAge(cam.age_ms)),
       row("bandwidth", live ? camhub.fmtRate(cam.kbps) : camhub.fmtRate(0)),
       row("frames received", String(cam.frames)),
       row("dropped / malformed", cam.dropped + " / " + cam.malformed),
@@ -89,6 +93,21 @@
       pre.textContent = "processed " + (s.processed || 0) + ", skipped " + (s.skipped || 0) +
         ", errors " + (s.errors || 0) + ", " + (s.avg_ms || 0).toFixed(1) + " ms/frame\n" +
         JSON.stringify({ data: p.data, detections: p.detections }, null, 1);
+      div.append(h, pre);
+      procdata.append(div);
+    }
+    const det = cam.objects && cam.objects.stats;
+    if (det) {
+      const div = document.createElement("div");
+      div.className = "proc-block detection";
+      const h = document.createElement("h2");
+      h.textContent = "object detection: " + det.status;
+      const pre = document.createElement("pre");
+      pre.textContent = det.detect_fps.toFixed(1) + " detections/s (target " + det.detect_fps_target +
+        "), " + det.inferences + " inferences, " + det.no_motion + " looks without motion, " +
+        det.skipped + " frames skipped, " + det.failed + " lost to worker restarts\n" +
+        det.inference_ms.toFixed(0) + " ms per inference, " + det.queue_wait_ms.toFixed(0) +
+        " ms from arrival to dispatch\n" + JSON.stringify(det.counts, null, 1);
       div.append(h, pre);
       procdata.append(div);
     }
@@ -119,6 +138,13 @@
   }
   poll();
   setInterval(poll, 1000);
-  camhub.openStream("/api/stream?camera=" + encodeURIComponent(name),
-    (head, bytes) => sinkFor(head.view).put(bytes));
+  camhub.openStream("/api/stream?objects=1&camera=" + encodeURIComponent(name), (head, bytes) => {
+    if (head.view === "objects") {
+      const live = views.querySelector('figure[data-view="live"]');
+      if (live) camhubObjects.draw(live.querySelector(".frame"), JSON.parse(new TextDecoder().decode(bytes)), objectsLine);
+      return;
+    }
+    sinkFor(head.view).put(bytes);
+  });
+  camhubObjects.bindToggle(document.getElementById("objects"));
 })();

@@ -15,7 +15,7 @@
   }
 
   function when(t) {
-    return new Date(t * 1000).toLocaleString("sv-SE"); // 2026-11-30 00:39:53, 24-hour
+    return new Date(t * 1000).toLocaleString([], { hour12: false }); // 24-hour, as everywhere
   }
 
   function seconds(s) {

@@ -65,8 +65,8 @@
     el.querySelector(".badge").textContent = st.badge;
     const parts = [];
     if (live) {
-      parts.push(cam.fps.toFixed(1) + " fps");
-      if (cam.age_ms !== null) parts.push("age " + camhub.fmtAge(cam.age_ms));
+      parts.push(cam.fps.toFixed(1) + "\u00a0fps");
+      if (cam.age_ms !== null) parts.push("age\u00a0" + camhub.fmtAge(cam.age_ms));
     }
     const res = camhub.fmtRes(cam);
     if (res) parts.push(res);
@@ -154,8 +154,13 @@
   function openPictures() {
     if (stream) stream.close();
     const view = processedBox.checked ? "processed" : "live";
-    stream = camhub.openStream("/api/stream?fps=15&view=" + view, (head, bytes) => {
+    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view, (head, bytes) => {
       const tile = tiles.get(head.camera);
+      if (tile && head.view === "objects") {
+        const data = JSON.parse(new TextDecoder().decode(bytes));
+        camhubObjects.draw(tile.el.querySelector(".view"), data, tile.el.querySelector(".counts"));
+        return;
+      }
       if (tile) { tile.sink.put(bytes); tile.el.dataset.view = head.view; }
     }, (ok) => { connected = ok; });
   }
@@ -166,6 +171,7 @@
     layout(lastCameras);
   });
   processedBox.addEventListener("change", openPictures);
+  camhubObjects.bindToggle(document.getElementById("objects"));
   poll().then(openPictures);
   setInterval(poll, 1000);
 })();
