@@ -221,17 +221,15 @@ class Sender(_BaseSender):
 
     def _wait(self, ready: Callable[[float], bool], timeout: float) -> bool:
         """``ready(t)`` in slices of at most ``_SLICE`` s until it is true, ``timeout``
-        passes or :meth:`interrupt` is called."""
-        if ready(0.0):
-            return True
+        passes or :meth:`interrupt` is called. The first slice is the whole wait when it
+        is short, so the usual case (a reply or room within 0.1 s) costs one poll."""
         deadline = time.monotonic() + timeout
-        while not self._interrupt.is_set():
+        while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            if ready(min(remaining, _SLICE)):
+            if ready(max(0.0, min(remaining, _SLICE))):
                 return True
-        return False
+            if remaining <= _SLICE or self._interrupt.is_set():
+                return False
 
     def _note_outage(self, why: str) -> None:
         if self._interrupt.is_set():  # stopping, not an outage

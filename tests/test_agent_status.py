@@ -63,7 +63,7 @@ def test_agent_with_its_hub_down_stops_at_once(agents: list[Agent]) -> None:
     took = time.monotonic() - began
     assert not agent.running
     # Before: each camera waited out its send timeout (5 s here, 2 s by default).
-    assert took < 1.0, f"stopping took {took:.2f} s"
+    assert took < 2.0, f"stopping took {took:.2f} s"
 
 
 def test_cli_send_with_its_hub_down_stops_fast_on_ctrl_c() -> None:

@@ -154,12 +154,18 @@ class ObjectDetection:
         recheck_s: float = 5.0,
         job_timeout: float = 30.0,
         tracker: Callable[[], Tracker] = Tracker,
+        pool: DetectorPool | None = None,
     ) -> None:
         if detect_fps <= 0:
             raise ValueError(f"detect_fps must be positive, got {detect_fps}")
         self.store = store
         self.bus = bus
-        self.pool = DetectorPool(spec, workers=workers, job_timeout=job_timeout)
+        # ``pool``: detectors elsewhere (camhub.distributed.RayPool runs them on a cluster).
+        self.pool = (
+            pool
+            if pool is not None
+            else DetectorPool(spec, workers=workers, job_timeout=job_timeout)
+        )
         self.labels = list(labels)
         self.default = CameraSettings(detect_fps=detect_fps)
         self.settings = dict(cameras or {})

@@ -32,6 +32,8 @@ from starlette.staticfiles import StaticFiles
 
 from camhub.detect import metrics as detect_metrics
 from camhub.detect.scheduler import ObjectDetection, ObjectsUpdate
+from camhub.distributed import RayPool
+from camhub.distributed import metrics as ray_metrics
 from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
 from camhub.types import CameraName, Frame, HubView
@@ -386,7 +388,10 @@ def create_app(
             update = det.latest(name)
             if update is not None:
                 latest[name] = dash.objects_json(update)
-        return _json({"detection": det.stats(), "latest": latest, "time": time.time()})
+        cluster = det.pool.health() if isinstance(det.pool, RayPool) else None
+        return _json(
+            {"detection": det.stats(), "cluster": cluster, "latest": latest, "time": time.time()}
+        )
 
     async def prometheus(request: Request) -> Response:
         text = metrics.render(
@@ -398,6 +403,8 @@ def create_app(
             text += metrics_text(history)
         if dash.detection is not None:
             text += detect_metrics.render(dash.detection)
+            if isinstance(dash.detection.pool, RayPool):
+                text += ray_metrics.render(dash.detection.pool)
         return Response(text, media_type=metrics.CONTENT_TYPE, headers=_NO_STORE)
 
     @contextlib.asynccontextmanager

@@ -3,6 +3,7 @@ not justify a dependency."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 
 from camhub.processing import ProcessorRunner
@@ -89,6 +90,13 @@ def render(
         "gauge",
         "Unix time of the latest frame.",
         per_camera("last_seen"),
+    )
+    now = time.time()
+    w.family(
+        "camhub_camera_idle_seconds",
+        "gauge",
+        "Seconds since the latest frame arrived (how stale the picture is).",
+        [([("camera", s.name)], max(0.0, now - s.last_seen)) for s in stats],
     )
     w.family(
         "camhub_camera_age_seconds",

@@ -51,6 +51,7 @@ def test_offline_camera_reports_zero_fps_in_api_and_metrics(
     assert gone["frames"] == 20  # history stays
     assert _metric(text, "camhub_camera_fps", '{camera="phone"}') == 0.0
     assert _metric(text, "camhub_camera_online", '{camera="phone"}') == 0
+    assert _metric(text, "camhub_camera_idle_seconds", '{camera="phone"}') >= hub.offline_after
 
 
 def test_metrics_print_no_float_noise(hub: camhub.Hub, web: WebServer) -> None:

@@ -22,6 +22,14 @@ GREYED = """(name) => getComputedStyle(
 STATE = "() => Object.fromEntries(Array.from(document.querySelectorAll('.tile')).map(t => [t.dataset.camera, t.dataset.state]))"
 
 
+BOXES_SHOWN = """() => Object.fromEntries(Array.from(document.querySelectorAll('.tile')).map(t => {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.classList.add('objects');
+  t.querySelector('.view').appendChild(svg);
+  return [t.dataset.camera, getComputedStyle(svg).display !== 'none'];
+}))"""
+
+
 def _state(page: Any) -> dict[str, str]:
     result: dict[str, str] = page.evaluate(STATE)
     return result
@@ -71,6 +79,9 @@ def test_a_camera_that_stops_goes_stale_then_offline_and_drops_its_motion_badge(
                 assert porch["offline"] and porch["proc"] == ""
                 assert page.evaluate(GREYED, "porch")
                 assert page.locator("#summary").text_content() == "2 cameras · 1 live"
+                # Object boxes (drawn by objects.js into the tile) go with the camera too.
+                shown = page.evaluate(BOXES_SHOWN)
+                assert shown == {"porch": False, "yard": True}, shown
         finally:
             for cam in cams:
                 cam.stop()
@@ -113,6 +124,9 @@ def test_hub_unreachable_greys_every_tile_and_the_camera_page(
         wait_until(
             lambda: (cam_page.locator("#badge").text_content() or "").startswith("hub unreachable")
         )
+        table = cam_page.locator("#stats").inner_text()
+        assert re.search(r"picture is \d+(\.\d)? s old", table), table
+        assert re.search(r"frames per second\s+0\.0", table), table
         colour = cam_page.evaluate(
             "() => getComputedStyle(document.getElementById('badge')).backgroundColor"
         )
@@ -239,3 +253,23 @@ def test_hub_health_is_on_the_page(
     text = page.locator("#health").text_content() or ""
     assert text.startswith("up ") and " s" in text
     assert "malformed from 127.0.0.1: 1" in (page.locator("#health").get_attribute("title") or "")
+
+
+def test_times_are_24_hour_and_rates_in_kilobytes(
+    browser: Any, hub: camhub.Hub, web: WebServer, cameras: Callable[..., StreamingCamera]
+) -> None:
+    cameras("cam", fps=10)
+    # An en-US browser would write "10:10:51 PM" with toLocaleTimeString().
+    context = browser.new_context(locale="en-US", timezone_id="America/New_York")
+    try:
+        page = context.new_page()
+        page.goto(web.url + "camera?name=cam")
+        wait_until(lambda: "kB/s" in (page.locator("#stats").inner_text() or ""))
+        table = page.locator("#stats").inner_text()
+        assert re.search(r"last frame\s+\d\d:\d\d:\d\d\b", table), table
+        assert "AM" not in table and "PM" not in table
+        assert "kb/s" not in table and "Mb/s" not in table
+        page.goto(web.url)
+        poll(page, lambda ts: len(ts) == 1 and "kB/s" in ts[0]["stats"], what="kB/s on the tile")
+    finally:
+        context.close()

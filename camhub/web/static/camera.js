@@ -67,7 +67,10 @@
       row("state", st.state === "live" ? "live" : st.badge),
       row("frames per second", live ? cam.fps.toFixed(1) : "0.0"),
       row("resolution", camhub.fmtRes(cam) || "unknown"),
-      row("frame age (capture → hub)", cam.age_ms === null ? "not stamped" : camhub.fmtAge(cam.age_ms)),
+      // Capture-to-hub latency describes a live picture; otherwise say how old it is.
+      row("frame age (capture → hub)", !live
+        ? (st.age === null || !cam.frames ? "no picture" : "picture is " + camhub.fmtAgo(st.age) + " old")
+        : cam.age_ms === null ? "not stamped" : camhub.fmtAge(cam.age_ms)),
       row("bandwidth", live ? camhub.fmtRate(cam.kbps) : camhub.fmtRate(0)),
       row("frames received", String(cam.frames)),
       row("dropped / malformed", cam.dropped + " / " + cam.malformed),

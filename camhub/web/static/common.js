@@ -107,7 +107,7 @@ const camhub = (() => {
 
   function fmtAge(ms) {
     if (ms === null || ms === undefined) return "";
-    return ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s";
+    return ms < 1000 ? Math.round(ms) + "\u00a0ms" : (ms / 1000).toFixed(1) + "\u00a0s";
   }
 
   // How long ago, in words short enough for a badge: "4.2 s", "12 s", "3 min", "2 h".
@@ -132,8 +132,9 @@ const camhub = (() => {
   // Bytes per second, as camhub send and the hub log print them (kB/s, MB/s).
   function fmtRate(kbps) {
     const bytes = (kbps * 1000) / 8;
-    if (bytes >= 1e6) return (bytes / 1e6).toFixed(1) + " MB/s";
-    return Math.round(bytes / 1e3) + " kB/s";
+    // No-break spaces: a wrapped stats line never separates a number from its unit.
+    if (bytes >= 1e6) return (bytes / 1e6).toFixed(1) + "\u00a0MB/s";
+    return Math.round(bytes / 1e3) + "\u00a0kB/s";
   }
 
   // A picture older than this is stale: greyed, and never called live.

@@ -15,7 +15,7 @@
   }
 
   function when(t) {
-    return new Date(t * 1000).toLocaleString();
+    return new Date(t * 1000).toLocaleString([], { hour12: false }); // 24-hour, as everywhere
   }
 
   function seconds(s) {

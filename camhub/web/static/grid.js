@@ -65,8 +65,8 @@
     el.querySelector(".badge").textContent = st.badge;
     const parts = [];
     if (live) {
-      parts.push(cam.fps.toFixed(1) + " fps");
-      if (cam.age_ms !== null) parts.push("age " + camhub.fmtAge(cam.age_ms));
+      parts.push(cam.fps.toFixed(1) + "\u00a0fps");
+      if (cam.age_ms !== null) parts.push("age\u00a0" + camhub.fmtAge(cam.age_ms));
     }
     const res = camhub.fmtRes(cam);
     if (res) parts.push(res);
