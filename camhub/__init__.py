@@ -9,6 +9,7 @@ from camhub.agent import Agent, CameraJob
 from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
 from camhub.config import ConfigError, FleetConfig, load_config
+from camhub.distributed import ClusterError, RayOptions, RayPool
 from camhub.events import Event, EventUpdate
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
@@ -46,6 +47,7 @@ __all__ = [
     "CameraStats",
     "CameraStore",
     "CamhubError",
+    "ClusterError",
     "ConfigError",
     "CurveClient",
     "CurveServer",
@@ -71,6 +73,8 @@ __all__ = [
     "ProcessorRunner",
     "ProtocolError",
     "Publisher",
+    "RayOptions",
+    "RayPool",
     "Receiver",
     "Result",
     "SendTimeout",
