@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING
 
 from camhub import protocol
 from camhub.bus import BusSubscription, EventBus
-from camhub.camera_state import PeerStats
 from camhub.protocol import DEFAULT_LIMITS, Limits
 from camhub.receiver import Receiver
 from camhub.store import CameraStore, FrameFeed, FrameSubscription
 from camhub.transport import SocketSecurity
-from camhub.types import CameraName, CameraStats, Frame, HubEvent
+from camhub.types import CameraName, CameraStats, Frame, HubEvent, PeerStats
 
 if TYPE_CHECKING:
     from camhub.processing import ProcessorRunner

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,9 +35,12 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import Frame, Image, SendTimeout
+from camhub.types import ArgumentError, Frame, Image, SendTimeout
 
 log = logging.getLogger("camhub.sender")
+
+_SLICE = 0.1
+"""Longest single wait on the hub, so that :meth:`Sender.interrupt` takes effect soon."""
 
 OnTimeout = Literal["drop", "raise"]
 
@@ -124,11 +128,11 @@ class Sender(_BaseSender):
     ) -> None:
         super().__init__()
         if window < 1:
-            raise ValueError(f"window must be at least 1, got {window}")
+            raise ArgumentError(f"window must be at least 1, got {window}")
         if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
+            raise ArgumentError(f"timeout must be positive, got {timeout}")
         if on_timeout not in ("drop", "raise"):
-            raise ValueError(f"on_timeout must be 'drop' or 'raise', got {on_timeout!r}")
+            raise ArgumentError(f"on_timeout must be 'drop' or 'raise', got {on_timeout!r}")
         self.address = check_endpoint(connect_to, what="hub address")
         self.window = window
         self.timeout = timeout
@@ -143,6 +147,7 @@ class Sender(_BaseSender):
         self._last_refusal: bytes | None = None
         self.last_error: str | None = None
         """Why the hub cannot be reached right now (None while it answers)."""
+        self._interrupt = threading.Event()
         self._connect()
 
     @property
@@ -203,7 +208,33 @@ class Sender(_BaseSender):
         self._reconnect()
         return False
 
+    def interrupt(self) -> None:
+        """Make a send or flush that is waiting on the hub give up within ``_SLICE`` s, and
+        every later one at once. Safe from any thread; for stopping quickly while the hub
+        is down (Ctrl-C must not wait out ``timeout``)."""
+        self._interrupt.set()
+
+    @property
+    def refused(self) -> bool:
+        """True while the hub refuses this sender's handshake (see :attr:`last_error`)."""
+        return self._refused_at is not None
+
+    def _wait(self, ready: Callable[[float], bool], timeout: float) -> bool:
+        """``ready(t)`` in slices of at most ``_SLICE`` s until it is true, ``timeout``
+        passes or :meth:`interrupt` is called. The first slice is the whole wait when it
+        is short, so the usual case (a reply or room within 0.1 s) costs one poll."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if ready(max(0.0, min(remaining, _SLICE))):
+                return True
+            if remaining <= _SLICE or self._interrupt.is_set():
+                return False
+
     def _note_outage(self, why: str) -> None:
+        if self._interrupt.is_set():  # stopping, not an outage
+            self.stats.dropped += 1
+            return
         self.stats.timeouts += 1
         self.last_error = f"hub {self.address} {why} within {self.timeout:.1f} s"
         if self._outage_since is None:
@@ -230,7 +261,7 @@ class Sender(_BaseSender):
     def _take_replies(self, wait: float) -> bool:
         """Read every reply available, waiting up to ``wait`` s for the first; False if none."""
         sock = self.socket
-        if not readable(sock, int(wait * 1000)):
+        if not self._wait(lambda t: readable(sock, int(t * 1000)), wait):
             return False
         while True:
             try:
@@ -270,7 +301,10 @@ class Sender(_BaseSender):
         parts = [b"", *protocol.encode_frame(frame)]
         sock = self.socket
         assert self._watch is not None
-        if not self._watch.wait_writable(self.timeout):
+        watch = self._watch
+        if not self._wait(
+            lambda t: watch.wait_writable(t) or watch.failure is not None, self.timeout
+        ) or (watch.failure is not None):
             self.stats.dropped += 1
             if self._watch.failure is not None:
                 self._note_refused(self._watch.failure)

@@ -168,3 +168,24 @@ def test_cli_check_bad(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main(["config", "check", str(path)]) == 2
     err = capsys.readouterr().err
     assert "fleet.toml:8: cameras[0].fps: Input should be greater than 0 (got -3)" in err
+
+
+def test_cli_check_says_who_streams_each_camera(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "fleet.toml"
+    path.write_text(
+        '[[cameras]]\nname = "phone"\nsource = "ipwebcam://192.168.1.23"\npull = true\n\n'
+        '[[cameras]]\nname = "pi"\nsource = "picamera"\n'
+    )
+    assert main(["config", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "cameras[0]: phone: mjpeg" in out and "the hub pulls it" in out
+    assert "cameras[1]: pi: picamera" in out and "camhub send pushes it" in out
+
+
+def test_pull_must_be_a_boolean(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.toml"
+    path.write_text('[[cameras]]\nsource = "testsrc"\npull = "sometimes"\n')
+    with pytest.raises(ConfigError, match=r"fleet.toml:3: cameras\[0\].pull"):
+        load_config(path)

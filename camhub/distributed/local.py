@@ -13,8 +13,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
+from camhub.types import CamhubError
 
-class ActorFailed(Exception):
+
+class ActorFailed(CamhubError):
     """The local actor could not be created (its model failed to load)."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from camhub.bus import BusSubscription, EventBus
@@ -72,6 +73,19 @@ class EventManager:
         if event is not None:
             return event
         return None if self.store is None else self.store.get(event_id)
+
+    def end_active(self, at: float | None = None) -> list[Event]:
+        """End every event still going on (the hub is stopping) and store the ends, so
+        no event outlives the hub that watched it."""
+        at = time.time() if at is None else at
+        with self._lock:
+            events, self._active = list(self._active.values()), {}
+        for event in events:
+            event.end = max(event.start, at)
+            event.data["ended_by"] = "hub stopped"
+            if self.store is not None:
+                self.store.save(event)
+        return events
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until updates published so far are handled and stored (tests, shutdown)."""

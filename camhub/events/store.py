@@ -70,8 +70,19 @@ def _row_event(row: tuple[object, ...]) -> Event:
 class EventStore:
     """Open with :meth:`open`; ``save`` from any thread; ``close`` commits what is queued."""
 
-    def __init__(self, path: Path, *, max_pending: int = 10_000, batch_every: float = 0.2):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_pending: int = 10_000,
+        batch_every: float = 0.2,
+        keep_days: float = 0.0,
+    ) -> None:
         self.path = path
+        self.keep_days = keep_days
+        """Events that ended longer ago than this are deleted, hourly (0: kept forever)."""
+        self.deleted = 0
+        self._next_prune = 0.0
         self._conn = open_db(path, SCHEMA)
         self._read_lock = threading.Lock()
         self._cond = threading.Condition()
@@ -90,10 +101,10 @@ class EventStore:
         self._thread.start()
 
     @classmethod
-    def open(cls, data_dir: Path) -> EventStore:
+    def open(cls, data_dir: Path, keep_days: float = 0.0) -> EventStore:
         """``data_dir/events.db``; a clear :class:`DataDirError` if either is unusable."""
         ensure_dir(data_dir)
-        return cls(data_dir / "events.db")
+        return cls(data_dir / "events.db", keep_days=keep_days)
 
     def _close_dangling(self) -> int:
         # Events the last run never ended (crash, kill): end them where they were last
@@ -135,6 +146,29 @@ class EventStore:
             with self._cond:
                 batch, self._pending = list(self._pending.values()), {}
             self._write(batch)
+            if self.keep_days > 0 and time.monotonic() >= self._next_prune:
+                self._next_prune = time.monotonic() + 3600
+                self.prune(time.time() - self.keep_days * 86400)
+
+    def prune(self, before: float) -> int:
+        """Delete events (and their snapshots) that ended before ``before``."""
+        try:
+            with self._read_lock:
+                self._conn.execute("BEGIN")
+                self._conn.execute(
+                    'DELETE FROM snapshots WHERE id IN (SELECT id FROM events WHERE "end" < ?)',
+                    (before,),
+                )
+                cur = self._conn.execute('DELETE FROM events WHERE "end" < ?', (before,))
+                self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with self._read_lock:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            log.error("cannot delete old events from %s: %s", self.path, exc)
+            return 0
+        self.deleted += cur.rowcount
+        return int(cur.rowcount)
 
     def _write(self, batch: Iterable[Event]) -> None:
         now = time.time()

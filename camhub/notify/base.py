@@ -12,11 +12,13 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from pydantic import BaseModel
 
 from camhub.bus import BusSubscription, EventBus
 from camhub.events.model import EventUpdate
-from camhub.types import CamhubError, HubEvent
+from camhub.types import ArgumentError, CamhubError, HubEvent
 
 log = logging.getLogger("camhub.notify")
 
@@ -70,6 +72,11 @@ class Sink:
         self.last_error_at: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: BaseModel) -> Sink:
+        """Build the sink from its settings model (what the registry calls)."""
+        raise NotImplementedError
 
     def start(self, bus: EventBus | None = None) -> Sink:
         """Open connections, then (with ``bus``) receive its messages on a bounded queue."""
@@ -171,27 +178,33 @@ class UnknownSink(CamhubError, KeyError):
 
 
 _REGISTRY: dict[str, type[Sink]] = {}
+_BUILTIN = ("camhub.notify.mqtt", "camhub.notify.webhook")
+
+
+def _load_builtin() -> None:
+    import importlib
+
+    for module in _BUILTIN:
+        importlib.import_module(module)
 
 
 def register(cls: type[Sink]) -> type[Sink]:
     """Class decorator: make ``cls`` available by its ``type_name``."""
     if not cls.type_name or not cls.type_name.isidentifier():
-        raise ValueError(f"{cls.__name__}.type_name must be a short identifier")
+        raise ArgumentError(f"{cls.__name__}.type_name must be a short identifier")
     _REGISTRY[cls.type_name] = cls
     return cls
 
 
 def sink_types() -> list[str]:
+    _load_builtin()
     return sorted(_REGISTRY)
 
 
 def sink_class(type_name: str) -> type[Sink]:
+    _load_builtin()
     try:
         return _REGISTRY[type_name]
     except KeyError:
         known = ", ".join(sink_types()) or "none"
         raise UnknownSink(f"unknown sink type {type_name!r} (known: {known})") from None
-
-
-def describe(sinks: list[Sink]) -> list[dict[str, Any]]:
-    return [s.stats().as_dict() for s in sinks]

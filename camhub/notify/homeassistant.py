@@ -54,11 +54,12 @@ class Discovery:
             )
         return device
 
-    def _base(self, camera: str, obj: str, name: str) -> dict[str, object]:
+    def _base(self, component: str, camera: str, obj: str, name: str) -> dict[str, object]:
+        # default_entity_id replaced object_id (deprecated in HA 2025.10, gone in 2026.4).
         return {
             "name": name,
             "unique_id": obj,
-            "object_id": obj,
+            "default_entity_id": f"{component}.{obj}",
             "device": self._device(camera),
             "availability": [{"topic": f"{self.prefix}/available"}],
             "origin": {"name": "camhub"},
@@ -66,7 +67,7 @@ class Discovery:
 
     def camera_configs(self, camera: str) -> list[tuple[str, bytes]]:
         obj = object_id(self.node, camera, "online")
-        config = self._base(camera, obj, "Online")
+        config = self._base("binary_sensor", camera, obj, "Online")
         config.update(
             state_topic=f"{self.prefix}/{topic_part(camera)}/status",
             payload_on="online",
@@ -78,10 +79,10 @@ class Discovery:
     def label_configs(self, camera: str, label: str) -> list[tuple[str, bytes]]:
         base_topic = f"{self.prefix}/{topic_part(camera)}/{topic_part(label)}"
         count_obj = object_id(self.node, camera, label, "count")
-        count = self._base(camera, count_obj, f"{label.capitalize()} count")
+        count = self._base("sensor", camera, count_obj, f"{label.capitalize()} count")
         count.update(state_topic=base_topic, state_class="measurement", icon="mdi:counter")
         snap_obj = object_id(self.node, camera, label, "snapshot")
-        snap = self._base(camera, snap_obj, f"{label.capitalize()} snapshot")
+        snap = self._base("camera", camera, snap_obj, f"{label.capitalize()} snapshot")
         snap.update(topic=f"{base_topic}/snapshot")
         return [
             (self._topic("sensor", count_obj), _encode(count)),

@@ -15,10 +15,13 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel
+
 from camhub.events.model import EventUpdate
 from camhub.notify.base import Sink, register
 from camhub.notify.payload import update_bytes
 from camhub.notify.settings import WebhookSettings
+from camhub.types import ArgumentTypeError
 
 log = logging.getLogger("camhub.notify.webhook")
 
@@ -50,6 +53,14 @@ class WebhookSink(Sink):
         # Shown in stats and logs: scheme, host, port and path, never credentials or query.
         port = f":{parts.port}" if parts.port else ""
         self._shown = f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+
+    @classmethod
+    def from_settings(cls, settings: BaseModel) -> Sink:
+        if not isinstance(settings, WebhookSettings):
+            raise ArgumentTypeError(
+                f"{cls.__name__} needs WebhookSettings, not {type(settings).__name__}"
+            )
+        return cls(settings)
 
     @property
     def target(self) -> str:

@@ -27,7 +27,7 @@ from camhub.processing.base import (
     as_result,
     processor_class,
 )
-from camhub.types import CameraName, Frame, FrameStore
+from camhub.types import ArgumentTypeError, CameraName, Frame, FrameStore
 
 log = logging.getLogger("camhub.processing")
 
@@ -207,19 +207,21 @@ class ProcessorRunner:
             processor = processor_class(processor)
         if isinstance(processor, type):
             if not issubclass(processor, Processor):
-                raise TypeError(f"{processor.__name__} is not a camhub Processor subclass")
+                raise ArgumentTypeError(f"{processor.__name__} is not a camhub Processor subclass")
             cls = processor
             cls(**self.options)  # fail now, in the caller, on bad options
             self.make_processor: Callable[[], Processor] = lambda: cls(**self.options)
             default_name = cls.type_name or cls.__name__.lower()
         elif callable(processor):
             if self.options:
-                raise TypeError("options are only for Processor classes, not plain functions")
+                raise ArgumentTypeError(
+                    "options are only for Processor classes, not plain functions"
+                )
             fn = processor
             self.make_processor = lambda: FunctionProcessor(fn)
             default_name = getattr(fn, "__name__", "processor")
         else:
-            raise TypeError(f"not a processor: {processor!r}")
+            raise ArgumentTypeError(f"not a processor: {processor!r}")
         self.name = name or default_name
         self.stopping = threading.Event()
         self._lock = threading.Lock()

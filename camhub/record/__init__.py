@@ -2,7 +2,7 @@
 with pre-roll before events, retention, a free-disk guard, and H.264 clips on request."""
 
 from camhub.record.index import Segment, SegmentIndex
-from camhub.record.recorder import FrameSubscription, Recorder
+from camhub.record.recorder import Recorder
 from camhub.record.segment import SegmentError, read_segment
 from camhub.record.settings import (
     RECORD_MODES,
@@ -15,7 +15,6 @@ from camhub.record.settings import (
 __all__ = [
     "RECORD_MODES",
     "CameraRecording",
-    "FrameSubscription",
     "RecordMode",
     "RecordSettings",
     "RecordSettingsError",

@@ -11,12 +11,12 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 from camhub.jpeg import decode_jpeg
@@ -44,6 +44,8 @@ def _even(n: int) -> int:
 def write_mp4(frames: Any, path: Path, *, crf: int = 23) -> int:
     """Encode ``(time, jpeg)`` pairs as H.264 in MP4 with their real timing; returns the
     number of frames. The first frame's size is the clip's (later sizes are scaled)."""
+    import av  # PyAV is heavy: only a clip request pays for it
+
     tmp = path.with_name(path.name + ".part")
     count = 0
     container = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
@@ -108,13 +110,15 @@ class ClipExporter:
             raise ClipError(f"the clip's end ({end}) must be after its start ({start})", 400)
         if end - start > MAX_CLIP_SECONDS:
             raise ClipError(f"clips are at most {MAX_CLIP_SECONDS:g} s long", 400)
-        if not any(s.frames for s in self.index.find(camera, start, end)):
+        if not any(s.frames or not s.closed for s in self.index.find(camera, start, end)):
             raise ClipError(f"no recording of camera {camera!r} between {start:.3f} and {end:.3f}")
         return self._pool.submit(self._export, camera, start, end)
 
     def _export(self, camera: CameraName, start: float, end: float) -> Path:
-        key = hashlib.sha1(f"{camera}\0{start:.3f}\0{end:.3f}".encode()).hexdigest()[:20]
-        path = self.out_dir / f"{key}.mp4"
+        # A range that reaches into the present is still being recorded: no cache then.
+        settled = end < time.time() - 2.0
+        key = f"{camera}\0{start:.3f}\0{end:.3f}" + ("" if settled else f"\0{time.time()}")
+        path = self.out_dir / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.mp4"
         if path.exists():
             return path
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -126,6 +130,8 @@ class ClipExporter:
                     yield from read_segment(seg.path, start, end)
                 except SegmentError as exc:  # a lost or damaged segment: skip it
                     log.warning("clip of %s skips a segment: %s", camera, exc)
+
+        import av
 
         try:
             count = write_mp4(frames(), path)

@@ -138,14 +138,15 @@ class SegmentIndex:
         *,
         limit: int = 100_000,
     ) -> list[Segment]:
-        """Segments overlapping [start, end], oldest first."""
+        """Segments overlapping [start, end], oldest first (open ones included: their
+        ``end``, ``frames`` and ``bytes`` are filled in when they close)."""
         where: list[str] = []
         args: list[object] = []
         if camera is not None:
             where.append("camera = ?")
             args.append(camera)
-        if start is not None:
-            where.append('"end" >= ?')
+        if start is not None:  # an open segment's row ends where it began: it goes on
+            where.append('("end" >= ? OR closed = 0)')
             args.append(start)
         if end is not None:
             where.append("start <= ?")

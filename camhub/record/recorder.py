@@ -39,8 +39,9 @@ start."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class FrameSubscription(Protocol):
-    """What :meth:`CameraStore.subscribe` returns: every frame, bounded, drops counted."""
+class Subscription(Protocol):
+    """What the recorder reads: :meth:`CameraStore.subscribe`'s
+    :class:`~camhub.store.FrameSubscription` (every frame, bounded, drops counted)."""
 
     @property
     def dropped(self) -> int: ...
@@ -94,7 +95,7 @@ class Recorder:
 
     def __init__(
         self,
-        frames: FrameSubscription,
+        frames: Subscription,
         bus: EventBus | None,
         index: SegmentIndex,
         settings: RecordSettings,

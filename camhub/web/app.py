@@ -14,12 +14,19 @@ import struct
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -27,11 +34,19 @@ from camhub.detect import metrics as detect_metrics
 from camhub.detect.scheduler import ObjectDetection, ObjectsUpdate
 from camhub.distributed import RayPool
 from camhub.distributed import metrics as ray_metrics
+from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
-from camhub.types import CameraName, HubView
-from camhub.web import metrics
+from camhub.types import CameraName, CamhubError, Frame, HubView
+from camhub.web import metrics, notify
+from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
+from camhub.web.health import hub_health
+from camhub.web.phone import OPEN_PATHS as PHONE_OPEN_PATHS
+from camhub.web.phone import Phones, phone_routes
+
+if TYPE_CHECKING:
+    from camhub.history import History
 
 STATIC = Path(__file__).parent / "static"
 BOUNDARY = "camhubframe"
@@ -130,6 +145,8 @@ class Dashboard:
         if stats is None:
             return None
         out = stats.as_dict()
+        # Seconds since the newest frame, by the hub's clock: what the page greys on.
+        out["idle_s"] = round(max(0.0, time.time() - stats.last_seen), 1)
         base = "/api/cameras/" + quote(name, safe="")
         out["links"] = {
             "self": base,
@@ -149,6 +166,8 @@ class Dashboard:
                 "data": None if update is None else update.data,
                 "detections": [] if update is None else update.detections,
                 "frame_received_at": None if update is None else update.frame_received_at,
+                # A result about a picture from a camera that is gone is history, not news.
+                "stale": not stats.online,
             }
         out["processors"] = processors
         if self.detection is not None:
@@ -165,11 +184,13 @@ class Dashboard:
     # -- streams ---------------------------------------------------------------------
 
     def wants_for(self, request: Request) -> Callable[[Key], bool] | None:
-        wants = self._wants_pictures(request)
-        if wants is None or request.query_params.get("objects") != "1":
-            return wants
-        pictures = wants
-        return lambda key: key[1] == OBJECTS or pictures(key)
+        pictures = self._wants_pictures(request)
+        if pictures is None:
+            return None
+        if request.query_params.get("objects") == "1":
+            return lambda key: key[1] == OBJECTS or pictures(key)
+        # Objects records are JSON, not pictures: only for clients that ask for them.
+        return lambda key: key[1] != OBJECTS and pictures(key)
 
     def _wants_pictures(self, request: Request) -> Callable[[Key], bool] | None:
         camera = request.query_params.get("camera")
@@ -200,7 +221,37 @@ def _json(data: object, status: int = 200) -> JSONResponse:
 
 
 def _not_found(name: str) -> JSONResponse:
+    if not name:
+        return _json({"error": "no camera name given; the list of cameras is /api/cameras"}, 404)
     return _json({"error": f"no camera named {name!r}"}, 404)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """API clients get JSON errors; pages keep Starlette's plain text."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path == "/api" or request.url.path.startswith("/api/"):
+        message = exc.detail if exc.status_code != 404 else f"no API path {request.url.path!r}"
+        return _json({"error": message, "see": "/api/cameras"}, exc.status_code)
+    return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+
+
+def _jpeg_of(frame: Frame) -> bytes | JSONResponse:
+    """The frame as JPEG, or a 415 saying why it cannot be one (a raw float64 or 4-D array
+    reaches the hub intact but has no picture form)."""
+    try:
+        return frame.to_jpeg()
+    except (ValueError, CamhubError) as exc:
+        if frame.encoding == "other":  # a sender's own format (PNG, WebP...): carried, not shown
+            return _json({"error": f"camera {frame.name!r}: unsupported encoding ({exc})"}, 415)
+        array = frame.array
+        what = "" if array is None else f" ({array.dtype} array of shape {tuple(array.shape)})"
+        return _json(
+            {
+                "error": f"camera {frame.name!r} sends frames that cannot be shown as a "
+                f"picture{what}: {exc}; send uint8 BGR or grey images, or JPEG"
+            },
+            415,
+        )
 
 
 def _mux_record(pic: Picture) -> bytes:
@@ -225,9 +276,14 @@ def create_app(
     *,
     token: str | None = None,
     secure_cookie: bool = False,
+    history: History | None = None,
+    sinks: Sequence[Sink] = (),
     detection: ObjectDetection | None = None,
+    phones: Phones | None = None,
 ) -> Starlette:
-    """The dashboard app for ``hub``; with ``token``, every request must carry it."""
+    """The dashboard app for ``hub``; with ``token``, every request must carry it;
+    with ``history``, also events and recordings (:mod:`camhub.web.events_api`);
+    with ``phones``, browsers can also stream into the hub (:mod:`camhub.web.phone`)."""
     dash = Dashboard(hub, processors, detection)
 
     async def index(request: Request) -> Response:
@@ -246,13 +302,12 @@ def create_app(
             {
                 "cameras": [c for c in items if c is not None],
                 "hub": {
+                    **hub_health(hub, dash.started_at).as_dict(),
                     "endpoints": hub.endpoints,
-                    "malformed": hub.malformed,
-                    "messages": hub.messages,
                     "offline_after": hub.offline_after,
                     "viewers": dash.broadcaster.viewers,
-                    "uptime_s": round(time.time() - dash.started_at, 1),
                     "processors": [r.name for r in dash.runners],
+                    "problems": [] if history is None else history.health(),
                     "detection": None if dash.detection is None else dash.detection.stats(),
                 },
                 "time": time.time(),
@@ -271,7 +326,10 @@ def create_app(
             frame = hub.latest(name)
             if frame is None:
                 return _not_found(name)
-            jpeg, at = frame.to_jpeg(), frame.received_at
+            encoded = _jpeg_of(frame)
+            if isinstance(encoded, JSONResponse):
+                return encoded
+            jpeg, at = encoded, frame.received_at
         else:
             runner = dash.runner(view)
             update = None if runner is None else runner.latest(name)
@@ -338,7 +396,13 @@ def create_app(
         )
 
     async def prometheus(request: Request) -> Response:
-        text = metrics.render(hub, dash.runners, dash.broadcaster)
+        text = metrics.render(
+            hub, dash.runners, dash.broadcaster, hub_health(hub, dash.started_at)
+        ) + notify.metrics(sinks)
+        if history is not None:
+            from camhub.web.events_api import metrics_text
+
+            text += metrics_text(history)
         if dash.detection is not None:
             text += detect_metrics.render(dash.detection)
             if isinstance(dash.detection.pool, RayPool):
@@ -363,6 +427,7 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/api/cameras", cameras),
+        *notify.routes(sinks),
         Route("/api/objects", objects),
         Route("/api/stream", mux),
         Route("/api/cameras/{name:path}/snapshot.jpg", snapshot),
@@ -370,8 +435,23 @@ def create_app(
         Route("/api/cameras/{name:path}", camera),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    events_api = None
+    if history is not None:
+        from camhub.web.events_api import EventsApi
+
+        events_api = EventsApi(history)
+        routes = [*events_api.routes(), *routes]
+    open_paths = DASHBOARD_OPEN_PATHS
+    if phones is not None:
+        routes[-1:-1] = phone_routes(phones)
+        open_paths = open_paths | PHONE_OPEN_PATHS
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
     app.state.dashboard = dash
+    app.state.events_api = events_api
     if token is not None:
-        app.add_middleware(TokenAuth, token=token, secure_cookie=secure_cookie)
+        app.add_middleware(
+            TokenAuth, token=token, secure_cookie=secure_cookie, open_paths=open_paths
+        )
     return app

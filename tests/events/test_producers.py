@@ -21,16 +21,13 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def wired() -> Iterator[tuple[camhub.Hub, EventBus, EventManager]]:
     hub = camhub.Hub("tcp://127.0.0.1:0", offline_after=0.6)
-    bus = EventBus()
-    hub.add_listener(bus.publish)  # the restructured hub publishes on its bus itself
-    manager = EventManager(bus).start()
-    offline = OfflineEvents(bus, hub).start()
+    manager = EventManager(hub.bus).start()
+    offline = OfflineEvents(hub.bus, hub.store).start()
     hub.start()
-    yield hub, bus, manager
-    hub.stop()
+    yield hub, hub.bus, manager
+    hub.stop()  # closes the bus, and with it every subscription
     offline.stop()
     manager.stop()
-    bus.close()
 
 
 def _scene(i: int, moving: bool) -> bytes:
@@ -69,8 +66,10 @@ def test_motion_processor_publishes_motion_events_through_the_runner(
     hub, bus, manager = wired
     got: list[EventUpdate] = []
     manager.add_listener(got.append)
-    runner = ProcessorRunner(hub, MotionProcessor, options={"end_after": 0.5}).start()
-    runner.add_listener(lambda update: [bus.publish(e) for e in update.events])
+    # the runner publishes the processor's Result.events on the bus
+    runner = ProcessorRunner(
+        hub.store, MotionProcessor, options={"end_after": 0.5}, bus=bus
+    ).start()
     try:
         with camhub.Sender(hub.endpoint) as sender:
             # still, then moving, then still again: one motion event

@@ -94,3 +94,38 @@ def test_default_data_dir_follows_xdg(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == str(tmp_path / "camhub")
     assert default_data_dir().name == "camhub"
+
+
+def test_events_going_on_when_the_hub_stops_are_ended(tmp_path: Path) -> None:
+    store = EventStore.open(tmp_path)
+    bus = EventBus()
+    manager = EventManager(bus, store).start()
+    event = Event(camera="door", label="motion", start=100.0)
+    bus.publish(EventUpdate("new", event.copy()))
+    assert manager.flush()
+    manager.stop()
+    ended = manager.end_active(at=150.0)
+    store.close()
+    assert [e.id for e in ended] == [event.id]
+    again = EventStore.open(tmp_path)
+    try:
+        got = again.get(event.id)
+        assert got is not None and got.end == 150.0 and got.data["ended_by"] == "hub stopped"
+        assert again.interrupted == 0
+    finally:
+        again.close()
+
+
+def test_old_events_are_pruned_with_their_snapshots(tmp_path: Path) -> None:
+    store = EventStore.open(tmp_path, keep_days=1)
+    try:
+        old = Event(camera="c", label="motion", start=10.0, end=20.0, snapshot=b"old")
+        new = Event(camera="c", label="motion", start=1e12, end=None, snapshot=b"new")
+        store.save(old)
+        store.save(new)
+        assert store.flush()
+        assert store.count() == 1  # the writer pruned after its first batch
+        assert store.get(old.id) is None and store.snapshot(old.id) is None
+        assert store.snapshot(new.id) == b"new" and store.deleted == 1
+    finally:
+        store.close()

@@ -1,26 +1,55 @@
-"""SIGKILL during recording: every frame reported written survives, every closed
-segment stays readable, and the next start completes the open segment's index row."""
+"""SIGKILL during recording: a real hub process records a real sender's frames; after
+the kill every frame it reported written is on disk, every closed segment is readable,
+and the next start completes the open segment's index row."""
 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+import camhub
 from camhub.record.index import SegmentIndex
 from camhub.record.segment import read_segment
-from tests.conftest import start_peer, stop_peer
+from tests.conftest import PEERS, stop_peer
+from tests.record.helpers import jpeg_at
 
 pytestmark = pytest.mark.timeout(60)
 
 
+def _camera(endpoint: str, stop: threading.Event) -> None:
+    with camhub.Sender(endpoint, window=8, timeout=2.0) as sender:
+        i = 0
+        while not stop.is_set():
+            try:
+                sender.send_jpeg("cam", jpeg_at(i))
+            except camhub.SendTimeout:
+                return  # the hub was killed
+            i += 1
+            time.sleep(1 / 30)
+
+
 def test_sigkill_loses_nothing_that_was_written(tmp_path: Path) -> None:
-    proc = start_peer("record_process.py", str(tmp_path))
+    proc = subprocess.Popen(
+        [sys.executable, str(PEERS / "record_process.py"), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
+    stop = threading.Event()
+    sender: threading.Thread | None = None
     written = 0
     try:
+        ready = proc.stdout.readline().split()
+        assert ready and ready[0] == "READY", f"the hub did not start: {ready}"
+        sender = threading.Thread(target=_camera, args=(ready[1], stop), daemon=True)
+        sender.start()
         deadline = time.monotonic() + 3.5  # a few 1-second segments, then one open
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
@@ -29,7 +58,10 @@ def test_sigkill_loses_nothing_that_was_written(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(10) == -signal.SIGKILL
     finally:
-        stop_peer(proc)
+        stop.set()
+        if sender is not None:
+            sender.join(10)
+        stop_peer(proc)  # type: ignore[arg-type]
     assert written > 50
 
     index = SegmentIndex.open(tmp_path)

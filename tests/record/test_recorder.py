@@ -176,3 +176,27 @@ def test_bad_settings() -> None:
         CameraRecording("events", pre_roll=-1)
     with pytest.raises(RecordSettingsError, match="segment_seconds"):
         RecordSettings(segment_seconds=0)
+
+
+def test_a_vanished_directory_loses_no_other_camera(tmp_path: Path) -> None:
+    settings = RecordSettings(
+        default=CameraRecording("continuous"), segment_seconds=1.0, min_free_gb=0
+    )
+    rec, frames, bus = _recorder(tmp_path, settings)
+    try:
+        t0 = float(int(time.time()) - 100)
+        _feed(rec, frames, "a", [t0 + i / 10 for i in range(15)])
+        _feed(rec, frames, "b", [t0 + i / 10 for i in range(15)])
+        import shutil
+
+        shutil.rmtree(rec.index.find("a")[0].path.parent.parent)  # camera a's whole folder
+        _feed(rec, frames, "a", [t0 + 2 + i / 10 for i in range(15)])
+        _feed(rec, frames, "b", [t0 + 2 + i / 10 for i in range(15)])
+    finally:
+        rec.stop()
+        bus.close()
+    readable_a = [
+        t for s in rec.index.find("a") if s.path.exists() for t, _ in read_segment(s.path)
+    ]
+    assert readable_a and min(readable_a) >= t0 + 2  # recording went on in a new folder
+    assert len(_recorded(rec, "b")) == 30  # the other camera lost nothing

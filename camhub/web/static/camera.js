@@ -8,6 +8,7 @@
   const tbody = document.querySelector("#stats tbody");
   const procdata = document.getElementById("procdata");
   const badge = document.getElementById("badge");
+  const objectsLine = document.getElementById("objects-line");
   const sinks = new Map(); // view -> ImageSink
 
   document.getElementById("title").textContent = name;
@@ -41,39 +42,52 @@
     return tr;
   }
 
-  async function poll() {
-    let cam;
-    try {
-      const resp = await fetch(base, { cache: "no-store" });
-      if (resp.status === 404) { badge.textContent = "unknown camera"; badge.className = "badge inline offline"; return; }
-      cam = await resp.json();
-    } catch (err) {
-      badge.textContent = "hub unreachable";
-      return;
-    }
-    sinkFor("live");
-    for (const v of cam.views) sinkFor(v);
-    badge.textContent = cam.online ? "live" : "offline since " + camhub.fmtClock(cam.last_seen);
-    badge.className = "badge inline" + (cam.online ? "" : " offline");
-    document.body.classList.toggle("offline", !cam.online);
-    tbody.replaceChildren(
-      row("frames per second", cam.fps.toFixed(1)),
+  let lastAnswer = Date.now();
+  let lastCam = null;
+
+  // No such camera (or no name at all): say so, link back, and hide links that lead nowhere.
+  function unknown(message) {
+    badge.textContent = "unknown camera";
+    badge.className = "badge inline offline";
+    document.getElementById("missing-text").textContent = message;
+    document.getElementById("missing").hidden = false;
+    document.querySelector(".details").hidden = true;
+    views.hidden = true;
+  }
+
+  function show(cam, hubDownFor) {
+    const st = camhub.cameraState(cam, hubDownFor);
+    const live = st.state === "live";
+    badge.textContent = st.badge;
+    badge.className = "badge inline " + st.state;
+    document.body.dataset.state = st.state;
+    document.body.classList.toggle("offline", st.state === "offline" || st.state === "waiting");
+    document.body.classList.toggle("stale", !live);
+    const rows = [
+      row("state", st.state === "live" ? "live" : st.badge),
+      row("frames per second", live ? cam.fps.toFixed(1) : "0.0"),
       row("resolution", camhub.fmtRes(cam) || "unknown"),
-      row("frame age (capture → hub)", cam.age_ms === null ? "not stamped" : camhub.fmtAge(cam.age_ms)),
-      row("bandwidth", camhub.fmtRate(cam.kbps)),
+      // Capture-to-hub latency describes a live picture; otherwise say how old it is.
+      row("frame age (capture → hub)", !live
+        ? (st.age === null || !cam.frames ? "no picture" : "picture is " + camhub.fmtAgo(st.age) + " old")
+        : cam.age_ms === null ? "not stamped" : camhub.fmtAge(cam.age_ms)),
+      row("bandwidth", live ? camhub.fmtRate(cam.kbps) : camhub.fmtRate(0)),
       row("frames received", String(cam.frames)),
       row("dropped / malformed", cam.dropped + " / " + cam.malformed),
       row("encoding", cam.encoding || ""),
       row("sender", cam.peer || ""),
-      row("first seen", camhub.fmtClock(cam.first_seen)),
-      row("last seen", camhub.fmtClock(cam.last_seen)),
-    );
+      row("first seen", cam.frames ? camhub.fmtClock(cam.first_seen) : "never"),
+      row("last frame", cam.frames ? camhub.fmtClock(cam.last_seen) : "never"),
+    ];
+    if (cam.source) rows.splice(1, 0, row("source", cam.source));
+    if (cam.reason && !live) rows.splice(1, 0, row("why", cam.reason));
+    tbody.replaceChildren(...rows);
     procdata.replaceChildren();
     for (const [pname, p] of Object.entries(cam.processors || {})) {
       const div = document.createElement("div");
       div.className = "proc-block";
       const h = document.createElement("h2");
-      h.textContent = camhub.describeProcessor(pname, p);
+      h.textContent = camhub.describeProcessor(pname, p) + (live ? "" : " (stale: camera not live)");
       const pre = document.createElement("pre");
       const s = p.stats || {};
       pre.textContent = "processed " + (s.processed || 0) + ", skipped " + (s.skipped || 0) +
@@ -82,10 +96,55 @@
       div.append(h, pre);
       procdata.append(div);
     }
+    const det = cam.objects && cam.objects.stats;
+    if (det) {
+      const div = document.createElement("div");
+      div.className = "proc-block detection";
+      const h = document.createElement("h2");
+      h.textContent = "object detection: " + det.status;
+      const pre = document.createElement("pre");
+      pre.textContent = det.detect_fps.toFixed(1) + " detections/s (target " + det.detect_fps_target +
+        "), " + det.inferences + " inferences, " + det.no_motion + " looks without motion, " +
+        det.skipped + " frames skipped, " + det.failed + " lost to worker restarts\n" +
+        det.inference_ms.toFixed(0) + " ms per inference, " + det.queue_wait_ms.toFixed(0) +
+        " ms from arrival to dispatch\n" + JSON.stringify(det.counts, null, 1);
+      div.append(h, pre);
+      procdata.append(div);
+    }
   }
 
+  async function poll() {
+    let cam;
+    try {
+      const resp = await fetch(base, { cache: "no-store" });
+      if (resp.status === 404) { unknown("There is no camera named “" + name + "” on this hub."); return; }
+      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      cam = await resp.json();
+    } catch (err) {
+      if (lastCam) show(lastCam, Math.max(0.001, (Date.now() - lastAnswer) / 1000));
+      else { badge.textContent = "hub unreachable"; badge.className = "badge inline hub-down"; }
+      return;
+    }
+    lastAnswer = Date.now();
+    lastCam = cam;
+    sinkFor("live");
+    for (const v of cam.views) sinkFor(v);
+    show(cam, 0);
+  }
+
+  if (!name) {
+    unknown("No camera chosen: open a camera from the grid.");
+    return;
+  }
   poll();
   setInterval(poll, 1000);
-  camhub.openStream("/api/stream?camera=" + encodeURIComponent(name),
-    (head, bytes) => sinkFor(head.view).put(bytes));
+  camhub.openStream("/api/stream?objects=1&camera=" + encodeURIComponent(name), (head, bytes) => {
+    if (head.view === "objects") {
+      const live = views.querySelector('figure[data-view="live"]');
+      if (live) camhubObjects.draw(live.querySelector(".frame"), JSON.parse(new TextDecoder().decode(bytes)), objectsLine);
+      return;
+    }
+    sinkFor(head.view).put(bytes);
+  });
+  camhubObjects.bindToggle(document.getElementById("objects"));
 })();
