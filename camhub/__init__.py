@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from camhub.datadir import DataDirError
     from camhub.detect import Box, Detector
     from camhub.detect.scheduler import ObjectDetection
+    from camhub.distributed import ClusterError, RayOptions, RayPool
     from camhub.events import EventStore, EventTracker
     from camhub.history import History
     from camhub.notify import MqttSettings, MqttSink, Sink, WebhookSettings, WebhookSink
@@ -72,6 +73,7 @@ _LAZY = {
     "Box": "camhub.detect",
     "CameraJob": "camhub.agent",
     "CameraRecording": "camhub.record",
+    "ClusterError": "camhub.distributed",
     "ConfigError": "camhub.config",
     "DataDirError": "camhub.datadir",
     "Detection": "camhub.processing",
@@ -86,6 +88,8 @@ _LAZY = {
     "Processor": "camhub.processing",
     "ProcessorRunner": "camhub.processing",
     "Puller": "camhub.puller",
+    "RayOptions": "camhub.distributed",
+    "RayPool": "camhub.distributed",
     "RecordSettings": "camhub.record",
     "Recorder": "camhub.record",
     "Result": "camhub.processing",
@@ -127,6 +131,7 @@ __all__ = [
     "CameraStats",
     "CameraStore",
     "CamhubError",
+    "ClusterError",
     "ConfigError",
     "CurveClient",
     "CurveServer",
@@ -161,6 +166,8 @@ __all__ = [
     "ProtocolError",
     "Publisher",
     "Puller",
+    "RayOptions",
+    "RayPool",
     "ReceiveTimeout",
     "Receiver",
     "RecordSettings",
