@@ -4,10 +4,10 @@ A drop-in for imagezmq (``import camhub as imagezmq``) that never hangs, plus a 
 API: :class:`Sender`/:class:`Publisher` push :class:`Frame` objects to a :class:`Hub`,
 which keeps the newest frame of every camera for the dashboard and your own code.
 
-``import camhub`` loads only what the drop-in needs (pyzmq, numpy, the JPEG codec). The
-dashboard, config files, processors and camera sources (uvicorn, starlette, pydantic,
-yaml, OpenCV, PyAV) load on first use of their names (PEP 562), so a Pi Zero running
-the tutorial loop pays for none of them.
+``import camhub`` loads only what the drop-in and the hub's ingest need (pyzmq, numpy,
+the JPEG codec). The dashboard, config files, processors, detectors, recorder, sinks and
+camera sources (uvicorn, starlette, pydantic, yaml, OpenCV, PyAV...) load on first use
+of their names (PEP 562), so a Pi Zero running the tutorial loop pays for none of them.
 """
 
 from __future__ import annotations
@@ -15,13 +15,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
-from camhub.hub import FrameFeed, Hub
+from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
 from camhub.protocol import Limits, ProtocolError
+from camhub.receiver import Receiver
 from camhub.security import CurveClient, CurveServer, HubRefused
 from camhub.sender import BackgroundSender, Publisher, Sender, SenderStats
+from camhub.store import CameraStore, FrameFeed, FrameSubscription
 from camhub.transport import AddressError
 from camhub.types import (
     ArgumentError,
@@ -43,7 +46,15 @@ from camhub.types import (
 if TYPE_CHECKING:
     from camhub.agent import Agent, CameraJob
     from camhub.config import ConfigError, FleetConfig, load_config
+    from camhub.datadir import DataDirError
+    from camhub.detect import Box, Detector
+    from camhub.detect.scheduler import ObjectDetection
+    from camhub.events import Event, EventStore, EventTracker, EventUpdate
+    from camhub.history import History
+    from camhub.notify import MqttSettings, MqttSink, Sink, WebhookSettings, WebhookSink
     from camhub.processing import Detection, Processor, ProcessorRunner, Result
+    from camhub.puller import Puller
+    from camhub.record import CameraRecording, Recorder, RecordSettings
     from camhub.sources import SourceTimeout, open_source
     from camhub.videostream import VideoStream
     from camhub.web.server import WebServer
@@ -52,16 +63,34 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Agent": "camhub.agent",
+    "Box": "camhub.detect",
     "CameraJob": "camhub.agent",
+    "CameraRecording": "camhub.record",
     "ConfigError": "camhub.config",
+    "DataDirError": "camhub.datadir",
     "Detection": "camhub.processing",
+    "Detector": "camhub.detect",
+    "Event": "camhub.events",
+    "EventStore": "camhub.events",
+    "EventTracker": "camhub.events",
+    "EventUpdate": "camhub.events",
     "FleetConfig": "camhub.config",
+    "History": "camhub.history",
+    "MqttSettings": "camhub.notify",
+    "MqttSink": "camhub.notify",
+    "ObjectDetection": "camhub.detect.scheduler",
     "Processor": "camhub.processing",
     "ProcessorRunner": "camhub.processing",
+    "Puller": "camhub.puller",
+    "RecordSettings": "camhub.record",
+    "Recorder": "camhub.record",
     "Result": "camhub.processing",
+    "Sink": "camhub.notify",
     "SourceTimeout": "camhub.sources",
     "VideoStream": "camhub.videostream",
     "WebServer": "camhub.web.server",
+    "WebhookSettings": "camhub.notify",
+    "WebhookSink": "camhub.notify",
     "load_config": "camhub.config",
     "open_source": "camhub.sources",
 }
@@ -88,18 +117,30 @@ __all__ = [
     "ArgumentError",
     "ArgumentTypeError",
     "BackgroundSender",
+    "Box",
     "CameraJob",
+    "CameraRecording",
     "CameraStats",
+    "CameraStore",
     "CamhubError",
     "ConfigError",
     "CurveClient",
     "CurveServer",
+    "DataDirError",
     "Detection",
+    "Detector",
+    "Event",
+    "EventBus",
+    "EventStore",
+    "EventTracker",
+    "EventUpdate",
     "FleetConfig",
     "Frame",
     "FrameFeed",
     "FrameSource",
     "FrameStore",
+    "FrameSubscription",
+    "History",
     "Hub",
     "HubEvent",
     "HubRefused",
@@ -108,15 +149,23 @@ __all__ = [
     "JpegError",
     "LatestSlot",
     "Limits",
+    "MqttSettings",
+    "MqttSink",
+    "ObjectDetection",
     "Processor",
     "ProcessorRunner",
     "ProtocolError",
     "Publisher",
+    "Puller",
     "ReceiveTimeout",
+    "Receiver",
+    "RecordSettings",
+    "Recorder",
     "Result",
     "SendTimeout",
     "Sender",
     "SenderStats",
+    "Sink",
     "SlotClosed",
     "SourceEnded",
     "SourceError",
@@ -124,6 +173,8 @@ __all__ = [
     "SourceTimeout",
     "VideoStream",
     "WebServer",
+    "WebhookSettings",
+    "WebhookSink",
     "decode_jpeg",
     "encode_jpeg",
     "load_config",

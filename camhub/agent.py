@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from camhub.sender import Sender
 from camhub.sources import SourceTimeout, ThreadedSource, open_source
 from camhub.transport import SocketSecurity, check_endpoint
 from camhub.types import ArgumentError, Encoding, Frame, Image, SourceEnded, SourceError
+from camhub.units import rate_text
 
 log = logging.getLogger("camhub.agent")
 
@@ -110,20 +112,50 @@ class _Meter:
         return len(recent) / span, sum(n for _, n in recent) / span
 
 
+class Outlet(Protocol):
+    """Where a :class:`CameraWorker`'s frames go: a hub over ZeroMQ (a
+    :class:`~camhub.sender.Sender`, for ``camhub send``) or the hub's own store (for
+    cameras the hub pulls itself, :mod:`camhub.puller`)."""
+
+    @property
+    def refused(self) -> bool: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+    def send_frame(self, frame: Frame) -> bool: ...
+
+    def interrupt(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+StateListener = Callable[["CameraWorker"], None]
+
+
 class CameraWorker:
-    """Streams one camera to the hub from its own thread."""
+    """Streams one camera from its own thread: source -> :func:`prepare` -> outlet.
+
+    ``outlet`` makes the outlet inside the worker's thread (ZeroMQ sockets belong to the
+    thread that uses them); by default a :class:`Sender` to ``hub``. ``on_state`` is
+    called from that thread whenever :attr:`state` or :attr:`error` changes.
+    """
 
     def __init__(
         self,
         job: CameraJob,
-        hub: str,
+        hub: str = "",
         *,
         window: int = 4,
         send_timeout: float = 2.0,
         make_source: Callable[[CameraJob], ThreadedSource] = CameraJob.open,
         security: SocketSecurity | None = None,
+        outlet: Callable[[], Outlet] | None = None,
+        on_state: StateListener | None = None,
     ) -> None:
         self.job = job
+        self._make_outlet = outlet or self._new_sender
+        self._on_state = on_state
         self.security = security
         self.hub = hub
         self.window = window
@@ -137,6 +169,7 @@ class CameraWorker:
         self.last_size: tuple[int, int] | None = None
         self._meter = _Meter()
         self._stop = threading.Event()
+        self._sender: Outlet | None = None
         # Daemon: a camera driver stuck in a blocking call must not keep the process alive.
         self._thread = threading.Thread(
             target=self._run, name=f"camhub-send-{job.name}", daemon=True
@@ -148,6 +181,9 @@ class CameraWorker:
 
     def stop(self) -> None:
         self._stop.set()
+        sender = self._sender
+        if sender is not None:
+            sender.interrupt()  # a send waiting on a dead hub gives up now
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -156,26 +192,40 @@ class CameraWorker:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
-    def _run(self) -> None:
-        sender = Sender(
+    def _new_sender(self) -> Outlet:
+        return Sender(
             self.hub, window=self.window, timeout=self.send_timeout, security=self.security
         )
+
+    def _set(self, state: str, error: str | None = None) -> None:
+        changed = (state, error) != (self.state, self.error)
+        self.state, self.error = state, error
+        if changed and self._on_state is not None:
+            try:
+                self._on_state(self)
+            except Exception:  # a listener's bug must not stop the camera
+                log.exception("camera %s: state listener failed", self.job.name)
+
+    def _run(self) -> None:
+        sender = self._sender = self._make_outlet()
+        if self._stop.is_set():
+            sender.interrupt()
         try:
             self._loop(sender)
         except SourceEnded:
-            self.state = "ended"
+            self._set("ended", "the source ended")
             log.info("camera %s: source ended after %d frames", self.job.name, self.sent)
         except SourceError as exc:  # retrying cannot help (missing file, library...)
-            self.state, self.error = "failed", str(exc)
+            self._set("failed", str(exc))
             log.error("%s", exc)
         except Exception as exc:
-            self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
+            self._set("failed", f"{type(exc).__name__}: {exc}")
             log.exception("camera %s: unexpected error; this camera stops", self.job.name)
         finally:
             self.source.stop()
             sender.close()
 
-    def _loop(self, sender: Sender) -> None:
+    def _loop(self, sender: Outlet) -> None:
         period = 1.0 / self.job.fps if self.job.fps else 0.0
         next_at = time.monotonic()
         self.source.start()
@@ -190,7 +240,7 @@ class CameraWorker:
             except SourceTimeout:
                 status = self.source.status()
                 if not status.connected:
-                    self.state, self.error = "offline", status.last_error
+                    self._set("offline", status.last_error)
                 continue
             try:
                 out = prepare(frame, self.job)
@@ -202,10 +252,14 @@ class CameraWorker:
                 self.sent += 1
                 self.bytes += out.nbytes
                 self._meter.add(out.nbytes)
-                self.state, self.error = "streaming", None
-            else:
+                self._set("streaming")
+            elif not self._stop.is_set():
                 self.failed += 1
-                self.state, self.error = "hub down", f"hub {self.hub} not answering"
+                # The sender knows why: refused (wrong key...) is not the same as down.
+                self._set(
+                    "refused" if sender.refused else "hub down",
+                    sender.last_error or f"hub {self.hub} not answering",
+                )
             self.last_size = (out.width or 0, out.height or 0)
             if period:
                 next_at = max(next_at + period, time.monotonic())
@@ -214,7 +268,7 @@ class CameraWorker:
         fps, bps = self._meter.rates()
         size = f"{self.last_size[0]}x{self.last_size[1]}" if self.last_size else "-"
         line = (
-            f"{self.job.name:<16.16} {self.state:<9} {fps:5.1f} fps {_rate(bps):>10}  "
+            f"{self.job.name:<16.16} {self.state:<9} {fps:5.1f} fps {rate_text(bps):>10}  "
             f"{size:>9} {self.job.encoding:<4}  sent {self.sent}"
         )
         dropped = self.source.dropped
@@ -225,13 +279,6 @@ class CameraWorker:
         if self.error and self.state != "streaming":
             line += f"  ({self.error})"
         return line
-
-
-def _rate(bytes_per_s: float) -> str:
-    for unit, scale in (("MB/s", 1e6), ("kB/s", 1e3)):
-        if bytes_per_s >= scale:
-            return f"{bytes_per_s / scale:.1f} {unit}"
-    return f"{bytes_per_s:.0f} B/s"
 
 
 class Agent:
@@ -245,6 +292,7 @@ class Agent:
         window: int = 4,
         send_timeout: float = 2.0,
         security: SocketSecurity | None = None,
+        make_source: Callable[[CameraJob], ThreadedSource] = CameraJob.open,
     ) -> None:
         if not jobs:
             raise ArgumentError("no cameras to stream")
@@ -258,7 +306,12 @@ class Agent:
             for job in jobs:
                 self.workers.append(
                     CameraWorker(
-                        job, self.hub, window=window, send_timeout=send_timeout, security=security
+                        job,
+                        self.hub,
+                        window=window,
+                        send_timeout=send_timeout,
+                        security=security,
+                        make_source=make_source,
                     )
                 )
         except BaseException:

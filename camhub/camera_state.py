@@ -3,53 +3,53 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from camhub.types import CameraName, CameraStats, Encoding, Frame
 
 
 class RateMeter:
-    """Frames/s and bytes/s over roughly the last two seconds, O(1) per update."""
+    """Frames/s and bytes/s over the last ``WINDOW`` seconds, O(1) per update.
 
-    WINDOW = 1.0
+    Counts go into ``BUCKETS`` time buckets; a read sums the buckets still inside the
+    window, so once frames stop the rates fall to exactly 0 within ``WINDOW`` seconds
+    (an alert on ``fps == 0`` must fire for a camera that went quiet).
+    """
 
-    def __init__(self) -> None:
-        self._start = time.monotonic()
-        self._frames = 0
-        self._bytes = 0
-        self.fps = 0.0
-        self.bps = 0.0
+    WINDOW = 2.0
+    BUCKETS = 10
+
+    def __init__(self, now: float | None = None) -> None:
+        self._width = self.WINDOW / self.BUCKETS
+        self._start = time.monotonic() if now is None else now
+        self._index = [-1] * self.BUCKETS
+        self._frames = [0] * self.BUCKETS
+        self._bytes = [0] * self.BUCKETS
 
     def add(self, nbytes: int, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
-        self._frames += 1
-        self._bytes += nbytes
-        self._roll(now)
-
-    def _roll(self, now: float) -> None:
-        elapsed = now - self._start
-        if elapsed >= self.WINDOW:
-            self.fps = self._frames / elapsed
-            self.bps = self._bytes / elapsed
-            self._start, self._frames, self._bytes = now, 0, 0
+        index = int(now / self._width)
+        slot = index % self.BUCKETS
+        if self._index[slot] != index:
+            self._index[slot], self._frames[slot], self._bytes[slot] = index, 0, 0
+        self._frames[slot] += 1
+        self._bytes[slot] += nbytes
 
     def read(self, now: float | None = None) -> tuple[float, float]:
-        """Current (fps, bytes/s); decays to 0 when updates stop."""
+        """Current (fps, bytes/s); 0 once no frame arrived for ``WINDOW`` seconds."""
         now = time.monotonic() if now is None else now
-        idle = now - self._start
-        if idle >= 2 * self.WINDOW:
-            return self._frames / idle, self._bytes / idle
-        return self.fps, self.bps
-
-
-@dataclass(slots=True)
-class PeerStats:
-    """What one network peer sent; malformed traffic is attributed here, not to a camera."""
-
-    peer: str
-    messages: int = 0
-    malformed: int = 0
-    last_logged: float = 0.0
+        current = int(now / self._width)
+        frames = nbytes = 0
+        for slot in range(self.BUCKETS):
+            if 0 <= current - self._index[slot] < self.BUCKETS:
+                frames += self._frames[slot]
+                nbytes += self._bytes[slot]
+        if not frames:
+            return 0.0, 0.0
+        # The window reaches back to the start of the oldest bucket in it, but not to
+        # before the meter existed (a young camera is not averaged over empty time).
+        span = now - (current - self.BUCKETS + 1) * self._width
+        span = max(min(span, now - self._start), self._width)
+        return frames / span, nbytes / span
 
 
 class CameraState:
@@ -67,6 +67,8 @@ class CameraState:
         "online",
         "peer",
         "rate",
+        "reason",
+        "source",
         "unsupported",
     )
 
@@ -83,6 +85,10 @@ class CameraState:
         self.online = True
         self.peer: str | None = None
         self.rate = RateMeter()
+        self.source: str | None = None
+        """Where the hub pulls this camera from, for cameras it reads itself."""
+        self.reason: str | None = None
+        """Why the camera is not streaming, when something knows."""
 
     def update(self, frame: Frame, peer: str) -> float | None:
         """Record a frame. Returns the outage length if the camera was offline until now."""
@@ -107,7 +113,8 @@ class CameraState:
         return came_back
 
     def snapshot(self, now: float) -> CameraStats:
-        fps, bps = self.rate.read()
+        # An offline camera sends nothing: say 0, whatever the last window held.
+        fps, bps = self.rate.read() if self.online else (0.0, 0.0)
         latest = self.latest
         age = latest.age if latest is not None else None
         encoding: Encoding | None = latest.encoding if latest is not None else None
@@ -127,5 +134,7 @@ class CameraState:
             height=latest.height if latest is not None else None,
             encoding=encoding,
             peer=self.peer,
+            source=self.source,
+            reason=self.reason,
             unsupported=self.unsupported,
         )

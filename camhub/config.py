@@ -19,6 +19,12 @@ Example (TOML)::
     name = "desk"
     source = "0"
     width = 640
+
+    [mqtt]                      # optional: publish events to a broker
+    host = "192.168.1.5"
+
+    [[webhooks]]                # optional, repeatable
+    url = "https://example.com/camhub-hook"
 """
 
 from __future__ import annotations
@@ -27,14 +33,19 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from camhub.detect.config import DetectConfig
+from camhub.notify.settings import MqttSettings, WebhookSettings
 from camhub.sources.uri import SourceURIError, parse_source
 from camhub.transport import AddressError, check_endpoint
 from camhub.types import CamhubError
+
+if TYPE_CHECKING:
+    from camhub.record.settings import RecordSettings
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
@@ -45,6 +56,35 @@ class ConfigError(CamhubError):
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+RecordModeName = Literal["off", "events", "continuous"]
+
+
+class RecordConfig(_Section):
+    """The hub's recording defaults and retention (``[hub.record]``)."""
+
+    mode: RecordModeName = Field(
+        default="off",
+        description="Default for every camera: off, events (clips around events) or continuous.",
+    )
+    pre_roll: float = Field(default=5.0, ge=0, le=300, description="Seconds kept before an event.")
+    post_roll: float = Field(default=5.0, ge=0, le=300, description="Seconds kept after an event.")
+    segment_seconds: float = Field(
+        default=10.0, ge=1, le=600, description="Length of one recording file."
+    )
+    keep_days: float = Field(
+        default=7.0, ge=0, le=36500, description="Delete recordings older than this (0: never)."
+    )
+    max_gb: float = Field(
+        default=0.0, ge=0, description="Total size cap for all recordings, oldest first (0: none)."
+    )
+    min_free_gb: float = Field(
+        default=1.0, ge=0, description="Stop recording while the disk has less free space."
+    )
+    preroll_mb: float = Field(
+        default=128.0, ge=1, le=100_000, description="Memory for all pre-roll buffers together."
+    )
 
 
 class HubConfig(_Section):
@@ -69,6 +109,12 @@ class HubConfig(_Section):
         le=3600,
         description="Seconds without frames before a camera shows offline.",
     )
+    data: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Directory for events and recordings (default ~/.local/share/camhub).",
+    )
+    record: RecordConfig = Field(default=RecordConfig(), description="Recording.")
 
     @field_validator("address")
     @classmethod
@@ -88,7 +134,7 @@ class HubConfig(_Section):
 
 
 class CameraConfig(_Section):
-    """One camera that `camhub send` streams."""
+    """One camera: streamed by `camhub send`, or read by the hub itself (``pull``)."""
 
     source: str = Field(
         description="Source string: rtsp://..., http://.../video, ipwebcam://HOST, "
@@ -116,6 +162,26 @@ class CameraConfig(_Section):
     snapshot_rate: float = Field(
         default=5.0, gt=0, le=120, description="Polls per second for snapshot (.jpg) sources."
     )
+    pull: bool = Field(
+        default=False,
+        description="The hub reads this camera itself (`camhub hub --config`); "
+        "`camhub send --config` leaves it out.",
+    )
+    record: RecordModeName | None = Field(
+        default=None, description="How the hub records this camera (default: [hub.record] mode)."
+    )
+    pre_roll: float | None = Field(
+        default=None, ge=0, le=300, description="Seconds recorded before an event (hub side)."
+    )
+    post_roll: float | None = Field(
+        default=None, ge=0, le=300, description="Seconds recorded after an event (hub side)."
+    )
+
+    @model_validator(mode="after")
+    def _named_for_recording(self) -> CameraConfig:
+        if self.name is None and (self.record, self.pre_roll, self.post_roll) != (None,) * 3:
+            raise ValueError("give the camera a name: the hub applies recording settings by name")
+        return self
 
     @field_validator("source")
     @classmethod
@@ -134,6 +200,15 @@ class FleetConfig(_Section):
     cameras: Annotated[list[CameraConfig], Field(max_length=256)] = Field(
         default_factory=list, description="Cameras to stream."
     )
+    mqtt: MqttSettings | None = Field(
+        default=None, description="MQTT broker the hub publishes events to (docs/notifications.md)."
+    )
+    webhooks: Annotated[list[WebhookSettings], Field(max_length=32)] = Field(
+        default_factory=list, description="URLs the hub POSTs every event to."
+    )
+    detect: DetectConfig | None = Field(
+        default=None, description="Object detection and tracking on the hub."
+    )
 
     @model_validator(mode="after")
     def _unique_names(self) -> FleetConfig:
@@ -145,6 +220,37 @@ class FleetConfig(_Section):
                 raise _DuplicateName(i, cam.name, seen[cam.name])
             seen[cam.name] = i
         return self
+
+
+def record_settings(config: FleetConfig, mode: str | None = None) -> RecordSettings:
+    """The recorder's settings from a fleet file; ``mode`` (e.g. ``--record``) replaces
+    the default mode, and per-camera ``record``/``pre_roll``/``post_roll`` win over both."""
+    from camhub.record.settings import CameraRecording, RecordSettings
+
+    rc = config.hub.record
+    default = CameraRecording(
+        mode or rc.mode,  # type: ignore[arg-type]
+        pre_roll=rc.pre_roll,
+        post_roll=rc.post_roll,
+    )
+    cameras = {
+        cam.name: CameraRecording(
+            cam.record or default.mode,
+            pre_roll=default.pre_roll if cam.pre_roll is None else cam.pre_roll,
+            post_roll=default.post_roll if cam.post_roll is None else cam.post_roll,
+        )
+        for cam in config.cameras
+        if cam.name is not None and (cam.record, cam.pre_roll, cam.post_roll) != (None,) * 3
+    }
+    return RecordSettings(
+        default=default,
+        cameras=cameras,
+        segment_seconds=rc.segment_seconds,
+        keep_days=rc.keep_days,
+        max_gb=rc.max_gb,
+        min_free_gb=rc.min_free_gb,
+        preroll_mb=rc.preroll_mb,
+    )
 
 
 class _DuplicateName(ValueError):
@@ -224,10 +330,18 @@ def _format_errors(exc: ValidationError, filename: str, lines: _LineFinder) -> s
 
 def _known_keys(parent: Loc) -> list[str]:
     model: type[BaseModel] = FleetConfig
-    if parent and parent[0] == "hub":
+    if len(parent) > 1 and parent[:2] == ("hub", "record"):
+        model = RecordConfig
+    elif parent and parent[0] == "hub":
         model = HubConfig
     elif parent and parent[0] == "cameras":
         model = CameraConfig
+    elif parent and parent[0] == "mqtt":
+        model = MqttSettings
+    elif parent and parent[0] == "webhooks":
+        model = WebhookSettings
+    elif parent and parent[0] == "detect":
+        model = DetectConfig
     return list(model.model_fields)
 
 
@@ -248,7 +362,12 @@ class _TomlLines(_LineFinder):
             return None
         section, rest = str(loc[0]), list(loc[1:])
         start: int | None = None
-        if rest and isinstance(rest[0], int):
+        if rest and isinstance(rest[0], str):  # a sub-table such as [hub.record]
+            dotted = re.compile(rf"^\s*\[\s*{re.escape(section)}\.{re.escape(rest[0])}\s*\]")
+            start = next((i for i, text in enumerate(self.lines) if dotted.match(text)), None)
+        if start is not None:
+            rest = rest[1:]
+        elif rest and isinstance(rest[0], int):
             header = re.compile(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]")
             hits = [i for i, text in enumerate(self.lines) if header.match(text)]
             if rest[0] < len(hits):

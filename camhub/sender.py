@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,6 +38,9 @@ from camhub.transport import (
 from camhub.types import ArgumentError, Frame, Image, SendTimeout
 
 log = logging.getLogger("camhub.sender")
+
+_SLICE = 0.1
+"""Longest single wait on the hub, so that :meth:`Sender.interrupt` takes effect soon."""
 
 OnTimeout = Literal["drop", "raise"]
 
@@ -143,6 +147,7 @@ class Sender(_BaseSender):
         self._last_refusal: bytes | None = None
         self.last_error: str | None = None
         """Why the hub cannot be reached right now (None while it answers)."""
+        self._interrupt = threading.Event()
         self._connect()
 
     @property
@@ -203,7 +208,35 @@ class Sender(_BaseSender):
         self._reconnect()
         return False
 
+    def interrupt(self) -> None:
+        """Make a send or flush that is waiting on the hub give up within ``_SLICE`` s, and
+        every later one at once. Safe from any thread; for stopping quickly while the hub
+        is down (Ctrl-C must not wait out ``timeout``)."""
+        self._interrupt.set()
+
+    @property
+    def refused(self) -> bool:
+        """True while the hub refuses this sender's handshake (see :attr:`last_error`)."""
+        return self._refused_at is not None
+
+    def _wait(self, ready: Callable[[float], bool], timeout: float) -> bool:
+        """``ready(t)`` in slices of at most ``_SLICE`` s until it is true, ``timeout``
+        passes or :meth:`interrupt` is called."""
+        if ready(0.0):
+            return True
+        deadline = time.monotonic() + timeout
+        while not self._interrupt.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if ready(min(remaining, _SLICE)):
+                return True
+        return False
+
     def _note_outage(self, why: str) -> None:
+        if self._interrupt.is_set():  # stopping, not an outage
+            self.stats.dropped += 1
+            return
         self.stats.timeouts += 1
         self.last_error = f"hub {self.address} {why} within {self.timeout:.1f} s"
         if self._outage_since is None:
@@ -230,7 +263,7 @@ class Sender(_BaseSender):
     def _take_replies(self, wait: float) -> bool:
         """Read every reply available, waiting up to ``wait`` s for the first; False if none."""
         sock = self.socket
-        if not readable(sock, int(wait * 1000)):
+        if not self._wait(lambda t: readable(sock, int(t * 1000)), wait):
             return False
         while True:
             try:
@@ -270,7 +303,10 @@ class Sender(_BaseSender):
         parts = [b"", *protocol.encode_frame(frame)]
         sock = self.socket
         assert self._watch is not None
-        if not self._watch.wait_writable(self.timeout):
+        watch = self._watch
+        if not self._wait(
+            lambda t: watch.wait_writable(t) or watch.failure is not None, self.timeout
+        ) or (watch.failure is not None):
             self.stats.dropped += 1
             if self._watch.failure is not None:
                 self._note_refused(self._watch.failure)

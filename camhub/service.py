@@ -9,12 +9,24 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from camhub.agent import CameraJob
+from camhub.detect.config import DetectConfig
+from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
+from camhub.history import History
 from camhub.hub import Hub
+from camhub.notify import MqttSettings, Sink, WebhookSettings
+from camhub.notify.setup import build_sinks
+from camhub.phones.setup import PhoneSetup, prepare
 from camhub.processing import ProcessorRunner, processor_class
+from camhub.puller import Puller
+from camhub.record.settings import RecordSettings
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
+from camhub.units import clock_text, duration_text, rate_text
+from camhub.web.phone import Phones
 from camhub.web.server import WebServer, check_access, parse_address
 
 log = logging.getLogger("camhub.service")
@@ -53,20 +65,44 @@ class ServiceOptions:
     processors: list[ProcessorChoice] = field(default_factory=list)
     status_every: float = 10.0
     """Seconds between status lines (0: none)."""
+    offline_reminder: float = 600.0
+    """Seconds between "still offline" reminders for a camera (the hub logs the moment it
+    goes offline once; status lines skip it until then)."""
     security: SocketSecurity | None = None
     """CURVE settings for the receiving sockets (``None``: plaintext)."""
+    pull: list[CameraJob] = field(default_factory=list)
+    """Cameras the hub reads itself (:mod:`camhub.puller`)."""
+    expected: list[CameraName] = field(default_factory=list)
+    """Cameras a sender should push (from the fleet file): listed before they connect."""
+    data: Path | None = None
+    """Data directory for events and recordings (``None``: the hub remembers nothing)."""
+    record: RecordSettings = field(default_factory=RecordSettings)
+    mqtt: MqttSettings | None = None
+    """Broker to publish events to (``None``: no MQTT)."""
+    webhooks: list[WebhookSettings] = field(default_factory=list)
+    detect: DetectConfig | None = None
+    """Object detection and tracking (``None``: off)."""
+    phones: bool = False
+    """Let browsers stream into the hub over HTTPS (see docs/phone.md)."""
+    phones_dir: str | None = None
+    """Where the certificate, pairing code and devices are kept (default: per user)."""
+    phones_host: str | None = None
+    """Host name or address in the join link (default: this machine's LAN address)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
     if not stats.online:
-        since = time.strftime("%H:%M:%S", time.localtime(stats.last_seen))
-        return f"camera {stats.name}: offline since {since} ({stats.frames} frames in total)"
+        since, gone = clock_text(stats.last_seen), duration_text(now - stats.last_seen)
+        return (
+            f"camera {stats.name}: still offline since {since} ({gone}; "
+            f"{stats.frames} frames in total)"
+        )
     parts = [f"{stats.fps:.1f} fps"]
     if stats.width and stats.height:
         parts.append(f"{stats.width}x{stats.height}")
     if stats.age_ms is not None:
         parts.append(f"age {stats.age_ms:.0f} ms")
-    parts.append(f"{stats.kbps:.0f} kb/s")
+    parts.append(rate_text(stats.kbps * 1000 / 8))
     parts.append(f"{stats.frames} frames")
     if stats.dropped:
         parts.append(f"{stats.dropped} dropped")
@@ -85,6 +121,20 @@ class HubService:
             raise OptionError(f"--offline-after must be positive, got {options.offline_after}")
         if options.display != "none":
             check_gui(options.display)
+        self.phone_setup: PhoneSetup | None = None
+        if options.phones:
+            if options.web is None:
+                raise OptionError("--phones needs the dashboard (drop --no-web)")
+            setup = self.phone_setup = prepare(
+                options.phones_dir,
+                tls_cert=options.tls_cert,
+                tls_key=options.tls_key,
+                web_token=options.web_token,
+                host=options.phones_host,
+            )
+            options.tls_cert, options.tls_key = setup.tls_cert, setup.tls_key
+            options.web_token = setup.web_token
+            options.web_expose = True  # reaching it from the LAN is the point
         if options.web is not None:
             host, _ = parse_address(options.web)
             check_access(host, expose=options.web_expose, token=options.web_token)
@@ -92,7 +142,13 @@ class HubService:
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
+        self.puller: Puller | None = None
+        self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
+        self.detection: ObjectDetection | None = None
+        self.phones: Phones | None = None
         self.offline_events = 0
+        self._reminded: dict[CameraName, float] = {}
+        self.history: History | None = None
 
     def start(self) -> HubService:
         opts = self.options
@@ -101,19 +157,40 @@ class HubService:
         )
         try:
             hub.add_listener(self._on_event)
+            if opts.data is not None:  # before any frame: a bad data dir stops us here
+                self.history = History(hub.store, hub.bus, opts.data, opts.record).start()
+            for sink in self.sinks:  # each on its own bounded queue of the hub's bus
+                sink.start(hub.bus)
             hub.start()
+            for name in opts.expected:
+                hub.store.declare(name)
+                hub.store.set_reason(name, "waiting for its sender (camhub send) to connect")
+            if opts.pull:
+                self.puller = Puller(hub.store, opts.pull).start()
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
+            if opts.detect is not None:
+                self.detection = start_detection(hub, opts.detect)
+            if self.phone_setup is not None:
+                self.phones = Phones(
+                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                )
             if opts.web is not None:
                 self.web = WebServer(
                     hub,
                     opts.web,
                     processors=self.runners,
+                    sinks=self.sinks,
+                    detection=self.detection,
                     expose=opts.web_expose,
                     token=opts.web_token,
                     tls_cert=opts.tls_cert,
                     tls_key=opts.tls_key,
+                    history=self.history,
+                    phones=self.phones,
                 ).start()
+                if self.phones is not None and self.phone_setup is not None:
+                    self.phones.join_url = self.phone_setup.join_url(self.web.port)
             self.display = open_display(opts.display, hub)
         except BaseException:
             self.stop()
@@ -129,6 +206,11 @@ class HubService:
     def url(self) -> str | None:
         return None if self.web is None else self.web.url
 
+    @property
+    def join_url(self) -> str | None:
+        """The link (and QR code) that lets a phone join, with ``--phones``."""
+        return None if self.phones is None else self.phones.join_url
+
     def log_status(self) -> None:
         if self.hub is None:
             return
@@ -137,7 +219,24 @@ class HubService:
             log.info("no cameras yet; senders connect to %s", ", ".join(self.hub.endpoints))
         now = time.time()
         for s in stats:
-            log.info("%s", status_line(s, now))
+            if s.online:
+                self._reminded.pop(s.name, None)
+                log.info("%s", status_line(s, now))
+            elif self._offline_reminder_due(s.name):
+                log.warning("%s", status_line(s, now))
+        if self.detection is not None:
+            for cs in self.detection.camera_stats():
+                log.info(
+                    "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
+                    "%d skipped, %.0f ms/inference",
+                    cs["camera"],
+                    cs["status"],
+                    cs["detect_fps"],
+                    cs["inferences"],
+                    cs["no_motion"],
+                    cs["skipped"],
+                    cs["inference_ms"],
+                )
         for runner in self.runners:
             for ws in runner.stats():
                 log.info(
@@ -149,6 +248,39 @@ class HubService:
                     ws.errors,
                     ws.avg_ms,
                 )
+        if self.history is not None:
+            for problem in self.history.health():
+                log.error("%s", problem)  # every status tick until it is fixed
+            rec = self.history.recorder
+            if rec is not None:
+                log.info(
+                    "recorder: %d frames seen, %d dropped, %d segments deleted by retention",
+                    rec.seen,
+                    rec.frames.dropped,
+                    rec.deleted,
+                )
+        for sink in self.sinks:
+            st = sink.stats()
+            log.info(
+                "%s sink %s (%s): %s, %d sent, %d dropped, %d errors%s",
+                st.type,
+                st.name,
+                st.target,
+                "connected" if st.connected else "NOT connected",
+                st.sent,
+                st.dropped,
+                st.errors,
+                f", last error: {st.last_error}" if st.last_error else "",
+            )
+
+    def _offline_reminder_due(self, name: CameraName) -> bool:
+        # The hub logged the outage when it began; repeat it only every offline_reminder s.
+        now = time.monotonic()
+        last = self._reminded.setdefault(name, now)
+        if now - last < self.options.offline_reminder:
+            return False
+        self._reminded[name] = now
+        return True
 
     def run(self, stop: threading.Event, duration: float | None = None) -> None:
         """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user
@@ -174,8 +306,44 @@ class HubService:
             self.display.close()
         if self.web is not None:
             self.web.stop()
+        if self.detection is not None:
+            self.detection.stop()  # before the hub: its last events still need the bus
+        if self.puller is not None:
+            self.puller.stop()
+        for sink in self.sinks:  # before the hub closes the bus under them
+            sink.flush(timeout=1.0)  # a short grace for events already queued
+            sink.stop()
         if self.hub is not None:
             self.hub.stop()  # also stops the processors
+        if self.history is not None:
+            self.history.stop()
+
+
+def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
+    """Start the detector workers (a model that cannot load fails here, naming the file)."""
+    det = ObjectDetection(
+        hub.store,
+        hub.bus,
+        cfg.spec(),
+        labels=cfg.labels,
+        workers=cfg.workers,
+        detect_fps=cfg.detect_fps,
+        cameras=cfg.camera_settings(),
+        motion_gated=cfg.motion_gated,
+        recheck_s=cfg.recheck_s,
+        job_timeout=cfg.job_timeout,
+    )
+    det.start()
+    log.info(
+        "detecting %s with %s (%d worker%s, %.0f looks/s per camera%s)",
+        ", ".join(cfg.labels) or "every label",
+        cfg.model or "the built-in YOLOv3-tiny",
+        cfg.workers,
+        "" if cfg.workers == 1 else "s",
+        cfg.detect_fps,
+        ", motion-gated" if cfg.motion_gated else "",
+    )
+    return det
 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:

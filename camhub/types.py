@@ -7,6 +7,7 @@ Everything else imports from here; this module imports nothing of camhub's.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -164,11 +165,25 @@ class CameraStats:
     encoding: Encoding | None
     peer: str | None
     """Network address of the sender of the latest frame."""
+    source: str | None = None
+    """Where the hub pulls the camera from, if it reads the camera itself."""
+    reason: str | None = None
+    """Why the camera is not streaming, when known."""
     unsupported: int = 0
     """Frames whose payload camhub carries but cannot show (``encoding == "other"``)."""
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(slots=True)
+class PeerStats:
+    """What one network peer sent; malformed traffic is attributed here, not to a camera."""
+
+    peer: str
+    messages: int = 0
+    malformed: int = 0
+    last_logged: float = 0.0
 
 
 @dataclass(slots=True)
@@ -199,8 +214,18 @@ class FrameSource(Protocol):
     def stop(self) -> None: ...
 
 
+class FrameQueue(Protocol):
+    """Every frame, in order, through a bounded queue (see ``FrameStore.subscribe``)."""
+
+    dropped: int
+
+    def get(self, timeout: float | None = None) -> Frame | None: ...
+
+    def close(self) -> None: ...
+
+
 class FrameStore(Protocol):
-    """What consumers (dashboard, processors, recorder) see of a hub."""
+    """What consumers (dashboard, processors, recorder, display) see of a hub."""
 
     def camera_names(self) -> list[CameraName]: ...
 
@@ -208,7 +233,48 @@ class FrameStore(Protocol):
 
     def stats(self) -> list[CameraStats]: ...
 
+    def camera_stats(self, name: CameraName) -> CameraStats | None: ...
+
+    def frames(
+        self, cameras: Iterable[CameraName] | None = None, timeout: float | None = None
+    ) -> Iterator[Frame]:
+        """The newest frame of each camera as it arrives; skipped frames are counted."""
+        ...
+
+    def subscribe(
+        self, cameras: Iterable[CameraName] | None = None, maxsize: int = 64, name: str = ""
+    ) -> FrameQueue:
+        """Every frame from now on, for consumers that need all of them (recorders);
+        never blocks ingest: a full queue drops its oldest frame and counts it."""
+        ...
+
     def wait_newer(self, name: CameraName, count: int, timeout: float) -> tuple[Frame, int] | None:
         """Block until camera ``name`` has received more than ``count`` frames; return the
         latest frame and the new count, or ``None`` on timeout."""
         ...
+
+
+class HubView(FrameStore, Protocol):
+    """A :class:`FrameStore` plus the hub-level health the dashboard shows."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def endpoints(self) -> list[str]: ...
+
+    @property
+    def malformed(self) -> int: ...
+
+    @property
+    def messages(self) -> int: ...
+
+    @property
+    def offline_after(self) -> float: ...
+
+    @property
+    def security(self) -> object | None:
+        """The receiving sockets' security settings (``CurveServer`` has refusal counts)."""
+        ...
+
+    def peer_stats(self) -> list[PeerStats]: ...

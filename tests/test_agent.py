@@ -172,7 +172,7 @@ def test_hub_down_then_up(agent_factory: list[Agent]) -> None:
         agent_factory, f"tcp://127.0.0.1:{port}", CameraJob("cam", "testsrc:64x48@10")
     )
     assert wait_until(lambda: agent.workers[0].state == "hub down", timeout=10)
-    assert "not answering" in agent.status_lines()[0]
+    assert "not reachable" in agent.status_lines()[0]
     with camhub.Hub(f"tcp://127.0.0.1:{port}") as late_hub:
         assert late_hub.wait_newer("cam", 2, timeout=15) is not None
     started = time.monotonic()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import logging
 
+import pytest
+
 from camhub.cli._status import StatusBoard
 
 
@@ -43,3 +45,19 @@ def test_plain_stream_gets_prefixed_lines() -> None:
         board.refresh()  # too soon for another plain line
     assert out.getvalue() == "status: cam streaming\n" * 2  # first refresh + final
     assert "\x1b" not in out.getvalue()
+
+
+def test_long_lines_wrap_instead_of_losing_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    reason = "(hub tcp://hub.example.com:5555 refused our key: it is not in the hub's list)"
+    line = "porch            refused     0.0 fps      0 B/s          -  jpeg  sent 0  " + reason
+    out = Terminal()
+    with StatusBoard(lambda: [line, "yard streaming"], out) as board:
+        board.refresh()
+        board.refresh()
+    drawn = out.getvalue().split("\x1b[J")[-1]
+    rows = [r.removesuffix("\x1b[K") for r in drawn.split("\n") if r]
+    assert all(len(r) <= 79 for r in rows), rows
+    assert " ".join(r.strip() for r in rows).count(reason) == 1  # all of it, on screen
+    assert len(rows) >= 3
+    assert f"\x1b[{len(rows)}F" in out.getvalue()  # the redraw moves up over every row

@@ -144,7 +144,7 @@ def test_hub_survives_fuzzed_multipart_messages(
         raw.recv_multipart()
     finally:
         raw.close()
-    assert hub._thread is not None and hub._thread.is_alive()
+    assert hub.running
 
 
 def test_hub_still_serves_after_fuzzing(hub: camhub.Hub, jpeg: bytes) -> None:

@@ -113,10 +113,14 @@ def test_processor_always_gets_the_newest_frame(hub: camhub.Hub) -> None:
     runner = ProcessorRunner(hub, blocking).start()
     try:
         with camhub.Sender(hub.endpoint) as sender:
-            for jpeg in _frames(10):
+            jpegs = _frames(10)
+            # The runner finds new cameras by watching the store: let it find this one
+            # and block on its first frame, then send the rest while it is busy.
+            sender.send_jpeg("cam", jpegs[0])
+            _wait(lambda: seen)
+            for jpeg in jpegs[1:]:
                 sender.send_jpeg("cam", jpeg)
             assert sender.flush(5)
-        _wait(lambda: seen)
         _wait(lambda: hub.camera_stats("cam").frames == 10)  # type: ignore[union-attr]
         release.set()
         _wait(lambda: len(seen) >= 2)

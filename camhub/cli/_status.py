@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import textwrap
 import threading
 import time
 from collections.abc import Callable
@@ -79,7 +80,13 @@ class StatusBoard:
     def draw(self) -> None:
         if not self._cache:
             return
-        # Wrapped lines would break the cursor arithmetic: cut them to the width.
+        # Wrap long lines ourselves (the terminal's own wrapping would break the cursor
+        # arithmetic) rather than cut them: the reason at the end is the part that matters.
         width = max(20, shutil.get_terminal_size().columns - 1)
-        self.out.write("".join(f"{line[:width]}\x1b[K\n" for line in self._cache))
-        self._shown = len(self._cache)
+        rows: list[str] = []
+        for line in self._cache:
+            rows.extend(
+                textwrap.wrap(line, width, subsequent_indent="    ", break_on_hyphens=False) or [""]
+            )
+        self.out.write("".join(f"{row}\x1b[K\n" for row in rows))
+        self._shown = len(rows)

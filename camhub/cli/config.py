@@ -30,11 +30,16 @@ def run_check(args: argparse.Namespace) -> int:
     print(f"{args.file}: OK")
     print(f"  hub: send to {config.hub.address}, listen on {config.hub.bind}, "
           f"dashboard {config.hub.web}, offline after {config.hub.offline_after:g} s")  # fmt: skip
+    rec = config.hub.record
+    print(f"  recording: {rec.mode} by default (pre-roll {rec.pre_roll:g} s, post-roll "
+          f"{rec.post_roll:g} s), keep {rec.keep_days:g} days"
+          + (f", at most {rec.max_gb:g} GB" if rec.max_gb else ""))  # fmt: skip
     if not config.cameras:
         print("  cameras: none")
     for i, cam in enumerate(config.cameras):
         spec = parse_source(cam.source)
         limits = [f"{cam.fps:g} fps" if cam.fps else "", f"width {cam.width}" if cam.width else ""]
-        extra = ", ".join(x for x in [cam.encoding, *limits] if x)
+        recording = f"records {cam.record}" if cam.record else ""
+        extra = ", ".join(x for x in [cam.encoding, *limits, recording] if x)
         print(f"  cameras[{i}]: {cam.name or '(host name)'}: {spec.kind} {spec.display} ({extra})")
     return 0

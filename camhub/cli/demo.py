@@ -1,13 +1,22 @@
-"""``camhub demo``: a hub, its dashboard and test-pattern cameras on this machine, wired
-exactly as a real deployment is: sources -> ``camhub send``'s agent -> ZeroMQ -> hub."""
+"""``camhub demo``: a hub, its dashboard and synthetic cameras on this machine, wired
+exactly as a real deployment is: sources -> ``camhub send``'s agent -> ZeroMQ -> hub.
+
+The cameras show different scenes (:mod:`camhub.scenes`): someone walks past the front
+door now and then (motion detection runs on it), and the workshop camera loses power
+for a while every so often, so the dashboard shows a camera going offline and back."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 from typing import Any
 
 from camhub.agent import Agent, CameraJob
+from camhub.record.settings import CameraRecording, RecordSettings
+from camhub.scenes import SCENES, SceneSource
 from camhub.service import (
     HubService,
     OptionError,
@@ -15,13 +24,42 @@ from camhub.service import (
     ServiceOptions,
 )
 from camhub.signals import stop_on_signals
+from camhub.sources import ThreadedSource
 from camhub.web.server import WebConfigError
 
 NAMES = ["front-door", "garage", "backyard", "workshop", "driveway", "kitchen", "attic", "lab"]
+FLAKY = 3
+"""The camera (by index) that loses power now and then: the workshop."""
+OUTAGE = (45.0, 12.0)
+"""The flaky camera is dark for 12 s of every 45 s."""
 
 
 def camera_names(count: int) -> list[str]:
     return [NAMES[i] if i < len(NAMES) else f"camera-{i + 1}" for i in range(count)]
+
+
+def scene_of(index: int) -> str:
+    return SCENES[index % len(SCENES)]
+
+
+def start_cameras(
+    hub: str,
+    names: list[str],
+    size: tuple[int, int],
+    fps: float,
+    outage: tuple[float, float] | None = OUTAGE,
+) -> Agent:
+    """The demo's cameras, streaming to ``hub`` through ``camhub send``'s agent: one
+    scene each, the camera at :data:`FLAKY` dark for ``outage[1]`` s of every ``outage[0]``
+    s (also used by ``scripts/screenshot.py``)."""
+    jobs = [CameraJob(name, f"scene:{scene_of(i)}") for i, name in enumerate(names)]
+
+    def make_source(job: CameraJob) -> ThreadedSource:
+        index = names.index(job.name)
+        flaky = outage if index == FLAKY else None
+        return SceneSource(scene_of(index), job.name, size, fps, outage=flaky)
+
+    return Agent(hub, jobs, make_source=make_source).start()
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -34,12 +72,13 @@ def parse_size(text: str) -> tuple[int, int]:
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "demo",
-        help="try camhub now: a hub, the dashboard and test-pattern cameras",
-        description="Start a hub, its browser dashboard and test-pattern cameras "
-        "on this machine, with motion detection on the first camera. Open the "
-        "printed URL; stop with Ctrl-C.",
+        help="try camhub now: a hub, the dashboard and synthetic cameras",
+        description="Start a hub, its browser dashboard and synthetic cameras (a porch, "
+        "a garage, a garden, a workshop...) on this machine, with motion detection on "
+        "the first camera; the workshop camera loses power for 12 s of every 45 s. Open "
+        "the printed URL; stop with Ctrl-C.",
     )
-    parser.add_argument("--cameras", type=int, default=4, help="test-pattern cameras (default 4)")
+    parser.add_argument("--cameras", type=int, default=4, help="cameras (default 4)")
     parser.add_argument(
         "--size",
         type=parse_size,
@@ -54,6 +93,16 @@ def register(subparsers: Any) -> None:
         help="dashboard address (default 127.0.0.1:8000, or a free port if taken)",
     )
     parser.add_argument("--no-motion", action="store_true", help="skip the motion processor")
+    parser.add_argument(
+        "--no-outage", action="store_true", help="keep every camera on (no offline spell)"
+    )
+    parser.add_argument(
+        "--data",
+        metavar="DIR",
+        type=Path,
+        help="keep the demo's events and recordings in DIR (default: a temporary "
+        "directory, deleted when the demo stops)",
+    )
     parser.add_argument(
         "--duration",
         type=float,
@@ -93,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
         processors=[] if args.no_motion else [ProcessorChoice("motion", [names[0]])],
         offline_after=3.0,
         status_every=args.status_every,
+        data=args.data or Path(tempfile.mkdtemp(prefix="camhub-demo-")),
+        # every camera records around its events; 1 GB at most, so a long demo stays small
+        record=RecordSettings(default=CameraRecording("events"), max_gb=1.0),
     )
     stop = threading.Event()
     with stop_on_signals(stop):
@@ -101,18 +153,27 @@ def run(args: argparse.Namespace) -> int:
         try:
             assert service.hub is not None
             w, h = args.size
-            jobs = [CameraJob(name, f"testsrc:{w}x{h}@{args.fps:g}") for name in names]
-            agent = Agent(service.hub.endpoint, jobs).start()
+            outage = None if args.no_outage or len(names) <= FLAKY else OUTAGE
+            agent = start_cameras(service.hub.endpoint, names, (w, h), args.fps, outage)
             print(
-                f"camhub demo: {len(names)} test-pattern cameras ({w}x{h} @ {args.fps:g} fps)"
-                f"{'' if args.no_motion else f', motion detection on {names[0]}'}",
+                f"camhub demo: {len(names)} cameras ({w}x{h} @ {args.fps:g} fps)"
+                f"{'' if args.no_motion else f', motion detection on {names[0]}'}"
+                f"{'' if outage is None else f', {names[FLAKY]} drops out now and then'}",
                 flush=True,
             )
             print(f"camhub demo: open the dashboard at {service.url}  (Ctrl-C to stop)", flush=True)
+            if service.url:
+                print(
+                    f"camhub demo: events and recordings at {service.url}events "
+                    f"(kept in {options.data})",
+                    flush=True,
+                )
             service.run(stop, duration=args.duration)
         finally:
             if agent is not None:
                 agent.stop()
             service.stop()
+            if args.data is None and options.data is not None:
+                shutil.rmtree(options.data, ignore_errors=True)
     print("camhub demo: stopped", flush=True)
     return 0

@@ -9,7 +9,7 @@ import threading
 
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.cli._status import StatusBoard
-from camhub.config import FleetConfig, load_config
+from camhub.config import CameraConfig, FleetConfig, load_config
 from camhub.security import add_security_args, security_from_args
 from camhub.signals import stop_on_signals
 from camhub.sources import parse_source
@@ -96,27 +96,31 @@ def _quality(text: str) -> int:
     return int(text)
 
 
+def job_from_config(cam: CameraConfig, name: str, timeout: float = 5.0) -> CameraJob:
+    """The streaming job for one fleet-file camera (``camhub send`` and pulled cameras)."""
+    return CameraJob(
+        name=name,
+        source=cam.source,
+        fps=cam.fps,
+        width=cam.width,
+        quality=cam.quality,
+        encoding=cam.encoding,
+        reencode=cam.reencode,
+        loop=cam.loop,
+        snapshot_rate=cam.snapshot_rate,
+        timeout=timeout,
+    )
+
+
 def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list[CameraJob]:
-    """Cameras from the config file, then those on the command line."""
+    """Cameras from the config file (except those the hub pulls), then those on the
+    command line."""
     jobs: list[CameraJob] = []
     if config is not None:
-        unnamed = [c for c in config.cameras if c.name is None]
-        auto = iter(default_names(len(unnamed)))
-        for cam in config.cameras:
-            jobs.append(
-                CameraJob(
-                    name=cam.name or next(auto),
-                    source=cam.source,
-                    fps=cam.fps,
-                    width=cam.width,
-                    quality=cam.quality,
-                    encoding=cam.encoding,
-                    reencode=cam.reencode,
-                    loop=cam.loop,
-                    snapshot_rate=cam.snapshot_rate,
-                    timeout=args.timeout,
-                )
-            )
+        pushed = [c for c in config.cameras if not c.pull]
+        auto = iter(default_names(len([c for c in pushed if c.name is None])))
+        for cam in pushed:
+            jobs.append(job_from_config(cam, cam.name or next(auto), args.timeout))
     for source in args.sources:
         parse_source(source)  # a malformed source fails now, before anything starts
     names: list[str] = args.name or []
@@ -146,7 +150,10 @@ def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list
             )
         )
     if not jobs:
-        raise CamhubError("no cameras: name at least one SOURCE, or --config FILE with cameras")
+        raise CamhubError(
+            "no cameras: name at least one SOURCE, or --config FILE with cameras "
+            "(cameras with pull = true are read by the hub, not sent)"
+        )
     return jobs
 
 

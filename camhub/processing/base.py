@@ -9,6 +9,7 @@ from typing import ClassVar, TypeAlias
 
 import numpy as np
 
+from camhub.events.model import EventUpdate
 from camhub.types import ArgumentError, ArgumentTypeError, CameraName, CamhubError, Frame, Image
 
 
@@ -35,6 +36,9 @@ class Result:
     image: Image | None = None
     detections: list[Detection] = field(default_factory=list)
     data: dict[str, object] = field(default_factory=dict)
+    events: list[EventUpdate] = field(default_factory=list)
+    """Event changes this frame caused (see :class:`camhub.events.EventTracker`); the
+    runner hands them to its listeners, and the service publishes them on the bus."""
 
 
 Output: TypeAlias = Result | Image | Mapping[str, object] | None

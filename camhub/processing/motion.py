@@ -11,6 +11,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from camhub.events.model import EventUpdate
+from camhub.events.tracker import EventTracker
 from camhub.processing.base import Detection, Processor, Result, register
 from camhub.types import ArgumentError, CameraName, Frame
 
@@ -28,6 +30,8 @@ class MotionProcessor(Processor):
         work_width: int = 320,
         history: int = 200,
         warmup: int = 5,
+        min_frames: int = 3,
+        end_after: float = 3.0,
     ) -> None:
         if not 0 < min_area < 1:
             raise ArgumentError(f"min_area is a fraction of the image (0..1), got {min_area}")
@@ -41,6 +45,10 @@ class MotionProcessor(Processor):
         self._subtractor: Any = None
         self._kernel = np.ones((3, 3), np.uint8)
         self._seen = 0
+        self.min_frames = min_frames
+        self.end_after = end_after
+        self._events: list[EventUpdate] = []
+        self.tracker: EventTracker | None = None
 
     def start(self, camera: CameraName) -> None:
         self.camera = camera
@@ -48,6 +56,19 @@ class MotionProcessor(Processor):
             history=self.history, varThreshold=25, detectShadows=False
         )
         self._seen = 0
+        self.tracker = EventTracker(
+            camera,
+            "motion",
+            self._events.append,
+            min_frames=self.min_frames,
+            end_after=self.end_after,
+        )
+
+    def stop(self) -> None:
+        # An event cannot outlive its processor; the end reaches nobody after the last
+        # Result, so the event store closes events left open (see EventStore.open).
+        if self.tracker is not None:
+            self.tracker.end()
 
     def process(self, frame: Frame) -> Result:
         image = np.asarray(frame.image, dtype=np.uint8)
@@ -80,6 +101,7 @@ class MotionProcessor(Processor):
                 x, y, bw, bh = cv2.boundingRect(contour)
                 box = (int(x / scale), int(y / scale), int(bw / scale), int(bh / scale))
                 detections.append(Detection("motion", box))
+        self._track(frame, detections, moving)
         annotated = image.copy()
         for det in detections:
             x, y, bw, bh = det.box
@@ -98,12 +120,28 @@ class MotionProcessor(Processor):
             2,
             cv2.LINE_AA,
         )
+        events = self._events[:]
+        self._events.clear()
         return Result(
             image=annotated,
+            events=events,
             detections=detections,
             data={
                 "motion": bool(detections),
                 "regions": len(detections),
                 "moving_fraction": round(moving, 4),
             },
+        )
+
+    def _track(self, frame: Frame, detections: list[Detection], moving: float) -> None:
+        if self.tracker is None:
+            return
+        biggest = max(detections, key=lambda d: d.box[2] * d.box[3], default=None)
+        self.tracker.observe(
+            frame.received_at,
+            bool(detections),
+            score=round(moving, 4) if detections else None,
+            box=None if biggest is None else biggest.box,
+            snapshot=frame.to_jpeg if detections else None,
+            data={"regions": len(detections)} if detections else None,
         )

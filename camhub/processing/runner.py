@@ -1,6 +1,6 @@
 """Runs a processor on a hub's cameras: one worker thread per camera, off the receive path.
 
-Each worker waits for its camera's newest frame (``Hub.wait_newer``), so a slow
+Each worker waits for its camera's newest frame (``FrameStore.wait_newer``), so a slow
 processor only ever sees fresh frames and never delays ingest or other cameras; the
 frames it had no time for are counted in ``skipped``.
 """
@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from camhub.hub import Hub
+from camhub.bus import EventBus
+from camhub.events.model import EventUpdate
 from camhub.jpeg import encode_jpeg
 from camhub.processing.base import (
     FunctionProcessor,
@@ -26,7 +27,7 @@ from camhub.processing.base import (
     as_result,
     processor_class,
 )
-from camhub.types import ArgumentTypeError, CameraName, Frame, HubEvent
+from camhub.types import ArgumentTypeError, CameraName, Frame, FrameStore
 
 log = logging.getLogger("camhub.processing")
 
@@ -49,6 +50,8 @@ class ProcessorUpdate:
     detections: list[dict[str, object]] = field(default_factory=list)
     data: dict[str, object] = field(default_factory=dict)
     elapsed_ms: float = 0.0
+    events: list[EventUpdate] = field(default_factory=list)
+    """Event changes the processor reported for this frame (publish them on the bus)."""
 
 
 @dataclass(slots=True)
@@ -89,9 +92,10 @@ def _draw_boxes(frame: Frame, result: Result) -> None:
 
 
 class _Worker:
-    def __init__(self, runner: ProcessorRunner, camera: CameraName) -> None:
+    def __init__(self, runner: ProcessorRunner, camera: CameraName, start_count: int) -> None:
         self.runner = runner
         self.camera = camera
+        self.start_count = start_count
         self.stats = WorkerStats(runner.name, camera)
         self.latest: ProcessorUpdate | None = None
         self.thread = threading.Thread(
@@ -108,15 +112,14 @@ class _Worker:
             stats.last_error = f"start failed: {exc}"
             log.exception("processor %s could not start for camera %s", runner.name, self.camera)
             return
-        count = 0
+        count = self.start_count
         try:
             while not runner.stopping.is_set():
-                got = runner.hub.wait_newer(self.camera, count, timeout=0.25)
+                got = runner.store.wait_newer(self.camera, count, timeout=0.25)
                 if got is None:
                     continue
                 frame, new_count = got
-                if count:
-                    stats.skipped += new_count - count - 1
+                stats.skipped += new_count - count - 1
                 count = new_count
                 self._process(processor, frame)
         finally:
@@ -164,6 +167,7 @@ class _Worker:
             detections=[d.as_dict() for d in result.detections],
             data=result.data,
             elapsed_ms=stats.last_ms,
+            events=result.events,
         )
         self.latest = update
         self.runner.notify(update)
@@ -172,21 +176,30 @@ class _Worker:
 class ProcessorRunner:
     """Runs ``processor`` on ``cameras`` (all, including ones that appear later, if None).
 
-    >>> runner = ProcessorRunner(hub, "motion").start()
+    It reads frames from ``store`` (a :class:`~camhub.store.CameraStore` or a ``Hub``)
+    and finds new cameras by looking at the store, so it needs nothing else; ``bus`` is
+    where processors that raise events publish them.
+
+    >>> runner = ProcessorRunner(hub.store, "motion", bus=hub.bus).start()
     >>> runner.latest("cam1").data
     """
 
+    WATCH_EVERY = 0.2
+    """Seconds between looks for cameras that appeared."""
+
     def __init__(
         self,
-        hub: Hub,
+        store: FrameStore,
         processor: ProcessorSpec,
         *,
+        bus: EventBus | None = None,
         cameras: Iterable[CameraName] | None = None,
         options: Mapping[str, object] | None = None,
         name: str | None = None,
         jpeg_quality: int = 80,
     ) -> None:
-        self.hub = hub
+        self.store = store
+        self.bus = bus
         self.cameras = None if cameras is None else frozenset(cameras)
         self.options = dict(options or {})
         self.jpeg_quality = jpeg_quality
@@ -214,30 +227,35 @@ class ProcessorRunner:
         self._lock = threading.Lock()
         self._workers: dict[CameraName, _Worker] = {}
         self._listeners: list[UpdateListener] = []
-        self._started = False
+        self._watch: threading.Thread | None = None
 
     def wants(self, camera: CameraName) -> bool:
         return self.cameras is None or camera in self.cameras
 
     def start(self) -> ProcessorRunner:
-        if not self._started:
-            self._started = True
-            self.hub.add_listener(self._on_event)
-            for camera in self.hub.camera_names():
-                self._ensure_worker(camera)
+        if self._watch is None:
+            # Frames from before the runner existed are history, not skips; frames a
+            # camera sent before its worker was found and started are skips.
+            for stats in self.store.stats():
+                self._ensure_worker(stats.name, max(stats.frames - 1, 0))
+            self._watch = threading.Thread(
+                target=self._watch_cameras, name=f"camhub-proc-{self.name}"[:60], daemon=True
+            )
+            self._watch.start()
         return self
 
-    def _on_event(self, event: HubEvent) -> None:
-        if event.kind == "camera_new" and event.camera is not None:
-            self._ensure_worker(event.camera)
+    def _watch_cameras(self) -> None:
+        while not self.stopping.wait(self.WATCH_EVERY):
+            for camera in self.store.camera_names():
+                self._ensure_worker(camera, 0)
 
-    def _ensure_worker(self, camera: CameraName) -> None:
+    def _ensure_worker(self, camera: CameraName, start_count: int) -> None:
         if not self.wants(camera) or self.stopping.is_set():
             return
         with self._lock:
             if camera in self._workers:
                 return
-            worker = self._workers[camera] = _Worker(self, camera)
+            worker = self._workers[camera] = _Worker(self, camera, start_count)
         worker.thread.start()
 
     def add_listener(self, listener: UpdateListener) -> None:
@@ -245,6 +263,9 @@ class ProcessorRunner:
         self._listeners.append(listener)
 
     def notify(self, update: ProcessorUpdate) -> None:
+        if self.bus is not None:
+            for change in update.events:
+                self.bus.publish(change)
         for listener in self._listeners:
             try:
                 listener(update)
@@ -271,6 +292,8 @@ class ProcessorRunner:
         ``timeout`` seconds (its thread is a daemon) and logged."""
         self.stopping.set()
         deadline = time.monotonic() + timeout
+        if self._watch is not None:
+            self._watch.join(timeout)
         with self._lock:
             workers = list(self._workers.values())
         for worker in workers:

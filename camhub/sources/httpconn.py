@@ -108,3 +108,15 @@ def _explain(response: http.client.HTTPResponse, spec: SourceSpec) -> str:
     if response.status == 404:
         return f"{status}: no stream at {spec.display}; check the path"
     return status
+
+
+def web_page_hint(content_type: str, display: str) -> str | None:
+    """A hint when a camera URL answers with a web page instead of pictures (the camera
+    app's settings page, a login form, a router): the usual cause is a wrong path."""
+    if not content_type.lower().startswith(("text/html", "application/xhtml")):
+        return None
+    return (
+        f"{display} returned a web page ({content_type.split(';')[0]}), not a camera stream: "
+        "check the path (IP Webcam and DroidCam: /video, or use ipwebcam://HOST or "
+        "droidcam://HOST; other cameras: see their manual for the MJPEG or snapshot URL)"
+    )

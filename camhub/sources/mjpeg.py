@@ -7,7 +7,7 @@ import http.client
 
 from camhub.jpeg import JpegError, jpeg_size
 from camhub.sources.base import SourceTimeouts, ThreadedSource
-from camhub.sources.httpconn import HTTPGetter
+from camhub.sources.httpconn import HTTPGetter, web_page_hint
 from camhub.sources.multipart import MultipartParser, boundary_from_content_type
 from camhub.sources.uri import SourceSpec
 
@@ -41,6 +41,9 @@ class MJPEGSource(ThreadedSource):
                 f"{self.display} sends a single image ({content_type}), not an MJPEG stream; "
                 "for snapshots use a URL ending in .jpg (e.g. /shot.jpg)"
             )
+        hint = web_page_hint(content_type, self.display)
+        if hint is not None:
+            raise OSError(hint)
         parser = MultipartParser(boundary_from_content_type(content_type))
         while not self.stopping:
             try:

@@ -7,7 +7,7 @@ import time
 
 from camhub.jpeg import JpegError, jpeg_size
 from camhub.sources.base import SourceTimeouts, ThreadedSource
-from camhub.sources.httpconn import HTTPGetter
+from camhub.sources.httpconn import HTTPGetter, web_page_hint
 from camhub.sources.uri import SourceSpec
 from camhub.types import ArgumentError
 
@@ -49,6 +49,9 @@ class SnapshotSource(ThreadedSource):
                     width, height = jpeg_size(jpeg)
                 except JpegError as exc:
                     ctype = response.getheader("Content-Type") or "unknown type"
+                    hint = web_page_hint(ctype, self.display)
+                    if hint is not None:
+                        raise OSError(hint) from None
                     raise OSError(f"{self.display} sent no JPEG ({ctype}): {exc}") from None
                 if response.will_close:
                     self._http.close()

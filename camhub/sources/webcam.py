@@ -40,6 +40,10 @@ class WebcamSource(ThreadedSource):
     def _stream(self) -> None:
         import cv2
 
+        # OpenCV prints "[ WARN:0@0.4] global cap_v4l.cpp ... can't open camera" to stderr
+        # on every failed open, tearing through camhub send's status lines; camhub reports
+        # the failure itself (below), once per outage.
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
         params = [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.timeouts.open * 1000),
             cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.timeouts.read * 1000),

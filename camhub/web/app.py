@@ -14,21 +14,37 @@ import struct
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from camhub.hub import Hub
+from camhub.detect import metrics as detect_metrics
+from camhub.detect.scheduler import ObjectDetection, ObjectsUpdate
+from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
-from camhub.types import CameraName, CamhubError
-from camhub.web import metrics
+from camhub.types import CameraName, Frame, HubView
+from camhub.web import metrics, notify
+from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
 from camhub.web.broadcast import LIVE, Broadcaster, HubPump, Key, Picture
+from camhub.web.health import hub_health
+from camhub.web.phone import OPEN_PATHS as PHONE_OPEN_PATHS
+from camhub.web.phone import Phones, phone_routes
+
+if TYPE_CHECKING:
+    from camhub.history import History
 
 STATIC = Path(__file__).parent / "static"
 BOUNDARY = "camhubframe"
@@ -62,14 +78,22 @@ def _fps(request: Request, default: float) -> float:
 class Dashboard:
     """Everything the routes need, passed explicitly (no globals)."""
 
-    def __init__(self, hub: Hub, runners: Sequence[ProcessorRunner]) -> None:
+    def __init__(
+        self,
+        hub: HubView,
+        runners: Sequence[ProcessorRunner],
+        detection: ObjectDetection | None = None,
+    ) -> None:
         self.hub = hub
         self.runners = list(runners)
+        self.detection = detection
         self.broadcaster = Broadcaster(seed=self._seed)
         self.pump = HubPump(hub, self.broadcaster)
         self.started_at = time.time()
         for runner in self.runners:
             runner.add_listener(self._on_update)
+        if detection is not None:
+            detection.add_listener(self._on_objects)
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -79,6 +103,19 @@ class Dashboard:
             self.broadcaster.publish_threadsafe(
                 update.camera, update.processor, update.jpeg, update.frame_received_at
             )
+
+    def objects_json(self, update: ObjectsUpdate) -> dict[str, Any]:
+        out = update.as_dict()
+        if self.detection is not None:
+            out.update(self.detection.zones(update.camera))
+        return out
+
+    def _on_objects(self, update: ObjectsUpdate) -> None:
+        # Boxes travel as JSON on the same multiplexed stream as the pictures, and the
+        # browser draws them: no per-viewer JPEG encode on the hub.
+        if self.broadcaster.has_viewer_for((update.camera, OBJECTS)):
+            payload = json.dumps(self.objects_json(update)).encode()
+            self.broadcaster.publish_threadsafe(update.camera, OBJECTS, payload, update.at)
 
     def _seed(self, bc: Broadcaster) -> None:
         for name in self.hub.camera_names():
@@ -106,6 +143,8 @@ class Dashboard:
         if stats is None:
             return None
         out = stats.as_dict()
+        # Seconds since the newest frame, by the hub's clock: what the page greys on.
+        out["idle_s"] = round(max(0.0, time.time() - stats.last_seen), 1)
         base = "/api/cameras/" + quote(name, safe="")
         out["links"] = {
             "self": base,
@@ -125,13 +164,31 @@ class Dashboard:
                 "data": None if update is None else update.data,
                 "detections": [] if update is None else update.detections,
                 "frame_received_at": None if update is None else update.frame_received_at,
+                # A result about a picture from a camera that is gone is history, not news.
+                "stale": not stats.online,
             }
         out["processors"] = processors
+        if self.detection is not None:
+            det_stats = next(
+                (c for c in self.detection.camera_stats() if c["camera"] == name), None
+            )
+            latest = self.detection.latest(name)
+            out["objects"] = {
+                "stats": det_stats,
+                "latest": None if latest is None else self.objects_json(latest),
+            }
         return out
 
     # -- streams ---------------------------------------------------------------------
 
     def wants_for(self, request: Request) -> Callable[[Key], bool] | None:
+        wants = self._wants_pictures(request)
+        if wants is None or request.query_params.get("objects") != "1":
+            return wants
+        pictures = wants
+        return lambda key: key[1] == OBJECTS or pictures(key)
+
+    def _wants_pictures(self, request: Request) -> Callable[[Key], bool] | None:
         camera = request.query_params.get("camera")
         view = request.query_params.get("view", LIVE)
         if camera is not None:
@@ -151,12 +208,44 @@ class Dashboard:
         return wants
 
 
+OBJECTS = "objects"
+"""The stream view whose records carry a camera's tracked objects as JSON, not a JPEG."""
+
+
 def _json(data: object, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status, headers=_NO_STORE)
 
 
 def _not_found(name: str) -> JSONResponse:
+    if not name:
+        return _json({"error": "no camera name given; the list of cameras is /api/cameras"}, 404)
     return _json({"error": f"no camera named {name!r}"}, 404)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """API clients get JSON errors; pages keep Starlette's plain text."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path == "/api" or request.url.path.startswith("/api/"):
+        message = exc.detail if exc.status_code != 404 else f"no API path {request.url.path!r}"
+        return _json({"error": message, "see": "/api/cameras"}, exc.status_code)
+    return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+
+
+def _jpeg_of(frame: Frame) -> bytes | JSONResponse:
+    """The frame as JPEG, or a 415 saying why it cannot be one (a raw float64 or 4-D array
+    reaches the hub intact but has no picture form)."""
+    try:
+        return frame.to_jpeg()
+    except ValueError as exc:
+        array = frame.array
+        what = "" if array is None else f" ({array.dtype} array of shape {tuple(array.shape)})"
+        return _json(
+            {
+                "error": f"camera {frame.name!r} sends frames that cannot be shown as a "
+                f"picture{what}: {exc}; send uint8 BGR or grey images, or JPEG"
+            },
+            415,
+        )
 
 
 def _mux_record(pic: Picture) -> bytes:
@@ -176,14 +265,20 @@ def _mjpeg_part(pic: Picture) -> bytes:
 
 
 def create_app(
-    hub: Hub,
+    hub: HubView,
     processors: Sequence[ProcessorRunner] = (),
     *,
     token: str | None = None,
     secure_cookie: bool = False,
+    history: History | None = None,
+    sinks: Sequence[Sink] = (),
+    detection: ObjectDetection | None = None,
+    phones: Phones | None = None,
 ) -> Starlette:
-    """The dashboard app for ``hub``; with ``token``, every request must carry it."""
-    dash = Dashboard(hub, processors)
+    """The dashboard app for ``hub``; with ``token``, every request must carry it;
+    with ``history``, also events and recordings (:mod:`camhub.web.events_api`);
+    with ``phones``, browsers can also stream into the hub (:mod:`camhub.web.phone`)."""
+    dash = Dashboard(hub, processors, detection)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers=_HTML_HEADERS)
@@ -201,13 +296,13 @@ def create_app(
             {
                 "cameras": [c for c in items if c is not None],
                 "hub": {
+                    **hub_health(hub, dash.started_at).as_dict(),
                     "endpoints": hub.endpoints,
-                    "malformed": hub.malformed,
-                    "messages": hub.messages,
                     "offline_after": hub.offline_after,
                     "viewers": dash.broadcaster.viewers,
-                    "uptime_s": round(time.time() - dash.started_at, 1),
                     "processors": [r.name for r in dash.runners],
+                    "problems": [] if history is None else history.health(),
+                    "detection": None if dash.detection is None else dash.detection.stats(),
                 },
                 "time": time.time(),
             }
@@ -225,10 +320,10 @@ def create_app(
             frame = hub.latest(name)
             if frame is None:
                 return _not_found(name)
-            try:
-                jpeg, at = frame.to_jpeg(), frame.received_at
-            except CamhubError as exc:  # an opaque payload or an array that is no picture
-                return _json({"error": f"camera {name!r}: unsupported encoding ({exc})"}, 415)
+            encoded = _jpeg_of(frame)
+            if isinstance(encoded, JSONResponse):
+                return encoded
+            jpeg, at = encoded, frame.received_at
         else:
             runner = dash.runner(view)
             update = None if runner is None else runner.latest(name)
@@ -280,8 +375,27 @@ def create_app(
             records(), media_type="application/octet-stream", headers=_NO_STORE
         )
 
+    async def objects(request: Request) -> Response:
+        det = dash.detection
+        if det is None:
+            return _json({"error": "object detection is off (camhub hub --detect person,...)"}, 404)
+        latest = {}
+        for name in hub.camera_names():
+            update = det.latest(name)
+            if update is not None:
+                latest[name] = dash.objects_json(update)
+        return _json({"detection": det.stats(), "latest": latest, "time": time.time()})
+
     async def prometheus(request: Request) -> Response:
-        text = metrics.render(hub, dash.runners, dash.broadcaster)
+        text = metrics.render(
+            hub, dash.runners, dash.broadcaster, hub_health(hub, dash.started_at)
+        ) + notify.metrics(sinks)
+        if history is not None:
+            from camhub.web.events_api import metrics_text
+
+            text += metrics_text(history)
+        if dash.detection is not None:
+            text += detect_metrics.render(dash.detection)
         return Response(text, media_type=metrics.CONTENT_TYPE, headers=_NO_STORE)
 
     @contextlib.asynccontextmanager
@@ -302,14 +416,31 @@ def create_app(
         Route("/healthz", healthz),
         Route("/metrics", prometheus),
         Route("/api/cameras", cameras),
+        *notify.routes(sinks),
+        Route("/api/objects", objects),
         Route("/api/stream", mux),
         Route("/api/cameras/{name:path}/snapshot.jpg", snapshot),
         Route("/api/cameras/{name:path}/stream.mjpg", mjpeg),
         Route("/api/cameras/{name:path}", camera),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    events_api = None
+    if history is not None:
+        from camhub.web.events_api import EventsApi
+
+        events_api = EventsApi(history)
+        routes = [*events_api.routes(), *routes]
+    open_paths = DASHBOARD_OPEN_PATHS
+    if phones is not None:
+        routes[-1:-1] = phone_routes(phones)
+        open_paths = open_paths | PHONE_OPEN_PATHS
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
     app.state.dashboard = dash
+    app.state.events_api = events_api
     if token is not None:
-        app.add_middleware(TokenAuth, token=token, secure_cookie=secure_cookie)
+        app.add_middleware(
+            TokenAuth, token=token, secure_cookie=secure_cookie, open_paths=open_paths
+        )
     return app

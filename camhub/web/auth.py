@@ -60,18 +60,26 @@ def presented_tokens(scope: Scope) -> list[str]:
 class TokenAuth:
     """Refuses (401) every HTTP request that does not carry ``token``."""
 
-    def __init__(self, app: ASGIApp, token: str, *, secure_cookie: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str,
+        *,
+        secure_cookie: bool = False,
+        open_paths: frozenset[str] = OPEN_PATHS,
+    ) -> None:
         if not token:
             raise ArgumentError("an empty dashboard token would let anyone in")
         self.app = app
         self._token = token.encode()
         self._secure = secure_cookie
+        self._open = open_paths
 
     def _ok(self, candidate: str) -> bool:
         return hmac.compare_digest(candidate.encode(), self._token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in self._open:
             await self.app(scope, receive, send)
             return
         tokens = presented_tokens(scope)

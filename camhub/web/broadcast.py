@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
-from camhub.hub import FrameFeed, Hub
-from camhub.types import CameraName
+from camhub.types import CameraName, Frame, HubView
 
 LIVE = "live"
 
@@ -155,7 +154,7 @@ class HubPump:
     watches. Frames that arrived as raw arrays are JPEG-encoded here, once per frame
     and only when watched; JPEG frames are forwarded as the very bytes received."""
 
-    def __init__(self, hub: Hub, broadcaster: Broadcaster) -> None:
+    def __init__(self, hub: HubView, broadcaster: Broadcaster) -> None:
         self.hub = hub
         self.broadcaster = broadcaster
         self._stop = threading.Event()
@@ -166,7 +165,7 @@ class HubPump:
         return self
 
     def _run(self) -> None:
-        feed: FrameFeed | None = None
+        feed: Iterator[Frame] | None = None
         bc = self.broadcaster
         while not self._stop.is_set():
             if not bc.watching.wait(0.25):

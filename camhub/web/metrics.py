@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from camhub.hub import Hub
 from camhub.processing import ProcessorRunner
+from camhub.types import HubView
 from camhub.web.broadcast import Broadcaster
+from camhub.web.health import HubHealth
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -27,7 +28,9 @@ def _number(value: float | int | bool) -> str:
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
-    return repr(float(value))
+    # Rounded so that sums such as 0.0021000000000000003 print as 0.0021; 6 decimals keep
+    # microseconds in Unix timestamps.
+    return repr(round(float(value), 6))
 
 
 class _Writer:
@@ -47,7 +50,9 @@ class _Writer:
             self.lines.append(f"{name}{_labels(labels)} {_number(value)}")
 
 
-def render(hub: Hub, runners: Sequence[ProcessorRunner], broadcaster: Broadcaster) -> str:
+def render(
+    hub: HubView, runners: Sequence[ProcessorRunner], broadcaster: Broadcaster, health: HubHealth
+) -> str:
     stats = hub.stats()
     w = _Writer()
 
@@ -98,6 +103,15 @@ def render(hub: Hub, runners: Sequence[ProcessorRunner], broadcaster: Broadcaste
         [((), hub.malformed)],
     )
     w.family("camhub_messages_total", "counter", "Messages the hub received.", [((), hub.messages)])
+    w.family(
+        "camhub_uptime_seconds", "gauge", "Seconds since the hub started.", [((), health.uptime_s)]
+    )
+    w.family(
+        "camhub_refused_total",
+        "counter",
+        "Senders refused by secure mode (handshakes and frames from revoked keys), by reason.",
+        [([("reason", r)], n) for r, n in health.refused_by_reason.items()],
+    )
     w.family(
         "camhub_web_viewers",
         "gauge",

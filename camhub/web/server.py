@@ -14,10 +14,13 @@ from pathlib import Path
 
 import uvicorn
 
-from camhub.hub import Hub
+from camhub.detect.scheduler import ObjectDetection
+from camhub.history import History
+from camhub.notify import Sink
 from camhub.processing import ProcessorRunner
-from camhub.types import CamhubError
+from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
+from camhub.web.phone import Phones
 
 log = logging.getLogger("camhub.web")
 # uvicorn's own start/stop chatter repeats what camhub logs; keep its warnings and errors.
@@ -77,14 +80,18 @@ class WebServer:
 
     def __init__(
         self,
-        hub: Hub,
+        hub: HubView,
         address: str = DEFAULT_WEB,
         *,
         processors: Sequence[ProcessorRunner] = (),
+        sinks: Sequence[Sink] = (),
+        detection: ObjectDetection | None = None,
         expose: bool = False,
         token: str | None = None,
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
+        history: History | None = None,
+        phones: Phones | None = None,
     ) -> None:
         self.host, port = parse_address(address)
         check_access(self.host, expose=expose, token=token)
@@ -94,7 +101,16 @@ class WebServer:
             if path is not None and not Path(path).is_file():
                 raise WebConfigError(f"TLS file {path} does not exist")
         self.tls = tls_cert is not None
-        self.app = create_app(hub, processors, token=token, secure_cookie=self.tls)
+        self.app = create_app(
+            hub,
+            processors,
+            token=token,
+            secure_cookie=self.tls,
+            history=history,
+            sinks=sinks,
+            detection=detection,
+            phones=phones,
+        )
         self.dashboard: Dashboard = self.app.state.dashboard
         self._socket = self._bind(self.host, port)
         self.port = int(self._socket.getsockname()[1])
@@ -103,7 +119,11 @@ class WebServer:
             log_config=None,
             access_log=False,  # query strings may carry the token
             lifespan="on",
-            ws="none",
+            # WebSockets only for browser cameras; no compression: JPEG does not shrink,
+            # and inflating is where a decompression bomb would go off.
+            ws="none" if phones is None else "websockets-sansio",
+            ws_max_size=(phones.limits.max_payload if phones else 0) + 64 * 1024,
+            ws_per_message_deflate=False,
             ssl_certfile=None if tls_cert is None else str(tls_cert),
             ssl_keyfile=None if tls_key is None else str(tls_key),
             timeout_graceful_shutdown=2,
@@ -164,6 +184,8 @@ class WebServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """End open streams, then the server; never blocks longer than ``timeout``."""
+        if self.app.state.events_api is not None:
+            self.app.state.events_api.closing = True  # ends live event streams
         loop = self.dashboard.broadcaster.loop
         if loop is not None and not loop.is_closed():
             try:

@@ -142,6 +142,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(jpeg)
             return
+        if self.path in ("/", "/index.html", "/page.jpg"):  # a camera's web UI, not a stream
+            page = b"<!doctype html><html><body><h1>Camera settings</h1></body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+            return
         if self.path != "/video":
             self.send_error(404)
             return

@@ -195,3 +195,14 @@ def test_slow_consumer_always_gets_fresh_frames(jpegs: list[bytes]) -> None:
     # A frame waits at most one camera interval (33 ms) in the slot; allow for a busy CI.
     assert max(ages) < 0.25, f"frame ages {ages}"
     assert ages[-1] < ages[0] + 0.1, f"ages grew: {ages}"
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html"])
+def test_web_page_instead_of_a_stream_says_so(jpegs: list[bytes], path: str) -> None:
+    with PyMJPEGServer(jpegs) as server:
+        source = open_source(server.base() + path, "cam")
+        try:
+            with pytest.raises(SourceTimeout, match=r"returned a web page \(text/html\).*path"):
+                source.read(timeout=1.5)
+        finally:
+            source.stop()

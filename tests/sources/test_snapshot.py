@@ -52,3 +52,13 @@ def test_not_a_jpeg_is_a_clear_error(jpegs: list[bytes]) -> None:
 def test_bad_rate_is_refused() -> None:
     with pytest.raises(ValueError, match="rate"):
         open_source("http://127.0.0.1:1/shot.jpg", rate=0)
+
+
+def test_web_page_instead_of_a_snapshot_says_so(jpegs: list[bytes]) -> None:
+    with PyMJPEGServer(jpegs) as server:
+        source = open_source(server.base() + "/page.jpg", "cam")
+        try:
+            with pytest.raises(SourceTimeout, match=r"returned a web page \(text/html\)"):
+                source.read(timeout=1.5)
+        finally:
+            source.stop()

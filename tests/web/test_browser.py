@@ -70,7 +70,7 @@ def test_grid_has_one_live_tile_per_camera_and_pictures_move(
         assert later[name][0] > first[name][0] + 3, f"{name} tile stopped updating"
         assert later[name][1] != first[name][1]
     assert shot1 != shot2, "the pixels on screen must change as the camera's frames do"
-    assert page.locator("#summary").text_content() == "3 cameras · 3 online"
+    assert page.locator("#summary").text_content() == "3 cameras · 3 live"
 
 
 def test_camera_that_stops_is_shown_offline(
@@ -91,7 +91,7 @@ def test_camera_that_stops_is_shown_offline(
     # offline_after (1 s) plus at most one JSON poll (1 s) and some slack
     assert time.monotonic() - stopped_at < hub.offline_after + 3
     by_name = {t["camera"]: t for t in current}
-    assert by_name["goes"]["offline"] and by_name["goes"]["badge"].startswith("offline since")
+    assert by_name["goes"]["offline"] and by_name["goes"]["badge"].startswith("offline · ")
     assert not by_name["stays"]["offline"]
     assert stays.sent  # the other camera kept streaming
 

@@ -41,39 +41,49 @@
     return tr;
   }
 
-  async function poll() {
-    let cam;
-    try {
-      const resp = await fetch(base, { cache: "no-store" });
-      if (resp.status === 404) { badge.textContent = "unknown camera"; badge.className = "badge inline offline"; return; }
-      cam = await resp.json();
-    } catch (err) {
-      badge.textContent = "hub unreachable";
-      return;
-    }
-    sinkFor("live");
-    for (const v of cam.views) sinkFor(v);
-    badge.textContent = cam.online ? "live" : "offline since " + camhub.fmtClock(cam.last_seen);
-    badge.className = "badge inline" + (cam.online ? "" : " offline");
-    document.body.classList.toggle("offline", !cam.online);
-    tbody.replaceChildren(
-      row("frames per second", cam.fps.toFixed(1)),
+  let lastAnswer = Date.now();
+  let lastCam = null;
+
+  // No such camera (or no name at all): say so, link back, and hide links that lead nowhere.
+  function unknown(message) {
+    badge.textContent = "unknown camera";
+    badge.className = "badge inline offline";
+    document.getElementById("missing-text").textContent = message;
+    document.getElementById("missing").hidden = false;
+    document.querySelector(".details").hidden = true;
+    views.hidden = true;
+  }
+
+  function show(cam, hubDownFor) {
+    const st = camhub.cameraState(cam, hubDownFor);
+    const live = st.state === "live";
+    badge.textContent = st.badge;
+    badge.className = "badge inline " + st.state;
+    document.body.dataset.state = st.state;
+    document.body.classList.toggle("offline", st.state === "offline" || st.state === "waiting");
+    document.body.classList.toggle("stale", !live);
+    const rows = [
+      row("state", st.state === "live" ? "live" : st.badge),
+      row("frames per second", live ? cam.fps.toFixed(1) : "0.0"),
       row("resolution", camhub.fmtRes(cam) || "unknown"),
       row("frame age (capture → hub)", cam.age_ms === null ? "not stamped" : camhub.fmtAge(cam.age_ms)),
-      row("bandwidth", camhub.fmtRate(cam.kbps)),
+      row("bandwidth", live ? camhub.fmtRate(cam.kbps) : camhub.fmtRate(0)),
       row("frames received", String(cam.frames)),
       row("dropped / malformed", cam.dropped + " / " + cam.malformed),
       row("encoding", cam.encoding || ""),
       row("sender", cam.peer || ""),
-      row("first seen", camhub.fmtClock(cam.first_seen)),
-      row("last seen", camhub.fmtClock(cam.last_seen)),
-    );
+      row("first seen", cam.frames ? camhub.fmtClock(cam.first_seen) : "never"),
+      row("last frame", cam.frames ? camhub.fmtClock(cam.last_seen) : "never"),
+    ];
+    if (cam.source) rows.splice(1, 0, row("source", cam.source));
+    if (cam.reason && !live) rows.splice(1, 0, row("why", cam.reason));
+    tbody.replaceChildren(...rows);
     procdata.replaceChildren();
     for (const [pname, p] of Object.entries(cam.processors || {})) {
       const div = document.createElement("div");
       div.className = "proc-block";
       const h = document.createElement("h2");
-      h.textContent = camhub.describeProcessor(pname, p);
+      h.textContent = camhub.describeProcessor(pname, p) + (live ? "" : " (stale: camera not live)");
       const pre = document.createElement("pre");
       const s = p.stats || {};
       pre.textContent = "processed " + (s.processed || 0) + ", skipped " + (s.skipped || 0) +
@@ -84,6 +94,29 @@
     }
   }
 
+  async function poll() {
+    let cam;
+    try {
+      const resp = await fetch(base, { cache: "no-store" });
+      if (resp.status === 404) { unknown("There is no camera named “" + name + "” on this hub."); return; }
+      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      cam = await resp.json();
+    } catch (err) {
+      if (lastCam) show(lastCam, Math.max(0.001, (Date.now() - lastAnswer) / 1000));
+      else { badge.textContent = "hub unreachable"; badge.className = "badge inline hub-down"; }
+      return;
+    }
+    lastAnswer = Date.now();
+    lastCam = cam;
+    sinkFor("live");
+    for (const v of cam.views) sinkFor(v);
+    show(cam, 0);
+  }
+
+  if (!name) {
+    unknown("No camera chosen: open a camera from the grid.");
+    return;
+  }
   poll();
   setInterval(poll, 1000);
   camhub.openStream("/api/stream?camera=" + encodeURIComponent(name),

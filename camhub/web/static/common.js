@@ -110,16 +110,45 @@ const camhub = (() => {
     return ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s";
   }
 
+  // How long ago, in words short enough for a badge: "4.2 s", "12 s", "3 min", "2 h".
+  function fmtAgo(seconds) {
+    if (seconds < 10) return seconds.toFixed(1) + " s";
+    if (seconds < 120) return Math.round(seconds) + " s";
+    if (seconds < 7200) return Math.round(seconds / 60) + " min";
+    return Math.round(seconds / 3600) + " h";
+  }
+
+  // 24-hour clock, the same everywhere whatever the browser's locale (logs use it too).
   function fmtClock(epochSeconds) {
-    return new Date(epochSeconds * 1000).toLocaleTimeString();
+    const d = new Date(epochSeconds * 1000);
+    return [d.getHours(), d.getMinutes(), d.getSeconds()]
+      .map((n) => String(n).padStart(2, "0")).join(":");
   }
 
   function fmtRes(cam) {
     return cam.width && cam.height ? cam.width + "×" + cam.height : "";
   }
 
+  // Bytes per second, as camhub send and the hub log print them (kB/s, MB/s).
   function fmtRate(kbps) {
-    return kbps >= 1000 ? (kbps / 1000).toFixed(1) + " Mb/s" : Math.round(kbps) + " kb/s";
+    const bytes = (kbps * 1000) / 8;
+    if (bytes >= 1e6) return (bytes / 1e6).toFixed(1) + " MB/s";
+    return Math.round(bytes / 1e3) + " kB/s";
+  }
+
+  // A picture older than this is stale: greyed, and never called live.
+  const STALE_AFTER_S = 3;
+
+  // What a camera's tile or page should say. hubDownFor: seconds since the last answer
+  // from the hub, or 0 while it answers. Returns {state, age, badge}; state is one of
+  // live, stale, offline, hub-down, waiting (configured, never connected).
+  function cameraState(cam, hubDownFor) {
+    const idle = (cam.idle_s || 0) + hubDownFor;
+    if (hubDownFor > 0) return { state: "hub-down", age: idle, badge: "hub unreachable · " + fmtAgo(idle) };
+    if (cam.frames === 0) return { state: "waiting", age: null, badge: "not connected" };
+    if (!cam.online) return { state: "offline", age: idle, badge: "offline · " + fmtAgo(idle) };
+    if (idle > STALE_AFTER_S) return { state: "stale", age: idle, badge: "stale · " + fmtAgo(idle) };
+    return { state: "live", age: idle, badge: "live" };
   }
 
   function describeProcessor(name, proc) {
@@ -130,6 +159,6 @@ const camhub = (() => {
     return name + ": " + n + " detection(s)";
   }
 
-  return { cameraPath, pageUrl, getJSON, ImageSink, openStream, fmtAge, fmtClock, fmtRes,
-           fmtRate, describeProcessor };
+  return { cameraPath, pageUrl, getJSON, ImageSink, openStream, fmtAge, fmtAgo, fmtClock,
+           fmtRes, fmtRate, cameraState, describeProcessor, STALE_AFTER_S };
 })();

@@ -1,16 +1,30 @@
 // The grid of all cameras: one JSON poll per second for stats, one multiplexed stream
 // for the pictures (capped at 15 fps per tile; the camera page gets the full rate).
+// A tile says "live" only while its picture is fresh and the hub answers; otherwise it
+// is greyed and says how old its picture is.
 "use strict";
 
 (() => {
   const grid = document.getElementById("grid");
   const empty = document.getElementById("empty");
   const summary = document.getElementById("summary");
+  const health = document.getElementById("health");
   const processedBox = document.getElementById("processed");
+  const orderBox = document.getElementById("order");
   const template = document.getElementById("tile-template");
-  const tiles = new Map(); // camera name -> {el, sink, ...}
+  const tiles = new Map(); // camera name -> {el, sink, cam}
   let stream = null;
   let connected = false;
+  let lastAnswer = Date.now(); // when the hub last answered a poll
+  let down = false;
+  let lastCameras = [];
+
+  const ORDERS = {
+    name: (a, b) => a.name.localeCompare(b.name),
+    first_seen: (a, b) => a.first_seen - b.first_seen || a.name.localeCompare(b.name),
+    // Problems first: cameras that are not live, then the rest, each by name.
+    problems: (a, b) => (a.online && a.frames > 0) - (b.online && b.frames > 0) || a.name.localeCompare(b.name),
+  };
 
   function makeTile(name) {
     const el = template.content.firstElementChild.cloneNode(true);
@@ -18,72 +32,148 @@
     el.querySelector(".name").textContent = name;
     el.querySelector(".view").href = camhub.pageUrl(name);
     el.querySelector("img").alt = "camera " + name;
-    const tile = { el, sink: new camhub.ImageSink(el.querySelector("img")) };
+    el.querySelector(".zoom").addEventListener("click", () => zoom(el));
+    const tile = { el, sink: new camhub.ImageSink(el.querySelector("img")), cam: null };
     tiles.set(name, tile);
     return tile;
   }
 
-  function update(cam, now) {
-    const tile = tiles.get(cam.name) || makeTile(cam.name);
+  function zoom(el) {
+    const on = !el.classList.contains("zoomed");
+    for (const t of tiles.values()) t.el.classList.remove("zoomed");
+    el.classList.toggle("zoomed", on);
+    el.querySelector(".zoom").textContent = on ? "✕" : "⤢";
+    el.querySelector(".zoom").title = on ? "back to the grid (Esc)" : "zoom this camera";
+    document.body.classList.toggle("has-zoom", on);
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape") return;
+    const zoomed = grid.querySelector(".tile.zoomed");
+    if (zoomed) zoom(zoomed);
+  });
+
+  function render(tile, hubDownFor) {
+    const cam = tile.cam;
     const el = tile.el;
-    el.classList.toggle("offline", !cam.online);
-    el.dataset.online = String(cam.online);
-    const badge = el.querySelector(".badge");
-    badge.textContent = cam.online ? "live" : "offline since " + camhub.fmtClock(cam.last_seen);
+    const st = camhub.cameraState(cam, hubDownFor);
+    const live = st.state === "live";
+    el.dataset.state = st.state;
+    el.dataset.online = String(cam.online && !hubDownFor);
+    el.classList.toggle("offline", st.state === "offline" || st.state === "waiting");
+    el.classList.toggle("stale", !live);
+    el.querySelector(".badge").textContent = st.badge;
     // A sender's own payload format (PNG, WebP...): carried and counted, not shown.
-    if (cam.online && cam.encoding === "other") badge.textContent = "unsupported encoding";
+    if (live && cam.encoding === "other") el.querySelector(".badge").textContent = "unsupported encoding";
     const parts = [];
-    if (cam.online) parts.push(cam.fps.toFixed(1) + " fps");
-    if (cam.age_ms !== null && cam.online) parts.push("age " + camhub.fmtAge(cam.age_ms));
+    if (live) {
+      parts.push(cam.fps.toFixed(1) + " fps");
+      if (cam.age_ms !== null) parts.push("age " + camhub.fmtAge(cam.age_ms));
+    }
     const res = camhub.fmtRes(cam);
     if (res) parts.push(res);
-    if (cam.online) parts.push(camhub.fmtRate(cam.kbps));
-    if (!cam.online) parts.push("last frame " + camhub.fmtAge((now - cam.last_seen) * 1000) + " ago");
+    if (live) parts.push(camhub.fmtRate(cam.kbps));
+    if (!live && cam.frames > 0) parts.push("last frame " + camhub.fmtClock(cam.last_seen));
     el.querySelector(".stats").textContent = parts.join(" · ");
+    const reason = el.querySelector(".reason");
+    reason.textContent = !live && cam.reason ? cam.reason : "";
+    reason.hidden = !reason.textContent;
     if (cam.width && cam.height) {
       el.querySelector(".view").style.aspectRatio = cam.width + " / " + cam.height;
     }
+    // A processor's verdict on a picture that is no longer current would be a false
+    // alarm (or a false all-clear): show it only while the camera is live.
     const procs = Object.entries(cam.processors || {});
     const proc = el.querySelector(".proc");
-    proc.textContent = procs.map(([n, p]) => camhub.describeProcessor(n, p)).join(" · ");
-    proc.hidden = procs.length === 0;
-    const moving = procs.some(([, p]) => p && p.data && p.data.motion);
-    proc.classList.toggle("alert", moving);
-    return tile;
+    proc.textContent = live ? procs.map(([n, p]) => camhub.describeProcessor(n, p)).join(" · ") : "";
+    proc.hidden = !live || procs.length === 0;
+    proc.classList.toggle("alert", live && procs.some(([, p]) => p && p.data && p.data.motion));
+  }
+
+  function hubDownFor() {
+    return down ? Math.max(0.001, (Date.now() - lastAnswer) / 1000) : 0;
+  }
+
+  function showHealth(hub) {
+    const parts = ["up " + camhub.fmtAgo(hub.uptime_s)];
+    if (hub.malformed) parts.push(hub.malformed + " malformed");
+    if (hub.refused) parts.push(hub.refused + " refused");
+    const problems = hub.problems || []; // e.g. recording stopped: disk nearly full
+    parts.push(...problems);
+    health.textContent = parts.join(" · ");
+    const why = [];
+    for (const [peer, n] of Object.entries(hub.malformed_by_peer || {})) why.push("malformed from " + peer + ": " + n);
+    for (const [reason, n] of Object.entries(hub.refused_by_reason || {})) why.push("refused, " + reason.replace(/_/g, " ") + ": " + n);
+    for (const [addr, n] of Object.entries(hub.refused_by_address || {})) why.push("refused from " + addr + ": " + n);
+    health.title = why.join("\n");
+    health.classList.toggle("warn", Boolean(hub.malformed || hub.refused));
+    health.classList.toggle("bad", problems.length > 0);
+  }
+
+  function layout(cameras) {
+    const order = ORDERS[orderBox.value] || ORDERS.name;
+    const sorted = cameras.slice().sort(order);
+    sorted.forEach((cam, i) => {
+      const el = tiles.get(cam.name).el;
+      if (grid.children[i] !== el) grid.insertBefore(el, grid.children[i] || null);
+    });
   }
 
   async function poll() {
+    let data;
     try {
-      const data = await camhub.getJSON("/api/cameras");
-      const seen = new Set();
-      const ordered = [];
-      for (const cam of data.cameras) {
-        seen.add(cam.name);
-        ordered.push(update(cam, data.time).el);
-      }
-      for (const [name, tile] of tiles) {
-        if (!seen.has(name)) { tile.el.remove(); tiles.delete(name); }
-      }
-      ordered.forEach((el, i) => { if (grid.children[i] !== el) grid.insertBefore(el, grid.children[i] || null); });
-      const online = data.cameras.filter((c) => c.online).length;
-      summary.textContent = data.cameras.length + " camera" + (data.cameras.length === 1 ? "" : "s") +
-        " · " + online + " online" + (connected ? "" : " · reconnecting…");
-      empty.hidden = data.cameras.length > 0;
+      data = await camhub.getJSON("/api/cameras");
     } catch (err) {
-      summary.textContent = "hub unreachable, retrying…";
+      down = true;
+      const downFor = hubDownFor();
+      for (const tile of tiles.values()) render(tile, downFor);
+      summary.textContent = "hub unreachable for " + camhub.fmtAgo(downFor) + ", retrying…";
+      summary.classList.add("down");
+      return;
     }
+    lastAnswer = Date.now();
+    down = false;
+    summary.classList.remove("down");
+    const seen = new Set();
+    for (const cam of data.cameras) {
+      seen.add(cam.name);
+      const tile = tiles.get(cam.name) || makeTile(cam.name);
+      tile.cam = cam;
+      render(tile, 0);
+    }
+    for (const [name, tile] of tiles) {
+      if (!seen.has(name)) { tile.el.remove(); tiles.delete(name); }
+    }
+    lastCameras = data.cameras;
+    layout(lastCameras);
+    const live = data.cameras.filter((c) => camhub.cameraState(c, 0).state === "live").length;
+    summary.textContent = data.cameras.length + " camera" + (data.cameras.length === 1 ? "" : "s") +
+      " · " + live + " live" + (connected ? "" : " · reconnecting…");
+    showHealth(data.hub);
+    empty.hidden = data.cameras.length > 0;
   }
 
   function openPictures() {
     if (stream) stream.close();
     const view = processedBox.checked ? "processed" : "live";
-    stream = camhub.openStream("/api/stream?fps=15&view=" + view, (head, bytes) => {
+    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view, (head, bytes) => {
       const tile = tiles.get(head.camera);
+      if (tile && head.view === "objects") {
+        const data = JSON.parse(new TextDecoder().decode(bytes));
+        camhubObjects.draw(tile.el.querySelector(".view"), data, tile.el.querySelector(".counts"));
+        return;
+      }
       if (tile) { tile.sink.put(bytes); tile.el.dataset.view = head.view; }
     }, (ok) => { connected = ok; });
   }
 
+  try { orderBox.value = localStorage.getItem("camhub.order") || "name"; } catch (err) { /* private mode */ }
+  orderBox.addEventListener("change", () => {
+    try { localStorage.setItem("camhub.order", orderBox.value); } catch (err) { /* private mode */ }
+    layout(lastCameras);
+  });
   processedBox.addEventListener("change", openPictures);
+  camhubObjects.bindToggle(document.getElementById("objects"));
   poll().then(openPictures);
   setInterval(poll, 1000);
 })();

@@ -1,0 +1,224 @@
+"""What a detector is: a batch of BGR images in, a list of :class:`Box` per image out.
+
+A detector states its ``labels``, the ``input_size`` it resizes to and the ``batch_size``
+it prefers; ``load()`` does the expensive part (reading the model) once per worker process,
+``close()`` frees it. Backends register by type name, as processors do, so a third-party
+detector is one decorated class::
+
+    @register
+    class MyDetector(Detector):
+        type_name = "mine"
+        ...
+
+The shared geometry (letterbox resize, box mapping back to the frame, NMS) lives here so
+every backend treats coordinates the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from camhub.types import ArgumentError, CamhubError, Image
+
+
+class DetectorError(CamhubError):
+    """A detector could not be created or loaded (missing file, not a model, bad layout)."""
+
+
+class UnknownDetector(DetectorError, KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Box:
+    """One object a detector found, in pixels of the image it was given."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    label: str
+    score: float
+    class_id: int
+
+    @property
+    def xywh(self) -> tuple[int, int, int, int]:
+        return (self.x, self.y, self.w, self.h)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "box": [self.x, self.y, self.w, self.h],
+            "label": self.label,
+            "score": round(self.score, 4),
+            "class_id": self.class_id,
+        }
+
+
+class Detector:
+    """Base class of object detectors. One instance lives in one worker process."""
+
+    type_name: ClassVar[str] = ""
+    """Registry key, e.g. ``"darknet"`` or ``"onnx"``."""
+
+    labels: list[str]
+    input_size: tuple[int, int]
+    """``(width, height)`` the model sees."""
+    batch_size: int = 1
+    """How many images one ``detect`` call should get to be efficient."""
+
+    def load(self) -> None:
+        """Read the model; raise :class:`DetectorError` naming the file on failure."""
+
+    def detect(self, images: Sequence[Image]) -> list[list[Box]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Free the model (called once, when the worker stops)."""
+
+
+DetectorFactory = Callable[..., Detector]
+
+_REGISTRY: dict[str, type[Detector]] = {}
+
+
+def register(cls: type[Detector]) -> type[Detector]:
+    """Class decorator: make ``cls`` available by its ``type_name``."""
+    if not cls.type_name or not cls.type_name.isidentifier():
+        raise ArgumentError(f"{cls.__name__}.type_name must be a short identifier")
+    _REGISTRY[cls.type_name] = cls
+    return cls
+
+
+def detector_types() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def detector_class(type_name: str) -> type[Detector]:
+    try:
+        return _REGISTRY[type_name]
+    except KeyError:
+        known = ", ".join(detector_types()) or "none"
+        raise UnknownDetector(f"unknown detector {type_name!r} (known: {known})") from None
+
+
+def create_detector(type_name: str, **options: Any) -> Detector:
+    return detector_class(type_name)(**options)
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    """How an image was fitted into the model input: scale, then padding on each side."""
+
+    scale: float
+    pad_x: int
+    pad_y: int
+
+    def to_image(
+        self, boxes: npt.NDArray[np.float32], width: int, height: int
+    ) -> npt.NDArray[np.float32]:
+        """Map ``x, y, w, h`` rows from model-input pixels back to image pixels (clipped)."""
+        out = boxes.astype(np.float32, copy=True)
+        out[:, 0] = (out[:, 0] - self.pad_x) / self.scale
+        out[:, 1] = (out[:, 1] - self.pad_y) / self.scale
+        out[:, 2] /= self.scale
+        out[:, 3] /= self.scale
+        x2 = np.clip(out[:, 0] + out[:, 2], 0, width)
+        y2 = np.clip(out[:, 1] + out[:, 3], 0, height)
+        out[:, 0] = np.clip(out[:, 0], 0, width)
+        out[:, 1] = np.clip(out[:, 1], 0, height)
+        out[:, 2] = x2 - out[:, 0]
+        out[:, 3] = y2 - out[:, 1]
+        return out
+
+
+def letterbox(
+    image: Image, size: tuple[int, int], fill: int = 114
+) -> tuple[npt.NDArray[np.uint8], Letterbox]:
+    """Resize keeping the aspect ratio and pad to ``size`` (width, height), centred, as
+    YOLO models are trained; returns the padded image and how to map boxes back."""
+    import cv2
+
+    tw, th = size
+    h, w = image.shape[:2]
+    if h == 0 or w == 0:
+        raise ArgumentError("cannot letterbox an empty image")
+    scale = min(tw / w, th / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = cv2.resize(
+        np.asarray(image, dtype=np.uint8), (nw, nh), interpolation=cv2.INTER_LINEAR
+    )
+    pad_x, pad_y = (tw - nw) // 2, (th - nh) // 2
+    out = np.full((th, tw, 3), fill, dtype=np.uint8)
+    out[pad_y : pad_y + nh, pad_x : pad_x + nw] = resized
+    return out, Letterbox(scale, pad_x, pad_y)
+
+
+def iou_matrix(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Intersection over union of every ``x, y, w, h`` row of ``a`` with every row of ``b``."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float32)
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(
+        np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, 0:1], b[None, :, 0]), 0, None
+    )
+    ih = np.clip(
+        np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, 1:2], b[None, :, 1]), 0, None
+    )
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0).astype(np.float32)
+
+
+def nms(
+    boxes: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    class_ids: npt.NDArray[np.int64] | None = None,
+    iou_threshold: float = 0.45,
+) -> npt.NDArray[np.int64]:
+    """Greedy non-maximum suppression over ``x, y, w, h`` rows; indexes kept, best first.
+
+    With ``class_ids``, boxes of different classes never suppress each other (a person on
+    a bicycle keeps both boxes)."""
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    work = boxes.astype(np.float32, copy=True)
+    if class_ids is not None:
+        # Shift each class far apart so one pass keeps classes independent.
+        offset = class_ids.astype(np.float32) * (
+            float(work[:, :2].max()) + float(work[:, 2:].max()) + 1.0
+        )
+        work[:, 0] += offset
+        work[:, 1] += offset
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while len(order):
+        i = int(order[0])
+        keep.append(i)
+        if len(order) == 1:
+            break
+        ious = iou_matrix(work[i : i + 1], work[order[1:]])[0]
+        order = order[1:][ious <= iou_threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def to_boxes(
+    xywh: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    class_ids: npt.NDArray[np.int64],
+    labels: Sequence[str],
+) -> list[Box]:
+    out = []
+    for (x, y, w, h), s, c in zip(xywh, scores, class_ids, strict=True):
+        if w < 1 or h < 1:
+            continue
+        c = int(c)
+        label = labels[c] if 0 <= c < len(labels) else str(c)
+        out.append(Box(round(x), round(y), round(w), round(h), label, float(s), c))
+    return out

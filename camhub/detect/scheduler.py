@@ -1,0 +1,398 @@
+"""Object detection on every camera, scheduled so the CPU is not wasted and ingest never waits.
+
+One scheduler thread in the hub process, reading the store's newest frames:
+
+* a camera is *due* when it has a frame newer than its last look, no frame in flight, and
+  ``1/detect_fps`` has passed since its last look;
+* a due camera first gets a cheap motion check (:class:`~camhub.detect.motion.MotionGate`);
+  the detector runs only where something moved (the motion region), or on the whole
+  picture every ``recheck_s`` while objects are tracked, so still objects are re-checked
+  rarely instead of on every frame;
+* the newest frames of due cameras go to the next free worker process, up to the
+  detector's batch size per job (batching across cameras where the backend gains);
+  frames that arrive in between are skipped and counted;
+* results feed each camera's tracker (:class:`~camhub.detect.objects.CameraObjects`),
+  which publishes object events on the bus; the latest boxes go to ``listeners`` (the
+  dashboard draws them in the browser).
+
+A worker that crashes or hangs is restarted by the pool; its cameras report
+``detection failed, restarting`` until they get a result again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from camhub.bus import EventBus
+from camhub.detect.base import Box
+from camhub.detect.motion import MotionGate, Region
+from camhub.detect.objects import CameraObjects
+from camhub.detect.pool import DetectorPool, DetectorSpec, JobDone
+from camhub.detect.tracker import Tracker
+from camhub.detect.zones import Line, Zone
+from camhub.store import CameraStore
+from camhub.types import ArgumentError, CameraName, Frame, Image
+
+log = logging.getLogger("camhub.detect")
+
+FAILED = "detection failed, restarting"
+
+
+@dataclass(slots=True)
+class CameraSettings:
+    detect_fps: float = 5.0
+    zones: list[Zone] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class ObjectsUpdate:
+    """What a camera's tracker holds after a look (the dashboard's overlay)."""
+
+    camera: CameraName
+    at: float
+    width: int
+    height: int
+    objects: list[dict[str, object]]
+    counts: dict[str, object]
+    region: Region | None
+    status: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "camera": self.camera,
+            "at": self.at,
+            "width": self.width,
+            "height": self.height,
+            "objects": self.objects,
+            "counts": self.counts,
+            "region": None if self.region is None else list(self.region),
+            "status": self.status,
+        }
+
+
+Listener = Callable[[ObjectsUpdate], None]
+
+
+@dataclass(slots=True)
+class _Item:
+    camera: CameraName
+    frame: Frame
+    region: Region | None
+    dispatched_at: float
+
+
+class _Camera:
+    def __init__(self, name: CameraName, settings: CameraSettings, objects: CameraObjects) -> None:
+        self.name = name
+        self.settings = settings
+        self.objects = objects
+        self.gate = MotionGate()
+        self.cursor = 0
+        self.in_flight = False
+        self.next_due = 0.0
+        self.last_full = 0.0
+        self.status = "ok"
+        self.looks = 0
+        self.motion_looks = 0
+        self.detections = 0
+        self.full_frame = 0
+        self.skipped = 0
+        self.no_motion = 0
+        self.failed = 0
+        self.infer_ms = 0.0
+        self.wait_ms = 0.0
+        self.detect_times: deque[float] = deque(maxlen=32)
+        self.last_update: ObjectsUpdate | None = None
+
+    def detect_fps(self, now: float) -> float:
+        recent = [t for t in self.detect_times if now - t <= 5.0]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(1e-6, recent[-1] - recent[0])
+
+    def stats(self, now: float) -> dict[str, object]:
+        return {
+            "camera": self.name,
+            "status": self.status,
+            "detect_fps": round(self.detect_fps(now), 2),
+            "detect_fps_target": self.settings.detect_fps,
+            "looks": self.looks,
+            "inferences": self.detections,
+            "full_frame": self.full_frame,
+            "no_motion": self.no_motion,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "inference_ms": round(self.infer_ms, 1),
+            "queue_wait_ms": round(self.wait_ms, 1),
+            "in_flight": self.in_flight,
+            "counts": self.objects.counts(),
+        }
+
+
+class ObjectDetection:
+    def __init__(
+        self,
+        store: CameraStore,
+        bus: EventBus,
+        spec: DetectorSpec,
+        *,
+        labels: Sequence[str] = (),
+        workers: int = 1,
+        detect_fps: float = 5.0,
+        cameras: dict[CameraName, CameraSettings] | None = None,
+        motion_gated: bool = True,
+        recheck_s: float = 5.0,
+        job_timeout: float = 30.0,
+        tracker: Callable[[], Tracker] = Tracker,
+    ) -> None:
+        if detect_fps <= 0:
+            raise ArgumentError(f"detect_fps must be positive, got {detect_fps}")
+        self.store = store
+        self.bus = bus
+        self.pool = DetectorPool(spec, workers=workers, job_timeout=job_timeout)
+        self.labels = list(labels)
+        self.default = CameraSettings(detect_fps=detect_fps)
+        self.settings = dict(cameras or {})
+        self.motion_gated = motion_gated
+        self.recheck_s = recheck_s
+        self.make_tracker = tracker
+        self.listeners: list[Listener] = []
+        self._cams: dict[CameraName, _Camera] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._rr = 0
+        self.started_at = 0.0
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def start(self) -> ObjectDetection:
+        self.pool.start()  # fails here if the model cannot load, before any thread runs
+        unknown = [label for label in self.labels if label not in self.pool.labels]
+        if unknown:
+            self.pool.stop()
+            from camhub.detect.base import DetectorError
+
+            raise DetectorError(
+                f"the detector does not know {', '.join(map(repr, unknown))} "
+                f"(it knows: {', '.join(self.pool.labels)})"
+            )
+        self.started_at = time.time()
+        self._thread = threading.Thread(target=self._run, name="camhub-detect", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.pool.stop()
+        now = time.time()
+        with self._lock:
+            for cam in self._cams.values():
+                cam.objects.close(now)
+
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def _camera(self, name: CameraName) -> _Camera:
+        cam = self._cams.get(name)
+        if cam is None:
+            settings = self.settings.get(name, self.default)
+            objects = CameraObjects(
+                name,
+                self.bus.publish,
+                labels=self.labels,
+                zones=settings.zones,
+                lines=settings.lines,
+                tracker=self.make_tracker(),
+            )
+            with self._lock:
+                cam = self._cams[name] = _Camera(name, settings, objects)
+        return cam
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._dispatch()
+                for done in self.pool.poll(0.02):
+                    self._finish(done)
+            except Exception:  # keep detecting for the other cameras
+                log.exception("object detection loop error")
+                self._stop.wait(0.5)
+
+    def _dispatch(self) -> None:
+        worker = self.pool.free()
+        if worker is None:
+            return
+        names = self.store.camera_names()
+        if not names:
+            return
+        counts = self.store.counts()
+        now = time.time()
+        batch: list[_Item] = []
+        images: list[Image] = []
+        start = self._rr % len(names)
+        order = names[start:] + names[:start]
+        for name in order:
+            if len(batch) >= max(1, self.pool.batch_size):
+                break
+            cam = self._camera(name)
+            if not cam.settings.enabled or cam.in_flight:
+                continue
+            count = counts.get(name, 0)
+            if count <= cam.cursor or now < cam.next_due:
+                continue
+            frame = self.store.latest(name)
+            if frame is None:
+                continue
+            if cam.cursor:
+                cam.skipped += max(0, count - cam.cursor - 1)
+            cam.cursor = count
+            cam.next_due = now + 1.0 / cam.settings.detect_fps
+            cam.looks += 1
+            region = self._where(cam, frame, now)
+            if region is None:
+                continue
+            image = np.asarray(frame.image, dtype=np.uint8)
+            if image.ndim == 2:
+                import cv2
+
+                image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
+            h, w = image.shape[:2]
+            full = region == (0, 0, w, h)
+            if full:
+                cam.full_frame += 1
+                cam.last_full = now
+            else:
+                x, y, rw, rh = region
+                image = image[y : y + rh, x : x + rw]
+            cam.in_flight = True
+            batch.append(_Item(name, frame, None if full else region, now))
+            images.append(image)
+        self._rr += 1
+        if batch:
+            self.pool.submit(worker, images, batch)
+
+    def _where(self, cam: _Camera, frame: Frame, now: float) -> Region | None:
+        """The part of the frame to run the detector on, or ``None`` to skip this look."""
+        full = (0, 0, int(frame.width or 0), int(frame.height or 0))
+        if not self.motion_gated:
+            return full
+        motion = cam.gate.check(frame)
+        if motion.region is not None:
+            cam.motion_looks += 1
+            _, _, rw, rh = motion.region
+            # A region most of the frame is no saving; the detector sees it all.
+            if rw * rh >= 0.6 * full[2] * full[3]:
+                return full
+            return motion.region
+        tracks = cam.objects.tracks()
+        # A track missed by the last look is in doubt (gone, or hidden?): keep looking at
+        # the detect rate until it is found or ends; still objects only every recheck_s.
+        if any(t.misses for t in tracks) or (tracks and now - cam.last_full >= self.recheck_s):
+            return full
+        cam.no_motion += 1
+        return None
+
+    def _finish(self, done: JobDone) -> None:
+        now = time.time()
+        items: list[_Item] = done.job.items
+        for i, item in enumerate(items):
+            cam = self._camera(item.camera)
+            with self._lock:  # the web thread reads counts and tracks
+                self._finish_one(cam, done, i, item, now)
+
+    def _finish_one(self, cam: _Camera, done: JobDone, i: int, item: _Item, now: float) -> None:
+        cam.in_flight = False
+        if done.boxes is None:
+            cam.failed += 1
+            cam.status = FAILED
+            self._notify(cam, item, now)
+            return
+        cam.status = "ok"
+        cam.detections += 1
+        cam.detect_times.append(now)
+        cam.infer_ms = done.ms / max(1, len(done.boxes))
+        cam.wait_ms = (item.dispatched_at - item.frame.received_at) * 1000
+        boxes = done.boxes[i]
+        if item.region is not None:
+            ox, oy = item.region[0], item.region[1]
+            boxes = [Box(b.x + ox, b.y + oy, b.w, b.h, b.label, b.score, b.class_id) for b in boxes]
+        cam.objects.update(item.frame, boxes, item.frame.received_at, item.region)
+        if any(not t.confirmed for t in cam.objects.tracker.tracks):
+            # Something new, seen once: look again at once to confirm it, rather than
+            # after 1/detect_fps (this is what the first-sight-to-event latency hangs on).
+            cam.next_due = 0.0
+        self._notify(cam, item, now)
+
+    def _notify(self, cam: _Camera, item: _Item, now: float) -> None:
+        tracks = cam.objects.tracks()
+        update = ObjectsUpdate(
+            camera=cam.name,
+            at=item.frame.received_at,
+            width=int(item.frame.width or 0),
+            height=int(item.frame.height or 0),
+            objects=[
+                {
+                    "id": t.id,
+                    "label": t.label,
+                    "score": round(t.score, 3),
+                    "box": list(t.int_box),
+                    "seen": t.matched,
+                }
+                for t in tracks
+            ],
+            counts=cam.objects.counts(),
+            region=item.region,
+            status=cam.status,
+        )
+        cam.last_update = update
+        for listener in self.listeners:
+            try:
+                listener(update)
+            except Exception:
+                log.exception("objects listener failed")
+
+    # -- health -----------------------------------------------------------------------
+
+    def camera_stats(self) -> list[dict[str, object]]:
+        now = time.time()
+        with self._lock:
+            cams = list(self._cams.values())
+        return [c.stats(now) for c in sorted(cams, key=lambda c: c.name)]
+
+    def latest(self, camera: CameraName) -> ObjectsUpdate | None:
+        cam = self._cams.get(camera)
+        return None if cam is None else cam.last_update
+
+    def zones(self, camera: CameraName) -> dict[str, object]:
+        settings = self.settings.get(camera, self.default)
+        return {
+            "zones": [
+                {"name": z.name, "polygon": [list(p) for p in z.polygon]} for z in settings.zones
+            ],
+            "lines": [{"name": ln.name, "a": list(ln.a), "b": list(ln.b)} for ln in settings.lines],
+        }
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "labels": self.labels,
+            "model_labels": len(self.pool.labels),
+            "input_size": list(self.pool.input_size),
+            "batch_size": self.pool.batch_size,
+            "motion_gated": self.motion_gated,
+            "workers": self.pool.stats(),
+            "cameras": self.camera_stats(),
+        }

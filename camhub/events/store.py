@@ -1,0 +1,296 @@
+"""Events in SQLite (``events.db`` in the data directory), so they survive a restart.
+
+``save`` only queues: one writer thread commits whatever has piled up in a single
+transaction a few times a second, so a burst of events costs one disk sync, and nothing
+on the bus's or the receive thread's path ever waits for the disk. Snapshots are blobs
+in their own table, so listing events never reads them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from camhub.datadir import DataDirError, ensure_dir, open_db
+from camhub.events.model import Event
+
+log = logging.getLogger("camhub.events")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    camera TEXT NOT NULL,
+    label TEXT NOT NULL,
+    start REAL NOT NULL,
+    "end" REAL,
+    score REAL,
+    top_score REAL,
+    box TEXT,
+    zones TEXT NOT NULL DEFAULT '[]',
+    track_id INTEGER,
+    data TEXT NOT NULL DEFAULT '{}',
+    has_snapshot INTEGER NOT NULL DEFAULT 0,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_start ON events(start);
+CREATE INDEX IF NOT EXISTS events_by_camera ON events(camera, start);
+CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, jpeg BLOB NOT NULL);
+"""
+
+_COLUMNS = (
+    'id, camera, label, start, "end", score, top_score, box, zones, track_id, data, has_snapshot'
+)
+
+
+def _row_event(row: tuple[object, ...]) -> Event:
+    (eid, camera, label, start, end, score, top, box, zones, track, data, has_snap) = row
+    event = Event(
+        camera=str(camera),
+        label=str(label),
+        start=float(start),  # type: ignore[arg-type]
+        id=str(eid),
+        end=None if end is None else float(end),  # type: ignore[arg-type]
+        score=None if score is None else float(score),  # type: ignore[arg-type]
+        top_score=None if top is None else float(top),  # type: ignore[arg-type]
+        box=None if box is None else tuple(json.loads(str(box))),
+        zones=list(json.loads(str(zones))),
+        track_id=None if track is None else int(track),  # type: ignore[call-overload]
+        data=dict(json.loads(str(data))),
+    )
+    # has_snapshot without loading the blob: an empty marker; snapshot() fetches it.
+    event.snapshot = b"" if has_snap else None
+    return event
+
+
+class EventStore:
+    """Open with :meth:`open`; ``save`` from any thread; ``close`` commits what is queued."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_pending: int = 10_000,
+        batch_every: float = 0.2,
+        keep_days: float = 0.0,
+    ) -> None:
+        self.path = path
+        self.keep_days = keep_days
+        """Events that ended longer ago than this are deleted, hourly (0: kept forever)."""
+        self.deleted = 0
+        self._next_prune = 0.0
+        self._conn = open_db(path, SCHEMA)
+        self._read_lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._pending: dict[str, Event] = {}
+        self._max_pending = max_pending
+        self._batch_every = batch_every
+        self._closed = False
+        self._busy = False
+        self.written = 0
+        self.dropped = 0
+        """Event changes not stored because the writer fell ``max_pending`` behind."""
+        self.errors = 0
+        self.last_error: str | None = None
+        self.interrupted = self._close_dangling()
+        self._thread = threading.Thread(target=self._run, name="camhub-event-store", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def open(cls, data_dir: Path, keep_days: float = 0.0) -> EventStore:
+        """``data_dir/events.db``; a clear :class:`DataDirError` if either is unusable."""
+        ensure_dir(data_dir)
+        return cls(data_dir / "events.db", keep_days=keep_days)
+
+    def _close_dangling(self) -> int:
+        # Events the last run never ended (crash, kill): end them where they were last
+        # seen, so no event stays "going on" forever.
+        cur = self._conn.execute(
+            'UPDATE events SET "end" = MAX(start, updated) WHERE "end" IS NULL'
+        )
+        if cur.rowcount:
+            log.info("ended %d event(s) left open by the previous run", cur.rowcount)
+        return int(cur.rowcount)
+
+    # -- writing -------------------------------------------------------------------
+
+    def save(self, event: Event) -> None:
+        """Queue the event's current state for writing (never blocks on the disk)."""
+        with self._cond:
+            if self._closed:
+                return
+            if event.id not in self._pending and len(self._pending) >= self._max_pending:
+                self.dropped += 1
+                return
+            self._pending[event.id] = event
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._busy = False
+                    self._cond.notify_all()
+                    self._cond.wait()
+                if not self._pending:
+                    self._busy = False
+                    self._cond.notify_all()
+                    return
+                self._busy = True
+            if not self._closed:
+                time.sleep(self._batch_every)  # let a burst pile up into one commit
+            with self._cond:
+                batch, self._pending = list(self._pending.values()), {}
+            self._write(batch)
+            if self.keep_days > 0 and time.monotonic() >= self._next_prune:
+                self._next_prune = time.monotonic() + 3600
+                self.prune(time.time() - self.keep_days * 86400)
+
+    def prune(self, before: float) -> int:
+        """Delete events (and their snapshots) that ended before ``before``."""
+        try:
+            with self._read_lock:
+                self._conn.execute("BEGIN")
+                self._conn.execute(
+                    'DELETE FROM snapshots WHERE id IN (SELECT id FROM events WHERE "end" < ?)',
+                    (before,),
+                )
+                cur = self._conn.execute('DELETE FROM events WHERE "end" < ?', (before,))
+                self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with self._read_lock:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            log.error("cannot delete old events from %s: %s", self.path, exc)
+            return 0
+        self.deleted += cur.rowcount
+        return int(cur.rowcount)
+
+    def _write(self, batch: Iterable[Event]) -> None:
+        now = time.time()
+        rows, snaps = [], []
+        for e in batch:
+            rows.append(
+                (
+                    e.id, e.camera, e.label, e.start, e.end, e.score, e.top_score,
+                    None if e.box is None else json.dumps(list(e.box)),
+                    json.dumps(e.zones), e.track_id, json.dumps(e.data, default=str),
+                    1 if e.snapshot else 0, now,
+                )
+            )  # fmt: skip
+            if e.snapshot:
+                snaps.append((e.id, e.snapshot))
+        try:
+            with self._read_lock:
+                self._conn.execute("BEGIN")
+                self._conn.executemany(
+                    f"INSERT INTO events ({_COLUMNS}, updated) VALUES "
+                    "(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                    '"end"=excluded."end", score=excluded.score, top_score=excluded.top_score, '
+                    "box=excluded.box, zones=excluded.zones, data=excluded.data, "
+                    "has_snapshot=MAX(has_snapshot, excluded.has_snapshot), "
+                    "updated=excluded.updated",
+                    rows,
+                )
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO snapshots (id, jpeg) VALUES (?, ?)", snaps
+                )
+                self._conn.execute("COMMIT")
+            self.written += len(rows)
+        except sqlite3.Error as exc:
+            self.errors += 1
+            self.last_error = f"{exc}"
+            with self._read_lock:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+            log.error("cannot write %d event(s) to %s: %s", len(rows), self.path, exc)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything saved so far is committed."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        self._thread.join(10.0)
+        with self._read_lock:
+            self._conn.close()
+
+    # -- reading -------------------------------------------------------------------
+
+    def query(
+        self,
+        *,
+        camera: str | None = None,
+        label: str | None = None,
+        after: float | None = None,
+        before: float | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """Newest first. ``after``/``before`` select events that overlap that time."""
+        where: list[str] = []
+        args: list[object] = []
+        if camera is not None:
+            where.append("camera = ?")
+            args.append(camera)
+        if label is not None:
+            where.append("label = ?")
+            args.append(label)
+        if after is not None:
+            where.append('("end" IS NULL OR "end" >= ?)')
+            args.append(after)
+        if before is not None:
+            where.append("start <= ?")
+            args.append(before)
+        sql = f"SELECT {_COLUMNS} FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY start DESC LIMIT ?"
+        args.append(max(0, limit))
+        with self._read_lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [_row_event(r) for r in rows]
+
+    def get(self, event_id: str) -> Event | None:
+        with self._cond:
+            pending = self._pending.get(event_id)
+        if pending is not None:
+            return pending.copy()
+        with self._read_lock:
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,)
+            ).fetchone()
+        return None if row is None else _row_event(row)
+
+    def snapshot(self, event_id: str) -> bytes | None:
+        with self._cond:
+            pending = self._pending.get(event_id)
+        if pending is not None and pending.snapshot:
+            return pending.snapshot
+        with self._read_lock:
+            row = self._conn.execute(
+                "SELECT jpeg FROM snapshots WHERE id = ?", (event_id,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def count(self) -> int:
+        with self._read_lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "path": str(self.path),
+            "written": self.written,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "last_error": self.last_error,
+        }
+
+
+__all__ = ["DataDirError", "EventStore"]

@@ -1,0 +1,131 @@
+"""Turns "is it there in this frame?" into an event's life: ``new``, ``update``, ``end``.
+
+Processors (motion, the object tracker) see one frame at a time; events need memory:
+a flicker of two frames is not an event (``min_frames``), and a pause shorter than
+``end_after`` seconds does not split one event into two. One tracker follows one thing
+(a label, or one track) on one camera; a processor that follows many keeps one per key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from camhub.events.model import Event, EventUpdate
+from camhub.types import ArgumentError, CameraName
+
+Publish = Callable[[EventUpdate], None]
+Snapshot = bytes | Callable[[], bytes] | None
+"""A JPEG, or a function that makes one: called only when the frame is the event's best."""
+
+
+class EventTracker:
+    """Feed it every processed frame with :meth:`observe`; it calls ``publish`` with an
+    :class:`EventUpdate` when an event starts, gets a better snapshot, or ends."""
+
+    def __init__(
+        self,
+        camera: CameraName,
+        label: str,
+        publish: Publish,
+        *,
+        min_frames: int = 2,
+        end_after: float = 3.0,
+        update_every: float = 1.0,
+        track_id: int | None = None,
+    ) -> None:
+        if min_frames < 1:
+            raise ArgumentError(f"min_frames must be at least 1, got {min_frames}")
+        if end_after < 0:
+            raise ArgumentError(f"end_after must not be negative, got {end_after}")
+        self.camera = camera
+        self.label = label
+        self.publish = publish
+        self.min_frames = min_frames
+        self.end_after = end_after
+        self.update_every = update_every
+        self.track_id = track_id
+        self.event: Event | None = None
+        """The event going on, if any."""
+        self._streak = 0
+        self._first_seen = 0.0
+        self._last_seen = 0.0
+        self._last_update = 0.0
+        self._dirty = False
+
+    def observe(
+        self,
+        at: float,
+        present: bool,
+        *,
+        score: float | None = None,
+        box: tuple[int, int, int, int] | None = None,
+        snapshot: Snapshot = None,
+        data: dict[str, object] | None = None,
+    ) -> None:
+        """Record one frame taken at ``at`` (seconds, ``time.time()`` clock)."""
+        event = self.event
+        if event is not None and at - self._last_seen > self.end_after:
+            self.end(self._last_seen)  # the thing left while no frames came (offline)
+            event = None
+        if not present:
+            self._streak = 0
+            if event is not None:
+                if at - self._last_seen >= self.end_after:
+                    self.end(self._last_seen)
+                elif self._dirty and at - self._last_update >= self.update_every:
+                    self._send_update(at)
+            return
+        if self._streak == 0:
+            self._first_seen = at
+        self._streak += 1
+        self._last_seen = at
+        if event is None:
+            if self._streak < self.min_frames:
+                return
+            event = self.event = Event(
+                camera=self.camera,
+                label=self.label,
+                start=self._first_seen,
+                score=score,
+                top_score=score,
+                box=box,
+                snapshot=_jpeg(snapshot),
+                track_id=self.track_id,
+                data=dict(data or {}),
+            )
+            self._last_update = at
+            self._dirty = False
+            self.publish(EventUpdate("new", event.copy()))
+            return
+        event.score = score
+        if score is not None and (event.top_score is None or score > event.top_score):
+            event.top_score = score
+            event.box = box
+            event.snapshot = _jpeg(snapshot) or event.snapshot
+            self._dirty = True
+        if data:
+            event.data.update(data)
+        if self._dirty and at - self._last_update >= self.update_every:
+            self._send_update(at)
+
+    def _send_update(self, at: float) -> None:
+        assert self.event is not None
+        before = self.event.copy()
+        self._last_update = at
+        self._dirty = False
+        self.publish(EventUpdate("update", self.event.copy(), before))
+
+    def end(self, at: float | None = None) -> None:
+        """End the event going on (if any) at ``at`` (default: when last seen)."""
+        event = self.event
+        if event is None:
+            return
+        before = event.copy()
+        event.end = max(event.start, self._last_seen if at is None else at)
+        self.event = None
+        self._streak = 0
+        self.publish(EventUpdate("end", event.copy(), before))
+
+
+def _jpeg(snapshot: Snapshot) -> bytes | None:
+    return snapshot() if callable(snapshot) else snapshot

@@ -1,0 +1,265 @@
+"""The receiver: ZeroMQ sockets and the one receive thread that serves every sender.
+
+Senders reach it three ways, all at once if wanted:
+
+* request/reply on a ROUTER socket (``bind``): camhub :class:`~camhub.sender.Sender`
+  and imagezmq ``ImageSender`` alike. Every message is answered at once, before any
+  consumer looks at it, so a slow consumer never slows a sender and a dead sender
+  never blocks the others;
+* PUB/SUB with the senders binding (``subscribe_to``, imagezmq's topology);
+* PUB/SUB with the hub binding (``sub_bind``), for senders behind NAT.
+
+Each decoded frame goes to a sink (the :class:`~camhub.store.CameraStore`'s ``put``);
+malformed messages are answered ``ERR <reason>``, counted per peer and published on the
+event bus.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import zmq
+
+from camhub import protocol
+from camhub.bus import EventBus
+from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
+from camhub.transport import (
+    AddressError,
+    PeerGate,
+    SocketSecurity,
+    check_endpoint,
+    new_socket,
+    peer_address,
+    readable,
+    recv_parts,
+    send_parts,
+)
+from camhub.types import ArgumentError, Frame, HubEvent, PeerStats
+
+log = logging.getLogger("camhub.hub")
+
+_POLLIN = int(zmq.POLLIN)
+_BURST = 256
+"""Messages drained from one socket before looking at the others (fairness)."""
+
+FrameSink = Callable[[Frame, str], None]
+"""Where decoded frames go: ``sink(frame, peer_address)``, called on the receive thread."""
+
+
+class Receiver:
+    """Binds in the constructor (so "address in use" surfaces in the caller); ``start``
+    runs the receive thread."""
+
+    def __init__(
+        self,
+        sink: FrameSink,
+        bus: EventBus,
+        *,
+        bind: Sequence[str] = (),
+        subscribe_to: Sequence[str] = (),
+        sub_bind: Sequence[str] = (),
+        reply: bytes = protocol.DEFAULT_REPLY,
+        limits: Limits = DEFAULT_LIMITS,
+        security: SocketSecurity | None = None,
+    ) -> None:
+        self._sink = sink
+        self._bus = bus
+        self.reply = reply
+        self.limits = limits
+        self.security = security
+        self._gate = security if isinstance(security, PeerGate) else None
+        self._peers: dict[str, PeerStats] = {}
+        self._peers_lock = threading.Lock()
+        self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.malformed = 0
+        self.messages = 0
+        self.endpoints: list[str] = []
+        """Addresses actually bound (ports resolved), in the order given."""
+        self._router: zmq.Socket[bytes] | None = None
+        self._sub: zmq.Socket[bytes] | None = None
+        self._bind_sockets(list(bind), list(sub_bind), list(subscribe_to))
+
+    # -- set-up ---------------------------------------------------------------------
+
+    def _new(self, kind: int, *, server: bool) -> zmq.Socket[bytes]:
+        return new_socket(
+            kind,
+            hwm=1000 if kind == zmq.ROUTER else 8,
+            max_msg_size=self.limits.max_payload + self.limits.max_header + 1024,
+            security=self.security,
+            server=server,
+        )
+
+    def _bind_sockets(
+        self, binds: list[str], sub_binds: list[str], sub_connects: list[str]
+    ) -> None:
+        try:
+            if binds:
+                self._router = self._new(zmq.ROUTER, server=True)
+                for addr in binds:
+                    self._router.bind(check_endpoint(addr, what="hub bind address", bind=True))
+                    self.endpoints.append(self._router.getsockopt_string(zmq.LAST_ENDPOINT))
+            if sub_binds or sub_connects:
+                self._sub = self._new(zmq.SUB, server=bool(sub_binds))
+                self._sub.setsockopt(zmq.SUBSCRIBE, b"")
+                for addr in sub_binds:
+                    self._sub.bind(check_endpoint(addr, what="hub SUB bind address", bind=True))
+                    self.endpoints.append(self._sub.getsockopt_string(zmq.LAST_ENDPOINT))
+                for addr in sub_connects:
+                    self._sub.connect(check_endpoint(addr, what="sender PUB address"))
+        except zmq.ZMQError as exc:
+            self._close_sockets()
+            raise AddressError(f"hub cannot listen: {exc}") from None
+
+    def connect(self, address: str) -> None:
+        """Also subscribe to a PUB sender at ``address``."""
+        check_endpoint(address, what="sender PUB address")
+        if self._sub is None:
+            if self._thread is not None:
+                raise ArgumentError("start the hub with subscribe_to=... to use PUB/SUB")
+            self._sub = self._new(zmq.SUB, server=False)
+            self._sub.setsockopt(zmq.SUBSCRIBE, b"")
+        if self._thread is None:
+            self._sub.connect(address)
+        else:
+            self._commands.put(address)  # sockets belong to the receive thread now
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> Receiver:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="camhub-hub", daemon=True)
+            self._thread.start()
+            log.info("hub listening on %s", ", ".join(self.endpoints) or "(PUB/SUB only)")
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._close_sockets()
+
+    def _close_sockets(self) -> None:
+        for sock in (self._router, self._sub):
+            if sock is not None:
+                sock.close(linger=0)
+        self._router = self._sub = None
+
+    def peer_stats(self) -> list[PeerStats]:
+        with self._peers_lock:
+            return [dataclasses.replace(p) for p in self._peers.values()]
+
+    # -- receive thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        socks = [sock for sock in (self._router, self._sub) if sock is not None]
+        if len(socks) == 1:
+            self._run_one(socks[0], routed=socks[0] is self._router)
+        elif socks:
+            self._run_many()
+        else:  # a hub fed only by pulled or browser cameras: nothing to receive
+            self._stop.wait()
+
+    def _run_one(self, sock: zmq.Socket[bytes], *, routed: bool) -> None:
+        # One socket (the usual case): a blocking receive with a timeout, like imagezmq's
+        # loop. Polling first would cost a system call or two for every large frame.
+        sock.setsockopt(zmq.RCVTIMEO, 100)
+        while not self._stop.is_set():
+            while not routed and not self._commands.empty():
+                sock.connect(self._commands.get())
+            try:
+                parts = recv_parts(sock, wait=True)
+            except zmq.Again:
+                continue
+            except zmq.ZMQError:  # socket closed under us during shutdown
+                break
+            self._dispatch(sock, parts, routed=routed)
+
+    def _run_many(self) -> None:
+        # zmq.zmq_poll on a prebuilt list: zmq.Poller costs several microseconds a call.
+        polled = [(sock, _POLLIN) for sock in (self._router, self._sub) if sock is not None]
+        while not self._stop.is_set():
+            while not self._commands.empty() and self._sub is not None:
+                self._sub.connect(self._commands.get())
+            try:
+                ready = [sock for sock, _events in zmq.zmq_poll(polled, 100)]
+            except zmq.ZMQError:  # socket closed under us during shutdown
+                break
+            if self._router is not None and self._router in ready:
+                self._drain(self._router, routed=True)
+            if self._sub is not None and self._sub in ready:
+                self._drain(self._sub, routed=False)
+
+    def _drain(self, sock: zmq.Socket[bytes], *, routed: bool) -> None:
+        # Called when the poll said readable; ask again before each further receive,
+        # which is cheaper than catching zmq.Again at the end of every burst.
+        for _ in range(_BURST):
+            try:
+                parts = recv_parts(sock)
+            except zmq.Again:
+                return
+            self._dispatch(sock, parts, routed=routed)
+            if not readable(sock):
+                return
+
+    def _dispatch(self, sock: zmq.Socket[bytes], parts: list[zmq.Frame], *, routed: bool) -> None:
+        if routed:
+            self._handle_routed(sock, parts)
+        elif self._gate is None or self._gate.admits(parts[0]):
+            self._handle(parts, peer_address(parts[0]) or "pub")
+
+    def _handle_routed(self, sock: zmq.Socket[bytes], parts: list[zmq.Frame]) -> None:
+        # REQ and camhub DEALER peers put an empty delimiter after the routing id.
+        split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
+        envelope, body = parts[:split], parts[split:]
+        peer = peer_address(parts[0]) or parts[0].bytes.hex()
+        if self._gate is not None and not self._gate.admits(parts[0]):
+            answer = protocol.error_reply("this sender's key is no longer authorized")
+        else:
+            answer = self._handle(body, peer)
+        try:
+            send_parts(sock, [*envelope, answer])
+        except zmq.ZMQError:
+            pass  # the peer went away; ROUTER drops unroutable replies
+
+    def _handle(self, body: Sequence[zmq.Frame], peer: str) -> bytes:
+        self.messages += 1
+        stats = self._peer(peer)
+        stats.messages += 1
+        try:
+            frame = protocol.decode([f.buffer for f in body], self.limits)
+        except ProtocolError as exc:
+            return self._malformed(peer, stats, str(exc))
+        except Exception as exc:  # a decoder bug must not kill the receive thread
+            return self._malformed(peer, stats, f"undecodable message ({exc!r:.100})")
+        self._sink(frame, peer)
+        return self.reply
+
+    def _peer(self, peer: str) -> PeerStats:
+        stats = self._peers.get(peer)
+        if stats is None:
+            with self._peers_lock:
+                if len(self._peers) >= 4096:  # bound memory under address churn
+                    self._peers.pop(next(iter(self._peers)))
+                stats = self._peers[peer] = PeerStats(peer)
+        return stats
+
+    def _malformed(self, peer: str, stats: PeerStats, reason: str) -> bytes:
+        self.malformed += 1
+        stats.malformed += 1
+        now = time.time()
+        if now - stats.last_logged >= 10.0:
+            more = f" ({stats.malformed} so far from this peer)" if stats.malformed > 1 else ""
+            log.warning("malformed message from %s: %s%s", peer, reason, more)
+            stats.last_logged = now
+        self._bus.publish(HubEvent("malformed", None, now, f"{peer}: {reason}"))
+        return protocol.error_reply(reason)

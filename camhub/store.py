@@ -1,0 +1,334 @@
+"""The camera store: per-camera state, the newest frame of every camera, and the ways
+consumers read it.
+
+Every ingest path (the ZeroMQ receiver, cameras the hub pulls itself, browser phones)
+calls :meth:`CameraStore.put`. Consumers never hold up ``put``:
+
+* latest-frame readers (dashboard, display, processors) use :meth:`latest`,
+  :meth:`wait_newer` or :meth:`frames` and skip what they had no time for;
+* per-frame consumers (recorders, sinks) take a :meth:`subscribe` queue, bounded, which
+  drops its oldest frame when its consumer falls behind and counts the drop.
+
+Camera events (new, offline, online) go out on the :class:`~camhub.bus.EventBus`, off the
+receive thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+
+from camhub.bus import EventBus
+from camhub.camera_state import CameraState
+from camhub.types import ArgumentError, CameraName, CameraStats, Frame, HubEvent, ReceiveTimeout
+
+log = logging.getLogger("camhub.hub")
+
+
+class FrameSubscription:
+    """Every frame of the chosen cameras, in arrival order, through a bounded queue."""
+
+    def __init__(
+        self,
+        store: CameraStore,
+        cameras: Iterable[CameraName] | None,
+        maxsize: int,
+        name: str,
+    ) -> None:
+        if maxsize < 1:
+            raise ArgumentError(f"maxsize must be at least 1, got {maxsize}")
+        self._store = store
+        self.cameras = None if cameras is None else frozenset(cameras)
+        self.maxsize = maxsize
+        self.name = name
+        self._queue: deque[Frame] = deque()
+        self._cond = threading.Condition()
+        self.closed = False
+        self.delivered = 0
+        self.dropped = 0
+        """Frames lost because the consumer fell ``maxsize`` frames behind."""
+
+    def offer(self, frame: Frame) -> None:
+        # Runs on the ingest thread: O(1), never waits for the consumer.
+        if self.cameras is not None and frame.name not in self.cameras:
+            return
+        with self._cond:
+            if len(self._queue) >= self.maxsize:
+                self._queue.popleft()
+                self.dropped += 1
+            self._queue.append(frame)
+            self._cond.notify()
+
+    def get(self, timeout: float | None = None) -> Frame | None:
+        """The next frame, or ``None`` after ``timeout`` s or once closed."""
+        with self._cond:
+            if not self._queue and not self.closed:
+                self._cond.wait_for(lambda: bool(self._queue) or self.closed, timeout)
+            if not self._queue:
+                return None
+            self.delivered += 1
+            return self._queue.popleft()
+
+    def __iter__(self) -> Iterator[Frame]:
+        while not self.closed:
+            frame = self.get(0.25)
+            if frame is not None:
+                yield frame
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+        self._store._unsubscribe(self)
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "delivered": self.delivered,
+            "dropped": self.dropped,
+            "pending": self.pending,
+            "maxsize": self.maxsize,
+        }
+
+
+class CameraStore:
+    """Implements :class:`~camhub.types.FrameStore`; see the module docstring."""
+
+    def __init__(self, bus: EventBus | None = None, *, offline_after: float = 5.0) -> None:
+        self.bus = bus if bus is not None else EventBus()
+        self.offline_after = offline_after
+        self._cond = threading.Condition()
+        self._cameras: dict[CameraName, CameraState] = {}
+        self._subs: tuple[FrameSubscription, ...] = ()
+        self._stop = threading.Event()
+        self._watch: threading.Thread | None = None
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def start(self) -> CameraStore:
+        """Start the offline watch (a camera with no frame for ``offline_after`` s)."""
+        if self._watch is None:
+            self._watch = threading.Thread(
+                target=self._watch_offline, name="camhub-offline", daemon=True
+            )
+            self._watch.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        for sub in self._subs:
+            sub.close()
+        if self._watch is not None:
+            self._watch.join(timeout=2)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _watch_offline(self) -> None:
+        while not self._stop.wait(0.25):
+            self.check_offline()
+
+    # -- ingest -------------------------------------------------------------------------
+
+    def put(self, frame: Frame, peer: str) -> None:
+        """Take a frame from any ingest path; never blocks on a consumer."""
+        with self._cond:
+            state = self._cameras.get(frame.name)
+            new = state is None or state.count == 0
+            if state is None:
+                state = self._cameras[frame.name] = CameraState(frame.name)
+            came_back = state.update(frame, peer)
+            state.reason = None  # it streams: whatever stopped it is over
+            self._cond.notify_all()
+        for sub in self._subs:  # a tuple swapped whole: no lock needed to read it
+            sub.offer(frame)
+        if new:
+            log.info("camera %s connected from %s", frame.name, peer)
+            self.bus.publish(HubEvent("camera_new", frame.name, frame.received_at, peer))
+        elif came_back is not None:
+            log.info("camera %s back online after %.1f s", frame.name, came_back)
+            self.bus.publish(HubEvent("camera_online", frame.name, frame.received_at, peer))
+
+    def declare(self, name: CameraName, *, source: str | None = None) -> None:
+        """Make a configured camera known before its first frame (shown as not streaming)."""
+        with self._cond:
+            state = self._cameras.get(name)
+            if state is None:
+                state = self._cameras[name] = CameraState(name)
+                state.online = False
+            state.source = source
+            self._cond.notify_all()
+
+    def set_reason(self, name: CameraName, reason: str | None) -> None:
+        """Why a camera is not streaming (``None`` once it streams again)."""
+        with self._cond:
+            state = self._cameras.get(name)
+            if state is None:
+                state = self._cameras[name] = CameraState(name)
+                state.online = False
+            state.reason = reason
+
+    def check_offline(self) -> None:
+        now = time.time()
+        gone: list[CameraState] = []
+        with self._cond:
+            for state in self._cameras.values():
+                if state.online and now - state.last_seen > self.offline_after:
+                    state.online = False
+                    gone.append(state)
+        for state in gone:
+            since = time.strftime("%H:%M:%S", time.localtime(state.last_seen))
+            log.warning(
+                "camera %s offline since %s (no frames for %.0f s)",
+                state.name,
+                since,
+                self.offline_after,
+            )
+            self.bus.publish(HubEvent("camera_offline", state.name, now, f"last frame at {since}"))
+
+    # -- per-frame subscriptions ---------------------------------------------------------
+
+    def subscribe(
+        self, cameras: Iterable[CameraName] | None = None, maxsize: int = 64, name: str = ""
+    ) -> FrameSubscription:
+        """Every frame from now on (of ``cameras``, or all), through a queue of
+        ``maxsize`` frames; when the consumer falls behind the oldest is dropped and counted."""
+        sub = FrameSubscription(self, cameras, maxsize, name or "subscriber")
+        with self._cond:
+            self._subs = (*self._subs, sub)
+        return sub
+
+    def subscriptions(self) -> list[FrameSubscription]:
+        return list(self._subs)
+
+    def _unsubscribe(self, sub: FrameSubscription) -> None:
+        with self._cond:
+            self._subs = tuple(s for s in self._subs if s is not sub)
+
+    # -- latest-frame readers (FrameStore) ---------------------------------------------
+
+    def camera_names(self) -> list[CameraName]:
+        with self._cond:
+            return sorted(self._cameras)
+
+    def latest(self, name: CameraName) -> Frame | None:
+        with self._cond:
+            state = self._cameras.get(name)
+            return None if state is None else state.latest
+
+    def stats(self) -> list[CameraStats]:
+        now = time.time()
+        with self._cond:
+            return [self._cameras[n].snapshot(now) for n in sorted(self._cameras)]
+
+    def camera_stats(self, name: CameraName) -> CameraStats | None:
+        with self._cond:
+            state = self._cameras.get(name)
+            return None if state is None else state.snapshot(time.time())
+
+    def counts(self) -> dict[CameraName, int]:
+        """Frames received so far per camera (a cursor for :class:`FrameFeed`)."""
+        with self._cond:
+            return {name: state.count for name, state in self._cameras.items()}
+
+    def wait_newer(self, name: CameraName, count: int, timeout: float) -> tuple[Frame, int] | None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._stop.is_set():
+                state = self._cameras.get(name)
+                if state is not None and state.count > count and state.latest is not None:
+                    return state.latest, state.count
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(min(remaining, 0.5))
+        return None
+
+    def frames(
+        self, cameras: Iterable[CameraName] | None = None, timeout: float | None = None
+    ) -> FrameFeed:
+        """Iterate over new frames as they arrive, newest per camera, cameras in turn.
+
+        ``timeout`` ends the iteration when nothing new arrives for that long.
+        """
+        return FrameFeed(self, None if cameras is None else set(cameras), timeout)
+
+    def next_for(
+        self, cursor: dict[CameraName, int], wanted: set[CameraName] | None, timeout: float | None
+    ) -> tuple[Frame, int] | None:
+        """The stalest camera's newest frame past ``cursor`` and how many were skipped."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._stop.is_set():
+                best: CameraState | None = None
+                for name, state in self._cameras.items():
+                    if wanted is not None and name not in wanted:
+                        continue
+                    if (
+                        state.count > cursor.get(name, 0)
+                        and state.latest is not None
+                        and (best is None or state.last_seen < best.last_seen)
+                    ):
+                        best = state
+                if best is not None:
+                    assert best.latest is not None
+                    skipped = best.count - cursor.get(best.name, 0) - 1
+                    cursor[best.name] = best.count
+                    return best.latest, skipped
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(0.5 if remaining is None else min(remaining, 0.5))
+        return None
+
+
+class FrameFeed:
+    """An iterator of the newest frames; ``skipped`` counts frames it never handed out
+    because newer ones had arrived (per camera)."""
+
+    def __init__(
+        self, store: CameraStore, wanted: set[CameraName] | None, timeout: float | None
+    ) -> None:
+        self._store = store
+        self._wanted = wanted
+        self._timeout = timeout
+        # Frames that arrived before the feed existed are history, not skips: start
+        # each known camera just before its latest frame.
+        self._cursor = {name: count - 1 for name, count in store.counts().items() if count}
+        self.skipped: dict[CameraName, int] = {}
+        self.delivered = 0
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self
+
+    def __next__(self) -> Frame:
+        try:
+            return self.next(self._timeout)
+        except TimeoutError:
+            raise StopIteration from None
+
+    def next(self, timeout: float | None = None) -> Frame:
+        """The next new frame, waiting up to ``timeout`` s (``TimeoutError`` after that)."""
+        got = self._store.next_for(self._cursor, self._wanted, timeout)
+        if got is None:
+            raise ReceiveTimeout("no new frame within the timeout")
+        frame, skipped = got
+        if skipped:
+            self.skipped[frame.name] = self.skipped.get(frame.name, 0) + skipped
+        self.delivered += 1
+        return frame
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())

@@ -1,0 +1,266 @@
+"""The dashboard's events and recordings: JSON API, snapshots, MP4 clips, a live event
+stream (server-sent events), the events page and their /metrics lines.
+
+``event_routes(history)`` returns the routes; :func:`camhub.web.app.create_app` adds
+them when the hub has a :class:`~camhub.history.History`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import BaseRoute, Route
+
+from camhub.events.model import Event, EventUpdate
+from camhub.history import History
+from camhub.record.clip import ClipError
+
+STATIC = Path(__file__).parent / "static"
+_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+_HTML_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
+        "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+_SSE_QUEUE = 256
+_HEARTBEAT = 1.0
+
+
+class BadQuery(ValueError):
+    pass
+
+
+def _json(data: object, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=_NO_STORE)
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return _json({"error": message}, status)
+
+
+def _number(request: Request, key: str) -> float | None:
+    raw = request.query_params.get(key)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadQuery(f"{key} must be a number (seconds since 1970), got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise BadQuery(f"{key} must be a finite number")
+    return value
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    out = event.as_dict()
+    out["has_snapshot"] = event.snapshot is not None
+    base = "/api/events/" + quote(event.id, safe="")
+    out["links"] = {
+        "self": base,
+        "snapshot": base + "/snapshot.jpg",
+        "clip": base + "/clip.mp4",
+    }
+    return out
+
+
+class EventsApi:
+    """The handlers, bound to one :class:`History`."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.closing = False
+
+    async def page(self, request: Request) -> Response:
+        return FileResponse(STATIC / "events.html", headers=_HTML_HEADERS)
+
+    async def list_events(self, request: Request) -> Response:
+        try:
+            after, before = _number(request, "after"), _number(request, "before")
+            limit_raw = _number(request, "limit")
+        except BadQuery as exc:
+            return _error(str(exc), 400)
+        limit = 100 if limit_raw is None else int(min(max(limit_raw, 0), 1000))
+        q = request.query_params
+        events = await asyncio.to_thread(
+            self.history.store.query,
+            camera=q.get("camera") or None,
+            label=q.get("label") or None,
+            after=after,
+            before=before,
+            limit=limit,
+        )
+        active = {e.id: e for e in self.history.manager.active()}
+        items = [event_json(active.get(e.id, e)) for e in events]
+        return _json({"events": items, "time": time.time()})
+
+    async def _event(self, request: Request) -> Event | Response:
+        event_id = request.path_params["id"]
+        event = await asyncio.to_thread(self.history.manager.get, event_id)
+        if event is None:
+            return _error(f"no event with id {event_id!r}", 404)
+        return event
+
+    async def get_event(self, request: Request) -> Response:
+        event = await self._event(request)
+        return event if isinstance(event, Response) else _json(event_json(event))
+
+    async def snapshot(self, request: Request) -> Response:
+        event = await self._event(request)
+        if isinstance(event, Response):
+            return event
+        jpeg = await asyncio.to_thread(self.history.store.snapshot, event.id)
+        if not jpeg and event.snapshot:
+            jpeg = event.snapshot
+        if not jpeg:
+            return _error(f"event {event.id!r} has no snapshot", 404)
+        return Response(jpeg, media_type="image/jpeg", headers=_NO_STORE)
+
+    async def event_clip(self, request: Request) -> Response:
+        event = await self._event(request)
+        if isinstance(event, Response):
+            return event
+        rec = self.history.settings.for_camera(event.camera)
+        end = time.time() if event.end is None else event.end
+        return await self._clip(event.camera, event.start - rec.pre_roll, end + rec.post_roll)
+
+    async def range_clip(self, request: Request) -> Response:
+        camera = request.query_params.get("camera")
+        try:
+            start, end = _number(request, "start"), _number(request, "end")
+        except BadQuery as exc:
+            return _error(str(exc), 400)
+        if not camera or start is None or end is None:
+            return _error("give camera, start and end (seconds since 1970)", 400)
+        return await self._clip(camera, start, end)
+
+    async def _clip(self, camera: str, start: float, end: float) -> Response:
+        try:
+            future = self.history.clips.export(camera, start, end)
+            path = await asyncio.wrap_future(future)
+        except ClipError as exc:
+            return _error(str(exc), exc.status)
+        return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "no-store"})
+
+    async def recordings(self, request: Request) -> Response:
+        try:
+            after, before = _number(request, "after"), _number(request, "before")
+        except BadQuery as exc:
+            return _error(str(exc), 400)
+        camera = request.query_params.get("camera") or None
+        segs = await asyncio.to_thread(self.history.index.find, camera, after, before, limit=5000)
+        return _json(
+            {
+                "segments": [s.as_dict() for s in segs],
+                "cameras": await asyncio.to_thread(self.history.index.cameras),
+                "time": time.time(),
+            }
+        )
+
+    async def status(self, request: Request) -> Response:
+        return _json(self.history.stats())
+
+    async def stream(self, request: Request) -> Response:
+        """Server-sent events: one ``data:`` line of JSON per EventUpdate."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[EventUpdate] = asyncio.Queue(_SSE_QUEUE)
+
+        def offer(update: EventUpdate) -> None:
+            if queue.full():  # a slow browser loses the oldest, never blocks the bus
+                queue.get_nowait()
+            queue.put_nowait(update)
+
+        def listener(update: EventUpdate) -> None:
+            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+                loop.call_soon_threadsafe(offer, update)
+
+        manager = self.history.manager
+        manager.add_listener(listener)
+
+        async def lines() -> AsyncIterator[bytes]:
+            try:
+                yield b"retry: 2000\n\n"
+                while not self.closing:
+                    try:
+                        update = await asyncio.wait_for(queue.get(), _HEARTBEAT)
+                    except TimeoutError:
+                        if await request.is_disconnected():
+                            return
+                        yield b": ping\n\n"
+                        continue
+                    payload = {
+                        "type": update.type,
+                        "after": event_json(update.after),
+                        "before": None if update.before is None else event_json(update.before),
+                    }
+                    yield f"event: {update.type}\ndata: {json.dumps(payload)}\n\n".encode()
+            finally:
+                manager.remove_listener(listener)
+
+        return StreamingResponse(
+            lines(),
+            media_type="text/event-stream",
+            headers={**_NO_STORE, "X-Accel-Buffering": "no"},
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/events", self.page),
+            Route("/api/events", self.list_events),
+            Route("/api/events/stream", self.stream),
+            Route("/api/events/{id}/snapshot.jpg", self.snapshot),
+            Route("/api/events/{id}/clip.mp4", self.event_clip),
+            Route("/api/events/{id}", self.get_event),
+            Route("/api/recordings", self.recordings),
+            Route("/api/recordings/clip.mp4", self.range_clip),
+            Route("/api/recording", self.status),
+        ]
+
+
+def metrics_text(history: History) -> str:
+    """Prometheus lines for the recorder and the event store."""
+    lines: list[str] = []
+
+    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        lines.extend(f"{name}{labels} {value!r}" for labels, value in samples)
+
+    health = history.health()
+    family("camhub_recording_healthy", "gauge", "0 while recording is stopped by an error "
+           "such as low disk space.", [("", 0 if health else 1)])  # fmt: skip
+    store = history.store.stats()
+    family("camhub_events_stored_total", "counter", "Event changes written to the database.",
+           [("", store["written"])])  # type: ignore[list-item]  # fmt: skip
+    family("camhub_events_store_errors_total", "counter", "Failed event database writes.",
+           [("", store["errors"])])  # type: ignore[list-item]  # fmt: skip
+    rec = history.recorder
+    if rec is not None:
+        stats = rec.stats()
+        family("camhub_recording_dropped_frames_total", "counter", "Frames the recorder "
+               "could not keep up with.", [("", stats["dropped"])])  # type: ignore[list-item]  # fmt: skip
+        cams: list[dict[str, Any]] = stats["cameras"]  # type: ignore[assignment]
+        per = [(f'{{camera="{_escape(c["camera"])}"}}', c) for c in cams]
+        family("camhub_recorded_frames_total", "counter", "Frames written to recordings.",
+               [(label, c["frames"]) for label, c in per])  # fmt: skip
+        family("camhub_recorded_bytes_total", "counter", "Bytes written to recordings.",
+               [(label, c["bytes"]) for label, c in per])  # fmt: skip
+        family("camhub_recording_errors_total", "counter", "Recording write errors.",
+               [(label, c["errors"]) for label, c in per])  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')

@@ -1,0 +1,322 @@
+"""Browser cameras: the phone page (``/cam``), pairing, and the frame WebSocket.
+
+The phone's paths carry their own credentials (pairing code, then a device token), so
+they are open to the dashboard's token check; the ``/phones`` page and ``/api/phones``
+(join link, QR code, devices, per-client counters) stay behind it. See
+:mod:`camhub.phones.wire` for the WebSocket protocol and docs/phone.md for the whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from camhub.bus import EventBus
+from camhub.phones import qr
+from camhub.phones.devices import DeviceError, DeviceRegistry
+from camhub.phones.gate import FrameRate, PhoneGate
+from camhub.phones.wire import decode_frame
+from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
+from camhub.types import Frame, HubEvent
+
+log = logging.getLogger("camhub.phones")
+
+STATIC = Path(__file__).parent / "static"
+OPEN_PATHS = frozenset({"/cam", "/cam/cam.js", "/cam/cam.css", "/cam/pair", "/cam/ws"})
+"""Paths a phone reaches without the dashboard token (they check their own)."""
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+        "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+CLOSE_UNKNOWN = 4401
+CLOSE_REVOKED = 4403
+
+Put = Callable[[Frame, str], None]
+
+
+@dataclass(slots=True)
+class Phones:
+    """What the phone endpoints need: who may stream, the limits, and where frames go
+    (``put(frame, peer)``: the camera store's one ingest entry)."""
+
+    registry: DeviceRegistry
+    put: Put
+    gate: PhoneGate = field(default_factory=PhoneGate)
+    limits: Limits = DEFAULT_LIMITS
+    join_url: str | None = None
+    """The https link (with the pairing code) phones open; set once the port is known."""
+    bus: EventBus | None = None
+    """Where bad frames are announced, as the ZeroMQ receiver announces its malformed
+    messages (a ``malformed`` :class:`~camhub.types.HubEvent`)."""
+
+    def malformed(self, peer: str, reason: str) -> None:
+        if self.bus is not None:
+            self.bus.publish(HubEvent("malformed", None, time.time(), f"{peer}: {reason}"))
+
+
+def _json(data: object, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _address(conn: Request | WebSocket) -> str:
+    return conn.client.host if conn.client is not None else "unknown"
+
+
+class PhoneEndpoints:
+    def __init__(self, phones: Phones) -> None:
+        self.phones = phones
+
+    # -- pages ------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        return FileResponse(STATIC / "cam.html", headers=_HEADERS)
+
+    async def script(self, request: Request) -> Response:
+        return FileResponse(STATIC / "cam.js", headers={"Cache-Control": "no-store"})
+
+    async def style(self, request: Request) -> Response:
+        return FileResponse(STATIC / "cam.css", headers={"Cache-Control": "no-store"})
+
+    async def pair(self, request: Request) -> Response:
+        gate = self.phones.gate
+        address = _address(request)
+        refused = gate.attempt(address)
+        if refused is not None:
+            return _json({"error": refused}, 429)
+        try:
+            body = json.loads(await _bounded_body(request, 4096))
+            code, name = body["code"], body["name"]
+            if not isinstance(code, str) or not isinstance(name, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            gate.count(address, "refused", "bad pairing request")
+            return _json({"error": 'send JSON {"code": PAIRING_CODE, "name": DEVICE_NAME}'}, 400)
+        try:
+            token = self.phones.registry.pair(code, name)
+        except DeviceError as exc:
+            gate.count(address, "refused", str(exc))
+            return _json({"error": str(exc)}, 403)
+        return _json({"token": token, "name": name.strip()})
+
+    # -- the frame socket -------------------------------------------------------------
+
+    async def socket(self, ws: WebSocket) -> None:
+        gate = self.phones.gate
+        address = _address(ws)
+        refused = gate.admit(address)
+        if refused is not None:
+            # Refused before the handshake (HTTP 403): costs the hub almost nothing under
+            # a flood. The reason is counted per address and shown on /api/phones.
+            await ws.close(1008)
+            return
+        try:
+            await ws.accept()
+            device = await self._hello(ws, address)
+            if device is not None:
+                await self._stream(ws, *device, address)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            gate.leave(address)
+
+    async def _close(self, ws: WebSocket, code: int, reason: str) -> None:
+        if ws.application_state == WebSocketState.CONNECTED:
+            try:
+                await ws.send_text(json.dumps({"type": "refused", "reason": reason}))
+                await ws.close(code, reason.encode()[:120].decode("utf-8", "ignore"))
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                pass
+
+    async def _hello(self, ws: WebSocket, address: str) -> tuple[str, str] | None:
+        """Wait for the hello; returns (device name, token) or None after refusing."""
+        gate = self.phones.gate
+        try:
+            msg = await asyncio.wait_for(ws.receive_text(), gate.limits.auth_timeout_s)
+            hello = json.loads(msg)
+            token = hello.get("token") if isinstance(hello, dict) else None
+        except TimeoutError:
+            reason = "no hello with a device token in time"
+            gate.count(address, "refused", reason)
+            await self._close(ws, 1008, reason)
+            return None
+        except (ValueError, KeyError, TypeError):
+            token = None
+        try:
+            token = token if isinstance(token, str) else ""
+            device = self.phones.registry.check(token)
+        except DeviceError as exc:
+            await self._refuse(ws, address, exc)
+            return None
+        return device.name, token
+
+    async def _refuse(self, ws: WebSocket, client: str, exc: DeviceError) -> None:
+        reason = str(exc)
+        self.phones.gate.count(client, "refused", reason)
+        log.warning("phone refused (%s): %s", client, reason)
+        await self._close(ws, CLOSE_REVOKED if "revoked" in reason else CLOSE_UNKNOWN, reason)
+
+    async def _stream(self, ws: WebSocket, camera: str, token: str, address: str) -> None:
+        phones = self.phones
+        gate, limits = phones.gate, phones.limits
+        gate.count(camera, "connections")
+        port = ws.client.port if ws.client is not None else 0
+        peer = f"{address}:{port} (browser)"
+        rate = FrameRate(gate.limits.max_fps)
+        await ws.send_text(
+            json.dumps(
+                {
+                    "type": "welcome",
+                    "camera": camera,
+                    "max_fps": gate.limits.max_fps,
+                    "max_bytes": limits.max_payload,
+                    "hub_time": time.time(),
+                }
+            )
+        )
+        log.info("phone %s streaming from %s", camera, address)
+        checked = time.monotonic()
+        while True:
+            try:
+                message = await asyncio.wait_for(ws.receive(), gate.limits.idle_timeout_s)
+            except TimeoutError:
+                gate.count(camera, "refused", "idle")
+                await self._close(ws, 1008, "nothing received for a while")
+                return
+            if message["type"] == "websocket.disconnect":
+                if message.get("code") == 1009:
+                    reason = f"frame over the limit of {limits.max_payload} bytes"
+                    gate.count(camera, "oversized", reason)
+                    phones.malformed(peer, reason)
+                    log.warning("phone %s closed: %s", camera, reason)
+                return
+            if time.monotonic() - checked >= 1.0:
+                # A revoked phone stops within a second, not at its next reconnect.
+                checked = time.monotonic()
+                try:
+                    phones.registry.check(token)
+                except DeviceError as exc:
+                    await self._refuse(ws, camera, exc)
+                    return
+            data = message.get("bytes")
+            if data is None:
+                await self._text(ws, message.get("text") or "")
+                continue
+            verdict = rate.check()
+            if verdict != "ok":
+                reason = f"sending faster than {rate.max_fps:g} fps"
+                gate.count(camera, "rate_limited", reason)
+                if verdict == "close":
+                    log.warning("phone %s closed: %s", camera, reason)
+                    await self._close(ws, 1008, reason)
+                    return
+                await ws.send_text('{"type":"drop","reason":"over the frame rate"}')
+                continue
+            try:
+                frame = decode_frame(data, camera, limits)
+            except ProtocolError as exc:
+                reason = str(exc)
+                gate.count(camera, "malformed", reason)
+                phones.malformed(peer, reason)
+                log.warning("phone %s sent a bad frame: %s", camera, reason)
+                await self._close(ws, 1007, f"bad frame: {reason}")
+                return
+            phones.put(frame, peer)
+            gate.add_frame(camera, len(data))
+            age = frame.age
+            await ws.send_text(
+                json.dumps(
+                    {
+                        "type": "ack",
+                        "seq": frame.seq,
+                        "age_ms": None if age is None else round(age * 1000, 1),
+                    }
+                )
+            )
+
+    async def _text(self, ws: WebSocket, text: str) -> None:
+        try:
+            msg = json.loads(text) if len(text) < 1024 else None
+        except ValueError:
+            msg = None
+        if isinstance(msg, dict) and msg.get("type") == "ping":
+            t = msg.get("t")
+            reply = {"type": "pong", "t": t if isinstance(t, int | float) else None}
+            reply["hub"] = time.time()
+            await ws.send_text(json.dumps(reply))
+
+    # -- the dashboard's side -----------------------------------------------------------
+
+    async def info_page(self, request: Request) -> Response:
+        return FileResponse(STATIC / "phones.html", headers=_HEADERS)
+
+    async def info(self, request: Request) -> Response:
+        phones = self.phones
+        devices = [
+            {"name": d.name, "paired_at": d.paired_at, "revoked_at": d.revoked_at}
+            for d in phones.registry.devices()
+        ]
+        return _json(
+            {
+                "join_url": phones.join_url,
+                "devices": devices,
+                "clients": [c.as_dict() for c in phones.gate.clients()],
+                "limits": {"max_fps": phones.gate.limits.max_fps},
+            }
+        )
+
+    async def qr_svg(self, request: Request) -> Response:
+        if self.phones.join_url is None:
+            return _json({"error": "the hub does not know its join link yet"}, 404)
+        return Response(
+            qr.svg(self.phones.join_url),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def revoke(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            self.phones.registry.revoke(name)
+        except DeviceError as exc:
+            return _json({"error": str(exc)}, 404)
+        return _json({"revoked": name})
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValueError("request body too large")
+    return body
+
+
+def phone_routes(phones: Phones) -> list[BaseRoute]:
+    ep = PhoneEndpoints(phones)
+    return [
+        Route("/cam", ep.page),
+        Route("/cam/cam.js", ep.script),
+        Route("/cam/cam.css", ep.style),
+        Route("/cam/pair", ep.pair, methods=["POST"]),
+        WebSocketRoute("/cam/ws", ep.socket),
+        Route("/phones", ep.info_page),
+        Route("/api/phones", ep.info),
+        Route("/api/phones/qr.svg", ep.qr_svg),
+        Route("/api/phones/{name:path}/revoke", ep.revoke, methods=["POST"]),
+    ]

@@ -1,0 +1,199 @@
+"""Detection in worker processes, fed by the real camera store: motion gating, events on
+the bus, a killed worker and a hung worker restarted while ingest goes on."""
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from camhub.bus import EventBus
+from camhub.detect import DetectorError
+from camhub.detect.pool import DetectorSpec
+from camhub.detect.scheduler import FAILED, CameraSettings, ObjectDetection
+from camhub.detect.zones import Line
+from camhub.events.model import EventUpdate
+from camhub.jpeg import encode_jpeg
+from camhub.store import CameraStore
+from camhub.types import Frame
+from tests.detect.scene import HEIGHT, Walker, background, cameraman, render
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+class Feeder:
+    """Puts frames of a generated scene into the store at ``fps``, like a sender would."""
+
+    def __init__(
+        self,
+        store: CameraStore,
+        camera: str,
+        scene: Callable[[float], np.ndarray],
+        fps: float = 10.0,
+    ) -> None:
+        self.store, self.camera, self.scene, self.fps = store, camera, scene, fps
+        self.stop = threading.Event()
+        self.t = 0.0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        start = time.monotonic()
+        while not self.stop.is_set():
+            self.t = time.monotonic() - start
+            jpeg = encode_jpeg(self.scene(self.t))
+            self.store.put(Frame(self.camera, jpeg=jpeg, width=640, height=480), "test")
+            self.stop.wait(1 / self.fps)
+
+    def __enter__(self) -> "Feeder":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def hub() -> Iterator[tuple[CameraStore, EventBus, list[EventUpdate]]]:
+    bus = EventBus()
+    store = CameraStore(bus)
+    got: list[EventUpdate] = []
+    sub = bus.subscribe(got.append, name="test", kinds=(EventUpdate,))
+    yield store, bus, got
+    sub.close()
+    store.stop()
+
+
+def walking(period: float = 6.0) -> Callable[[float], np.ndarray]:
+    """A person crosses left to right in the first 3 s of every ``period``; then nobody."""
+    bg = background()
+    person = cameraman()
+
+    def scene(t: float) -> np.ndarray:
+        phase = t % period
+        walker = [Walker(person, 10, 470, 0.0, 3.0)]
+        frame, _ = render(walker, phase, bg) if phase <= 3.0 else (bg, None)
+        return frame
+
+    return scene
+
+
+def test_a_person_walking_by_raises_one_new_event_and_the_door_counts_them(hub) -> None:  # type: ignore[no-untyped-def]
+    store, bus, got = hub
+    door = Line("door", (320, 0), (320, HEIGHT))
+    det = ObjectDetection(
+        store,
+        bus,
+        DetectorSpec("darknet"),
+        labels=["person"],
+        cameras={"porch": CameraSettings(detect_fps=5.0, lines=[door])},
+    ).start()
+    try:
+        with Feeder(store, "porch", walking(period=100.0)):
+            assert wait_until(lambda: any(u.type == "new" for u in got), 60)
+            assert wait_until(lambda: door.counts["in"] == 1, 60)
+            # After the walk: nobody moves, so the detector rests.
+            assert wait_until(lambda: any(u.type == "end" for u in got), 60)
+            quiet = det.camera_stats()[0]["no_motion"]
+            assert wait_until(lambda: det.camera_stats()[0]["no_motion"] >= quiet + 3, 30)  # type: ignore[operator]
+            stats = det.camera_stats()[0]
+            time.sleep(2.0)
+            after = det.camera_stats()[0]
+    finally:
+        det.stop()
+    news = [u for u in got if u.type == "new"]
+    assert len(news) == 1 and news[0].after.label == "person"
+    assert news[0].after.snapshot is not None
+    assert door.counts == {"in": 1, "out": 0}
+    assert after["status"] == "ok"
+    # Still scene: looks happen (cheap motion checks) but inferences stop.
+    assert after["looks"] > stats["looks"]  # type: ignore[operator]
+    assert after["inferences"] == stats["inferences"]
+    assert after["no_motion"] > stats["no_motion"]  # type: ignore[operator]
+    workers = det.pool.stats()
+    assert workers[0]["rss_mb"] > 10  # type: ignore[operator]
+
+
+def test_a_killed_worker_is_restarted_and_ingest_goes_on(hub) -> None:  # type: ignore[no-untyped-def]
+    store, bus, _ = hub
+    failures: list[str] = []
+    det = ObjectDetection(
+        store, bus, DetectorSpec("darknet"), labels=["person"], motion_gated=False, detect_fps=4.0
+    )
+    det.add_listener(lambda u: failures.append(u.status) if u.status == FAILED else None)
+    det.start()
+    try:
+        with Feeder(store, "yard", walking()):
+            assert wait_until(lambda: det.pool.workers[0].inferences >= 2, 60)
+            pid = det.pool.workers[0].pid
+            assert pid is not None
+            frames_before = store.counts()["yard"]
+            # Kill it while it works (it is busy most of the time at 4 fps).
+            assert wait_until(lambda: det.pool.workers[0].state == "busy", 10)
+            os.kill(pid, signal.SIGKILL)
+            assert wait_until(lambda: det.pool.workers[0].restarts == 1, 30)
+            assert wait_until(
+                lambda: det.camera_stats()[0]["status"] == FAILED or bool(failures), 10
+            )
+            assert wait_until(lambda: det.pool.workers[0].state in ("ready", "busy"), 60)
+            assert wait_until(lambda: det.camera_stats()[0]["status"] == "ok", 60)
+            inferences = det.pool.workers[0].inferences
+            assert wait_until(lambda: det.pool.workers[0].inferences > inferences, 30)
+            frames_after = store.counts()["yard"]
+    finally:
+        det.stop()
+    assert det.pool.workers[0].pid != pid
+    assert failures, "viewers must be told that detection failed"
+    assert frames_after > frames_before + 5  # ingest never stopped
+    assert det.camera_stats()[0]["failed"] == 1
+
+
+def test_a_hung_worker_is_killed_and_restarted(hub) -> None:  # type: ignore[no-untyped-def]
+    store, bus, _ = hub
+    black = np.zeros((480, 640, 3), np.uint8)
+    bg = background()
+    dark = threading.Event()
+    det = ObjectDetection(
+        store,
+        bus,
+        DetectorSpec("sleepy_for_test", modules=("tests.detect.sleepy",)),
+        motion_gated=False,
+        detect_fps=5.0,
+        job_timeout=3.0,
+    ).start()
+    try:
+        with Feeder(store, "cellar", lambda t: black if dark.is_set() else bg):
+            assert wait_until(lambda: det.pool.workers[0].inferences >= 1, 60)
+            dark.set()
+            assert wait_until(lambda: det.pool.workers[0].restarts >= 1, 30)
+            assert "hung" in str(det.pool.workers[0].last_error)
+            dark.clear()
+            assert wait_until(lambda: det.camera_stats()[0]["status"] == "ok", 60)
+    finally:
+        det.stop()
+
+
+def test_a_model_that_cannot_load_fails_at_start_naming_the_file(hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    store, bus, _ = hub
+    det = ObjectDetection(store, bus, DetectorSpec("onnx", {"model": str(tmp_path / "gone.onnx")}))
+    with pytest.raises(DetectorError, match=r"gone\.onnx does not exist"):
+        det.start()
+    assert all(w.state == "stopped" for w in det.pool.workers)
+
+
+def test_asking_for_a_label_the_model_lacks_fails_at_start(hub) -> None:  # type: ignore[no-untyped-def]
+    store, bus, _ = hub
+    det = ObjectDetection(store, bus, DetectorSpec("darknet"), labels=["person", "unicorn"])
+    with pytest.raises(DetectorError, match="does not know 'unicorn'"):
+        det.start()

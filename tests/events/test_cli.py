@@ -1,0 +1,42 @@
+"""`camhub hub` with a bad --data: one line naming the path, exit status 2, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _hub(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "camhub", "hub", "--bind", "tcp://127.0.0.1:0", "--no-web", *args],
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+
+
+def test_damaged_database_stops_the_hub_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "events.db").write_bytes(b"\0garbage" * 200)
+    proc = _hub("--data", str(tmp_path))
+    assert proc.returncode == 2
+    assert f"database '{tmp_path / 'events.db'}' is damaged" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_data_dir_that_cannot_be_made_stops_the_hub(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = _hub("--data", str(blocker / "data"), "--record", "events")
+    assert proc.returncode == 2
+    assert f"cannot create data directory '{blocker / 'data'}'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_record_mode_is_refused() -> None:
+    proc = _hub("--record", "always")
+    assert proc.returncode == 2 and "invalid choice: 'always'" in proc.stderr

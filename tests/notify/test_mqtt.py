@@ -1,0 +1,219 @@
+"""MQTT sink against a real mosquitto broker and a real paho subscriber."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from camhub.bus import EventBus
+from camhub.events.model import Event, EventUpdate
+from camhub.notify import MqttSettings, MqttSink
+from camhub.types import HubEvent
+from tests.conftest import wait_until
+from tests.servers.mosquitto import Broker, Subscriber
+
+PEER = Path(__file__).parent / "mqtt_peer.py"
+
+
+def settings(broker: Broker, **kw: object) -> MqttSettings:
+    return MqttSettings.model_validate({"host": broker.host, "port": broker.port, **kw})
+
+
+@pytest.fixture
+def sink(broker: Broker, bus: EventBus) -> Iterator[MqttSink]:
+    s = MqttSink(settings(broker, qos=1))
+    s.start(bus)
+    try:
+        assert wait_until(lambda: s.connected, 10)
+        yield s
+    finally:
+        s.stop()
+
+
+def motion(camera: str = "door", start: float | None = None, **kw: object) -> Event:
+    return Event(camera=camera, label="motion", start=start or time.time(), **kw)  # type: ignore[arg-type]
+
+
+def test_topics_and_payloads(
+    sink: MqttSink, bus: EventBus, broker: Broker, subscriber: Subscriber, jpeg: bytes
+) -> None:
+    online = subscriber.wait_for("camhub/available")
+    assert online.payload == b"online"
+
+    bus.publish(HubEvent("camera_new", "door", time.time()))
+    ev = motion(score=0.4, snapshot=jpeg)
+    bus.publish(EventUpdate("new", ev.copy()))
+    later = ev.copy()
+    later.score = 0.9
+    bus.publish(EventUpdate("update", later, before=ev.copy()))
+    ended = later.copy()
+    ended.end = ended.start + 3
+    bus.publish(EventUpdate("end", ended, before=later))
+    bus.publish(HubEvent("camera_offline", "door", time.time()))
+
+    assert subscriber.wait_for("camhub/door/status", lambda m: m.payload == b"offline")
+    status = [m.payload for m in subscriber.on("camhub/door/status")]
+    assert status == [b"online", b"offline"]
+
+    events = [json.loads(m.payload) for m in subscriber.on("camhub/events")]
+    assert [e["type"] for e in events] == ["new", "update", "end"]
+    assert events[0]["before"] == events[0]["after"]
+    assert events[1]["before"]["score"] == 0.4 and events[1]["after"]["score"] == 0.9
+    for e in events:
+        assert e["after"]["id"] == ev.id
+        assert e["after"]["camera"] == "door" and e["after"]["label"] == "motion"
+        assert e["after"]["start_time"] == ev.start
+        assert e["after"]["has_snapshot"] is True
+    assert events[2]["after"]["end_time"] == ev.start + 3
+    assert events[0]["after"]["end_time"] is None
+
+    counts = [m.payload for m in subscriber.on("camhub/door/motion")]
+    assert counts == [b"1", b"0"]
+    snaps = subscriber.on("camhub/door/motion/snapshot")
+    assert len(snaps) == 1 and snaps[0].payload == jpeg  # unchanged snapshot: sent once
+
+    # A subscriber that comes later gets the retained state.
+    late = Subscriber(broker, "camhub/#").wait_ready()
+    try:
+        snap = late.wait_for("camhub/door/motion/snapshot")
+        assert snap.retain and snap.payload == jpeg
+        assert late.wait_for("camhub/available").retain
+        assert late.wait_for("camhub/door/status").payload == b"offline"
+        assert late.wait_for("camhub/door/motion").payload == b"0"
+    finally:
+        late.close()
+    assert sink.flush()
+    stats = sink.stats()
+    assert stats.sent == 8 and stats.dropped == 0  # 2 status, 3 events, 2 counts, 1 snapshot
+    assert stats.connected
+
+
+def test_broker_down_then_back(
+    broker: Broker, bus: EventBus, subscriber: Subscriber, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="camhub.notify.mqtt")
+    sink = MqttSink(settings(broker, qos=1, retry_max=2)).start(bus)
+    try:
+        assert wait_until(lambda: sink.connected, 10)
+        bus.publish(HubEvent("camera_new", "yard", time.time()))
+        subscriber.wait_for("camhub/yard/status")
+
+        broker.stop()
+        assert wait_until(lambda: not sink.connected, 10)
+        # Events while the broker is away wait in the sink's queue; ingest is unaffected.
+        during = motion("yard")
+        bus.publish(EventUpdate("new", during))
+        assert wait_until(lambda: "unreachable since" in caplog.text, 10)
+        assert "retrying in" in caplog.text and f"{broker.host}:{broker.port}" in caplog.text
+        assert sink.stats().errors >= 1 and sink.stats().last_error
+
+        subscriber.clear()
+        broker.start()  # a fresh broker: it lost every retained message
+        online = subscriber.wait_for("camhub/available", lambda m: m.payload == b"online", 20)
+        assert online.payload == b"online"
+        event = subscriber.wait_for("camhub/events")
+        assert json.loads(event.payload)["after"]["id"] == during.id
+        # State is republished, so the restarted broker knows it again.
+        assert subscriber.wait_for("camhub/yard/status").payload == b"online"
+        assert subscriber.wait_for("camhub/yard/motion").payload == b"1"
+
+        after = motion("yard")
+        bus.publish(EventUpdate("new", after))
+        subscriber.wait_for("camhub/events", lambda m: after.id in m.payload.decode())
+        assert sink.connects >= 2 and sink.connected
+    finally:
+        sink.stop()
+
+
+def test_dead_broker_never_slows_ingest(broker: Broker, bus: EventBus) -> None:
+    sink = MqttSink(settings(broker, queue_size=50)).start(bus)
+    try:
+        assert wait_until(lambda: sink.connected, 10)
+        broker.stop()
+        assert wait_until(lambda: not sink.connected, 10)
+        for _ in range(2000):
+            bus.publish(EventUpdate("new", motion("gate")))
+        # The queue holds 50, so the rest were dropped and counted, not buffered.
+        assert wait_until(lambda: sink.stats().dropped >= 2000 - 50 - 1, 5)
+        assert sink.stats().pending <= 50
+    finally:
+        sink.stop()
+    assert sink.stats().dropped >= 2000 - 1  # the queued ones are dropped at stop
+
+
+def test_clean_stop_says_offline(broker: Broker, bus: EventBus, subscriber: Subscriber) -> None:
+    sink = MqttSink(settings(broker)).start(bus)
+    assert wait_until(lambda: sink.connected, 10)
+    subscriber.wait_for("camhub/available", lambda m: m.payload == b"online")
+    sink.stop()
+    msg = subscriber.wait_for("camhub/available", lambda m: m.payload == b"offline")
+    assert msg.payload == b"offline"
+
+
+def test_last_will_when_hub_dies(broker: Broker, subscriber: Subscriber) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, str(PEER), broker.host, str(broker.port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("READY"), proc.stderr.read() if proc.stderr else line
+        subscriber.wait_for("camhub/available", lambda m: m.payload == b"online")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        msg = subscriber.wait_for("camhub/available", lambda m: m.payload == b"offline")
+        assert msg.payload == b"offline"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def test_unreachable_broker_at_start_does_not_block(bus: EventBus) -> None:
+    from tests.servers.ports import free_port
+
+    started = time.monotonic()
+    sink = MqttSink(MqttSettings(host="127.0.0.1", port=free_port())).start(bus)
+    try:
+        assert time.monotonic() - started < 2  # start never waits for the broker
+        bus.publish(EventUpdate("new", motion()))
+        assert wait_until(lambda: sink.stats().errors >= 1, 10)
+        stats = sink.stats()
+        assert not stats.connected and stats.sent == 0
+        assert "unreachable" in (stats.last_error or "")
+    finally:
+        sink.stop()
+    assert sink.stats().dropped == 1
+
+
+def test_custom_prefix_and_label_topics(broker: Broker, bus: EventBus) -> None:
+    sub = Subscriber(broker, "home/cams/#").wait_ready()
+    sink = MqttSink(settings(broker, prefix="home/cams")).start(bus)
+    try:
+        person = Event(camera="back.door", label="person", start=time.time(), score=0.8)
+        bus.publish(EventUpdate("new", person))
+        bus.publish(EventUpdate("new", Event(camera="back.door", label="person", start=1.0)))
+        sub.wait_for("home/cams/back.door/person", lambda m: m.payload == b"2")
+        assert sub.wait_for("home/cams/available").payload == b"online"
+        assert not sub.on("camhub/events")
+        late = Subscriber(broker, "home/cams/back.door/person").wait_ready()
+        retained = late.wait_for("home/cams/back.door/person")
+        late.close()
+        assert retained.retain and retained.payload == b"2"
+    finally:
+        sink.stop()
+        sub.close()

@@ -1,0 +1,146 @@
+"""A real MQTT broker for tests: Debian's ``mosquitto`` on a free port on 127.0.0.1, with
+a generated config file (no system service), plus a recording paho subscriber."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from tests.servers.ports import free_port, wait_listening
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+class Broker:
+    """``start()``/``stop()`` may be called again: the broker comes back on the same port
+    (without persistence, so it forgets retained messages, as a restarted broker may)."""
+
+    def __init__(self, workdir: Path, port: int | None = None, extra: str = "") -> None:
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self.workdir = workdir
+        self.config = workdir / "mosquitto.conf"
+        self.log = workdir / "mosquitto.log"
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence false\n"
+            f"log_dest file {self.log}\n"
+            "log_type error\nlog_type warning\nlog_type notice\n" + extra
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Broker:
+        if not Path(MOSQUITTO).exists():
+            raise RuntimeError("mosquitto is not installed: run scripts/setup --dev")
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_listening(self.port, timeout=10)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"mosquitto did not start: {self.log_text()}") from None
+        return self
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        self.proc = None
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    topic: str
+    payload: bytes
+    retain: bool
+    at: float
+
+
+class Subscriber:
+    """A real paho client that records every message under ``topic`` (``#`` wildcard),
+    and subscribes again after a broker restart."""
+
+    def __init__(self, broker: Broker, topic: str = "#") -> None:
+        self.topic = topic
+        self.messages: list[Received] = []
+        self._cond = threading.Condition()
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"test-sub-{id(self)}"
+        )
+        self.client.reconnect_delay_set(1, 1)
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = self._on_message
+        self.client.connect_async(broker.host, broker.port, keepalive=10)
+        self.client.loop_start()
+
+    def _on_connect(self, client: mqtt.Client, *args: object) -> None:
+        client.subscribe(self.topic, qos=1)
+
+    def _on_subscribe(self, *args: object) -> None:
+        self.subscribed.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        with self._cond:
+            self.messages.append(Received(msg.topic, bytes(msg.payload), msg.retain, time.time()))
+            self._cond.notify_all()
+
+    def wait_ready(self, timeout: float = 10.0) -> Subscriber:
+        if not self.subscribed.wait(timeout):
+            raise TimeoutError("test subscriber did not subscribe")
+        return self
+
+    def on(self, topic: str) -> list[Received]:
+        with self._cond:
+            return [m for m in self.messages if m.topic == topic]
+
+    def wait_for(
+        self,
+        topic: str,
+        where: Callable[[Received], bool] = lambda m: True,
+        timeout: float = 15.0,
+    ) -> Received:
+        """The first message on ``topic`` that matches ``where`` (waiting for it)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for m in self.messages:
+                    if m.topic == topic and where(m):
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = sorted({m.topic for m in self.messages})
+                    raise TimeoutError(f"no matching message on {topic!r}; topics seen: {seen}")
+                self._cond.wait(left)
+
+    def clear(self) -> None:
+        with self._cond:
+            self.messages.clear()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

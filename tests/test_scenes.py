@@ -1,0 +1,78 @@
+"""The demo's synthetic cameras: different pictures per scene, intermittent motion on the
+porch, and a camera that loses power and comes back."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from camhub.scenes import SCENES, SceneSource
+from camhub.sources import SourceTimeout
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _frame(source: SceneSource) -> np.ndarray:
+    frame = source.read(timeout=5)
+    return np.asarray(frame.image, np.int16)
+
+
+def test_every_scene_looks_different() -> None:
+    pictures = {}
+    for scene in SCENES:
+        source = SceneSource(scene, scene, (160, 120), fps=10)
+        try:
+            pictures[scene] = _frame(source)
+        finally:
+            source.stop()
+    for a in SCENES:
+        for b in SCENES:
+            if a < b:
+                assert np.abs(pictures[a] - pictures[b]).mean() > 20, (a, b)
+
+
+def test_porch_has_motion_then_stillness() -> None:
+    source = SceneSource("porch", "porch", (160, 120), fps=20)
+    try:
+        # Someone crosses during the first 5 s of every 16 s: consecutive frames differ...
+        a, b = _frame(source), (time.sleep(0.3), _frame(source))[1]
+        moving = np.abs(a - b)[:-20].mean()  # above the date line
+        # ...then the porch is still.
+        while time.monotonic() - source._born < 5.3:
+            time.sleep(0.1)
+        c, d = _frame(source), (time.sleep(0.3), _frame(source))[1]
+        still = np.abs(c - d)[:-20].mean()
+    finally:
+        source.stop()
+    assert moving > 0.5 and still < 0.05, (moving, still)
+
+
+def test_outage_takes_the_camera_offline_and_back() -> None:
+    source = SceneSource("workshop", "workshop", (160, 120), fps=10, outage=(3.0, 1.5))
+    try:
+        _frame(source)
+        while source.status().connected:
+            time.sleep(0.05)
+            assert time.monotonic() - source._born < 5, "the outage never began"
+        assert "lost power" in (source.status().last_error or "")
+        try:  # the frame from just before the outage, if nobody took it yet
+            source.read(timeout=0.01)
+        except SourceTimeout:
+            pass
+        time.sleep(0.3)  # still dark: no new frame while the power is off
+        with pytest.raises(SourceTimeout):
+            source.read(timeout=0.3)
+        deadline = time.monotonic() + 5
+        while not source.status().connected:
+            assert time.monotonic() < deadline, "the camera never came back"
+            time.sleep(0.05)
+        _frame(source)
+    finally:
+        source.stop()
+
+
+def test_unknown_scene_is_refused() -> None:
+    with pytest.raises(ValueError, match="known: porch"):
+        SceneSource("moon", "x")
