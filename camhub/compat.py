@@ -14,17 +14,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import zmq
 
 from camhub import protocol
 from camhub.hub import Hub
-from camhub.jpeg import decode_jpeg, encode_jpeg
-from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
+from camhub.jpeg import JpegError, decode_jpeg
+from camhub.protocol import Limits, ProtocolError
 from camhub.sender import OnTimeout, Publisher, Sender
 from camhub.transport import (
     SocketSecurity,
@@ -34,7 +36,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import Frame, Image
+from camhub.types import CamhubError, Frame, Image, ReceiveTimeout
 
 log = logging.getLogger("camhub.compat")
 
@@ -77,7 +79,7 @@ class ImageSender:
     def send_image(self, msg: str, image: Image) -> bytes | None:
         """Send an OpenCV image; returns the hub's reply (``None`` in PUB/SUB mode or if
         the frame was dropped because the hub did not answer in time)."""
-        return self._send(Frame(name=msg, array=np.ascontiguousarray(image)))
+        return self._send(Frame(name=msg, array=protocol.c_contiguous(image)))
 
     def send_jpg(self, msg: str, jpg_buffer: bytes | memoryview | Image) -> bytes | None:
         """Send JPEG bytes; same return value as :meth:`send_image`."""
@@ -99,12 +101,41 @@ class ImageSender:
         self.close()
 
 
+COMPAT_LIMITS = Limits(max_payload=1024 * 1024 * 1024)
+"""The compat ``ImageHub``'s bounds: imagezmq has none, so only a payload over 1 GiB (or a
+JSON header over 16 KiB) is refused; see docs/protocol.md, "Deliberate refusals"."""
+
+T = TypeVar("T")
+
+
+def _as_image(frame: Frame) -> Image:
+    if frame.array is not None:
+        return frame.array
+    if frame.jpeg is None:
+        raise JpegError("payload is not a JPEG camhub can decode; use recv_jpg() for it")
+    frame.array = decode_jpeg(frame.jpeg)
+    return frame.array
+
+
+def _as_bytes(frame: Frame) -> bytes:
+    # imagezmq's recv_jpg hands back the payload as it travelled, whatever it holds.
+    if frame.jpeg is not None:
+        return frame.jpeg
+    if frame.array is not None:
+        return frame.array.tobytes()
+    return frame.payload or b""
+
+
 class ImageHub:
     """imagezmq's ``ImageHub``: REQ/REP (binds ``open_port``) or PUB/SUB (connects).
 
     ``recv_image``/``recv_jpg`` wait for the next frame; pass ``timeout`` (seconds) to get
-    ``TimeoutError`` instead of waiting forever. Either call accepts either kind of frame:
-    a JPEG is decoded for ``recv_image`` and a raw image encoded for ``recv_jpg``.
+    ``TimeoutError`` instead of waiting forever. ``recv_jpg`` returns every payload's
+    bytes as imagezmq does (a raw array's bytes, a PNG's bytes...); ``recv_image`` also
+    decodes JPEG frames. A message that cannot be turned into what was asked for (a
+    malformed message, a PNG for ``recv_image``, a corrupt JPEG) is answered with
+    ``ERR <reason>``, counted in :attr:`malformed` and skipped: it never raises out of
+    the caller's loop.
     """
 
     def __init__(
@@ -112,12 +143,13 @@ class ImageHub:
         open_port: str = "tcp://*:5555",
         REQ_REP: bool = True,
         *,
-        limits: Limits = DEFAULT_LIMITS,
+        limits: Limits = COMPAT_LIMITS,
         security: SocketSecurity | None = None,
     ) -> None:
         self.REQ_REP = REQ_REP
         self.limits = limits
         self._malformed = 0
+        self._last_logged = -10.0
         self._envelope: list[zmq.Frame] | None = None
         max_size = limits.max_payload + limits.max_header + 1024
         if REQ_REP:
@@ -152,23 +184,33 @@ class ImageHub:
                 parts = recv_parts(self.zmq_socket, wait=True)
             except zmq.Again:
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise TimeoutError("no frame received within the timeout") from None
+                    raise ReceiveTimeout("no frame received within the timeout") from None
                 continue
             split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
             envelope, body = parts[:split], parts[split:]
-            try:
-                frame = protocol.decode([p.buffer for p in body], self.limits)
-            except ProtocolError as exc:
-                self._malformed += 1
-                log.warning("ignoring malformed message: %s", exc)
-                self.zmq_socket.send_multipart(
-                    [*envelope, protocol.error_reply(str(exc))], zmq.NOBLOCK, copy=False
-                )
-                continue
             if self._envelope is not None:
                 log.debug("previous frame was never replied to; its sender will time out")
             self._envelope = envelope
-            return frame
+            try:
+                return protocol.decode([p.buffer for p in body], self.limits, any_name=True)
+            except ProtocolError as exc:
+                self._refuse(str(exc))
+            except Exception as exc:  # a decoder bug must not end the caller's loop
+                self._refuse(f"undecodable message ({exc!r:.100})")
+
+    def _refuse(self, reason: str) -> None:
+        """Count and skip the current message; a REQ/REP sender gets ``ERR <reason>``."""
+        self._malformed += 1
+        now = time.monotonic()
+        if now - self._last_logged >= 10.0:  # a flood must not flood the log too
+            log.warning("ignoring message (%d so far): %s", self._malformed, reason)
+            self._last_logged = now
+        if self.REQ_REP and self._envelope is not None:
+            envelope, self._envelope = self._envelope, None
+            with contextlib.suppress(zmq.ZMQError):  # the sender went away
+                self.zmq_socket.send_multipart(
+                    [*envelope, protocol.error_reply(reason)], zmq.NOBLOCK, copy=False
+                )
 
     def _next_pubsub(self, deadline: float | None) -> Frame:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -176,35 +218,35 @@ class ImageHub:
 
     @property
     def malformed(self) -> int:
-        """Messages that could not be decoded (answered with an error, never returned)."""
-        return self._hub.malformed if not self.REQ_REP else self._malformed
+        """Messages answered with ``ERR`` and skipped: malformed, or not convertible to
+        what was asked for (PUB/SUB: also those the background hub refused)."""
+        return self._malformed + (0 if self.REQ_REP else self._hub.malformed)
 
     @property
     def skipped(self) -> int:
         """PUB/SUB frames never returned because a newer one from the same camera came."""
         return 0 if self.REQ_REP else self._feed.skipped_total
 
-    def _next(self, timeout: float | None) -> Frame:
+    def _receive(self, timeout: float | None, convert: Callable[[Frame], T]) -> tuple[Frame, T]:
         deadline = None if timeout is None else time.monotonic() + timeout
-        return self._next_reqrep(deadline) if self.REQ_REP else self._next_pubsub(deadline)
+        while True:
+            frame = self._next_reqrep(deadline) if self.REQ_REP else self._next_pubsub(deadline)
+            try:
+                return frame, convert(frame)
+            except Exception as exc:  # JpegError mostly; nothing may end the caller's loop
+                self._refuse(str(exc) if isinstance(exc, CamhubError) else repr(exc))
 
     def recv_frame(self, timeout: float | None = None) -> Frame:
         """The next frame with all its metadata (camhub extension)."""
-        return self._next(timeout)
+        return self._receive(timeout, lambda frame: frame)[0]
 
     def recv_image(self, copy: bool = False, timeout: float | None = None) -> tuple[str, Image]:
-        frame = self._next(timeout)
-        if frame.array is None:
-            assert frame.jpeg is not None
-            frame.array = decode_jpeg(frame.jpeg)
-        return frame.name, frame.array
+        frame, image = self._receive(timeout, _as_image)
+        return frame.name, image
 
     def recv_jpg(self, copy: bool = False, timeout: float | None = None) -> tuple[str, bytes]:
-        frame = self._next(timeout)
-        if frame.jpeg is None:
-            assert frame.array is not None
-            frame.jpeg = encode_jpeg(frame.array, quality=95)
-        return frame.name, frame.jpeg
+        frame, data = self._receive(timeout, _as_bytes)
+        return frame.name, data
 
     def send_reply(self, reply_message: bytes = b"OK") -> None:
         """Answer the sender of the last frame (REQ/REP mode; a no-op for PUB/SUB)."""

@@ -362,6 +362,19 @@ class _TomlLines(_LineFinder):
             return None
         section, rest = str(loc[0]), list(loc[1:])
         start: int | None = None
+        # The deepest dotted table that holds the key: [detect.cameras.door], [hub.record].
+        names: list[str] = []
+        for part in loc:
+            if not isinstance(part, str):
+                break
+            names.append(part)
+        for n in range(len(names), 2, -1):
+            dotted = re.compile(
+                r"^\s*\[\s*" + r"\.".join(re.escape(x) for x in names[:n]) + r"\s*\]"
+            )
+            found = next((i for i, text in enumerate(self.lines) if dotted.match(text)), None)
+            if found is not None:
+                return self._key_line(found, list(loc[n:]))
         if rest and isinstance(rest[0], str):  # a sub-table such as [hub.record]
             dotted = re.compile(rf"^\s*\[\s*{re.escape(section)}\.{re.escape(rest[0])}\s*\]")
             start = next((i for i, text in enumerate(self.lines) if dotted.match(text)), None)
@@ -381,6 +394,9 @@ class _TomlLines(_LineFinder):
                 start = next((i for i, t in enumerate(self.lines) if key.match(t)), None)
         if start is None:
             return None
+        return self._key_line(start, rest)
+
+    def _key_line(self, start: int, rest: list[str | int]) -> int:
         if rest and isinstance(rest[0], str):
             key = re.compile(rf"^\s*\"?{re.escape(rest[0])}\"?\s*=")
             for i in range(start + 1, len(self.lines)):

@@ -35,7 +35,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import Frame, Image, SendTimeout
+from camhub.types import ArgumentError, Frame, Image, SendTimeout
 
 log = logging.getLogger("camhub.sender")
 
@@ -128,11 +128,11 @@ class Sender(_BaseSender):
     ) -> None:
         super().__init__()
         if window < 1:
-            raise ValueError(f"window must be at least 1, got {window}")
+            raise ArgumentError(f"window must be at least 1, got {window}")
         if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
+            raise ArgumentError(f"timeout must be positive, got {timeout}")
         if on_timeout not in ("drop", "raise"):
-            raise ValueError(f"on_timeout must be 'drop' or 'raise', got {on_timeout!r}")
+            raise ArgumentError(f"on_timeout must be 'drop' or 'raise', got {on_timeout!r}")
         self.address = check_endpoint(connect_to, what="hub address")
         self.window = window
         self.timeout = timeout

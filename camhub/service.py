@@ -15,6 +15,7 @@ from camhub.agent import CameraJob
 from camhub.detect.config import DetectConfig
 from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
+from camhub.distributed import RayOptions, RayPool
 from camhub.history import History
 from camhub.hub import Hub
 from camhub.notify import MqttSettings, Sink, WebhookSettings
@@ -88,6 +89,8 @@ class ServiceOptions:
     """Where the certificate, pairing code and devices are kept (default: per user)."""
     phones_host: str | None = None
     """Host name or address in the join link (default: this machine's LAN address)."""
+    detect_on: RayOptions | None = None
+    """Run the detector on a Ray cluster (``None``: local worker processes)."""
 
 
 def status_line(stats: CameraStats, now: float) -> str:
@@ -170,7 +173,7 @@ class HubService:
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             if opts.detect is not None:
-                self.detection = start_detection(hub, opts.detect)
+                self.detection = start_detection(hub, opts.detect, opts.detect_on)
             if self.phone_setup is not None:
                 self.phones = Phones(
                     self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
@@ -319,8 +322,10 @@ class HubService:
             self.history.stop()
 
 
-def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
-    """Start the detector workers (a model that cannot load fails here, naming the file)."""
+def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
+    """Start the detector workers (a model that cannot load fails here, naming the file);
+    with ``ray``, detector actors on that cluster instead."""
+    pool = None if ray is None else RayPool(cfg.spec(), ray)
     det = ObjectDetection(
         hub.store,
         hub.bus,
@@ -332,6 +337,7 @@ def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
         motion_gated=cfg.motion_gated,
         recheck_s=cfg.recheck_s,
         job_timeout=cfg.job_timeout,
+        pool=pool,
     )
     det.start()
     log.info(
@@ -343,6 +349,14 @@ def start_detection(hub: Hub, cfg: DetectConfig) -> ObjectDetection:
         cfg.detect_fps,
         ", motion-gated" if cfg.motion_gated else "",
     )
+    if ray is not None:
+        log.info(
+            "detector actors on %s: %d, each with %g CPU and %g GPU",
+            ray.where,
+            ray.actors,
+            ray.num_cpus,
+            ray.num_gpus,
+        )
     return det
 
 

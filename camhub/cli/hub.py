@@ -16,6 +16,7 @@ from camhub.config import FleetConfig, load_config, record_settings
 from camhub.datadir import default_data_dir
 from camhub.detect.config import DetectConfig
 from camhub.display import MODES
+from camhub.distributed.cli import add_ray_options, ray_options
 from camhub.notify.setup import mqtt_from_options, webhooks_from_options
 from camhub.phones import qr
 from camhub.phones.setup import DEFAULT_PHONES_WEB
@@ -296,6 +297,7 @@ def add_detect_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run the detector on every look, not only where something moves",
     )
+    add_ray_options(det)
 
 
 def detect_config(args: argparse.Namespace, base: DetectConfig | None) -> DetectConfig | None:
@@ -335,6 +337,9 @@ def run(args: argparse.Namespace) -> int:
     hub_cfg = config.hub
     if args.web is None:
         args.web = DEFAULT_PHONES_WEB if args.phones else hub_cfg.web
+    detect = detect_config(args, config.detect)
+    if args.detect_on == "ray" and detect is None:
+        raise OptionError("--detect-on ray needs --detect LABELS (or a [detect] section)")
     options = ServiceOptions(
         bind=args.bind or [hub_cfg.bind],
         display=args.display,
@@ -348,7 +353,8 @@ def run(args: argparse.Namespace) -> int:
             config.mqtt, args.mqtt, prefix=args.mqtt_prefix, discovery=args.ha_discovery
         ),
         webhooks=webhooks_from_options(config.webhooks, args.webhook),
-        detect=detect_config(args, config.detect),
+        detect=detect,
+        detect_on=ray_options(args),
         phones=args.phones,
         phones_dir=args.phones_dir,
         phones_host=args.phones_host,

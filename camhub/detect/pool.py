@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Literal
 
 from camhub.detect.base import Box, DetectorError
-from camhub.types import Image
+from camhub.types import ArgumentError, Image
 
 log = logging.getLogger("camhub.detect")
 
@@ -126,6 +126,9 @@ class Worker:
         self.last_ms = 0.0
         self.rss = 0
         self.last_error: str | None = None
+        self.failures = 0
+        """Restarts in a row without a finished job (sets the back-off)."""
+        self.spawn_at: float | None = None
 
     @property
     def pid(self) -> int | None:
@@ -143,6 +146,7 @@ class Worker:
         self.process.start()
         child.close()
         self.conn = parent
+        self.spawn_at = None
         self.started_at = time.monotonic()
         self.state = "starting" if self.restarts == 0 else "restarting"
 
@@ -157,6 +161,7 @@ class Worker:
         self.state = "stopped"
 
     def stop(self, timeout: float = 5.0) -> None:
+        self.spawn_at = None
         if self.conn is not None and self.process is not None and self.process.is_alive():
             try:
                 self.conn.send(None)
@@ -190,7 +195,7 @@ class DetectorPool:
         load_timeout: float = 120.0,
     ) -> None:
         if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
+            raise ArgumentError(f"workers must be at least 1, got {workers}")
         self.spec = spec
         self.job_timeout = job_timeout
         self.load_timeout = load_timeout
@@ -265,6 +270,8 @@ class DetectorPool:
             time.sleep(timeout)
         now = time.monotonic()
         for w in self.workers:
+            if w.conn is None and w.spawn_at is not None and now >= w.spawn_at:
+                w.spawn()
             if w.conn is None or w.state not in ("busy", "starting", "restarting"):
                 continue
             try:
@@ -278,6 +285,7 @@ class DetectorPool:
                         w.last_ms, w.rss = ms, rss
                         done.append(JobDone(w, w.job, boxes, ms))
                         w.job, w.state = None, "ready"
+                        w.failures = 0
                     elif msg[0] in ("ready", "error"):
                         try:
                             self._on_ready(w, msg)
@@ -304,7 +312,11 @@ class DetectorPool:
             w.job = None
         w.kill()
         w.restarts += 1
-        w.spawn()
+        w.failures += 1
+        # A model that keeps failing (file gone, GPU lost) must not spin: back off
+        # 0.5 s, 1 s, 2 s ... up to 30 s between attempts.
+        w.state = "restarting"
+        w.spawn_at = time.monotonic() + min(30.0, 0.5 * 2 ** min(w.failures - 1, 6))
 
     def stop(self) -> None:
         for w in self.workers:

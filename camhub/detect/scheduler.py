@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from camhub.bus import EventBus
+from camhub.bus import BusSubscription, EventBus
 from camhub.detect.base import Box
 from camhub.detect.motion import MotionGate, Region
 from camhub.detect.objects import CameraObjects
@@ -38,7 +38,7 @@ from camhub.detect.pool import DetectorPool, DetectorSpec, JobDone
 from camhub.detect.tracker import Tracker
 from camhub.detect.zones import Line, Zone
 from camhub.store import CameraStore
-from camhub.types import CameraName, Frame, Image
+from camhub.types import ArgumentError, CameraName, Frame, HubEvent, Image
 
 log = logging.getLogger("camhub.detect")
 
@@ -100,6 +100,7 @@ class _Camera:
         self.in_flight = False
         self.next_due = 0.0
         self.last_full = 0.0
+        self.last_dispatch = 0.0
         self.status = "ok"
         self.looks = 0
         self.motion_looks = 0
@@ -153,12 +154,18 @@ class ObjectDetection:
         recheck_s: float = 5.0,
         job_timeout: float = 30.0,
         tracker: Callable[[], Tracker] = Tracker,
+        pool: DetectorPool | None = None,
     ) -> None:
         if detect_fps <= 0:
-            raise ValueError(f"detect_fps must be positive, got {detect_fps}")
+            raise ArgumentError(f"detect_fps must be positive, got {detect_fps}")
         self.store = store
         self.bus = bus
-        self.pool = DetectorPool(spec, workers=workers, job_timeout=job_timeout)
+        # ``pool``: detectors elsewhere (camhub.distributed.RayPool runs them on a cluster).
+        self.pool = (
+            pool
+            if pool is not None
+            else DetectorPool(spec, workers=workers, job_timeout=job_timeout)
+        )
         self.labels = list(labels)
         self.default = CameraSettings(detect_fps=detect_fps)
         self.settings = dict(cameras or {})
@@ -170,8 +177,8 @@ class ObjectDetection:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._rr = 0
         self.started_at = 0.0
+        self._hub_events: BusSubscription | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -187,12 +194,29 @@ class ObjectDetection:
                 f"(it knows: {', '.join(self.pool.labels)})"
             )
         self.started_at = time.time()
+        self._hub_events = self.bus.subscribe(
+            self._on_hub_event, name="detect-offline", kinds=(HubEvent,), maxsize=256
+        )
         self._thread = threading.Thread(target=self._run, name="camhub-detect", daemon=True)
         self._thread.start()
         return self
 
+    def _on_hub_event(self, event: HubEvent) -> None:
+        # A camera that went offline shows nothing any more: its objects' events end now
+        # rather than hang open until it comes back.
+        if event.kind != "camera_offline" or event.camera is None:
+            return
+        with self._lock:
+            cam = self._cams.get(event.camera)
+            if cam is None:
+                return
+            cam.objects.close(event.at)
+            cam.gate = MotionGate()  # its picture will have changed when it is back
+
     def stop(self) -> None:
         self._stop.set()
+        if self._hub_events is not None:
+            self._hub_events.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.pool.stop()
@@ -236,18 +260,13 @@ class ObjectDetection:
         worker = self.pool.free()
         if worker is None:
             return
-        names = self.store.camera_names()
-        if not names:
-            return
         counts = self.store.counts()
         now = time.time()
-        batch: list[_Item] = []
-        images: list[Image] = []
-        start = self._rr % len(names)
-        order = names[start:] + names[:start]
-        for name in order:
-            if len(batch) >= max(1, self.pool.batch_size):
-                break
+        # Every due camera gets its cheap motion check; the worker then takes the most
+        # urgent: a sighting to confirm, then something new moving, then the rest, the
+        # longest-waiting first. Cameras not taken stay due for the next free worker.
+        candidates: list[tuple[int, float, _Camera, Frame, int, Region]] = []
+        for name in self.store.camera_names():
             cam = self._camera(name)
             if not cam.settings.enabled or cam.in_flight:
                 continue
@@ -257,14 +276,24 @@ class ObjectDetection:
             frame = self.store.latest(name)
             if frame is None:
                 continue
-            if cam.cursor:
-                cam.skipped += max(0, count - cam.cursor - 1)
-            cam.cursor = count
-            cam.next_due = now + 1.0 / cam.settings.detect_fps
-            cam.looks += 1
             region = self._where(cam, frame, now)
             if region is None:
+                self._looked(cam, count, now)
+                cam.no_motion += 1
                 continue
+            tracks = cam.objects.tracker.tracks
+            if any(not t.confirmed for t in tracks):
+                urgency = 0
+            elif not any(t.confirmed for t in tracks):
+                urgency = 1
+            else:
+                urgency = 2
+            candidates.append((urgency, cam.last_dispatch, cam, frame, count, region))
+        candidates.sort(key=lambda c: (c[0], c[1]))
+        batch: list[_Item] = []
+        images: list[Image] = []
+        for _, _, cam, frame, count, region in candidates[: max(1, self.pool.batch_size)]:
+            self._looked(cam, count, now)
             image = np.asarray(frame.image, dtype=np.uint8)
             if image.ndim == 2:
                 import cv2
@@ -279,11 +308,18 @@ class ObjectDetection:
                 x, y, rw, rh = region
                 image = image[y : y + rh, x : x + rw]
             cam.in_flight = True
-            batch.append(_Item(name, frame, None if full else region, now))
+            cam.last_dispatch = now
+            batch.append(_Item(cam.name, frame, None if full else region, now))
             images.append(image)
-        self._rr += 1
         if batch:
             self.pool.submit(worker, images, batch)
+
+    def _looked(self, cam: _Camera, count: int, now: float) -> None:
+        if cam.cursor:
+            cam.skipped += max(0, count - cam.cursor - 1)
+        cam.cursor = count
+        cam.next_due = now + 1.0 / cam.settings.detect_fps
+        cam.looks += 1
 
     def _where(self, cam: _Camera, frame: Frame, now: float) -> Region | None:
         """The part of the frame to run the detector on, or ``None`` to skip this look."""
@@ -298,12 +334,14 @@ class ObjectDetection:
             if rw * rh >= 0.6 * full[2] * full[3]:
                 return full
             return motion.region
-        tracks = cam.objects.tracks()
-        # A track missed by the last look is in doubt (gone, or hidden?): keep looking at
-        # the detect rate until it is found or ends; still objects only every recheck_s.
-        if any(t.misses for t in tracks) or (tracks and now - cam.last_full >= self.recheck_s):
+        tracks = cam.objects.tracker.tracks
+        # A sighting not yet confirmed, or a track the last look missed (gone, or hidden?),
+        # is in doubt: keep looking at the detect rate until it is settled, moving or not.
+        # Still, settled objects are re-checked only every recheck_s.
+        if any(not t.confirmed or t.misses for t in tracks):
             return full
-        cam.no_motion += 1
+        if tracks and now - cam.last_full >= self.recheck_s:
+            return full
         return None
 
     def _finish(self, done: JobDone) -> None:

@@ -30,6 +30,7 @@ import socket
 import ssl
 import threading
 import time
+from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -40,8 +41,8 @@ from camhub.events.model import EventUpdate
 from camhub.notify.base import Sink, register
 from camhub.notify.homeassistant import Discovery
 from camhub.notify.payload import topic_part, update_bytes
-from camhub.notify.settings import MqttSettings
-from camhub.types import HubEvent
+from camhub.notify.settings import MqttSettings, NotifySettingsError
+from camhub.types import ArgumentTypeError, HubEvent
 
 log = logging.getLogger("camhub.notify.mqtt")
 
@@ -51,6 +52,23 @@ Key = tuple[str, str]
 
 def _clock(at: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+class _TrackingContext(ssl.SSLContext):
+    """paho leaves the TLS socket of a failed handshake open (until the garbage collector
+    finds it); remembering the last one lets the sink close it when the attempt fails."""
+
+    last: ssl.SSLSocket | None = None
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        sock = super().wrap_socket(*args, **kwargs)
+        self.last = sock
+        return sock
+
+    def close_failed(self, current: object) -> None:
+        sock, self.last = self.last, None
+        if sock is not None and sock is not current:
+            sock.close()
 
 
 @register
@@ -77,13 +95,16 @@ class MqttSink(Sink):
         self._snapshots: dict[Key, bytes] = {}
         self._status: dict[str, str] = {}
         self._next_delay: float | None = None
+        self._tls: _TrackingContext | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
     @classmethod
     def from_settings(cls, settings: BaseModel) -> Sink:
         if not isinstance(settings, MqttSettings):
-            raise TypeError(f"{cls.__name__} needs MqttSettings, not {type(settings).__name__}")
+            raise ArgumentTypeError(
+                f"{cls.__name__} needs MqttSettings, not {type(settings).__name__}"
+            )
         return cls(settings)
 
     @property
@@ -112,10 +133,21 @@ class MqttSink(Sink):
         if s.username is not None:
             client.username_pw_set(s.username, s.password)
         if s.use_tls:
-            client.tls_set(
-                ca_certs=s.ca_file,
-                cert_reqs=ssl.CERT_NONE if s.insecure else ssl.CERT_REQUIRED,
-            )
+            context = self._tls = _TrackingContext(ssl.PROTOCOL_TLS_CLIENT)
+            if s.insecure:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            elif s.ca_file is not None:
+                try:
+                    context.load_verify_locations(cafile=s.ca_file)
+                except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                    why = getattr(exc, "strerror", None) or exc
+                    raise NotifySettingsError(
+                        f"cannot use MQTT ca_file {s.ca_file!r}: {why}"
+                    ) from None
+            else:
+                context.load_default_certs()
+            client.tls_set_context(context)
             client.tls_insecure_set(s.insecure)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -175,6 +207,8 @@ class MqttSink(Sink):
         self._connected.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
+        if self._tls is not None:
+            self._tls.close_failed(client.socket())
         self._error(f"broker {self.target} unreachable")
         self._log_retry()
 

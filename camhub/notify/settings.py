@@ -41,7 +41,9 @@ class MqttSettings(_Section):
     host: str = Field(description="Broker host name or IP address.", min_length=1, max_length=253)
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port (TLS: often 8883).")
     username: str | None = Field(default=None, max_length=256, description="Broker user name.")
-    password: str | None = Field(default=None, max_length=1024, description="Broker password.")
+    password: str | None = Field(
+        default=None, max_length=1024, repr=False, description="Broker password."
+    )
     tls: bool = Field(default=False, description="Connect with TLS.")
     ca_file: str | None = Field(
         default=None, description="PEM file of the CA that signed the broker's certificate "
@@ -125,7 +127,9 @@ class WebhookSettings(_Section):
         default=1.0, ge=0, le=300, description="Wait before the first retry; doubles each time."
     )
     headers: dict[str, str] = Field(
-        default_factory=dict, description="Extra request headers, e.g. Authorization."
+        default_factory=dict,
+        repr=False,  # may hold a token
+        description="Extra request headers, e.g. Authorization.",
     )
     queue_size: int = Field(
         default=256, ge=1, le=100_000, description="Events queued while the target is slow."

@@ -32,9 +32,11 @@ from starlette.staticfiles import StaticFiles
 
 from camhub.detect import metrics as detect_metrics
 from camhub.detect.scheduler import ObjectDetection, ObjectsUpdate
+from camhub.distributed import RayPool
+from camhub.distributed import metrics as ray_metrics
 from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
-from camhub.types import CameraName, Frame, HubView
+from camhub.types import CameraName, CamhubError, Frame, HubView
 from camhub.web import metrics, notify
 from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
@@ -182,11 +184,13 @@ class Dashboard:
     # -- streams ---------------------------------------------------------------------
 
     def wants_for(self, request: Request) -> Callable[[Key], bool] | None:
-        wants = self._wants_pictures(request)
-        if wants is None or request.query_params.get("objects") != "1":
-            return wants
-        pictures = wants
-        return lambda key: key[1] == OBJECTS or pictures(key)
+        pictures = self._wants_pictures(request)
+        if pictures is None:
+            return None
+        if request.query_params.get("objects") == "1":
+            return lambda key: key[1] == OBJECTS or pictures(key)
+        # Objects records are JSON, not pictures: only for clients that ask for them.
+        return lambda key: key[1] != OBJECTS and pictures(key)
 
     def _wants_pictures(self, request: Request) -> Callable[[Key], bool] | None:
         camera = request.query_params.get("camera")
@@ -236,7 +240,9 @@ def _jpeg_of(frame: Frame) -> bytes | JSONResponse:
     reaches the hub intact but has no picture form)."""
     try:
         return frame.to_jpeg()
-    except ValueError as exc:
+    except (ValueError, CamhubError) as exc:
+        if frame.encoding == "other":  # a sender's own format (PNG, WebP...): carried, not shown
+            return _json({"error": f"camera {frame.name!r}: unsupported encoding ({exc})"}, 415)
         array = frame.array
         what = "" if array is None else f" ({array.dtype} array of shape {tuple(array.shape)})"
         return _json(
@@ -384,7 +390,10 @@ def create_app(
             update = det.latest(name)
             if update is not None:
                 latest[name] = dash.objects_json(update)
-        return _json({"detection": det.stats(), "latest": latest, "time": time.time()})
+        cluster = det.pool.health() if isinstance(det.pool, RayPool) else None
+        return _json(
+            {"detection": det.stats(), "cluster": cluster, "latest": latest, "time": time.time()}
+        )
 
     async def prometheus(request: Request) -> Response:
         text = metrics.render(
@@ -396,6 +405,8 @@ def create_app(
             text += metrics_text(history)
         if dash.detection is not None:
             text += detect_metrics.render(dash.detection)
+            if isinstance(dash.detection.pool, RayPool):
+                text += ray_metrics.render(dash.detection.pool)
         return Response(text, media_type=metrics.CONTENT_TYPE, headers=_NO_STORE)
 
     @contextlib.asynccontextmanager

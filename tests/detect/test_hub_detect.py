@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 import camhub
@@ -114,6 +115,7 @@ def test_hub_detects_tracks_and_reports_objects(tmp_path: Path) -> None:
         proc.expect(r"detection on porch: ok, .* inferences", timeout=10)
         proc.p.terminate()
         assert proc.wait(20) == 0
+        assert not psutil.pid_exists(worker["pid"]), "the worker process must stop with the hub"
     finally:
         stop.set()
         if sender is not None:
@@ -155,5 +157,21 @@ def test_an_unknown_label_is_refused_naming_the_known_ones() -> None:
     try:
         assert proc.wait(60) == 2
         proc.expect(r"error: the detector does not know 'unicorn' \(it knows: person, bicycle")
+    finally:
+        proc.kill()
+
+
+def test_workers_exit_when_the_hub_is_killed() -> None:
+    proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--web", "127.0.0.1:0", "--detect", "person")
+    try:
+        url = proc.expect(r"dashboard at (http://\S+)", timeout=60).group(1)
+        pid = httpx.get(url + "api/objects", timeout=5).json()["detection"]["workers"][0]["pid"]
+        assert psutil.pid_exists(pid)
+        proc.p.kill()  # no clean-up at all: the worker sees its pipe close
+        proc.p.wait(10)
+        deadline = time.monotonic() + 20
+        while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "an orphaned detector worker kept running"
+            time.sleep(0.1)
     finally:
         proc.kill()

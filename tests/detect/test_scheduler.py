@@ -101,10 +101,10 @@ def test_a_person_walking_by_raises_one_new_event_and_the_door_counts_them(hub) 
     ).start()
     try:
         with Feeder(store, "porch", walking(period=100.0)):
-            assert wait_until(lambda: any(u.type == "new" for u in got), 60)
-            assert wait_until(lambda: door.counts["in"] == 1, 60)
+            assert wait_until(lambda: any(u.type == "new" for u in got), 60), det.stats()
+            assert wait_until(lambda: door.counts["in"] == 1, 60), (door.counts, det.stats())
             # After the walk: nobody moves, so the detector rests.
-            assert wait_until(lambda: any(u.type == "end" for u in got), 60)
+            assert wait_until(lambda: any(u.type == "end" for u in got), 60), det.stats()
             quiet = det.camera_stats()[0]["no_motion"]
             assert wait_until(lambda: det.camera_stats()[0]["no_motion"] >= quiet + 3, 30)  # type: ignore[operator]
             stats = det.camera_stats()[0]
@@ -119,7 +119,7 @@ def test_a_person_walking_by_raises_one_new_event_and_the_door_counts_them(hub) 
     assert after["status"] == "ok"
     # Still scene: looks happen (cheap motion checks) but inferences stop.
     assert after["looks"] > stats["looks"]  # type: ignore[operator]
-    assert after["inferences"] == stats["inferences"]
+    assert after["inferences"] == stats["inferences"], (stats, after)
     assert after["no_motion"] > stats["no_motion"]  # type: ignore[operator]
     workers = det.pool.stats()
     assert workers[0]["rss_mb"] > 10  # type: ignore[operator]
@@ -197,3 +197,76 @@ def test_asking_for_a_label_the_model_lacks_fails_at_start(hub) -> None:  # type
     det = ObjectDetection(store, bus, DetectorSpec("darknet"), labels=["person", "unicorn"])
     with pytest.raises(DetectorError, match="does not know 'unicorn'"):
         det.start()
+
+
+def test_objects_of_a_camera_that_goes_offline_end() -> None:
+    bus = EventBus()
+    store = CameraStore(bus, offline_after=1.0).start()
+    got: list[EventUpdate] = []
+    sub = bus.subscribe(got.append, name="test", kinds=(EventUpdate,))
+    bg = background()
+    person = cameraman()
+    det = ObjectDetection(store, bus, DetectorSpec("darknet"), labels=["person"]).start()
+    try:
+        # Someone stands in view; then the camera stops sending.
+        with Feeder(store, "gate", lambda t: render([Walker(person, 200, 200, 0, 99)], t, bg)[0]):
+            assert wait_until(lambda: any(u.type == "new" for u in got), 60)
+            assert not any(u.type == "end" for u in got)
+        stopped = time.time()
+        assert wait_until(lambda: any(u.type == "end" for u in got), 15)
+    finally:
+        det.stop()
+        sub.close()
+        store.stop()
+    end = next(u for u in got if u.type == "end")
+    assert end.after.end is not None and end.after.end <= stopped + 0.5
+
+
+def test_due_cameras_are_batched_into_one_job_when_the_detector_takes_batches(
+    hub,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    store, bus, _ = hub
+    log = tmp_path / "batches.txt"
+    det = ObjectDetection(
+        store,
+        bus,
+        DetectorSpec("batchy_for_test", {"log": str(log)}, modules=("tests.detect.batchy",)),
+        motion_gated=False,
+        detect_fps=2.0,
+    ).start()
+    assert det.pool.batch_size == 4
+    feeders = [Feeder(store, f"cam{i}", walking(), fps=10) for i in range(4)]
+    try:
+        for f in feeders:
+            f.__enter__()
+        assert wait_until(lambda: log.exists() and "4" in log.read_text().split(), 60)
+        assert wait_until(
+            lambda: (
+                len(det.camera_stats()) == 4 and all(c["inferences"] for c in det.camera_stats())
+            ),  # type: ignore[misc]
+            30,
+        )
+    finally:
+        for f in feeders:
+            f.__exit__()
+        det.stop()
+    sizes = [int(line.split()[1]) for line in log.read_text().splitlines()]
+    assert max(sizes) == 4 and all(1 <= s <= 4 for s in sizes)
+
+
+def test_an_onnx_model_runs_in_the_workers(hub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.detect.onnx_models import fall_model
+
+    store, bus, got = hub
+    model = fall_model(tmp_path)
+    det = ObjectDetection(
+        store, bus, DetectorSpec("onnx", {"model": str(model)}), labels=["Normal"]
+    ).start()
+    try:
+        assert det.pool.labels == ["Normal", "Fall"] and det.pool.input_size == (640, 640)
+        with Feeder(store, "ward", walking(period=100.0), fps=10):
+            assert wait_until(lambda: any(u.type == "new" for u in got), 90), det.stats()
+    finally:
+        det.stop()
+    assert next(u for u in got if u.type == "new").after.label == "Normal"

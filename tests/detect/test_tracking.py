@@ -201,3 +201,25 @@ def test_the_real_detector_follows_one_person_across_the_door() -> None:
     assert door.counts == {"in": 1, "out": 0}
     assert [u.type for u in got if u.type != "update"] == ["new", "end"]
     assert got[0].after.label == "person" and got[0].after.snapshot is not None
+
+
+def test_the_real_detector_keeps_two_crossing_people_apart() -> None:
+    """YOLOv3-tiny on the crossing scene (the cameraman hides the astronaut as they pass)."""
+    detector = DarknetDetector()
+    rec = Recorder()
+    door = Line("door", DOOR.a, DOOR.b)
+    cam = CameraObjects("door", rec, labels=["person"], lines=[door])
+    ids_by_walker: list[set[int]] = [set(), set()]
+    for _, frame, boxes in frames(crossing_walkers(), fps=5, until=3.0):
+        for track in cam.update(frame, detector.detect([frame.image])[0], at=frame.received_at):
+            if not track.matched:
+                continue
+            tx = track.box[0] + track.box[2] / 2
+            dists = [abs(tx - (b[0] + b[2] / 2)) if b is not None else 1e9 for b in boxes]
+            if min(dists) < 30 and sorted(dists)[1] > 60:
+                ids_by_walker[int(np.argmin(dists))].add(track.id)
+    cam.close(2000.0)
+    assert [len(s) for s in ids_by_walker] == [1, 1]
+    assert ids_by_walker[0] != ids_by_walker[1]
+    assert door.counts == {"in": 1, "out": 1}
+    assert [u.type for u in rec.updates if u.type != "update"].count("new") == 2

@@ -21,16 +21,13 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def wired() -> Iterator[tuple[camhub.Hub, EventBus, EventManager]]:
     hub = camhub.Hub("tcp://127.0.0.1:0", offline_after=0.6)
-    bus = EventBus()
-    hub.add_listener(bus.publish)  # the restructured hub publishes on its bus itself
-    manager = EventManager(bus).start()
-    offline = OfflineEvents(bus, hub).start()
+    manager = EventManager(hub.bus).start()
+    offline = OfflineEvents(hub.bus, hub.store).start()
     hub.start()
-    yield hub, bus, manager
-    hub.stop()
+    yield hub, hub.bus, manager
+    hub.stop()  # closes the bus, and with it every subscription
     offline.stop()
     manager.stop()
-    bus.close()
 
 
 def _scene(i: int, moving: bool) -> bytes:
@@ -69,8 +66,10 @@ def test_motion_processor_publishes_motion_events_through_the_runner(
     hub, bus, manager = wired
     got: list[EventUpdate] = []
     manager.add_listener(got.append)
-    runner = ProcessorRunner(hub, MotionProcessor, options={"end_after": 0.5}).start()
-    runner.add_listener(lambda update: [bus.publish(e) for e in update.events])
+    # the runner publishes the processor's Result.events on the bus
+    runner = ProcessorRunner(
+        hub.store, MotionProcessor, options={"end_after": 0.5}, bus=bus
+    ).start()
     try:
         with camhub.Sender(hub.endpoint) as sender:
             # still, then moving, then still again: one motion event
@@ -88,3 +87,32 @@ def test_motion_processor_publishes_motion_events_through_the_runner(
     assert end.camera == "yard" and end.end is not None and end.end > end.start
     assert end.box is not None and end.snapshot is not None
     assert camhub.decode_jpeg(end.snapshot).shape == (120, 160, 3)
+
+
+def test_motion_ends_when_the_camera_stops_sending(
+    wired: tuple[camhub.Hub, EventBus, EventManager],
+) -> None:
+    hub, bus, manager = wired
+    got: list[EventUpdate] = []
+    manager.add_listener(got.append)
+    runner = ProcessorRunner(
+        hub.store, MotionProcessor, options={"end_after": 0.5}, bus=bus
+    ).start()
+    try:
+        with camhub.Sender(hub.endpoint) as sender:
+            for phase, count in ((False, 20), (True, 20)):
+                for i in range(count):
+                    sender.send_jpeg("yard", _scene(i, phase))
+                    time.sleep(0.04)
+            assert sender.flush(5)
+        # no more frames: the worker's idle ticks end the motion, the store its offline
+        assert wait_until(
+            lambda: any(u.type == "end" and u.after.label == "motion" for u in got), timeout=10
+        )
+    finally:
+        runner.stop()
+    motion = [u for u in got if u.after.label == "motion"]
+    assert motion[0].type == "new" and motion[-1].type == "end"
+    end = motion[-1].after
+    assert end.end is not None and end.end <= time.time() - 0.4  # when last seen moving
+    assert any(u.after.label == "offline" for u in got)

@@ -126,3 +126,17 @@ def test_bad_mqtt_config_names_the_line(tmp_path: Path) -> None:
         assert f"{config}:5: mqtt.port" in out, out
     finally:
         proc.kill()
+
+
+def test_unreadable_ca_file_is_a_one_line_start_error(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    missing = tmp_path / "missing-ca.pem"
+    config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nca_file = "{missing}"\n')
+    proc = Proc("hub", "--config", str(config), "--bind", "tcp://127.0.0.1:0", "--no-web")
+    try:
+        assert proc.wait(30) == 2
+        out = "".join(proc.lines)
+        assert "Traceback" not in out
+        assert f"camhub hub: error: cannot use MQTT ca_file '{missing}'" in out, out
+    finally:
+        proc.kill()

@@ -3,6 +3,7 @@ a generated config file (no system service), plus a recording paho subscriber.""
 
 from __future__ import annotations
 
+import getpass
 import shutil
 import subprocess
 import threading
@@ -23,20 +24,36 @@ class Broker:
     """``start()``/``stop()`` may be called again: the broker comes back on the same port
     (without persistence, so it forgets retained messages, as a restarted broker may)."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra: str = "",
+        anonymous: bool = True,
+        persistent: bool = False,
+    ) -> None:
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.workdir = workdir
         self.config = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
+        # Started as root, mosquitto switches to the "mosquitto" user, who cannot read the
+        # test's private temp dir; staying the current user keeps its files readable.
         self.config.write_text(
+            f"user {getpass.getuser()}\n"
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
-            f"log_dest file {self.log}\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
+            + (
+                f"persistence true\npersistence_location {workdir}/\n"
+                if persistent
+                else "persistence false\n"
+            )
+            + f"log_dest file {self.log}\n"
             "log_type error\nlog_type warning\nlog_type notice\n" + extra
         )
         self.proc: subprocess.Popen[bytes] | None = None
+        self.credentials: tuple[str, str] | None = None
+        """What the test subscriber logs in with, when the broker wants a password."""
 
     def start(self) -> Broker:
         if not Path(MOSQUITTO).exists():
@@ -71,6 +88,63 @@ class Broker:
         return self.log.read_text() if self.log.exists() else ""
 
 
+def make_certificates(workdir: Path) -> dict[str, Path]:
+    """A throw-away CA and a server certificate for 127.0.0.1 (openssl CLI)."""
+    paths = {n: workdir / f"{n}.pem" for n in ("ca", "ca-key", "server", "server-key", "csr")}
+    ext = workdir / "san.cnf"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=camhub test CA",
+        "-keyout",
+        str(paths["ca-key"]),
+        "-out",
+        str(paths["ca"]),
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        str(paths["server-key"]),
+        "-out",
+        str(paths["csr"]),
+    )
+    run("x509", "-req", "-in", str(paths["csr"]), "-CA", str(paths["ca"]), "-CAkey",
+        str(paths["ca-key"]), "-CAcreateserial", "-days", "2", "-extfile", str(ext),
+        "-out", str(paths["server"]))  # fmt: skip
+    return paths
+
+
+def tls_config(certs: dict[str, Path]) -> str:
+    return f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n"
+
+
+def password_config(workdir: Path, user: str, password: str) -> str:
+    path = workdir / "passwords"
+    subprocess.run(
+        ["mosquitto_passwd", "-b", "-c", str(path), user, password],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
+    return f"password_file {path}\n"
+
+
 @dataclass(frozen=True, slots=True)
 class Received:
     topic: str
@@ -83,15 +157,25 @@ class Subscriber:
     """A real paho client that records every message under ``topic`` (``#`` wildcard),
     and subscribes again after a broker restart."""
 
-    def __init__(self, broker: Broker, topic: str = "#") -> None:
+    def __init__(
+        self, broker: Broker, topic: str = "#", persistent: bool = False, **tls: object
+    ) -> None:
+        """``persistent``: a session the broker keeps (and queues QoS 1 messages for) while
+        this subscriber is away, as long as the broker itself persists sessions."""
         self.topic = topic
         self.messages: list[Received] = []
         self._cond = threading.Condition()
         self.subscribed = threading.Event()
         self.client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2, client_id=f"test-sub-{id(self)}"
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=f"test-sub-{id(self)}",
+            clean_session=not persistent,
         )
         self.client.reconnect_delay_set(1, 1)
+        if tls:
+            self.client.tls_set(**tls)  # type: ignore[arg-type]
+        if broker.credentials is not None:
+            self.client.username_pw_set(*broker.credentials)
         self.client.on_connect = self._on_connect
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message

@@ -90,3 +90,32 @@ def test_boxes_track_ids_zones_and_counts_are_drawn_and_can_be_hidden(
         assert page.is_checked("#objects") is False
     finally:
         cam.stop()
+
+
+CAMERA_PAGE = """() => ({
+  views: Array.from(document.querySelectorAll('.view-fig')).map(f => f.dataset.view),
+  objects: Number((document.querySelector('.view-fig[data-view="live"] svg.objects') || {dataset: {objects: -1}}).dataset.objects),
+  line: document.getElementById('objects-line').textContent,
+  health: (document.querySelector('.proc-block.detection') || {textContent: ''}).textContent,
+})"""
+
+
+def test_the_camera_page_draws_objects_on_the_live_view_only(
+    page: Any, hub: camhub.Hub, detecting_web: WebServer
+) -> None:
+    cam = StreamingCamera(hub.endpoint, "porch", fps=10, frames=scene_jpegs(), size=(640, 480))
+    try:
+        page.goto(detecting_web.url + "camera?name=porch")
+        deadline = time.monotonic() + 60
+        while True:
+            state = page.evaluate(CAMERA_PAGE)
+            if state["objects"] >= 1 and "inferences" in state["health"]:
+                break
+            assert time.monotonic() < deadline, f"no objects drawn: {state}"
+            time.sleep(0.1)
+        assert state["views"] == ["live"]  # the JSON records never become a picture view
+        assert "person" in state["line"]
+        assert state["health"].startswith("object detection: ok")
+        assert "ms per inference" in state["health"]
+    finally:
+        cam.stop()

@@ -8,6 +8,7 @@
   const tbody = document.querySelector("#stats tbody");
   const procdata = document.getElementById("procdata");
   const badge = document.getElementById("badge");
+  const objectsLine = document.getElementById("objects-line");
   const sinks = new Map(); // view -> ImageSink
 
   document.getElementById("title").textContent = name;
@@ -95,6 +96,21 @@
       div.append(h, pre);
       procdata.append(div);
     }
+    const det = cam.objects && cam.objects.stats;
+    if (det) {
+      const div = document.createElement("div");
+      div.className = "proc-block detection";
+      const h = document.createElement("h2");
+      h.textContent = "object detection: " + det.status;
+      const pre = document.createElement("pre");
+      pre.textContent = det.detect_fps.toFixed(1) + " detections/s (target " + det.detect_fps_target +
+        "), " + det.inferences + " inferences, " + det.no_motion + " looks without motion, " +
+        det.skipped + " frames skipped, " + det.failed + " lost to worker restarts\n" +
+        det.inference_ms.toFixed(0) + " ms per inference, " + det.queue_wait_ms.toFixed(0) +
+        " ms from arrival to dispatch\n" + JSON.stringify(det.counts, null, 1);
+      div.append(h, pre);
+      procdata.append(div);
+    }
   }
 
   async function poll() {
@@ -122,6 +138,13 @@
   }
   poll();
   setInterval(poll, 1000);
-  camhub.openStream("/api/stream?camera=" + encodeURIComponent(name),
-    (head, bytes) => sinkFor(head.view).put(bytes));
+  camhub.openStream("/api/stream?objects=1&camera=" + encodeURIComponent(name), (head, bytes) => {
+    if (head.view === "objects") {
+      const live = views.querySelector('figure[data-view="live"]');
+      if (live) camhubObjects.draw(live.querySelector(".frame"), JSON.parse(new TextDecoder().decode(bytes)), objectsLine);
+      return;
+    }
+    sinkFor(head.view).put(bytes);
+  });
+  camhubObjects.bindToggle(document.getElementById("objects"));
 })();

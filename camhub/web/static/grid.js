@@ -74,6 +74,8 @@
     el.classList.toggle("offline", st.state === "offline" || st.state === "waiting");
     el.classList.toggle("stale", !live);
     el.querySelector(".badge").textContent = st.badge;
+    // A sender's own payload format (PNG, WebP...): carried and counted, not shown.
+    if (live && cam.encoding === "other") el.querySelector(".badge").textContent = "unsupported encoding";
     const parts = [];
     if (live) {
       parts.push(cam.fps.toFixed(1) + "\u00a0fps");

@@ -1,0 +1,138 @@
+"""A real two-node Ray cluster on this machine, started with the ``ray`` CLI as a user would.
+
+Each node has its own ``--temp-dir`` under the test's tmp dir, so its processes can be found
+(and killed: "the node dies") by that path, without touching any other Ray on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from tests.conftest import free_port
+
+RAY = str(Path(sys.executable).with_name("ray"))
+
+# Notice a dead node in ~3 s instead of Ray's default ~15-30 s (GCS health checks).
+FAST_FAILURE = {
+    "RAY_health_check_period_ms": "1000",
+    "RAY_health_check_timeout_ms": "1000",
+    "RAY_health_check_failure_threshold": "3",
+}
+
+
+@dataclass
+class Node:
+    name: str
+    temp_dir: Path
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process of this node: those naming its temp dir, and their children
+        (the actor worker processes, whose command line Ray rewrites)."""
+        found: dict[int, psutil.Process] = {}
+        for p in psutil.process_iter(["cmdline"]):
+            try:
+                if str(self.temp_dir) in " ".join(p.info["cmdline"] or ()):
+                    found[p.pid] = p
+                    for child in p.children(recursive=True):
+                        found[child.pid] = child
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return list(found.values())
+
+    def kill(self) -> int:
+        """SIGKILL the whole node at once, as a power cut would."""
+        procs = self.processes()
+        for p in procs:
+            try:
+                p.send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+        return len(procs)
+
+
+@dataclass
+class Cluster:
+    address: str
+    env: dict[str, str]
+    nodes: list[Node] = field(default_factory=list)
+
+    def node_count(self) -> int:
+        out = subprocess.run(
+            [RAY, "status", "--address", self.address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=self.env,
+        )
+        active = out.stdout.partition("Active:")[2].partition("Pending:")[0]
+        return active.count("node_")
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):
+            node.kill()
+
+
+def _ray_start(args: list[str], env: dict[str, str], log: Path) -> None:
+    with log.open("ab") as out:
+        proc = subprocess.run(
+            [RAY, "start", *args], env=env, stdout=out, stderr=subprocess.STDOUT, timeout=120
+        )
+    if proc.returncode:
+        raise RuntimeError(f"ray start {' '.join(args)} failed:\n{log.read_text()[-3000:]}")
+
+
+def start_cluster(base: Path) -> Cluster:
+    """Head node (1 CPU) plus a second node (1 CPU and a ``node2`` resource)."""
+    port = free_port()
+    env = dict(os.environ)
+    # Ray 2.5x enables token authentication; every node and the hub's driver share one.
+    env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16), **FAST_FAILURE)
+    env.pop("RAY_ADDRESS", None)
+    address = f"127.0.0.1:{port}"
+    cluster = Cluster(address, env)
+    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+    head = Node("head", base / "head")
+    cluster.nodes.append(head)
+    try:
+        _ray_start(
+            [
+                "--head",
+                f"--port={port}",
+                "--include-dashboard=false",
+                f"--temp-dir={head.temp_dir}",
+                *common,
+            ],
+            env,
+            base / "ray-start.log",
+        )
+        node2 = Node("node2", base / "node2")
+        cluster.nodes.append(node2)
+        _ray_start(
+            [
+                f"--address={address}",
+                f"--temp-dir={node2.temp_dir}",
+                '--resources={"node2": 1}',
+                *common,
+            ],
+            env,
+            base / "ray-start.log",
+        )
+        deadline = time.monotonic() + 60
+        while cluster.node_count() < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the second Ray node did not join within 60 s")
+            time.sleep(0.5)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
