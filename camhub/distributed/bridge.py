@@ -58,6 +58,10 @@ class _Slot:
     """``starting`` (loading its model), ``ready``, ``down`` (failed; being probed) or
     ``failed`` (its model cannot load; not retried)."""
     inflight: dict[int, float] = field(default_factory=dict)
+    busy_since: float = 0.0
+    """When the actor started its current call: calls run one at a time, so a queued
+    call's clock starts when the one before it answers (an overloaded node is slow,
+    not lost)."""
     info: dict[str, Any] = field(default_factory=dict)
     served: int = 0
     failures: int = 0
@@ -190,6 +194,8 @@ class Bridge:
             self._send(("skip", req))
             return
         slot = min(ready, key=lambda s: (len(s.inflight), s.served))
+        if not slot.inflight:
+            slot.busy_since = time.monotonic()
         slot.inflight[req] = time.monotonic()
         index = slot.index
         fut = slot.handle.detect.remote(jpegs).future()
@@ -198,6 +204,7 @@ class Bridge:
     def _on_done(self, slot: _Slot, req: int, fut: Any) -> None:
         if slot.inflight.pop(req, None) is None:
             return  # already counted lost (timed out); a late answer is dropped
+        slot.busy_since = time.monotonic()  # the next queued call starts now
         try:
             boxes, ms, rss = fut.result()
         except self.ray.exceptions.RayActorError as e:
@@ -218,7 +225,7 @@ class Bridge:
         now = time.monotonic()
         limit = self.options.call_timeout
         for slot in self.slots:
-            if any(now - sent > limit for sent in slot.inflight.values()):
+            if slot.inflight and now - slot.busy_since > limit:
                 self._fail(slot, f"no answer within {limit:g} s (node lost or model hung)")
             elif slot.probe_due is not None and now >= slot.probe_due:
                 self._probe(slot)
