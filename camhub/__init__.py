@@ -4,10 +4,10 @@ A drop-in for imagezmq (``import camhub as imagezmq``) that never hangs, plus a 
 API: :class:`Sender`/:class:`Publisher` push :class:`Frame` objects to a :class:`Hub`,
 which keeps the newest frame of every camera for the dashboard and your own code.
 
-``import camhub`` loads only what the drop-in needs (pyzmq, numpy, the JPEG codec). The
-dashboard, config files, processors and camera sources (uvicorn, starlette, pydantic,
-yaml, OpenCV, PyAV) load on first use of their names (PEP 562), so a Pi Zero running
-the tutorial loop pays for none of them.
+``import camhub`` loads only what the drop-in and the hub's ingest need (pyzmq, numpy,
+the JPEG codec). The dashboard, config files, processors, detectors, recorder, sinks and
+camera sources (uvicorn, starlette, pydantic, yaml, OpenCV, PyAV...) load on first use
+of their names (PEP 562), so a Pi Zero running the tutorial loop pays for none of them.
 """
 
 from __future__ import annotations
@@ -17,19 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from camhub.bus import EventBus
 from camhub.compat import ImageHub, ImageSender
-from camhub.events.model import Event, EventUpdate
 from camhub.hub import Hub
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
 from camhub.latest import LatestSlot
 from camhub.protocol import Limits, ProtocolError
 from camhub.receiver import Receiver
 from camhub.security import CurveClient, CurveServer, HubRefused
-from camhub.sender import (
-    BackgroundSender,
-    Publisher,
-    Sender,
-    SenderStats,
-)
+from camhub.sender import BackgroundSender, Publisher, Sender, SenderStats
 from camhub.store import CameraStore, FrameFeed, FrameSubscription
 from camhub.transport import AddressError
 from camhub.types import (
@@ -56,7 +50,7 @@ if TYPE_CHECKING:
     from camhub.detect import Box, Detector
     from camhub.detect.scheduler import ObjectDetection
     from camhub.distributed import ClusterError, RayOptions, RayPool
-    from camhub.events import EventStore, EventTracker
+    from camhub.events import Event, EventStore, EventTracker, EventUpdate
     from camhub.history import History
     from camhub.notify import MqttSettings, MqttSink, Sink, WebhookSettings, WebhookSink
     from camhub.processing import Detection, Processor, ProcessorRunner, Result
@@ -78,8 +72,10 @@ _LAZY = {
     "DataDirError": "camhub.datadir",
     "Detection": "camhub.processing",
     "Detector": "camhub.detect",
+    "Event": "camhub.events",
     "EventStore": "camhub.events",
     "EventTracker": "camhub.events",
+    "EventUpdate": "camhub.events",
     "FleetConfig": "camhub.config",
     "History": "camhub.history",
     "MqttSettings": "camhub.notify",

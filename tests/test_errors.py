@@ -19,7 +19,13 @@ PACKAGE = Path(camhub.__file__).parent
 
 # Control flow, not errors: abstract methods, iterator ends, Ctrl-C re-raised on SIGTERM,
 # and the AttributeError a module __getattr__ (PEP 562) must raise for unknown names.
-NOT_ERRORS = {"NotImplementedError", "StopIteration", "KeyboardInterrupt", "AttributeError"}
+NOT_ERRORS = {
+    "NotImplementedError",
+    "StopIteration",
+    "KeyboardInterrupt",
+    "SystemExit",
+    "AttributeError",
+}
 BUILTIN_ERRORS = {
     name
     for name, obj in vars(builtins).items()
@@ -27,10 +33,16 @@ BUILTIN_ERRORS = {
 }
 
 # Raised on purpose and caught again inside camhub, never seen by a caller: a source's
-# reader thread turns its I/O errors into SourceStatus.last_error, and pydantic turns a
-# validator's ValueError into a ConfigError.
+# reader thread turns its I/O errors into SourceStatus.last_error, pydantic turns a
+# validator's ValueError into a ConfigError, and the phone endpoints turn a bad request
+# body into a 400 answer.
 INTERNAL = {
     ("camhub/config.py", "ValueError"),
+    ("camhub/notify/settings.py", "ValueError"),
+    ("camhub/detect/config.py", "ValueError"),
+    ("camhub/web/phone.py", "TypeError"),
+    ("camhub/web/phone.py", "ValueError"),
+    ("camhub/scenes.py", "ConnectionError"),
     ("camhub/sources/webcam.py", "OSError"),
     ("camhub/sources/mjpeg.py", "OSError"),
     ("camhub/sources/mjpeg.py", "ConnectionError"),
@@ -38,13 +50,7 @@ INTERNAL = {
     ("camhub/sources/rtsp.py", "TimeoutError"),
     ("camhub/sources/snapshot.py", "OSError"),
     ("camhub/sources/picamera.py", "TimeoutError"),
-    ("camhub/scenes.py", "ConnectionError"),  # a demo camera "losing power", in its reader
-    ("camhub/detect/config.py", "ValueError"),  # pydantic validators
-    ("camhub/notify/settings.py", "ValueError"),  # pydantic validators
-    ("camhub/web/phone.py", "ValueError"),  # a too-large body, answered 400 by the handler
-    ("camhub/web/phone.py", "TypeError"),  # a malformed pairing request, answered 400
     ("camhub/distributed/pool.py", "EOFError"),  # the bridge process died: caught, restarted
-    ("camhub/detect/models.py", "SystemExit"),  # `python -m camhub.detect.models` (set-up step)
 }
 
 
@@ -83,7 +89,8 @@ def _camhub_exception_classes() -> list[type[BaseException]]:
     return classes
 
 
-# Errors that live and die inside a source's reader thread (see INTERNAL above).
+# Errors that live and die inside camhub (see INTERNAL above): a source's reader thread,
+# and config validation.
 INTERNAL_CLASSES = {"HTTPStatusError", "MultipartError", "_DuplicateName"}
 
 

@@ -115,6 +115,12 @@ class EventTracker:
         self._dirty = False
         self.publish(EventUpdate("update", self.event.copy(), before))
 
+    def tick(self, now: float) -> None:
+        """Time passed without a frame: end the event if its thing has been gone for
+        ``end_after`` seconds (a camera that stopped sending ends its motion too)."""
+        if self.event is not None and now - self._last_seen >= self.end_after:
+            self.end(self._last_seen)
+
     def end(self, at: float | None = None) -> None:
         """End the event going on (if any) at ``at`` (default: when last seen)."""
         event = self.event

@@ -77,6 +77,12 @@ class Processor:
     def stop(self) -> None:
         """Called once, in the worker thread, after the last frame."""
 
+    def idle(self, now: float) -> list[EventUpdate]:
+        """Called in the worker thread when no new frame has come for a moment (about
+        every 0.25 s while the camera is quiet): return the event changes that time alone
+        causes, such as the end of motion on a camera that stopped sending."""
+        return []
+
 
 class FunctionProcessor(Processor):
     """Adapts a plain ``fn(frame) -> Output`` to the lifecycle (shared by all cameras)."""

@@ -64,6 +64,13 @@ class MotionProcessor(Processor):
             end_after=self.end_after,
         )
 
+    def idle(self, now: float) -> list[EventUpdate]:
+        if self.tracker is not None:
+            self.tracker.tick(now)
+        events = self._events[:]
+        self._events.clear()
+        return events
+
     def stop(self) -> None:
         # An event cannot outlive its processor; the end reaches nobody after the last
         # Result, so the event store closes events left open (see EventStore.open).

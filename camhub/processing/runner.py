@@ -117,6 +117,7 @@ class _Worker:
             while not runner.stopping.is_set():
                 got = runner.store.wait_newer(self.camera, count, timeout=0.25)
                 if got is None:
+                    self._idle(processor)
                     continue
                 frame, new_count = got
                 stats.skipped += new_count - count - 1
@@ -127,6 +128,17 @@ class _Worker:
                 processor.stop()
             except Exception:
                 log.exception("processor %s failed to stop for camera %s", runner.name, self.camera)
+
+    def _idle(self, processor: Processor) -> None:
+        try:
+            changes = processor.idle(time.time())
+        except Exception as exc:
+            self.stats.errors += 1
+            self.stats.last_error = f"idle: {type(exc).__name__}: {exc}"
+            return
+        if self.runner.bus is not None:
+            for change in changes:
+                self.runner.bus.publish(change)
 
     def _process(self, processor: Processor, frame: Frame) -> None:
         stats = self.stats
