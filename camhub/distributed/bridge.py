@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import queue
 import sys
 import threading
@@ -163,14 +164,23 @@ class Bridge:
             if slot.state == "ready":
                 slot.set_state("down")
             return
-        if slot.info and info.get("pid") != slot.info.get("pid"):
+        if slot.info and info.get("instance") != slot.info.get("instance"):
             slot.restarts += 1
         slot.info = info
         slot.set_state("ready")
         self._send_health()
 
-    def _fail(self, slot: _Slot, reason: str) -> None:
-        """The actor died or hung: every frame it holds is lost; probe until it is back."""
+    def _fail(self, slot: _Slot, reason: str, *, hung: bool = False) -> None:
+        """The actor died or hung: every frame it holds is lost; probe until it is back.
+
+        A hung actor (a call past ``call_timeout``) is killed so that Ray restarts it:
+        its process may be alive and stuck in the model, which no restart policy sees.
+        On a node that is gone the kill changes nothing."""
+        if hung:
+            try:
+                self.ray.kill(slot.handle, no_restart=False)
+            except Exception as e:  # the kill is best effort: the probe decides
+                log.warning("could not kill hung actor %d: %s", slot.index, _reason(e))
         slot.failures += 1
         slot.last_error = reason
         for req in list(slot.inflight):
@@ -226,7 +236,9 @@ class Bridge:
         limit = self.options.call_timeout
         for slot in self.slots:
             if slot.inflight and now - slot.busy_since > limit:
-                self._fail(slot, f"no answer within {limit:g} s (node lost or model hung)")
+                self._fail(
+                    slot, f"no answer within {limit:g} s (node lost or model hung)", hung=True
+                )
             elif slot.probe_due is not None and now >= slot.probe_due:
                 self._probe(slot)
             elif slot.state == "down" and now - slot.probe_sent > max(limit, 10.0):
@@ -348,6 +360,9 @@ def main(conn: Connection) -> None:
             pass
     finally:
         ray.shutdown()
+        if not options.uses_ray:
+            # A local actor thread stuck in its model cannot be joined; do not wait for it.
+            os._exit(0)
 
 
 if __name__ == "__main__":
