@@ -31,7 +31,6 @@ from camhub.transport import (
     check_endpoint,
     context,
     new_socket,
-    recv_parts,
 )
 from camhub.types import CamhubError, Frame, Image, ReceiveTimeout
 
@@ -101,6 +100,9 @@ class ImageSender:
 COMPAT_LIMITS = Limits(max_payload=1024 * 1024 * 1024)
 """The compat ``ImageHub``'s bounds: imagezmq has none, so only a payload over 1 GiB (or a
 JSON header over 16 KiB) is refused; see docs/protocol.md, "Deliberate refusals"."""
+
+# Plain ints: pyzmq's enums (and its sockopt attributes) cost microseconds per use.
+_NOBLOCK, _RCVMORE = int(zmq.NOBLOCK), int(zmq.RCVMORE)
 
 Want = Literal["image", "jpg", "frame"]
 """What the caller asked for: ``recv_image``, ``recv_jpg`` or ``recv_frame``."""
@@ -179,7 +181,9 @@ class ImageHub:
         if not self.REQ_REP:
             self._hub.connect(open_port)
 
-    def _next_reqrep(self, deadline: float | None) -> tuple[dict[str, Any], list[protocol.Buffer]]:
+    def _next_reqrep(
+        self, deadline: float | None, want: Want
+    ) -> tuple[dict[str, Any], list[protocol.Buffer]]:
         """The next well-formed message: its parsed header and its frames."""
         if self._pending:
             # The caller never replied to the last frame. imagezmq would raise here; a
@@ -192,17 +196,22 @@ class ImageHub:
             # A blocking receive with a short RCVTIMEO: one call per frame when busy, and
             # Ctrl-C and the caller's timeout are still honoured promptly when idle.
             try:
-                parts = recv_parts(sock, wait=True)
+                head = sock.recv(copy=True)
             except zmq.Again:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise ReceiveTimeout("no frame received within the timeout") from None
                 continue
             self._pending = True
-            # The header is small: copy it to bytes (hashable, for the cache). The payload
-            # stays in ZeroMQ's buffer, so recv_image of a raw array copies nothing.
-            body: list[protocol.Buffer] = [
-                p.bytes if i == 0 else p.buffer for i, p in enumerate(parts)
-            ]
+            # ZeroMQ delivers a multipart message whole: the rest is there at once.
+            # recv_jpg returns bytes anyway, so its payload is copied straight out of
+            # ZeroMQ (cheaper than a Frame object plus a copy); otherwise the payload
+            # stays in ZeroMQ's buffer, and recv_image of a raw array copies nothing.
+            body: list[protocol.Buffer] = [head]
+            while sock.getsockopt(_RCVMORE):
+                if want == "jpg":
+                    body.append(sock.recv(_NOBLOCK, copy=True))
+                else:
+                    body.append(sock.recv(_NOBLOCK, copy=False).buffer)
             try:
                 return self._header(body), body
             except ProtocolError as exc:
@@ -222,12 +231,12 @@ class ImageHub:
         raw = bytes(body[0])
         header = self._headers.get(raw)
         if header is None:
-            # An imagezmq sender repeats one header per camera; parse each once. (camhub
-            # senders stamp every frame, so theirs miss; the cache stays small.)
+            # An imagezmq sender repeats one header per camera; parse each once.
             header = protocol.parse_header(raw, self.limits, any_name=True)
-            if len(self._headers) >= 64:
-                self._headers.clear()
-            self._headers[raw] = header
+            if "seq" not in header:  # a stamped header never comes twice
+                if len(self._headers) >= 64:
+                    self._headers.clear()
+                self._headers[raw] = header
         return header
 
     def _from_message(self, header: dict[str, Any], body: list[protocol.Buffer], want: Want) -> Any:
@@ -281,7 +290,7 @@ class ImageHub:
         while True:
             try:
                 if self.REQ_REP:
-                    header, body = self._next_reqrep(deadline)
+                    header, body = self._next_reqrep(deadline, want)
                     return header["msg"], self._from_message(header, body, want)
                 frame = self._next_pubsub(deadline)
                 return frame.name, _from_frame(frame, want)
