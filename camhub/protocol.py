@@ -88,22 +88,52 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-"""Built once: ``json.dumps`` with non-default separators builds an encoder per call."""
+_JSON_DECODER = json.JSONDecoder()
 
 
-def _header(name: str, fields: dict[str, Any]) -> bytes:
-    fields["msg"] = name
-    return _COMPACT_JSON.encode(fields).encode()
+_JSON_STRINGS: dict[str, str] = {}
 
 
-def _stamp(seq: int | None, captured_at: float | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if seq is not None:
-        out["seq"] = seq
-    if captured_at is not None:
-        out["ts"] = captured_at
+def _json_string(text: str) -> str:
+    """``json.dumps(text)``, remembered: a sender repeats its few camera names."""
+    out = _JSON_STRINGS.get(text)
+    if out is None:
+        if len(_JSON_STRINGS) >= 1024:
+            _JSON_STRINGS.clear()
+        out = _JSON_STRINGS[text] = json.dumps(text)
     return out
+
+
+_DTYPE_JSON: dict[np.dtype[Any], str] = {}
+
+
+def _dtype_json(dtype: np.dtype[Any]) -> str:
+    """``"dtype":"uint8"``, remembered per dtype (``str(dtype)`` costs microseconds)."""
+    out = _DTYPE_JSON.get(dtype)
+    if out is None:
+        if len(_DTYPE_JSON) >= 256:
+            _DTYPE_JSON.clear()
+        out = _DTYPE_JSON[dtype] = '"dtype":' + json.dumps(str(dtype))
+    return out
+
+
+def _header(
+    name: str, fields: list[str], seq: int | None, captured_at: float | None, enc: str
+) -> bytes:
+    """The JSON header, formatted directly: a sender builds one per frame, and this is
+    about twice as fast as encoding a dict. Key order: stamps, then ``fields``, then ``msg``."""
+    head = []
+    if seq is not None:
+        head.append(f'"seq":{int(seq)}')
+    if captured_at is not None:
+        if not math.isfinite(captured_at):
+            raise ProtocolError(f"capture time must be a finite number, got {captured_at!r}")
+        head.append(f'"ts":{float(captured_at)!r}')
+    if head:
+        head.append(enc)
+    head += fields
+    head.append('"msg":' + _json_string(name))
+    return ("{" + ",".join(head) + "}").encode()
 
 
 def encode_jpeg(
@@ -116,12 +146,10 @@ def encode_jpeg(
     height: int | None = None,
 ) -> list[Buffer]:
     """The two frames for a JPEG image (what imagezmq's ``send_jpg`` sends, plus stamps)."""
-    fields = _stamp(seq, captured_at)
-    if seq is not None or captured_at is not None:
-        fields["enc"] = "jpeg"
-    if width is not None and height is not None:
-        fields["width"], fields["height"] = width, height
-    return [_header(name, fields), jpeg]
+    size = (
+        [] if width is None or height is None else [f'"width":{int(width)},"height":{int(height)}']
+    )
+    return [_header(name, size, seq, captured_at, '"enc":"jpeg"'), jpeg]
 
 
 def c_contiguous(array: Image) -> Image:
@@ -136,12 +164,14 @@ def encode_array(
 ) -> list[Buffer]:
     """The two frames for a raw array (what imagezmq's ``send_image`` sends, plus stamps)."""
     arr = c_contiguous(array)
-    fields = {"dtype": str(arr.dtype), "shape": list(arr.shape), **_stamp(seq, captured_at)}
-    if seq is not None or captured_at is not None:
-        fields["enc"] = "raw"
+    fields = [
+        _dtype_json(arr.dtype),
+        '"shape":[' + ",".join(map(str, arr.shape)) + "]",
+    ]
+    header = _header(name, fields, seq, captured_at, '"enc":"raw"')
     if arr.size == 0:  # memoryview cannot cast a view with a zero in its shape
-        return [_header(name, fields), b""]
-    return [_header(name, fields), memoryview(arr).cast("B")]  # type: ignore[arg-type]
+        return [header, b""]
+    return [header, memoryview(arr).cast("B")]  # type: ignore[arg-type]
 
 
 def encode_frame(frame: Frame) -> list[Buffer]:
@@ -180,7 +210,8 @@ def parse_header(
     if len(raw) > limits.max_header:
         raise ProtocolError(f"header is {len(raw)} bytes, over the limit of {limits.max_header}")
     try:
-        header = json.loads(bytes(raw))
+        # Decoding first skips json.loads's sniffing for UTF-16/32, which the wire never uses.
+        header = _JSON_DECODER.decode(str(raw, "utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"header is not valid JSON: {exc}") from None
     except RecursionError:  # e.g. 16 KB of '[': must not escape as a non-ProtocolError
@@ -219,7 +250,8 @@ def _dtype(name: str) -> np.dtype[Any] | None:
     return dtype
 
 
-def _decode_array(header: dict[str, Any], payload: Buffer) -> Image:
+def decode_array(header: dict[str, Any], payload: Buffer) -> Image:
+    """The array a parsed header's ``dtype``/``shape`` describe, a view on ``payload``."""
     dtype_name = header.get("dtype")
     shape = header.get("shape")
     dtype = _dtype(dtype_name) if isinstance(dtype_name, str) else None
@@ -304,7 +336,7 @@ def decode(
     if "dtype" in header or "shape" in header:
         return Frame(
             name,
-            array=_decode_array(header, payload),
+            array=decode_array(header, payload),
             seq=seq,
             captured_at=captured_at,
             received_at=now,

@@ -116,7 +116,7 @@ def test_pubsub_hub_returns_newest_per_camera_not_a_backlog(image: np.ndarray) -
 
 def test_compat_attributes_exist(hub: camhub.Hub) -> None:
     sender = camhub.ImageSender(hub.endpoint)
-    assert sender.zmq_socket.type == zmq.DEALER and sender.zmq_context is not None
+    assert sender.zmq_socket.type == zmq.REQ and sender.zmq_context is not None  # as imagezmq
     sender.close()
     sender.close()  # idempotent, never blocks
 
@@ -124,10 +124,10 @@ def test_compat_attributes_exist(hub: camhub.Hub) -> None:
 def test_a_frame_never_replied_to_gets_an_err_not_a_hang(jpeg: bytes) -> None:
     # imagezmq's REP hub raises if the caller receives again without replying; camhub
     # answers the forgotten frame with an ERR so its sender is not left waiting.
+    replies: list[bytes] = []
     with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
         sender = imagezmq.ImageSender(connect_to=hub.endpoint)
         sender.zmq_socket.setsockopt(zmq.RCVTIMEO, 10_000)
-        replies: list[bytes] = []
         try:
             t = threading.Thread(
                 target=lambda: replies.extend(
@@ -135,7 +135,7 @@ def test_a_frame_never_replied_to_gets_an_err_not_a_hang(jpeg: bytes) -> None:
                 )
             )
             t.start()
-            assert hub.recv_jpg(timeout=5)[0] == "a"  # no send_reply()
+            assert hub.recv_jpg(timeout=5)[0] == "a"  # and no send_reply()
             assert hub.recv_jpg(timeout=5)[0] == "b"
             hub.send_reply(b"thanks")
             t.join(10)

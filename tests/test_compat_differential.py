@@ -254,14 +254,16 @@ def test_camhub_returns_what_imagezmq_returns(
 # -- the deliberate refusals (docs/protocol.md) ------------------------------------------------
 
 
-def _exchange(hub: camhub.ImageHub, call: Callable[[Any], object]) -> object:
+def _exchange(
+    hub: camhub.ImageHub, call: Callable[[Any], object], method: str = "recv_jpg"
+) -> object:
     sender = imagezmq.ImageSender(hub.endpoint)
     sender.zmq_socket.setsockopt(zmq.RCVTIMEO, 10_000)
     try:
         with ThreadPoolExecutor(1) as pool:
             fut = pool.submit(call, sender)
             with pytest.raises(TimeoutError):
-                hub.recv_jpg(timeout=1.0)
+                getattr(hub, method)(timeout=1.0)
             return fut.result(timeout=10)
     finally:
         sender.zmq_socket.close(linger=0)
@@ -289,8 +291,35 @@ def test_refusal_name_that_is_not_a_string() -> None:
         assert reply == b"ERR header has no 'msg' (camera name) string"
 
 
-def test_refusal_dtype_with_fields() -> None:
-    structured = np.zeros(3, dtype="i4,f8")
+def test_structured_dtype_is_bytes_for_recv_jpg_and_err_for_recv_image() -> None:
+    # Not a refusal: imagezmq's recv_image raises on it too (numpy cannot parse the
+    # dtype's string form); its recv_jpg, like camhub's, hands back the bytes.
+    structured = np.arange(6, dtype=np.int32).view("i4,i4")
     with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
-        reply = _exchange(hub, lambda s: s.send_image("s", structured))
+        reply = _exchange(hub, lambda s: s.send_image("s", structured), "recv_image")
         assert isinstance(reply, bytes) and reply.startswith(b"ERR unsupported dtype")
+        sender = imagezmq.ImageSender(hub.endpoint)
+        try:
+            with ThreadPoolExecutor(1) as pool:
+                fut = pool.submit(sender.send_image, "s", structured)
+                assert hub.recv_jpg(timeout=10) == ("s", structured.tobytes())
+                hub.send_reply()
+                assert fut.result(timeout=10) == b"OK"
+        finally:
+            sender.zmq_socket.close(linger=0)
+            sender.zmq_context.term()
+
+
+def test_refusal_dtype_string_numpy_parses_but_str_dtype_never_gives() -> None:
+    wire = [b'{"msg": "a", "dtype": "a4", "shape": [1]}', b"abcd"]
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
+        sock = zmq.Context.instance().socket(zmq.REQ)
+        sock.setsockopt(zmq.LINGER, 0)
+        try:
+            sock.connect(hub.endpoint)
+            sock.send_multipart(wire)
+            with pytest.raises(TimeoutError):
+                hub.recv_image(timeout=1.0)
+            assert sock.poll(5000) and sock.recv() == b"ERR unsupported dtype 'a4'"
+        finally:
+            sock.close()
