@@ -44,7 +44,11 @@ TARGET = 1.5
 
 
 def hub_main(folder: str, tls: bool, ready: Any, stop: MpEvent) -> None:
+    import logging
+
     import camhub
+
+    logging.getLogger("camhub").setLevel(logging.ERROR)  # offline notes between windows
     from camhub.phones import DeviceRegistry
     from camhub.security.certs import ensure_certificate
     from camhub.web import WebServer
