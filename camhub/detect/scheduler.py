@@ -407,9 +407,16 @@ class ObjectDetection:
 
     def camera_stats(self) -> list[dict[str, object]]:
         now = time.time()
+        workers = self.pool.workers
+        # With every local worker restarting, no camera is being served, not only those
+        # whose frame was on the worker that failed.
+        down = bool(workers) and all(w.state in ("starting", "restarting") for w in workers)
         with self._lock:
-            cams = list(self._cams.values())
-        return [c.stats(now) for c in sorted(cams, key=lambda c: c.name)]
+            out = [c.stats(now) for c in sorted(self._cams.values(), key=lambda c: c.name)]
+        if down:
+            for stats in out:
+                stats["status"] = FAILED
+        return out
 
     def latest(self, camera: CameraName) -> ObjectsUpdate | None:
         cam = self._cams.get(camera)
