@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 
 from camhub import protocol
+from camhub.jpeg import JpegError, jpeg_size
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.types import Frame
 
@@ -63,4 +64,23 @@ def decode_frame(
     fields = {k: head[k] for k in _STAMP_KEYS if k in head}
     fields["msg"] = camera
     header = json.dumps(fields, separators=(",", ":")).encode()
-    return protocol.decode([header, memoryview(data)[2 + size :]], limits, received_at)
+    payload = memoryview(data)[2 + size :]
+    frame = protocol.decode([header, payload], limits, received_at)
+    if frame.jpeg is None:
+        # The ZeroMQ path keeps other payloads untouched (imagezmq peers send anything);
+        # a browser camera sends JPEG only, so anything else is refused, with the reason.
+        raise ProtocolError(_not_jpeg_reason(payload, limits))
+    return frame
+
+
+def _not_jpeg_reason(payload: memoryview, limits: Limits) -> str:
+    if len(payload) == 0:
+        return "JPEG payload is empty"
+    try:
+        width, height = jpeg_size(payload)
+    except JpegError as exc:
+        return str(exc)
+    return (
+        f"JPEG declares {width}x{height} pixels, over the limits ({limits.max_dim} per "
+        f"side, {limits.max_pixels} in all)"
+    )
