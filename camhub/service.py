@@ -193,7 +193,7 @@ class HubService:
                     phones=self.phones,
                 ).start()
                 if self.phones is not None and self.phone_setup is not None:
-                    self.phones.join_url = self.phone_setup.join_url(self.web.port)
+                    self.phones.join_base = self.phone_setup.base_url(self.web.port)
             self.display = open_display(opts.display, hub)
         except BaseException:
             self.stop()

@@ -123,6 +123,11 @@ class DeviceRegistry:
             _write_atomic(path, code + "\n")
         return code
 
+    def current_pairing_code(self) -> str:
+        """The pairing code as the file has it now (another process may have renewed it)."""
+        self.pairing_code = self._pairing_code()
+        return self.pairing_code
+
     def rotate_pairing_code(self) -> str:
         """A new pairing code: old QR codes stop working, paired phones keep working."""
         code = secrets.token_urlsafe(16)
@@ -184,7 +189,7 @@ class DeviceRegistry:
 
     def pair(self, code: str, name: str) -> str:
         """Check the pairing code, register ``name`` and return its new device token."""
-        self.pairing_code = self._pairing_code()  # `camhub phones pairing --new` may have run
+        self.current_pairing_code()  # `camhub phones pairing --new` may have run
         if not hmac.compare_digest(code.encode("utf-8", "replace"), self.pairing_code.encode()):
             raise DeviceError(
                 "this pairing code is not (or no longer) valid: scan the QR code the hub shows now"

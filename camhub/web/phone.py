@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -59,11 +60,19 @@ class Phones:
     put: Put
     gate: PhoneGate = field(default_factory=PhoneGate)
     limits: Limits = DEFAULT_LIMITS
-    join_url: str | None = None
-    """The https link (with the pairing code) phones open; set once the port is known."""
+    join_base: str | None = None
+    """``https://HOST:PORT/`` that phones open; set once the port is known."""
     bus: EventBus | None = None
     """Where bad frames are announced, as the ZeroMQ receiver announces its malformed
     messages (a ``malformed`` :class:`~camhub.types.HubEvent`)."""
+
+    @property
+    def join_url(self) -> str | None:
+        """The link (and QR code) that lets a phone join, with the current pairing code
+        (``camhub phones pairing --new`` in another process shows here at once)."""
+        if self.join_base is None:
+            return None
+        return f"{self.join_base}cam?pair={quote(self.registry.current_pairing_code())}"
 
     def malformed(self, peer: str, reason: str) -> None:
         if self.bus is not None:
@@ -301,10 +310,11 @@ class PhoneEndpoints:
         )
 
     async def qr_svg(self, request: Request) -> Response:
-        if self.phones.join_url is None:
+        url = self.phones.join_url
+        if url is None:
             return _json({"error": "the hub does not know its join link yet"}, 404)
         return Response(
-            qr.svg(self.phones.join_url),
+            qr.svg(url),
             media_type="image/svg+xml",
             headers={"Cache-Control": "no-store"},
         )

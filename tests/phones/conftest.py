@@ -92,7 +92,7 @@ def start_phone_hub(
         tls_key=key,
         phones=phones,
     ).start()
-    phones.join_url = f"https://127.0.0.1:{web.port}/cam?pair={registry.pairing_code}"
+    phones.join_base = f"https://127.0.0.1:{web.port}/"
     return PhoneHub(hub, web, phones, registry, cert, folder)
 
 

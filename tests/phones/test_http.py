@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from camhub.phones import DeviceRegistry
 from tests.phones.conftest import PhoneHub, start_phone_hub, stop_phone_hub
 
 TOKEN = "dash-secret-token"
@@ -48,7 +49,13 @@ def test_phone_paths_are_open_and_the_dashboard_still_needs_its_token(guarded: P
             assert c.get(path).status_code == 401, path
         info = c.get("/api/phones", headers={"Authorization": f"Bearer {TOKEN}"})
         assert info.status_code == 200
-        assert info.json()["join_url"].startswith("https://127.0.0.1:")
+        assert info.json()["join_url"] == (
+            f"{guarded.base}/cam?pair={guarded.registry.pairing_code}"
+        )
+        # A new pairing code made by another process (the CLI) shows at once.
+        new_code = DeviceRegistry(guarded.folder).rotate_pairing_code()
+        info = c.get("/api/phones", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert info.json()["join_url"].endswith(f"/cam?pair={new_code}")
         qr = c.get("/api/phones/qr.svg", params={"token": TOKEN})
         assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg")
 

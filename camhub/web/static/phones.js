@@ -25,7 +25,10 @@
     if (info.join_url) {
       $("join").textContent = info.join_url;
       $("join").href = info.join_url;
-      if (!$("qr").src) $("qr").src = "/api/phones/qr.svg";
+      if ($("qr").dataset.url !== info.join_url) {
+        $("qr").dataset.url = info.join_url;
+        $("qr").src = "/api/phones/qr.svg?v=" + encodeURIComponent(info.join_url.slice(-8));
+      }
     }
     const devices = $("devices").tBodies[0];
     devices.replaceChildren();
