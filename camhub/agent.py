@@ -24,7 +24,7 @@ from camhub.jpeg import JpegError, encode_jpeg
 from camhub.sender import Sender
 from camhub.sources import SourceTimeout, ThreadedSource, open_source
 from camhub.transport import SocketSecurity, check_endpoint
-from camhub.types import Encoding, Frame, Image, SourceEnded, SourceError
+from camhub.types import ArgumentError, Encoding, Frame, Image, SourceEnded, SourceError
 from camhub.units import rate_text
 
 log = logging.getLogger("camhub.agent")
@@ -295,7 +295,7 @@ class Agent:
         make_source: Callable[[CameraJob], ThreadedSource] = CameraJob.open,
     ) -> None:
         if not jobs:
-            raise ValueError("no cameras to stream")
+            raise ArgumentError("no cameras to stream")
         names = [job.name for job in jobs]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

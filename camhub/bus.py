@@ -15,6 +15,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from camhub.types import ArgumentError
+
 log = logging.getLogger("camhub.bus")
 
 Handler = Callable[[Any], None]
@@ -33,7 +35,7 @@ class BusSubscription:
         maxsize: int,
     ) -> None:
         if maxsize < 1:
-            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+            raise ArgumentError(f"maxsize must be at least 1, got {maxsize}")
         self._bus = bus
         self.handler = handler
         self.name = name

@@ -69,6 +69,7 @@ class CameraState:
         "rate",
         "reason",
         "source",
+        "unsupported",
     )
 
     def __init__(self, name: CameraName) -> None:
@@ -78,6 +79,7 @@ class CameraState:
         self.bytes = 0
         self.dropped = 0
         self.malformed = 0
+        self.unsupported = 0
         self.first_seen = time.time()
         self.last_seen = self.first_seen
         self.online = True
@@ -102,6 +104,8 @@ class CameraState:
         self.online = True
         self.latest = frame
         self.count += 1
+        if frame.payload is not None:
+            self.unsupported += 1
         self.bytes += frame.nbytes
         self.last_seen = frame.received_at
         self.peer = peer
@@ -132,4 +136,5 @@ class CameraState:
             peer=self.peer,
             source=self.source,
             reason=self.reason,
+            unsupported=self.unsupported,
         )

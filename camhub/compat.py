@@ -16,25 +16,23 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import zmq
 
 from camhub import protocol
 from camhub.hub import Hub
-from camhub.jpeg import decode_jpeg, encode_jpeg
-from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
+from camhub.jpeg import JpegError, decode_jpeg
+from camhub.protocol import Limits, ProtocolError
 from camhub.sender import OnTimeout, Publisher, Sender
 from camhub.transport import (
     SocketSecurity,
     check_endpoint,
     context,
     new_socket,
-    recv_parts,
-    send_parts,
 )
-from camhub.types import Frame, Image
+from camhub.types import CamhubError, Frame, Image, ReceiveTimeout
 
 log = logging.getLogger("camhub.compat")
 
@@ -77,7 +75,7 @@ class ImageSender:
     def send_image(self, msg: str, image: Image) -> bytes | None:
         """Send an OpenCV image; returns the hub's reply (``None`` in PUB/SUB mode or if
         the frame was dropped because the hub did not answer in time)."""
-        return self._send(Frame(name=msg, array=np.ascontiguousarray(image)))
+        return self._send(Frame(name=msg, array=protocol.c_contiguous(image)))
 
     def send_jpg(self, msg: str, jpg_buffer: bytes | memoryview | Image) -> bytes | None:
         """Send JPEG bytes; same return value as :meth:`send_image`."""
@@ -99,12 +97,44 @@ class ImageSender:
         self.close()
 
 
+COMPAT_LIMITS = Limits(max_payload=1024 * 1024 * 1024)
+"""The compat ``ImageHub``'s bounds: imagezmq has none, so only a payload over 1 GiB (or a
+JSON header over 16 KiB) is refused; see docs/protocol.md, "Deliberate refusals"."""
+
+# Plain ints: pyzmq's enums (and its sockopt attributes) cost microseconds per use.
+_NOBLOCK, _RCVMORE = int(zmq.NOBLOCK), int(zmq.RCVMORE)
+
+Want = Literal["image", "jpg", "frame"]
+"""What the caller asked for: ``recv_image``, ``recv_jpg`` or ``recv_frame``."""
+
+_NOT_AN_IMAGE = "; recv_jpg() returns any payload as bytes"
+
+
+def _from_frame(frame: Frame, want: Want) -> Any:
+    """PUB/SUB: the background hub hands over decoded frames."""
+    if want == "frame":
+        return frame
+    if want == "jpg":  # as imagezmq: the payload as it travelled, whatever it holds
+        if frame.jpeg is not None:
+            return frame.jpeg
+        return frame.array.tobytes() if frame.array is not None else frame.payload or b""
+    if frame.array is None:
+        if frame.jpeg is None:
+            raise JpegError("payload is not a JPEG camhub can decode" + _NOT_AN_IMAGE)
+        frame.array = decode_jpeg(frame.jpeg)
+    return frame.array
+
+
 class ImageHub:
     """imagezmq's ``ImageHub``: REQ/REP (binds ``open_port``) or PUB/SUB (connects).
 
     ``recv_image``/``recv_jpg`` wait for the next frame; pass ``timeout`` (seconds) to get
-    ``TimeoutError`` instead of waiting forever. Either call accepts either kind of frame:
-    a JPEG is decoded for ``recv_image`` and a raw image encoded for ``recv_jpg``.
+    ``TimeoutError`` instead of waiting forever. ``recv_jpg`` returns every payload's
+    bytes as imagezmq does (a raw array's bytes, a PNG's bytes...); ``recv_image`` also
+    decodes JPEG frames. A message that cannot be turned into what was asked for (a
+    malformed message, a PNG for ``recv_image``, a corrupt JPEG) is answered with
+    ``ERR <reason>``, counted in :attr:`malformed` and skipped: it never raises out of
+    the caller's loop.
     """
 
     def __init__(
@@ -112,18 +142,25 @@ class ImageHub:
         open_port: str = "tcp://*:5555",
         REQ_REP: bool = True,
         *,
-        limits: Limits = DEFAULT_LIMITS,
+        limits: Limits = COMPAT_LIMITS,
         security: SocketSecurity | None = None,
     ) -> None:
         self.REQ_REP = REQ_REP
         self.limits = limits
         self._malformed = 0
-        self._envelope: list[zmq.Frame] | None = None
+        self._last_logged = -10.0
+        self._pending = False
+        """A request was received and not yet answered (REP must answer before the next)."""
+        self._headers: dict[bytes, dict[str, Any]] = {}
         max_size = limits.max_payload + limits.max_header + 1024
         if REQ_REP:
             addr = check_endpoint(open_port, what="hub bind address", bind=True)
+            # REP, as imagezmq: libzmq strips and restores the envelope in C, so a frame
+            # costs two receives and one send from Python. REP is fair-queued over its
+            # senders and hands over whole messages only, so a slow or dead sender never
+            # holds up the others.
             self.zmq_socket = new_socket(
-                zmq.ROUTER, hwm=1000, max_msg_size=max_size, security=security, server=True
+                zmq.REP, hwm=1000, max_msg_size=max_size, security=security, server=True
             )
             self.zmq_socket.setsockopt(zmq.RCVTIMEO, 100)
             self.zmq_socket.bind(addr)
@@ -144,31 +181,94 @@ class ImageHub:
         if not self.REQ_REP:
             self._hub.connect(open_port)
 
-    def _next_reqrep(self, deadline: float | None) -> Frame:
+    def _next_reqrep(
+        self, deadline: float | None, want: Want
+    ) -> tuple[dict[str, Any], list[protocol.Buffer]]:
+        """The next well-formed message: its parsed header and its frames."""
+        if self._pending:
+            # The caller never replied to the last frame. imagezmq would raise here; a
+            # REP socket must answer before it can receive again, so that sender gets an
+            # ERR instead of waiting forever.
+            log.debug("previous frame was never replied to; answering it with an error")
+            self._answer(protocol.error_reply("the hub did not reply to this frame"))
+        sock = self.zmq_socket
         while True:
             # A blocking receive with a short RCVTIMEO: one call per frame when busy, and
             # Ctrl-C and the caller's timeout are still honoured promptly when idle.
             try:
-                parts = recv_parts(self.zmq_socket, wait=True)
+                head = sock.recv(copy=True)
             except zmq.Again:
                 if deadline is not None and time.monotonic() >= deadline:
-                    raise TimeoutError("no frame received within the timeout") from None
+                    raise ReceiveTimeout("no frame received within the timeout") from None
                 continue
-            split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
-            envelope, body = parts[:split], parts[split:]
+            self._pending = True
+            # ZeroMQ delivers a multipart message whole: the rest is there at once.
+            # recv_jpg returns bytes anyway, so its payload is copied straight out of
+            # ZeroMQ (cheaper than a Frame object plus a copy); otherwise the payload
+            # stays in ZeroMQ's buffer, and recv_image of a raw array copies nothing.
+            body: list[protocol.Buffer] = [head]
+            while sock.getsockopt(_RCVMORE):
+                if want == "jpg":
+                    body.append(sock.recv(_NOBLOCK, copy=True))
+                else:
+                    body.append(sock.recv(_NOBLOCK, copy=False).buffer)
             try:
-                frame = protocol.decode([p.buffer for p in body], self.limits)
+                return self._header(body), body
             except ProtocolError as exc:
-                self._malformed += 1
-                log.warning("ignoring malformed message: %s", exc)
-                self.zmq_socket.send_multipart(
-                    [*envelope, protocol.error_reply(str(exc))], zmq.NOBLOCK, copy=False
-                )
-                continue
-            if self._envelope is not None:
-                log.debug("previous frame was never replied to; its sender will time out")
-            self._envelope = envelope
-            return frame
+                self._refuse(str(exc))
+            except Exception as exc:  # a decoder bug must not end the caller's loop
+                self._refuse(f"undecodable message ({exc!r:.100})")
+
+    def _header(self, body: list[protocol.Buffer]) -> dict[str, Any]:
+        if len(body) != 2:
+            raise ProtocolError(
+                f"expected 2 message frames (JSON header, payload), got {len(body)}"
+            )
+        if len(body[1]) > self.limits.max_payload:
+            raise ProtocolError(
+                f"payload is {len(body[1])} bytes, over the limit of {self.limits.max_payload}"
+            )
+        raw = bytes(body[0])
+        header = self._headers.get(raw)
+        if header is None:
+            # An imagezmq sender repeats one header per camera; parse each once.
+            header = protocol.parse_header(raw, self.limits, any_name=True)
+            if "seq" not in header:  # a stamped header never comes twice
+                if len(self._headers) >= 64:
+                    self._headers.clear()
+                self._headers[raw] = header
+        return header
+
+    def _from_message(self, header: dict[str, Any], body: list[protocol.Buffer], want: Want) -> Any:
+        """REQ/REP: turn a message into what was asked for, decoding only what must be."""
+        payload = body[1]
+        if want == "jpg":  # as imagezmq: the payload as it travelled, whatever it holds
+            return bytes(payload)
+        if want == "frame":
+            return protocol.decode(body, self.limits, any_name=True)
+        if "dtype" in header or "shape" in header:
+            return protocol.decode_array(header, payload)
+        try:
+            return decode_jpeg(payload, self.limits.max_pixels)
+        except JpegError as exc:
+            raise JpegError(str(exc) + _NOT_AN_IMAGE) from None
+
+    def _refuse(self, reason: str) -> None:
+        """Count and skip the current message; a REQ/REP sender gets ``ERR <reason>``."""
+        self._malformed += 1
+        now = time.monotonic()
+        if now - self._last_logged >= 10.0:  # a flood must not flood the log too
+            log.warning("ignoring message (%d so far): %s", self._malformed, reason)
+            self._last_logged = now
+        if self.REQ_REP and self._pending:
+            self._answer(protocol.error_reply(reason))
+
+    def _answer(self, reply: bytes) -> None:
+        self._pending = False
+        try:
+            self.zmq_socket.send(reply, copy=True)
+        except zmq.ZMQError as exc:
+            log.debug("reply not delivered (sender gone?): %s", exc)
 
     def _next_pubsub(self, deadline: float | None) -> Frame:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -176,48 +276,48 @@ class ImageHub:
 
     @property
     def malformed(self) -> int:
-        """Messages that could not be decoded (answered with an error, never returned)."""
-        return self._hub.malformed if not self.REQ_REP else self._malformed
+        """Messages answered with ``ERR`` and skipped: malformed, or not convertible to
+        what was asked for (PUB/SUB: also those the background hub refused)."""
+        return self._malformed + (0 if self.REQ_REP else self._hub.malformed)
 
     @property
     def skipped(self) -> int:
         """PUB/SUB frames never returned because a newer one from the same camera came."""
         return 0 if self.REQ_REP else self._feed.skipped_total
 
-    def _next(self, timeout: float | None) -> Frame:
+    def _receive(self, timeout: float | None, want: Want) -> tuple[str, Any]:
         deadline = None if timeout is None else time.monotonic() + timeout
-        return self._next_reqrep(deadline) if self.REQ_REP else self._next_pubsub(deadline)
+        while True:
+            try:
+                if self.REQ_REP:
+                    header, body = self._next_reqrep(deadline, want)
+                    return header["msg"], self._from_message(header, body, want)
+                frame = self._next_pubsub(deadline)
+                return frame.name, _from_frame(frame, want)
+            except TimeoutError:
+                raise
+            except Exception as exc:  # JpegError mostly; nothing may end the caller's loop
+                self._refuse(str(exc) if isinstance(exc, CamhubError) else repr(exc))
 
     def recv_frame(self, timeout: float | None = None) -> Frame:
         """The next frame with all its metadata (camhub extension)."""
-        return self._next(timeout)
+        frame: Frame = self._receive(timeout, "frame")[1]
+        return frame
 
     def recv_image(self, copy: bool = False, timeout: float | None = None) -> tuple[str, Image]:
-        frame = self._next(timeout)
-        if frame.array is None:
-            assert frame.jpeg is not None
-            frame.array = decode_jpeg(frame.jpeg)
-        return frame.name, frame.array
+        return self._receive(timeout, "image")
 
     def recv_jpg(self, copy: bool = False, timeout: float | None = None) -> tuple[str, bytes]:
-        frame = self._next(timeout)
-        if frame.jpeg is None:
-            assert frame.array is not None
-            frame.jpeg = encode_jpeg(frame.array, quality=95)
-        return frame.name, frame.jpeg
+        return self._receive(timeout, "jpg")
 
     def send_reply(self, reply_message: bytes = b"OK") -> None:
         """Answer the sender of the last frame (REQ/REP mode; a no-op for PUB/SUB)."""
         if not self.REQ_REP:
             return
-        if self._envelope is None:
+        if not self._pending:
             log.warning("send_reply() called with no frame waiting for a reply; ignored")
             return
-        envelope, self._envelope = self._envelope, None
-        try:
-            send_parts(self.zmq_socket, [*envelope, reply_message])
-        except zmq.ZMQError as exc:
-            log.debug("reply not delivered (sender gone?): %s", exc)
+        self._answer(reply_message)
 
     def close(self) -> None:
         if self.REQ_REP:

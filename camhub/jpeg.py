@@ -9,14 +9,15 @@ from __future__ import annotations
 import numpy as np
 import simplejpeg
 
-from camhub.types import Image
+from camhub.types import CamhubError, Image
 
 MAX_JPEG_PIXELS = 8192 * 8192
 """Largest image a JPEG header may declare before camhub refuses to decode it."""
 
 
-class JpegError(ValueError):
-    """The bytes are not a JPEG camhub is willing to decode."""
+class JpegError(CamhubError, ValueError):
+    """The bytes are not a JPEG camhub is willing to decode, or the image cannot be encoded
+    as one (wrong dtype or shape). A ``ValueError`` too, for code written before."""
 
 
 def jpeg_size(data: bytes | memoryview) -> tuple[int, int]:
@@ -49,18 +50,23 @@ def decode_jpeg(data: bytes | memoryview, max_pixels: int = MAX_JPEG_PIXELS) -> 
 def encode_jpeg(image: Image, quality: int = 85, subsampling: str = "420") -> bytes:
     """Encode a BGR (h, w, 3) or grey (h, w) / (h, w, 1) uint8 array."""
     if not 1 <= quality <= 100:
-        raise ValueError(f"JPEG quality must be 1..100, got {quality}")
+        raise JpegError(f"JPEG quality must be 1..100, got {quality}")
     arr = np.ascontiguousarray(image)
     if arr.dtype != np.uint8:
-        raise ValueError(f"JPEG needs a uint8 image, got {arr.dtype}")
+        raise JpegError(f"JPEG needs a uint8 image, got {arr.dtype}")
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 3):
-        raise ValueError(f"JPEG needs an (h, w), (h, w, 1) or (h, w, 3) image, got {arr.shape}")
-    if arr.shape[2] == 1:
-        return bytes(simplejpeg.encode_jpeg(arr, quality=quality, colorspace="GRAY"))
-    return bytes(
-        simplejpeg.encode_jpeg(
-            arr, quality=quality, colorspace="BGR", colorsubsampling=subsampling, fastdct=True
+        raise JpegError(f"JPEG needs an (h, w), (h, w, 1) or (h, w, 3) image, got {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise JpegError(f"JPEG cannot hold an empty image, got {arr.shape}")
+    try:
+        if arr.shape[2] == 1:
+            return bytes(simplejpeg.encode_jpeg(arr, quality=quality, colorspace="GRAY"))
+        return bytes(
+            simplejpeg.encode_jpeg(
+                arr, quality=quality, colorspace="BGR", colorsubsampling=subsampling, fastdct=True
+            )
         )
-    )
+    except ValueError as exc:  # e.g. a side over libjpeg's 65535 limit
+        raise JpegError(f"cannot encode a {arr.shape} image as JPEG: {exc}") from exc

@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Generic, TypeVar
 
+from camhub.types import ReceiveTimeout, SlotClosed
+
 T = TypeVar("T")
 
 
@@ -42,10 +44,10 @@ class LatestSlot(Generic[T]):
         with self._cond:
             while not self._fresh:
                 if self._closed:
-                    raise EOFError("slot closed")
+                    raise SlotClosed("slot closed")
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    raise TimeoutError("no new item within timeout")
+                    raise ReceiveTimeout("no new item within timeout")
                 self._cond.wait(remaining if remaining is None else min(remaining, 0.5))
             self._fresh = False
             assert self._item is not None

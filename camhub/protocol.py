@@ -18,8 +18,11 @@ Header keys:
 ``height`` int, camhub only, JPEG frames: pixel height; must match the JPEG's header.
 =========  ==========================================================================
 
-A header with ``dtype`` and ``shape`` carries a raw C-contiguous array whose byte length
-must equal ``prod(shape) * itemsize``; a header without them carries JPEG bytes.
+A header with ``dtype`` and ``shape`` carries a raw C-contiguous array of any dtype numpy
+can rebuild from bytes and any number of dimensions (0 to 64, sizes >= 0), whose byte
+length must equal ``prod(shape) * itemsize``. A header without them carries JPEG bytes
+(imagezmq's ``send_jpg``), or any other bytes: those are carried untouched as an opaque
+frame (``Frame.payload``, encoding ``"other"``) and never decoded.
 imagezmq peers send only ``msg`` (plus ``dtype``/``shape``) and ignore keys they do not
 know, so both directions interoperate. Unknown keys are kept in ``Frame.meta``.
 
@@ -29,11 +32,13 @@ sender is never left waiting. Senders that pipeline (camhub's DEALER sockets) pr
 two frames with an empty delimiter frame, exactly as a REQ socket does on the wire, so
 an imagezmq REP hub serves them too.
 
-Decoding validates everything and raises :class:`ProtocolError` on bad input.
+Decoding validates the envelope and raises :class:`ProtocolError` on bad input. JPEG
+pixels are validated where they are decoded (``Frame.image``), not here.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -50,9 +55,13 @@ from camhub.types import CamhubError, Frame, Image
 DEFAULT_REPLY = b"OK"
 ERROR_REPLY_PREFIX = b"ERR "
 KNOWN_KEYS = frozenset({"msg", "dtype", "shape", "seq", "ts", "enc", "width", "height"})
-ALLOWED_DTYPES = frozenset(
-    {"uint8", "int8", "uint16", "int16", "uint32", "int32", "float16", "float32", "float64", "bool"}
-)
+MAX_NDIM = 64
+"""Most dimensions numpy (2.x) gives an array."""
+
+# What ``str(array.dtype)`` looks like for every dtype with a buffer: "uint8", ">i4",
+# "<U5", "|S3", "float128", "datetime64[s]". Checked before numpy parses the text, which
+# keeps odd strings (and numpy's deprecated "a" alias, which warns) away from np.dtype.
+_DTYPE_NAME = re.compile(r"[<>|=]?[b-zA-Z][a-zA-Z]*[0-9]*(?:\[[a-zA-Z]+\])?")
 
 Buffer = bytes | memoryview
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
@@ -69,30 +78,62 @@ class Limits:
     max_payload: int = 32 * 1024 * 1024
     max_header: int = 16 * 1024
     max_dim: int = 16384
+    """Largest JPEG side camhub decodes; a larger JPEG is kept as an opaque frame."""
     max_pixels: int = MAX_JPEG_PIXELS
-    """Largest width x height a JPEG may declare (refused before anything decodes it)."""
+    """Largest width x height a JPEG may declare to be decoded (opaque frame otherwise)."""
     max_name: int = 256
+    """Longest camera name (the native hub; the compat ``ImageHub`` takes any name)."""
 
 
 DEFAULT_LIMITS = Limits()
 
 
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-"""Built once: ``json.dumps`` with non-default separators builds an encoder per call."""
+_JSON_DECODER = json.JSONDecoder()
 
 
-def _header(name: str, fields: dict[str, Any]) -> bytes:
-    fields["msg"] = name
-    return _COMPACT_JSON.encode(fields).encode()
+_JSON_STRINGS: dict[str, str] = {}
 
 
-def _stamp(seq: int | None, captured_at: float | None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if seq is not None:
-        out["seq"] = seq
-    if captured_at is not None:
-        out["ts"] = captured_at
+def _json_string(text: str) -> str:
+    """``json.dumps(text)``, remembered: a sender repeats its few camera names."""
+    out = _JSON_STRINGS.get(text)
+    if out is None:
+        if len(_JSON_STRINGS) >= 1024:
+            _JSON_STRINGS.clear()
+        out = _JSON_STRINGS[text] = json.dumps(text)
     return out
+
+
+_DTYPE_JSON: dict[np.dtype[Any], str] = {}
+
+
+def _dtype_json(dtype: np.dtype[Any]) -> str:
+    """``"dtype":"uint8"``, remembered per dtype (``str(dtype)`` costs microseconds)."""
+    out = _DTYPE_JSON.get(dtype)
+    if out is None:
+        if len(_DTYPE_JSON) >= 256:
+            _DTYPE_JSON.clear()
+        out = _DTYPE_JSON[dtype] = '"dtype":' + json.dumps(str(dtype))
+    return out
+
+
+def _header(
+    name: str, fields: list[str], seq: int | None, captured_at: float | None, enc: str
+) -> bytes:
+    """The JSON header, formatted directly: a sender builds one per frame, and this is
+    about twice as fast as encoding a dict. Key order: stamps, then ``fields``, then ``msg``."""
+    head = []
+    if seq is not None:
+        head.append(f'"seq":{int(seq)}')
+    if captured_at is not None:
+        if not math.isfinite(captured_at):
+            raise ProtocolError(f"capture time must be a finite number, got {captured_at!r}")
+        head.append(f'"ts":{float(captured_at)!r}')
+    if head:
+        head.append(enc)
+    head += fields
+    head.append('"msg":' + _json_string(name))
+    return ("{" + ",".join(head) + "}").encode()
 
 
 def encode_jpeg(
@@ -105,27 +146,36 @@ def encode_jpeg(
     height: int | None = None,
 ) -> list[Buffer]:
     """The two frames for a JPEG image (what imagezmq's ``send_jpg`` sends, plus stamps)."""
-    fields = _stamp(seq, captured_at)
-    if seq is not None or captured_at is not None:
-        fields["enc"] = "jpeg"
-    if width is not None and height is not None:
-        fields["width"], fields["height"] = width, height
-    return [_header(name, fields), jpeg]
+    size = (
+        [] if width is None or height is None else [f'"width":{int(width)},"height":{int(height)}']
+    )
+    return [_header(name, size, seq, captured_at, '"enc":"jpeg"'), jpeg]
+
+
+def c_contiguous(array: Image) -> Image:
+    """The array itself if it is C-contiguous, else a C-ordered copy; unlike
+    ``np.ascontiguousarray`` it keeps a 0-D array 0-D."""
+    array = np.asarray(array)
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
 
 
 def encode_array(
     name: str, array: Image, *, seq: int | None = None, captured_at: float | None = None
 ) -> list[Buffer]:
     """The two frames for a raw array (what imagezmq's ``send_image`` sends, plus stamps)."""
-    arr = np.ascontiguousarray(array)
-    fields = {"dtype": str(arr.dtype), "shape": list(arr.shape), **_stamp(seq, captured_at)}
-    if seq is not None or captured_at is not None:
-        fields["enc"] = "raw"
-    return [_header(name, fields), memoryview(arr).cast("B")]  # type: ignore[arg-type]
+    arr = c_contiguous(array)
+    fields = [
+        _dtype_json(arr.dtype),
+        '"shape":[' + ",".join(map(str, arr.shape)) + "]",
+    ]
+    header = _header(name, fields, seq, captured_at, '"enc":"raw"')
+    if arr.size == 0:  # memoryview cannot cast a view with a zero in its shape
+        return [header, b""]
+    return [header, memoryview(arr).cast("B")]  # type: ignore[arg-type]
 
 
 def encode_frame(frame: Frame) -> list[Buffer]:
-    """The two frames for a :class:`Frame`, JPEG if it has JPEG bytes, else raw."""
+    """The two frames for a :class:`Frame`: its JPEG bytes, its array, or its opaque payload."""
     if frame.jpeg is not None:
         return encode_jpeg(
             frame.name,
@@ -135,8 +185,12 @@ def encode_frame(frame: Frame) -> list[Buffer]:
             width=frame.width,
             height=frame.height,
         )
-    assert frame.array is not None
-    return encode_array(frame.name, frame.array, seq=frame.seq, captured_at=frame.captured_at)
+    if frame.array is not None:
+        return encode_array(frame.name, frame.array, seq=frame.seq, captured_at=frame.captured_at)
+    # An opaque payload goes out exactly as it came in, as imagezmq's send_jpg sends it.
+    return encode_jpeg(
+        frame.name, frame.payload or b"", seq=frame.seq, captured_at=frame.captured_at
+    )
 
 
 def _int_field(header: dict[str, Any], key: str, lo: int, hi: int) -> int | None:
@@ -148,12 +202,16 @@ def _int_field(header: dict[str, Any], key: str, lo: int, hi: int) -> int | None
     return value
 
 
-def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
-    """Parse and check frame 0; returns the JSON object."""
+def parse_header(
+    raw: Buffer, limits: Limits = DEFAULT_LIMITS, *, any_name: bool = False
+) -> dict[str, Any]:
+    """Parse and check frame 0; returns the JSON object (see :func:`decode` for
+    ``any_name``)."""
     if len(raw) > limits.max_header:
         raise ProtocolError(f"header is {len(raw)} bytes, over the limit of {limits.max_header}")
     try:
-        header = json.loads(bytes(raw))
+        # Decoding first skips json.loads's sniffing for UTF-16/32, which the wire never uses.
+        header = _JSON_DECODER.decode(str(raw, "utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ProtocolError(f"header is not valid JSON: {exc}") from None
     except RecursionError:  # e.g. 16 KB of '[': must not escape as a non-ProtocolError
@@ -161,6 +219,8 @@ def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]
     if not isinstance(header, dict):
         raise ProtocolError(f"header must be a JSON object, got {type(header).__name__}")
     name = header.get("msg")
+    if any_name and isinstance(name, str):
+        return header
     if not isinstance(name, str) or not name:
         raise ProtocolError("header has no 'msg' (camera name) string")
     if len(name) > limits.max_name:
@@ -171,41 +231,88 @@ def parse_header(raw: Buffer, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]
     return header
 
 
-def _decode_array(header: dict[str, Any], payload: Buffer, limits: Limits) -> Image:
+@functools.lru_cache(maxsize=256)
+def _dtype(name: str) -> np.dtype[Any] | None:
+    """The numpy dtype a header names, or ``None`` if camhub will not build arrays of it.
+
+    Any dtype ``np.frombuffer`` can rebuild is carried, as imagezmq does: every integer,
+    float and complex width, bool, either byte order, fixed-width strings. Object dtypes
+    (pointers) and zero-size items cannot be. Cached, because senders repeat one name.
+    """
+    if not _DTYPE_NAME.fullmatch(name):
+        return None
+    try:
+        dtype = np.dtype(name)
+    except Exception:  # numpy raises TypeError, ValueError or worse for odd strings
+        return None
+    if dtype.hasobject or dtype.itemsize == 0 or dtype.fields is not None:
+        return None
+    return dtype
+
+
+def decode_array(header: dict[str, Any], payload: Buffer) -> Image:
+    """The array a parsed header's ``dtype``/``shape`` describe, a view on ``payload``."""
     dtype_name = header.get("dtype")
     shape = header.get("shape")
-    if not isinstance(dtype_name, str) or dtype_name not in ALLOWED_DTYPES:
+    dtype = _dtype(dtype_name) if isinstance(dtype_name, str) else None
+    if dtype is None:
         raise ProtocolError(f"unsupported dtype {dtype_name!r}")
     if (
         not isinstance(shape, list)
-        or not 1 <= len(shape) <= 4
-        or not all(isinstance(d, int) and not isinstance(d, bool) for d in shape)
+        or len(shape) > MAX_NDIM
+        or not all(type(d) is int and d >= 0 for d in shape)
     ):
-        raise ProtocolError(f"shape must be a list of 1 to 4 integers, got {shape!r}")
-    if not all(1 <= d <= limits.max_dim for d in shape):
-        raise ProtocolError(f"shape {shape} has a dimension outside 1..{limits.max_dim}")
-    dtype = np.dtype(str(dtype_name))
+        raise ProtocolError(
+            f"shape must be a list of at most {MAX_NDIM} integers >= 0, got {shape!r:.100}"
+        )
+    # The payload's length is already bounded, so this check bounds the array too:
+    # np.frombuffer + reshape only make a view, nothing is allocated.
     expected = math.prod(shape) * dtype.itemsize
     if expected != len(payload):
         raise ProtocolError(
             f"dtype {dtype_name} and shape {shape} need {expected} bytes, payload has {len(payload)}"
         )
-    return np.frombuffer(payload, dtype=dtype).reshape(shape)
+    try:
+        return np.frombuffer(payload, dtype=dtype).reshape(shape)
+    except ValueError as exc:  # e.g. a dimension too large for numpy next to a zero
+        raise ProtocolError(f"cannot build an array of shape {shape!r:.100}: {exc}") from None
+
+
+def _jpeg_size_within(payload: Buffer, limits: Limits) -> tuple[int, int] | None:
+    """``(width, height)`` if the payload is a JPEG camhub will decode, else ``None``."""
+    try:
+        width, height = jpeg_size(payload)
+    except JpegError:
+        return None
+    if width > limits.max_dim or height > limits.max_dim or width * height > limits.max_pixels:
+        return None
+    return width, height
 
 
 def decode(
     parts: Sequence[Buffer],
     limits: Limits = DEFAULT_LIMITS,
     received_at: float | None = None,
+    *,
+    any_name: bool = False,
 ) -> Frame:
     """Turn the two frames of one message into a :class:`Frame`, or raise ProtocolError.
 
-    JPEG payloads have their header read and their size checked against ``limits``,
-    but are not decoded; the returned frame decodes on first use of ``frame.image``.
+    Raw arrays become ``frame.array`` (a view on the payload). A payload sent without
+    ``dtype``/``shape`` (imagezmq's ``send_jpg``) becomes ``frame.jpeg`` when it is a JPEG
+    whose header reads and whose size is within ``limits``; anything else (PNG, WebP,
+    arbitrary or empty bytes, a JPEG too big to decode) is kept untouched as
+    ``frame.payload`` (``encoding == "other"``), never decoded. JPEG pixels are not
+    decoded here: validation belongs where decoding happens (``frame.image``).
+
+    ``any_name``: accept any string as the camera name, as imagezmq does (the compat
+    ``ImageHub`` hands it straight back to the caller); otherwise names must be
+    non-empty, printable and at most ``limits.max_name`` characters, because the native
+    hub puts them into logs, URLs and the dashboard.
     """
     if len(parts) != 2:
         raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
-    header = parse_header(parts[0], limits)
+    header = parse_header(parts[0], limits, any_name=any_name)
     payload = parts[1]
     if len(payload) > limits.max_payload:
         raise ProtocolError(
@@ -229,32 +336,31 @@ def decode(
     if "dtype" in header or "shape" in header:
         return Frame(
             name,
-            array=_decode_array(header, payload, limits),
+            array=decode_array(header, payload),
             seq=seq,
             captured_at=captured_at,
             received_at=now,
             meta=meta,
         )
-    if len(payload) == 0:
-        raise ProtocolError("JPEG payload is empty")
     declared = (
         _int_field(header, "width", 1, limits.max_dim),
         _int_field(header, "height", 1, limits.max_dim),
     )
-    try:
-        # Always read the JPEG's own header (about 1 us): consumers size buffers from
-        # these numbers, so a header that lies about them must not get through.
-        width, height = jpeg_size(payload)
-    except JpegError as exc:
-        raise ProtocolError(str(exc)) from None
-    if declared != (None, None) and declared != (width, height):
-        raise ProtocolError(
-            f"header says {declared[0]}x{declared[1]} but the JPEG is {width}x{height}"
-        )
-    if width > limits.max_dim or height > limits.max_dim or width * height > limits.max_pixels:
-        raise ProtocolError(
-            f"JPEG declares {width}x{height} pixels, over the limits ({limits.max_dim} per "
-            f"side, {limits.max_pixels} in all)"
+    # Always read the JPEG's own header (about 1 us): consumers size buffers from these
+    # numbers, so a header that lies about them must not get through.
+    size = _jpeg_size_within(payload, limits)
+    if declared != (None, None) and declared != size:
+        # Only camhub senders declare a size, and only for JPEGs they made.
+        found = "not a JPEG camhub decodes" if size is None else f"{size[0]}x{size[1]}"
+        raise ProtocolError(f"header says {declared[0]}x{declared[1]} but the JPEG is {found}")
+    if size is None:
+        return Frame(
+            name,
+            payload=bytes(payload),
+            seq=seq,
+            captured_at=captured_at,
+            received_at=now,
+            meta=meta,
         )
     return Frame(
         name,
@@ -262,8 +368,8 @@ def decode(
         seq=seq,
         captured_at=captured_at,
         received_at=now,
-        width=width,
-        height=height,
+        width=size[0],
+        height=size[1],
         meta=meta,
     )
 

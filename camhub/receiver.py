@@ -39,7 +39,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import Frame, HubEvent, PeerStats
+from camhub.types import ArgumentError, Frame, HubEvent, PeerStats
 
 log = logging.getLogger("camhub.hub")
 
@@ -123,7 +123,7 @@ class Receiver:
         check_endpoint(address, what="sender PUB address")
         if self._sub is None:
             if self._thread is not None:
-                raise RuntimeError("start the hub with subscribe_to=... to use PUB/SUB")
+                raise ArgumentError("start the hub with subscribe_to=... to use PUB/SUB")
             self._sub = self._new(zmq.SUB, server=False)
             self._sub.setsockopt(zmq.SUBSCRIBE, b"")
         if self._thread is None:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from camhub.jpeg import encode_jpeg
 from camhub.sources.base import SourceTimeouts, ThreadedSource
+from camhub.types import ArgumentError
 
 Canvas = npt.NDArray[np.uint8]
 SCENES = ("porch", "garage", "garden", "workshop")
@@ -195,7 +196,7 @@ class SceneSource(ThreadedSource):
         timeouts: SourceTimeouts | None = None,
     ) -> None:
         if scene not in _SCENES:
-            raise ValueError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}")
+            raise ArgumentError(f"unknown scene {scene!r}; known: {', '.join(SCENES)}")
         super().__init__(f"demo scene {scene}", name, timeouts)
         self.scene = _SCENES[scene]
         self.width, self.height = size

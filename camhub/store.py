@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 
 from camhub.bus import EventBus
 from camhub.camera_state import CameraState
-from camhub.types import CameraName, CameraStats, Frame, HubEvent
+from camhub.types import ArgumentError, CameraName, CameraStats, Frame, HubEvent, ReceiveTimeout
 
 log = logging.getLogger("camhub.hub")
 
@@ -39,7 +39,7 @@ class FrameSubscription:
         name: str,
     ) -> None:
         if maxsize < 1:
-            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+            raise ArgumentError(f"maxsize must be at least 1, got {maxsize}")
         self._store = store
         self.cameras = None if cameras is None else frozenset(cameras)
         self.maxsize = maxsize
@@ -322,7 +322,7 @@ class FrameFeed:
         """The next new frame, waiting up to ``timeout`` s (``TimeoutError`` after that)."""
         got = self._store.next_for(self._cursor, self._wanted, timeout)
         if got is None:
-            raise TimeoutError("no new frame within the timeout")
+            raise ReceiveTimeout("no new frame within the timeout")
         frame, skipped = got
         if skipped:
             self.skipped[frame.name] = self.skipped.get(frame.name, 0) + skipped

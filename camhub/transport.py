@@ -4,6 +4,7 @@ always have LINGER and high-water marks set, and endpoint validation with clear 
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -137,3 +138,20 @@ def peer_address(frame: zmq.Frame) -> str | None:
     except (zmq.ZMQError, AttributeError):
         return None
     return str(value) if value else None
+
+
+_MONITOR_HEAD = struct.Struct("=Hi")
+
+
+def monitor_event(msg: Sequence[bytes]) -> tuple[int, int, bytes]:
+    """``(event, value, endpoint)`` of one message from a ZeroMQ socket monitor.
+
+    libzmq's format: a 6-byte frame holding the event id (uint16) and its value (int32)
+    in native byte order, then the endpoint. Parsed here rather than with
+    ``zmq.utils.monitor``, which imports asyncio and doubles ``import camhub``'s time.
+    Anything else reads as event 0, which no one watches.
+    """
+    if len(msg) != 2 or len(msg[0]) != _MONITOR_HEAD.size:
+        return 0, 0, b""
+    event, value = _MONITOR_HEAD.unpack(msg[0])
+    return event, value, bytes(msg[1])

@@ -15,12 +15,30 @@ import numpy as np
 import numpy.typing as npt
 
 CameraName = str
-Encoding = Literal["jpeg", "raw"]
+Encoding = Literal["jpeg", "raw", "other"]
+"""``other``: an opaque ``send_jpg`` payload that is not a JPEG camhub can decode (PNG,
+WebP, the sender's own format...). It is carried and counted, never decoded."""
 Image = npt.NDArray[np.generic]
 
 
 class CamhubError(Exception):
     """Base class of every error camhub raises on purpose."""
+
+
+class ArgumentError(CamhubError, ValueError):
+    """A function was given a value it cannot work with (a window of 0, an empty token)."""
+
+
+class ArgumentTypeError(CamhubError, TypeError):
+    """A function was given the wrong kind of object (a processor that is not one)."""
+
+
+class ReceiveTimeout(CamhubError, TimeoutError):
+    """Nothing arrived within the timeout a receive call was given."""
+
+
+class SlotClosed(CamhubError, EOFError):
+    """The latest-frame slot was closed and holds nothing more."""
 
 
 class SendTimeout(CamhubError, TimeoutError):
@@ -39,9 +57,14 @@ class SourceEnded(SourceError):
 class Frame:
     """One camera image with its metadata.
 
-    Exactly one of ``jpeg`` and ``array`` is set when the frame is created; the other
-    form is computed on first use (``image`` decodes, ``to_jpeg`` encodes) and cached,
-    so a hub that only forwards JPEG bytes never decodes them.
+    Exactly one of ``jpeg``, ``array`` and ``payload`` is set when the frame is created.
+    For the first two the other form is computed on first use (``image`` decodes,
+    ``to_jpeg`` encodes) and cached, so a hub that only forwards JPEG bytes never decodes
+    them. ``payload`` holds bytes that arrived as a JPEG but are not one camhub can decode
+    (``encoding == "other"``); they are passed on untouched and never decoded.
+
+    ``array`` may be any numpy array imagezmq can carry (any dtype, 0 to N dimensions);
+    ``width``/``height`` are filled in only for arrays of two or more dimensions.
     """
 
     name: CameraName
@@ -56,22 +79,28 @@ class Frame:
     height: int | None = None
     meta: dict[str, object] = field(default_factory=dict)
     """Extra JSON header keys the sender added (and that camhub does not interpret)."""
+    payload: bytes | None = None
+    """Opaque bytes sent as a JPEG that are not one camhub will decode (see ``encoding``)."""
 
     def __post_init__(self) -> None:
-        if self.array is not None and (self.width is None or self.height is None):
-            self.height, self.width = int(self.array.shape[0]), int(self.array.shape[1])
+        array = self.array
+        if array is not None and array.ndim >= 2 and (self.width is None or self.height is None):
+            self.height, self.width = int(array.shape[0]), int(array.shape[1])
 
     @property
     def encoding(self) -> Encoding:
-        return "jpeg" if self.jpeg is not None else "raw"
+        if self.jpeg is not None:
+            return "jpeg"
+        return "raw" if self.array is not None else "other"
 
     @property
     def image(self) -> Image:
         """The pixels as a numpy array (BGR for colour, as OpenCV uses), decoded lazily."""
         if self.array is None:
-            from camhub.jpeg import decode_jpeg
+            from camhub.jpeg import JpegError, decode_jpeg
 
-            assert self.jpeg is not None
+            if self.jpeg is None:
+                raise JpegError(f"camera {self.name!r} sent a payload that is not a JPEG")
             self.array = decode_jpeg(self.jpeg)
             self.height, self.width = int(self.array.shape[0]), int(self.array.shape[1])
         return self.array
@@ -89,8 +118,9 @@ class Frame:
         """Size of the payload as it travelled on the wire."""
         if self.jpeg is not None:
             return len(self.jpeg)
-        assert self.array is not None
-        return int(self.array.nbytes)
+        if self.array is not None:
+            return int(self.array.nbytes)
+        return len(self.payload or b"")
 
     @property
     def age(self) -> float | None:
@@ -139,6 +169,8 @@ class CameraStats:
     """Where the hub pulls the camera from, if it reads the camera itself."""
     reason: str | None = None
     """Why the camera is not streaming, when known."""
+    unsupported: int = 0
+    """Frames whose payload camhub carries but cannot show (``encoding == "other"``)."""
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__slots__}

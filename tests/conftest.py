@@ -17,6 +17,21 @@ import camhub
 PEERS = Path(__file__).parent / "peers"
 
 
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[object]:
+    """One Playwright driver for the whole run. Its sync API runs an event loop on the main
+    thread, so a second ``sync_playwright()`` alive at the same time fails with "Sync API
+    inside the asyncio loop": every browser fixture launches from this one."""
+    from camhub.web.browser import CHROMIUM
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (scripts/setup --dev installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -211,6 +211,11 @@ def add_record_options(parser: argparse.ArgumentParser) -> None:
         f"else {default_data_dir()})",
     )
     group.add_argument(
+        "--no-data",
+        action="store_true",
+        help="keep nothing: no event history, no recording (events still reach notifiers)",
+    )
+    group.add_argument(
         "--record",
         choices=RECORD_MODES,
         help="record every camera: off, events (pre_roll before an event to post_roll "
@@ -243,6 +248,10 @@ def record_options(args: argparse.Namespace, config: FleetConfig) -> dict[str, A
         import dataclasses
 
         settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+    if args.no_data:
+        if args.data is not None or args.record not in (None, "off"):
+            raise OptionError("--no-data keeps nothing: drop --data and --record, or --no-data")
+        return {"data": None, "record": settings}
     data = args.data or (Path(config.hub.data).expanduser() if config.hub.data else None)
     return {"data": data or default_data_dir(), "record": settings}
 

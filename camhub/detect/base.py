@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from camhub.types import CamhubError, Image
+from camhub.types import ArgumentError, CamhubError, Image
 
 
 class DetectorError(CamhubError):
@@ -90,7 +90,7 @@ _REGISTRY: dict[str, type[Detector]] = {}
 def register(cls: type[Detector]) -> type[Detector]:
     """Class decorator: make ``cls`` available by its ``type_name``."""
     if not cls.type_name or not cls.type_name.isidentifier():
-        raise ValueError(f"{cls.__name__}.type_name must be a short identifier")
+        raise ArgumentError(f"{cls.__name__}.type_name must be a short identifier")
     _REGISTRY[cls.type_name] = cls
     return cls
 
@@ -147,7 +147,7 @@ def letterbox(
     tw, th = size
     h, w = image.shape[:2]
     if h == 0 or w == 0:
-        raise ValueError("cannot letterbox an empty image")
+        raise ArgumentError("cannot letterbox an empty image")
     scale = min(tw / w, th / h)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     resized = cv2.resize(

@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Literal
 
 from camhub.detect.base import Box, DetectorError
-from camhub.types import Image
+from camhub.types import ArgumentError, Image
 
 log = logging.getLogger("camhub.detect")
 
@@ -195,7 +195,7 @@ class DetectorPool:
         load_timeout: float = 120.0,
     ) -> None:
         if workers < 1:
-            raise ValueError(f"workers must be at least 1, got {workers}")
+            raise ArgumentError(f"workers must be at least 1, got {workers}")
         self.spec = spec
         self.job_timeout = job_timeout
         self.load_timeout = load_timeout

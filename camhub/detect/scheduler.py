@@ -38,7 +38,7 @@ from camhub.detect.pool import DetectorPool, DetectorSpec, JobDone
 from camhub.detect.tracker import Tracker
 from camhub.detect.zones import Line, Zone
 from camhub.store import CameraStore
-from camhub.types import CameraName, Frame, HubEvent, Image
+from camhub.types import ArgumentError, CameraName, Frame, HubEvent, Image
 
 log = logging.getLogger("camhub.detect")
 
@@ -157,7 +157,7 @@ class ObjectDetection:
         pool: DetectorPool | None = None,
     ) -> None:
         if detect_fps <= 0:
-            raise ValueError(f"detect_fps must be positive, got {detect_fps}")
+            raise ArgumentError(f"detect_fps must be positive, got {detect_fps}")
         self.store = store
         self.bus = bus
         # ``pool``: detectors elsewhere (camhub.distributed.RayPool runs them on a cluster).

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from camhub.types import ArgumentError
+
 Point = tuple[float, float]
 Direction = Literal["in", "out"]
 
@@ -27,7 +29,7 @@ class Zone:
 
     def __post_init__(self) -> None:
         if len(self.polygon) < 3:
-            raise ValueError(f"zone {self.name!r} needs at least 3 points")
+            raise ArgumentError(f"zone {self.name!r} needs at least 3 points")
 
     def applies_to(self, label: str) -> bool:
         return not self.labels or label in self.labels

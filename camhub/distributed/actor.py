@@ -56,6 +56,9 @@ class DetectorActor:
             "node_id": node_id,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            # Which incarnation answers: a restarted actor is a new object (and, on Ray,
+            # usually a new process; in the local fallback the same one).
+            "instance": f"{os.getpid()}-{id(self)}",
             "load_ms": round(self.load_ms, 1),
             "labels": list(d.labels),
             "input_size": tuple(d.input_size),

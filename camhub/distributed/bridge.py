@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import queue
 import sys
 import threading
@@ -58,6 +59,10 @@ class _Slot:
     """``starting`` (loading its model), ``ready``, ``down`` (failed; being probed) or
     ``failed`` (its model cannot load; not retried)."""
     inflight: dict[int, float] = field(default_factory=dict)
+    busy_since: float = 0.0
+    """When the actor started its current call: calls run one at a time, so a queued
+    call's clock starts when the one before it answers (an overloaded node is slow,
+    not lost)."""
     info: dict[str, Any] = field(default_factory=dict)
     served: int = 0
     failures: int = 0
@@ -159,14 +164,23 @@ class Bridge:
             if slot.state == "ready":
                 slot.set_state("down")
             return
-        if slot.info and info.get("pid") != slot.info.get("pid"):
+        if slot.info and info.get("instance") != slot.info.get("instance"):
             slot.restarts += 1
         slot.info = info
         slot.set_state("ready")
         self._send_health()
 
-    def _fail(self, slot: _Slot, reason: str) -> None:
-        """The actor died or hung: every frame it holds is lost; probe until it is back."""
+    def _fail(self, slot: _Slot, reason: str, *, hung: bool = False) -> None:
+        """The actor died or hung: every frame it holds is lost; probe until it is back.
+
+        A hung actor (a call past ``call_timeout``) is killed so that Ray restarts it:
+        its process may be alive and stuck in the model, which no restart policy sees.
+        On a node that is gone the kill changes nothing."""
+        if hung:
+            try:
+                self.ray.kill(slot.handle, no_restart=False)
+            except Exception as e:  # the kill is best effort: the probe decides
+                log.warning("could not kill hung actor %d: %s", slot.index, _reason(e))
         slot.failures += 1
         slot.last_error = reason
         for req in list(slot.inflight):
@@ -190,6 +204,8 @@ class Bridge:
             self._send(("skip", req))
             return
         slot = min(ready, key=lambda s: (len(s.inflight), s.served))
+        if not slot.inflight:
+            slot.busy_since = time.monotonic()
         slot.inflight[req] = time.monotonic()
         index = slot.index
         fut = slot.handle.detect.remote(jpegs).future()
@@ -198,6 +214,7 @@ class Bridge:
     def _on_done(self, slot: _Slot, req: int, fut: Any) -> None:
         if slot.inflight.pop(req, None) is None:
             return  # already counted lost (timed out); a late answer is dropped
+        slot.busy_since = time.monotonic()  # the next queued call starts now
         try:
             boxes, ms, rss = fut.result()
         except self.ray.exceptions.RayActorError as e:
@@ -218,8 +235,10 @@ class Bridge:
         now = time.monotonic()
         limit = self.options.call_timeout
         for slot in self.slots:
-            if any(now - sent > limit for sent in slot.inflight.values()):
-                self._fail(slot, f"no answer within {limit:g} s (node lost or model hung)")
+            if slot.inflight and now - slot.busy_since > limit:
+                self._fail(
+                    slot, f"no answer within {limit:g} s (node lost or model hung)", hung=True
+                )
             elif slot.probe_due is not None and now >= slot.probe_due:
                 self._probe(slot)
             elif slot.state == "down" and now - slot.probe_sent > max(limit, 10.0):
@@ -341,6 +360,9 @@ def main(conn: Connection) -> None:
             pass
     finally:
         ray.shutdown()
+        if not options.uses_ray:
+            # A local actor thread stuck in its model cannot be joined; do not wait for it.
+            os._exit(0)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import SimpleNamespace
 from typing import Any
 
+from camhub.types import CamhubError
 
-class ActorFailed(Exception):
+
+class ActorFailed(CamhubError):
     """The local actor could not be created (its model failed to load)."""
 
 
@@ -36,8 +38,18 @@ class _Method:
 
 class _Handle:
     def __init__(self, cls: type, args: tuple[Any, ...]) -> None:
+        self._cls, self._args = cls, args
+        self.restart()
+
+    def restart(self) -> None:
+        """A fresh thread and model, as Ray restarts a killed actor. A thread stuck in
+        the old model cannot be stopped; it is abandoned (the bridge exits without
+        joining it)."""
+        old = getattr(self, "_pool", None)
+        if old is not None:
+            old.shutdown(wait=False, cancel_futures=True)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="camhub-local-actor")
-        self._instance = self._pool.submit(cls, *args)
+        self._instance = self._pool.submit(self._cls, *self._args)
 
     def call(self, name: str, args: tuple[Any, ...]) -> Future[Any]:
         def run() -> Any:
@@ -82,6 +94,10 @@ class LocalRay:
 
     def remote(self, cls: type) -> _ActorClass:
         return _ActorClass(cls, self._handles)
+
+    def kill(self, handle: _Handle, no_restart: bool = False) -> None:
+        if not no_restart:
+            handle.restart()
 
     def cluster_resources(self) -> dict[str, float]:
         return {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from camhub.events.model import Event, EventUpdate
-from camhub.types import CameraName
+from camhub.types import ArgumentError, CameraName
 
 Publish = Callable[[EventUpdate], None]
 Snapshot = bytes | Callable[[], bytes] | None
@@ -34,9 +34,9 @@ class EventTracker:
         track_id: int | None = None,
     ) -> None:
         if min_frames < 1:
-            raise ValueError(f"min_frames must be at least 1, got {min_frames}")
+            raise ArgumentError(f"min_frames must be at least 1, got {min_frames}")
         if end_after < 0:
-            raise ValueError(f"end_after must not be negative, got {end_after}")
+            raise ArgumentError(f"end_after must not be negative, got {end_after}")
         self.camera = camera
         self.label = label
         self.publish = publish
@@ -114,6 +114,12 @@ class EventTracker:
         self._last_update = at
         self._dirty = False
         self.publish(EventUpdate("update", self.event.copy(), before))
+
+    def tick(self, now: float) -> None:
+        """Time passed without a frame: end the event if its thing has been gone for
+        ``end_after`` seconds (a camera that stopped sending ends its motion too)."""
+        if self.event is not None and now - self._last_seen >= self.end_after:
+            self.end(self._last_seen)
 
     def end(self, at: float | None = None) -> None:
         """End the event going on (if any) at ``at`` (default: when last seen)."""

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from camhub.bus import BusSubscription, EventBus
 from camhub.events.model import EventUpdate
-from camhub.types import CamhubError, HubEvent
+from camhub.types import ArgumentError, CamhubError, HubEvent
 
 log = logging.getLogger("camhub.notify")
 
@@ -191,7 +191,7 @@ def _load_builtin() -> None:
 def register(cls: type[Sink]) -> type[Sink]:
     """Class decorator: make ``cls`` available by its ``type_name``."""
     if not cls.type_name or not cls.type_name.isidentifier():
-        raise ValueError(f"{cls.__name__}.type_name must be a short identifier")
+        raise ArgumentError(f"{cls.__name__}.type_name must be a short identifier")
     _REGISTRY[cls.type_name] = cls
     return cls
 

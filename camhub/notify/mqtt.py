@@ -42,7 +42,7 @@ from camhub.notify.base import Sink, register
 from camhub.notify.homeassistant import Discovery
 from camhub.notify.payload import topic_part, update_bytes
 from camhub.notify.settings import MqttSettings, NotifySettingsError
-from camhub.types import HubEvent
+from camhub.types import ArgumentTypeError, HubEvent
 
 log = logging.getLogger("camhub.notify.mqtt")
 
@@ -102,7 +102,9 @@ class MqttSink(Sink):
     @classmethod
     def from_settings(cls, settings: BaseModel) -> Sink:
         if not isinstance(settings, MqttSettings):
-            raise TypeError(f"{cls.__name__} needs MqttSettings, not {type(settings).__name__}")
+            raise ArgumentTypeError(
+                f"{cls.__name__} needs MqttSettings, not {type(settings).__name__}"
+            )
         return cls(settings)
 
     @property

@@ -21,6 +21,7 @@ from camhub.events.model import EventUpdate
 from camhub.notify.base import Sink, register
 from camhub.notify.payload import update_bytes
 from camhub.notify.settings import WebhookSettings
+from camhub.types import ArgumentTypeError
 
 log = logging.getLogger("camhub.notify.webhook")
 
@@ -56,7 +57,9 @@ class WebhookSink(Sink):
     @classmethod
     def from_settings(cls, settings: BaseModel) -> Sink:
         if not isinstance(settings, WebhookSettings):
-            raise TypeError(f"{cls.__name__} needs WebhookSettings, not {type(settings).__name__}")
+            raise ArgumentTypeError(
+                f"{cls.__name__} needs WebhookSettings, not {type(settings).__name__}"
+            )
         return cls(settings)
 
     @property

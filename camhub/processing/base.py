@@ -10,7 +10,7 @@ from typing import ClassVar, TypeAlias
 import numpy as np
 
 from camhub.events.model import EventUpdate
-from camhub.types import CameraName, CamhubError, Frame, Image
+from camhub.types import ArgumentError, ArgumentTypeError, CameraName, CamhubError, Frame, Image
 
 
 @dataclass(slots=True)
@@ -54,7 +54,7 @@ def as_result(output: Output) -> Result:
         return Result(image=output)
     if isinstance(output, Mapping):
         return Result(data=dict(output))
-    raise TypeError(
+    raise ArgumentTypeError(
         f"a processor must return a Result, an image (numpy array), a dict or None, "
         f"not {type(output).__name__}"
     )
@@ -76,6 +76,12 @@ class Processor:
 
     def stop(self) -> None:
         """Called once, in the worker thread, after the last frame."""
+
+    def idle(self, now: float) -> list[EventUpdate]:
+        """Called in the worker thread when no new frame has come for a moment (about
+        every 0.25 s while the camera is quiet): return the event changes that time alone
+        causes, such as the end of motion on a camera that stopped sending."""
+        return []
 
 
 class FunctionProcessor(Processor):
@@ -99,7 +105,7 @@ _REGISTRY: dict[str, type[Processor]] = {}
 def register(cls: type[Processor]) -> type[Processor]:
     """Class decorator: make ``cls`` available by its ``type_name``."""
     if not cls.type_name or not cls.type_name.isidentifier():
-        raise ValueError(f"{cls.__name__}.type_name must be a short identifier")
+        raise ArgumentError(f"{cls.__name__}.type_name must be a short identifier")
     _REGISTRY[cls.type_name] = cls
     return cls
 

@@ -14,7 +14,7 @@ import numpy as np
 from camhub.events.model import EventUpdate
 from camhub.events.tracker import EventTracker
 from camhub.processing.base import Detection, Processor, Result, register
-from camhub.types import CameraName, Frame
+from camhub.types import ArgumentError, CameraName, Frame
 
 _GREEN = (0, 220, 0)
 
@@ -34,9 +34,9 @@ class MotionProcessor(Processor):
         end_after: float = 3.0,
     ) -> None:
         if not 0 < min_area < 1:
-            raise ValueError(f"min_area is a fraction of the image (0..1), got {min_area}")
+            raise ArgumentError(f"min_area is a fraction of the image (0..1), got {min_area}")
         if work_width < 32:
-            raise ValueError(f"work_width must be at least 32 pixels, got {work_width}")
+            raise ArgumentError(f"work_width must be at least 32 pixels, got {work_width}")
         self.min_area = min_area
         self.work_width = work_width
         self.history = history
@@ -63,6 +63,13 @@ class MotionProcessor(Processor):
             min_frames=self.min_frames,
             end_after=self.end_after,
         )
+
+    def idle(self, now: float) -> list[EventUpdate]:
+        if self.tracker is not None:
+            self.tracker.tick(now)
+        events = self._events[:]
+        self._events.clear()
+        return events
 
     def stop(self) -> None:
         # An event cannot outlive its processor; the end reaches nobody after the last

@@ -27,7 +27,7 @@ from camhub.processing.base import (
     as_result,
     processor_class,
 )
-from camhub.types import CameraName, Frame, FrameStore
+from camhub.types import ArgumentTypeError, CameraName, Frame, FrameStore
 
 log = logging.getLogger("camhub.processing")
 
@@ -117,6 +117,7 @@ class _Worker:
             while not runner.stopping.is_set():
                 got = runner.store.wait_newer(self.camera, count, timeout=0.25)
                 if got is None:
+                    self._idle(processor)
                     continue
                 frame, new_count = got
                 stats.skipped += new_count - count - 1
@@ -127,6 +128,17 @@ class _Worker:
                 processor.stop()
             except Exception:
                 log.exception("processor %s failed to stop for camera %s", runner.name, self.camera)
+
+    def _idle(self, processor: Processor) -> None:
+        try:
+            changes = processor.idle(time.time())
+        except Exception as exc:
+            self.stats.errors += 1
+            self.stats.last_error = f"idle: {type(exc).__name__}: {exc}"
+            return
+        if self.runner.bus is not None:
+            for change in changes:
+                self.runner.bus.publish(change)
 
     def _process(self, processor: Processor, frame: Frame) -> None:
         stats = self.stats
@@ -207,19 +219,21 @@ class ProcessorRunner:
             processor = processor_class(processor)
         if isinstance(processor, type):
             if not issubclass(processor, Processor):
-                raise TypeError(f"{processor.__name__} is not a camhub Processor subclass")
+                raise ArgumentTypeError(f"{processor.__name__} is not a camhub Processor subclass")
             cls = processor
             cls(**self.options)  # fail now, in the caller, on bad options
             self.make_processor: Callable[[], Processor] = lambda: cls(**self.options)
             default_name = cls.type_name or cls.__name__.lower()
         elif callable(processor):
             if self.options:
-                raise TypeError("options are only for Processor classes, not plain functions")
+                raise ArgumentTypeError(
+                    "options are only for Processor classes, not plain functions"
+                )
             fn = processor
             self.make_processor = lambda: FunctionProcessor(fn)
             default_name = getattr(fn, "__name__", "processor")
         else:
-            raise TypeError(f"not a processor: {processor!r}")
+            raise ArgumentTypeError(f"not a processor: {processor!r}")
         self.name = name or default_name
         self.stopping = threading.Event()
         self._lock = threading.Lock()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import queue
 import re
 import shutil
 import threading
@@ -108,7 +107,9 @@ class Recorder:
         self.recovered = self.index.recover()
         self._cameras: dict[CameraName, _Camera] = {}
         self._lock = threading.Lock()
-        self._triggers: queue.SimpleQueue[EventUpdate] = queue.SimpleQueue()
+        # Bounded like everything else; appends and pops are atomic on a deque.
+        self._triggers: deque[EventUpdate] = deque(maxlen=4096)
+        self.triggers_dropped = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._events: BusSubscription | None = None
@@ -128,7 +129,7 @@ class Recorder:
         if self._thread is None:
             if self.bus is not None:
                 self._events = self.bus.subscribe(
-                    self._triggers.put, name="recorder", kinds=(EventUpdate,)
+                    self._trigger, name="recorder", kinds=(EventUpdate,)
                 )
             self._thread = threading.Thread(target=self._run, name="camhub-recorder", daemon=True)
             self._thread.start()
@@ -175,11 +176,16 @@ class Recorder:
                 self._cameras[name] = cam
         return cam
 
+    def _trigger(self, update: EventUpdate) -> None:
+        if len(self._triggers) == self._triggers.maxlen:
+            self.triggers_dropped += 1  # the recorder thread is stuck: the oldest go
+        self._triggers.append(update)
+
     def _take_triggers(self) -> None:
         while True:
             try:
-                update = self._triggers.get_nowait()
-            except queue.Empty:
+                update = self._triggers.popleft()
+            except IndexError:
                 return
             event = update.after
             if not self.settings.triggers(event.label):

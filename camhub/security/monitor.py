@@ -26,9 +26,8 @@ import time
 from dataclasses import dataclass
 
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
-from camhub.transport import context
+from camhub.transport import context, monitor_event
 from camhub.types import SendTimeout
 
 WATCHED_EVENTS = (
@@ -107,12 +106,11 @@ class HandshakeWatch:
                 msg = self._pair.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            event = parse_monitor_message(msg)
-            kind = int(event["event"])
+            kind, value, _endpoint = monitor_event(msg)
             if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.failure = None
             elif kind & WATCHED_EVENTS:
-                self.failure = HandshakeFailure(kind, int(event["value"]), self._curve)
+                self.failure = HandshakeFailure(kind, value, self._curve)
 
     def wait_writable(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the socket to accept a message. Returns False at

@@ -9,7 +9,7 @@ from typing import Literal
 
 from camhub.security.curve import CurveClient, CurveServer, reload_on_sighup
 from camhub.transport import SocketSecurity
-from camhub.types import CamhubError
+from camhub.types import ArgumentError, CamhubError
 
 log = logging.getLogger("camhub.security")
 
@@ -20,7 +20,7 @@ _ROLE_DEST = "security_role"
 def add_security_args(parser: argparse.ArgumentParser, role: Role = "hub") -> None:
     """Add the secure-mode flags for a hub (``role="hub"``) or a sender."""
     if role not in ("hub", "sender"):
-        raise ValueError(f"role must be 'hub' or 'sender', got {role!r}")
+        raise ArgumentError(f"role must be 'hub' or 'sender', got {role!r}")
     group = parser.add_argument_group(
         "secure mode (recommended: CURVE encryption with an allow-list of sender keys; "
         "make keys with 'camhub keys new NAME', see docs/security.md)"
@@ -72,7 +72,7 @@ def security_from_args(args: argparse.Namespace) -> SocketSecurity | None:
         return _hub_security(args)
     if role == "sender":
         return _sender_security(args)
-    raise ValueError("security_from_args needs a parser set up with add_security_args")
+    raise ArgumentError("security_from_args needs a parser set up with add_security_args")
 
 
 def _hub_security(args: argparse.Namespace) -> SocketSecurity | None:

@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
-from camhub.transport import context
+from camhub.transport import context, monitor_event
 from camhub.types import CamhubError
 
 log = logging.getLogger("camhub.security")
@@ -110,14 +109,13 @@ class _Watched:
                 msg = self.pair.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 return True
-            event = parse_monitor_message(msg)
-            kind, value = int(event["event"]), int(event["value"])
+            kind, value, endpoint = monitor_event(msg)
             if kind == zmq.EVENT_MONITOR_STOPPED:
                 return False
             if kind == zmq.EVENT_ACCEPTED:
                 if len(self.fds) > 65536:  # disconnect events lost: do not grow forever
                     self.fds.clear()
-                self.fds[value] = peer_of_fd(value, event["endpoint"])
+                self.fds[value] = peer_of_fd(value, endpoint)
             elif kind in (
                 zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL,
                 zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL,

@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from camhub.latest import LatestSlot
-from camhub.types import Frame, Image, SourceEnded, SourceError, SourceStatus
+from camhub.types import ArgumentError, Frame, Image, SourceEnded, SourceError, SourceStatus
 
 log = logging.getLogger("camhub.sources")
 
@@ -47,9 +47,9 @@ class SourceTimeouts:
     def __post_init__(self) -> None:
         for key in ("open", "read", "retry_min", "retry_max"):
             if not 0 < getattr(self, key) <= 3600:
-                raise ValueError(f"timeout {key!r} must be in (0, 3600] seconds")
+                raise ArgumentError(f"timeout {key!r} must be in (0, 3600] seconds")
         if self.retry_min > self.retry_max:
-            raise ValueError("retry_min must not exceed retry_max")
+            raise ArgumentError("retry_min must not exceed retry_max")
 
 
 def _clock(t: float) -> str:

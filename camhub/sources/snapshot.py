@@ -9,6 +9,7 @@ from camhub.jpeg import JpegError, jpeg_size
 from camhub.sources.base import SourceTimeouts, ThreadedSource
 from camhub.sources.httpconn import HTTPGetter, web_page_hint
 from camhub.sources.uri import SourceSpec
+from camhub.types import ArgumentError
 
 MAX_SNAPSHOT = 32 * 1024 * 1024
 
@@ -26,7 +27,7 @@ class SnapshotSource(ThreadedSource):
     ) -> None:
         super().__init__(spec.display, name, timeouts, spec.secrets())
         if not 0 < rate <= 120:
-            raise ValueError(f"snapshot rate must be in (0, 120] per second, got {rate}")
+            raise ArgumentError(f"snapshot rate must be in (0, 120] per second, got {rate}")
         self.rate = rate
         self._http = HTTPGetter(spec, self.timeouts.open, self.timeouts.read, verify_tls)
 

@@ -36,7 +36,7 @@ from camhub.distributed import RayPool
 from camhub.distributed import metrics as ray_metrics
 from camhub.notify import Sink
 from camhub.processing import ProcessorRunner, ProcessorUpdate
-from camhub.types import CameraName, Frame, HubView
+from camhub.types import CameraName, CamhubError, Frame, HubView
 from camhub.web import metrics, notify
 from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
@@ -240,7 +240,9 @@ def _jpeg_of(frame: Frame) -> bytes | JSONResponse:
     reaches the hub intact but has no picture form)."""
     try:
         return frame.to_jpeg()
-    except ValueError as exc:
+    except (ValueError, CamhubError) as exc:
+        if frame.encoding == "other":  # a sender's own format (PNG, WebP...): carried, not shown
+            return _json({"error": f"camera {frame.name!r}: unsupported encoding ({exc})"}, 415)
         array = frame.array
         what = "" if array is None else f" ({array.dtype} array of shape {tuple(array.shape)})"
         return _json(

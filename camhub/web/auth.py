@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from camhub.types import ArgumentError
+
 COOKIE = "camhub_token"
 OPEN_PATHS = frozenset({"/healthz"})
 """Answer without a token: a load balancer's health check, which reveals nothing."""
@@ -67,7 +69,7 @@ class TokenAuth:
         open_paths: frozenset[str] = OPEN_PATHS,
     ) -> None:
         if not token:
-            raise ValueError("an empty dashboard token would let anyone in")
+            raise ArgumentError("an empty dashboard token would let anyone in")
         self.app = app
         self._token = token.encode()
         self._secure = secure_cookie

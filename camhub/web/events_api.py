@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Route
 from camhub.events.model import Event, EventUpdate
 from camhub.history import History
 from camhub.record.clip import ClipError
+from camhub.types import CamhubError
 
 STATIC = Path(__file__).parent / "static"
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -39,8 +40,8 @@ _SSE_QUEUE = 256
 _HEARTBEAT = 1.0
 
 
-class BadQuery(ValueError):
-    pass
+class BadQuery(CamhubError, ValueError):
+    """A query parameter the events API cannot use (answered 400, never raised further)."""
 
 
 def _json(data: object, status: int = 200) -> JSONResponse:

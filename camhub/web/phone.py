@@ -191,13 +191,39 @@ class PhoneEndpoints:
         )
         log.info("phone %s streaming from %s", camera, address)
         checked = time.monotonic()
+        activity = [checked]
+        # One watchdog task per connection, not a timeout per message: asyncio.wait_for
+        # would cost a task for every frame.
+        watchdog = asyncio.create_task(self._idle_watch(ws, camera, activity))
+        try:
+            await self._frames(ws, camera, token, peer, rate, checked, activity)
+        finally:
+            watchdog.cancel()
+
+    async def _idle_watch(self, ws: WebSocket, camera: str, activity: list[float]) -> None:
+        idle = self.phones.gate.limits.idle_timeout_s
         while True:
-            try:
-                message = await asyncio.wait_for(ws.receive(), gate.limits.idle_timeout_s)
-            except TimeoutError:
-                gate.count(camera, "refused", "idle")
-                await self._close(ws, 1008, "nothing received for a while")
+            await asyncio.sleep(idle / 4)
+            if time.monotonic() - activity[0] > idle:
+                self.phones.gate.count(camera, "refused", "idle")
+                await self._close(ws, 1008, f"nothing received for {idle:g} s")
                 return
+
+    async def _frames(
+        self,
+        ws: WebSocket,
+        camera: str,
+        token: str,
+        peer: str,
+        rate: FrameRate,
+        checked: float,
+        activity: list[float],
+    ) -> None:
+        phones = self.phones
+        gate, limits = phones.gate, phones.limits
+        while True:
+            message = await ws.receive()
+            now = activity[0] = time.monotonic()
             if message["type"] == "websocket.disconnect":
                 if message.get("code") == 1009:
                     reason = f"frame over the limit of {limits.max_payload} bytes"
@@ -205,9 +231,9 @@ class PhoneEndpoints:
                     phones.malformed(peer, reason)
                     log.warning("phone %s closed: %s", camera, reason)
                 return
-            if time.monotonic() - checked >= 1.0:
+            if now - checked >= 1.0:
                 # A revoked phone stops within a second, not at its next reconnect.
-                checked = time.monotonic()
+                checked = now
                 try:
                     phones.registry.check(token)
                 except DeviceError as exc:
@@ -239,15 +265,9 @@ class PhoneEndpoints:
             phones.put(frame, peer)
             gate.add_frame(camera, len(data))
             age = frame.age
-            await ws.send_text(
-                json.dumps(
-                    {
-                        "type": "ack",
-                        "seq": frame.seq,
-                        "age_ms": None if age is None else round(age * 1000, 1),
-                    }
-                )
-            )
+            seq = "null" if frame.seq is None else frame.seq
+            age_ms = "null" if age is None else f"{age * 1000:.1f}"
+            await ws.send_text(f'{{"type":"ack","seq":{seq},"age_ms":{age_ms}}}')
 
     async def _text(self, ws: WebSocket, text: str) -> None:
         try:

@@ -4,6 +4,7 @@ Ray (``auto``), a real sender streams a person walking, and the object events, /
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 
@@ -42,6 +43,8 @@ def test_hub_detects_on_a_local_ray_and_reports_the_actors(monkeypatch: pytest.M
         "auto",
         "--ray-cpus",
         "1",
+        # A token of its own, so that Ray does not write one into ~/.ray.
+        env={"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)},
     )
     stop = threading.Event()
     sender: threading.Thread | None = None

@@ -40,3 +40,25 @@ def test_data_dir_that_cannot_be_made_stops_the_hub(tmp_path: Path) -> None:
 def test_bad_record_mode_is_refused() -> None:
     proc = _hub("--record", "always")
     assert proc.returncode == 2 and "invalid choice: 'always'" in proc.stderr
+
+
+def test_no_data_conflicts_with_record() -> None:
+    proc = _hub("--no-data", "--record", "events")
+    assert proc.returncode == 2 and "--no-data keeps nothing" in proc.stderr
+
+
+@pytest.mark.parametrize("no_data", [False, True])
+def test_default_data_dir_and_no_data(tmp_path: Path, no_data: bool) -> None:
+    import signal
+
+    from tests.cli_proc import Proc
+
+    args = ["hub", "--bind", "tcp://127.0.0.1:0", "--no-web", "--status-every", "0"]
+    proc = Proc(*args, *(["--no-data"] if no_data else []), env={"XDG_DATA_HOME": str(tmp_path)})
+    try:
+        proc.expect(r"camhub hub: receiving on", timeout=30)
+        proc.p.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+    finally:
+        proc.kill()
+    assert (tmp_path / "camhub" / "events.db").exists() is not no_data

@@ -87,3 +87,32 @@ def test_motion_processor_publishes_motion_events_through_the_runner(
     assert end.camera == "yard" and end.end is not None and end.end > end.start
     assert end.box is not None and end.snapshot is not None
     assert camhub.decode_jpeg(end.snapshot).shape == (120, 160, 3)
+
+
+def test_motion_ends_when_the_camera_stops_sending(
+    wired: tuple[camhub.Hub, EventBus, EventManager],
+) -> None:
+    hub, bus, manager = wired
+    got: list[EventUpdate] = []
+    manager.add_listener(got.append)
+    runner = ProcessorRunner(
+        hub.store, MotionProcessor, options={"end_after": 0.5}, bus=bus
+    ).start()
+    try:
+        with camhub.Sender(hub.endpoint) as sender:
+            for phase, count in ((False, 20), (True, 20)):
+                for i in range(count):
+                    sender.send_jpeg("yard", _scene(i, phase))
+                    time.sleep(0.04)
+            assert sender.flush(5)
+        # no more frames: the worker's idle ticks end the motion, the store its offline
+        assert wait_until(
+            lambda: any(u.type == "end" and u.after.label == "motion" for u in got), timeout=10
+        )
+    finally:
+        runner.stop()
+    motion = [u for u in got if u.after.label == "motion"]
+    assert motion[0].type == "new" and motion[-1].type == "end"
+    end = motion[-1].after
+    assert end.end is not None and end.end <= time.time() - 0.4  # when last seen moving
+    assert any(u.after.label == "offline" for u in got)

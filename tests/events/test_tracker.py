@@ -60,3 +60,15 @@ def test_bad_settings_are_refused() -> None:
         EventTracker("cam", "x", print, min_frames=0)
     with pytest.raises(ValueError, match="end_after"):
         EventTracker("cam", "x", print, end_after=-1)
+
+
+def test_tick_ends_the_event_when_frames_stop_coming() -> None:
+    got: list[EventUpdate] = []
+    tracker = EventTracker("cam", "motion", got.append, min_frames=1, end_after=2.0)
+    tracker.observe(10.0, True)
+    tracker.tick(11.0)  # not yet gone long enough
+    assert [u.type for u in got] == ["new"]
+    tracker.tick(12.5)
+    assert [u.type for u in got] == ["new", "end"] and got[1].after.end == 10.0
+    tracker.tick(20.0)  # nothing going on: nothing more
+    assert len(got) == 2

@@ -119,19 +119,14 @@ and the hub's self-signed certificate accepted as a phone's user would after one
 
 
 @pytest.fixture(scope="session")
-def phone_browser() -> Iterator[Any]:
-    import os
-
+def phone_browser(playwright: Any) -> Iterator[Any]:
     from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
 
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (scripts/setup --dev installs Debian's chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FAKE_CAMERA_ARGS])
-        yield b
-        b.close()
+    b = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FAKE_CAMERA_ARGS]
+    )
+    yield b
+    b.close()
 
 
 @pytest.fixture

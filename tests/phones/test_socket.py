@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from camhub.phones import DeviceRegistry, PhoneLimits
@@ -118,6 +120,20 @@ def test_silent_client_is_closed_with_a_reason(tmp_path: Path) -> None:
         ph.hub.stop()
 
 
+def test_idle_phone_is_closed_with_a_reason(tmp_path: Path) -> None:
+    ph = start_phone_hub(tmp_path, PhoneLimits(idle_timeout_s=0.6))
+    try:
+        ws, first = ph.open(ph.device("sleepy"))
+        assert first["type"] == "welcome"
+        code, reason = closed_with(ws)
+        assert code == 1008 and "nothing received" in reason
+        assert client(ph, "sleepy")["refused"] == 1
+    finally:
+        ph.clients.close()
+        ph.web.stop()
+        ph.hub.stop()
+
+
 def test_non_jpeg_frame_is_refused_and_counted(phone_hub: PhoneHub) -> None:
     events: list[HubEvent] = []
     phone_hub.hub.bus.subscribe(events.append, name="test", kinds=(HubEvent,))
@@ -210,11 +226,11 @@ def test_client_sending_too_fast_is_dropped_then_disconnected(tmp_path: Path) ->
 def test_connection_flood_is_refused_and_other_cameras_keep_streaming(tmp_path: Path) -> None:
     ph = start_phone_hub(tmp_path, PhoneLimits(attempts_burst=20, attempts_per_s=1.0))
     zmq_cam = StreamingCamera(ph.hub.endpoint, "zmq-cam", fps=20)
+    stop = threading.Event()
     try:
         ws, _ = ph.open(ph.device("good-phone"))
         jpeg = jpegs(1)[0]
         acks = 0
-        stop = threading.Event()
 
         def stream() -> None:
             nonlocal acks
@@ -237,21 +253,30 @@ def test_connection_flood_is_refused_and_other_cameras_keep_streaming(tmp_path: 
         before0 = count()
         time.sleep(2.0)
         before1 = count()
-        refused = 0
         t0 = time.monotonic()
         during0 = count()
-        for _ in range(300):
-            try:
-                with connect(ph.ws_url, ssl=ph.ssl(), open_timeout=10):
-                    pass
-            except InvalidStatus as exc:
-                assert exc.response.status_code == 403
-                refused += 1
+        flood_args = [str(ph.cert), "300"]
+        flood = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.phones.flood",
+                "127.0.0.1",
+                str(ph.web.port),
+                *flood_args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=100,
+        )
+        assert flood.returncode == 0, flood.stderr[-2000:]
+        outcomes = json.loads(flood.stdout)
         during1 = count()
         flood_s = time.monotonic() - t0
         stop.set()
         streamer.join(5)
-        assert refused >= 250
+        refused = outcomes.get("http 403", 0)
+        assert refused >= 250 and outcomes.get("http 101", 0) <= 25, outcomes
         counted = client(ph, "127.0.0.1")
         assert int(counted["refused"]) >= 250
         assert "too many connection attempts" in str(counted["last_reason"])
@@ -261,6 +286,7 @@ def test_connection_flood_is_refused_and_other_cameras_keep_streaming(tmp_path: 
         assert rate_during[0] >= 0.5 * rate_before[0], (rate_before, rate_during)
         assert rate_during[1] >= 0.3 * rate_before[1], (rate_before, rate_during)
     finally:
+        stop.set()
         zmq_cam.stop()
         ph.clients.close()
         ph.web.stop()

@@ -42,3 +42,23 @@ def test_not_a_segment(tmp_path: Path) -> None:
         list(read_segment(junk))
     with pytest.raises(SegmentError, match="cannot read segment"):
         scan_segment(tmp_path / "missing.cseg")
+
+
+def test_recovery_drops_the_row_of_a_segment_that_is_junk(tmp_path: Path) -> None:
+    from camhub.record.index import SegmentIndex
+
+    index = SegmentIndex.open(tmp_path)
+    try:
+        good = index.root / "cam" / "good.cseg"
+        w = SegmentWriter(good)
+        w.write(5.0, b"jpeg")
+        w.close()
+        index.add("cam", good, 5.0)  # both left open, as after a crash
+        junk = index.root / "cam" / "junk.cseg"
+        junk.write_bytes(b"\0" * 64)
+        index.add("cam", junk, 9.0)
+        assert index.recover() == 2
+        segs = index.find("cam")
+        assert [(s.path.name, s.frames, s.closed) for s in segs] == [("good.cseg", 1, True)]
+    finally:
+        index.close()

@@ -88,6 +88,19 @@ def test_snapshot_is_the_received_jpeg(hub: camhub.Hub, web: WebServer) -> None:
     assert r.headers["cache-control"] == "no-store"
 
 
+def test_camera_with_an_opaque_payload_shows_as_unsupported(
+    hub: camhub.Hub, web: WebServer
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n not decoded by camhub"
+    with camhub.ImageSender(hub.endpoint) as sender:  # imagezmq's send_jpg carries any bytes
+        assert sender.send_jpg("png-cam", png) == b"OK"
+    with _client(web) as client:
+        cam = client.get("/api/cameras/png-cam").json()
+        r = client.get("/api/cameras/png-cam/snapshot.jpg")
+    assert cam["encoding"] == "other" and cam["unsupported"] == 1 and cam["frames"] == 1
+    assert r.status_code == 415 and "not a JPEG" in r.json()["error"]
+
+
 def _read_mjpeg_parts(web: WebServer, path: str, count: int) -> tuple[str, list[bytes]]:
     parts: list[bytes] = []
     buf = b""

@@ -174,3 +174,21 @@ def test_events_page_lists_events_and_plays_a_clip(service: HubService, page: An
         assert state["error"] is None, f"the video failed: {state}"
         assert time.monotonic() < deadline, f"the clip never became playable: {state}"
         time.sleep(0.2)
+
+
+@pytest.mark.browser
+def test_events_page_opens_filtered_by_camera(service: HubService, page: Any) -> None:
+    url = service.url
+    assert url is not None
+    _ended_motion(url)
+    page.goto(url + "events?camera=nobody")
+    time.sleep(1.5)
+    assert page.locator("#camera").input_value() == "nobody"
+    assert page.locator(".event").count() == 0  # nothing from the other cameras
+    page.goto(url + "events?camera=yard&label=motion")
+    deadline = time.monotonic() + 15
+    while page.locator(".event").count() == 0:
+        assert time.monotonic() < deadline, "no events for yard"
+        time.sleep(0.2)
+    tags = page.locator(".event .tag").all_text_contents()
+    assert tags and all(t == "motion" for t in tags)

@@ -273,3 +273,23 @@ def test_times_are_24_hour_and_rates_in_kilobytes(
         poll(page, lambda ts: len(ts) == 1 and "kB/s" in ts[0]["stats"], what="kB/s on the tile")
     finally:
         context.close()
+
+
+def test_pictures_that_stop_arriving_are_not_called_live(
+    page: Any, hub: camhub.Hub, web: WebServer, cameras: Callable[..., StreamingCamera]
+) -> None:
+    cameras("cam", fps=10)
+    page.goto(web.url)
+    poll(page, lambda ts: len(ts) == 1 and ts[0]["badge"] == "live", what="a live tile")
+    # The stats keep coming (the hub is fine) but the picture stream is cut.
+    page.route("**/api/stream*", lambda route: route.abort())
+    page.evaluate("() => window.stop()")  # ends the open stream; reconnects now fail
+    current = poll(
+        page,
+        lambda ts: ts[0]["badge"].startswith("no pictures"),
+        timeout=15,
+        what="the tile to say its pictures stopped",
+    )
+    assert page.evaluate(GREYED, "cam")
+    assert "fps" not in current[0]["stats"]
+    assert "0 live" in (page.locator("#summary").text_content() or "")

@@ -189,6 +189,21 @@
     }
   }
 
+  // /events?camera=NAME&label=LABEL opens the page filtered (links from elsewhere)
+  const wanted = new URLSearchParams(location.search);
+  if (wanted.get("camera")) {
+    fillCameras([wanted.get("camera")]);
+    $("camera").value = wanted.get("camera");
+  }
+  if (wanted.get("label")) {
+    const label = $("label");
+    if (![...label.options].some((o) => o.value === wanted.get("label"))) {
+      const opt = document.createElement("option");
+      opt.textContent = wanted.get("label");
+      label.append(opt);
+    }
+    label.value = wanted.get("label");
+  }
   for (const id of ["camera", "label", "span"]) $(id).addEventListener("change", refresh);
   const stream = new EventSource("/api/events/stream");
   stream.addEventListener("new", soon);

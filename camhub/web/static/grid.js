@@ -15,6 +15,7 @@
   const tiles = new Map(); // camera name -> {el, sink, cam}
   let stream = null;
   let connected = false;
+  let streamDownSince = null; // Date.now() when the picture stream dropped, while it is down
   let lastAnswer = Date.now(); // when the hub last answered a poll
   let down = false;
   let lastCameras = [];
@@ -53,16 +54,28 @@
     if (zoomed) zoom(zoomed);
   });
 
+  // The JSON poll can work while the picture stream does not (a proxy, a broken
+  // connection): then the pictures on screen freeze, and must not be called live either.
+  function picturesDownFor() {
+    return streamDownSince === null ? 0 : (Date.now() - streamDownSince) / 1000;
+  }
+
   function render(tile, hubDownFor) {
     const cam = tile.cam;
     const el = tile.el;
-    const st = camhub.cameraState(cam, hubDownFor);
+    let st = camhub.cameraState(cam, hubDownFor);
+    const noPictures = picturesDownFor();
+    if (st.state === "live" && noPictures > camhub.STALE_AFTER_S) {
+      st = { state: "stale", age: noPictures, badge: "no pictures · " + camhub.fmtAgo(noPictures) };
+    }
     const live = st.state === "live";
     el.dataset.state = st.state;
     el.dataset.online = String(cam.online && !hubDownFor);
     el.classList.toggle("offline", st.state === "offline" || st.state === "waiting");
     el.classList.toggle("stale", !live);
     el.querySelector(".badge").textContent = st.badge;
+    // A sender's own payload format (PNG, WebP...): carried and counted, not shown.
+    if (live && cam.encoding === "other") el.querySelector(".badge").textContent = "unsupported encoding";
     const parts = [];
     if (live) {
       parts.push(cam.fps.toFixed(1) + "\u00a0fps");
@@ -144,7 +157,7 @@
     }
     lastCameras = data.cameras;
     layout(lastCameras);
-    const live = data.cameras.filter((c) => camhub.cameraState(c, 0).state === "live").length;
+    const live = Array.from(tiles.values()).filter((t) => t.el.dataset.state === "live").length;
     summary.textContent = data.cameras.length + " camera" + (data.cameras.length === 1 ? "" : "s") +
       " · " + live + " live" + (connected ? "" : " · reconnecting…");
     showHealth(data.hub);
@@ -162,7 +175,10 @@
         return;
       }
       if (tile) { tile.sink.put(bytes); tile.el.dataset.view = head.view; }
-    }, (ok) => { connected = ok; });
+    }, (ok) => {
+      connected = ok;
+      streamDownSince = ok ? null : streamDownSince || Date.now();
+    });
   }
 
   try { orderBox.value = localStorage.getItem("camhub.order") || "name"; } catch (err) { /* private mode */ }
