@@ -227,8 +227,11 @@ class DetectorPool:
         try:
             msg = w.conn.recv()
         except (EOFError, OSError):
+            w.process.join(timeout=5)
             raise DetectorError(
-                f"detector worker exited while loading its model (exit code {w.process.exitcode})"
+                f"detector worker exited while loading its model (exit code "
+                f"{w.process.exitcode}); workers are spawned, so a script that starts "
+                'detection needs an `if __name__ == "__main__":` guard'
             ) from None
         self._on_ready(w, msg)
 

@@ -270,3 +270,29 @@ def test_an_onnx_model_runs_in_the_workers(hub, tmp_path: Path) -> None:  # type
     finally:
         det.stop()
     assert next(u for u in got if u.type == "new").after.label == "Normal"
+
+
+def test_two_workers_share_the_cameras_one_frame_in_flight_each(hub) -> None:  # type: ignore[no-untyped-def]
+    store, bus, _ = hub
+    det = ObjectDetection(
+        store, bus, DetectorSpec("darknet"), workers=2, motion_gated=False, detect_fps=5.0
+    ).start()
+    in_flight_max: list[int] = []
+    feeders = [Feeder(store, f"cam{i}", walking(), fps=10) for i in range(3)]
+    try:
+        for f in feeders:
+            f.__enter__()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not all(w.inferences >= 3 for w in det.pool.workers):
+            cams = det.camera_stats()
+            in_flight_max.append(sum(1 for c in cams if c["in_flight"]))
+            time.sleep(0.02)
+    finally:
+        for f in feeders:
+            f.__exit__()
+        det.stop()
+    assert all(w.inferences >= 3 for w in det.pool.workers), det.pool.stats()
+    assert len({w.pid for w in det.pool.workers}) == 2
+    # Never more cameras waiting on a worker than there are workers (batch size 1).
+    assert max(in_flight_max) <= 2
+    assert all(c["skipped"] > 0 for c in det.camera_stats())  # type: ignore[operator]
