@@ -79,6 +79,8 @@ class RayPool(DetectorPool):
         self._local = False
         self._actors: list[dict[str, Any]] = []
         self._inflight: dict[int, _Sent] = {}
+        self._early: list[JobDone] = []
+        """Jobs answered without a round trip (submitted while no bridge was up)."""
         self._free = 0
         self._usable_at = 0.0
         self._retry_at = 0.0
@@ -103,8 +105,9 @@ class RayPool(DetectorPool):
         job = Job(self._next_job, items, time.monotonic())
         self._next_job += 1
         bridge = self._bridge
-        if bridge is None:
-            raise ClusterError("no detection cluster to submit to")
+        if bridge is None:  # free() said no; answer anyway so the cameras do not wait
+            self._early.append(JobDone(self._token, job, None, error="no detection process"))
+            return job
         jpegs = [self._jpeg(image, item) for image, item in zip(images, items, strict=True)]
         self._inflight[job.id] = _Sent(job, job.started)
         self._free -= 1
@@ -135,7 +138,7 @@ class RayPool(DetectorPool):
             return b""
 
     def poll(self, timeout: float) -> list[JobDone]:
-        done: list[JobDone] = []
+        done, self._early = self._early, []
         if self._local or self._bridge is None:
             self._maybe_reconnect(done)
         bridge = self._bridge
