@@ -63,4 +63,10 @@ def decode_frame(
     fields = {k: head[k] for k in _STAMP_KEYS if k in head}
     fields["msg"] = camera
     header = json.dumps(fields, separators=(",", ":")).encode()
-    return protocol.decode([header, memoryview(data)[2 + size :]], limits, received_at)
+    payload = memoryview(data)[2 + size :]
+    # The page only ever sends JPEG, so anything else is refused here; the ZeroMQ wire
+    # would carry it as an opaque frame (imagezmq's send_jpg carries any bytes).
+    why = protocol.why_not_a_jpeg(payload, limits)
+    if why is not None:
+        raise ProtocolError(why)
+    return protocol.decode([header, payload], limits, received_at)
