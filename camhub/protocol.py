@@ -280,13 +280,26 @@ def decode_array(header: dict[str, Any], payload: Buffer) -> Image:
 
 def _jpeg_size_within(payload: Buffer, limits: Limits) -> tuple[int, int] | None:
     """``(width, height)`` if the payload is a JPEG camhub will decode, else ``None``."""
+    return None if why_not_a_jpeg(payload, limits) else jpeg_size(payload)
+
+
+def why_not_a_jpeg(payload: Buffer, limits: Limits = DEFAULT_LIMITS) -> str | None:
+    """Why ``payload`` is not a JPEG camhub will decode, or ``None`` when it is one.
+
+    For paths that only ever carry JPEG (a browser camera's frames), which refuse what
+    the ZeroMQ wire would carry as an opaque payload."""
+    if not payload:
+        return "payload is empty, not a JPEG"
     try:
         width, height = jpeg_size(payload)
-    except JpegError:
-        return None
+    except JpegError as exc:
+        return str(exc)
     if width > limits.max_dim or height > limits.max_dim or width * height > limits.max_pixels:
-        return None
-    return width, height
+        return (
+            f"JPEG declares {width}x{height} pixels, over the limits ({limits.max_dim} per "
+            f"side, {limits.max_pixels} in all)"
+        )
+    return None
 
 
 def decode(

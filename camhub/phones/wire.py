@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 
 from camhub import protocol
-from camhub.jpeg import JpegError, jpeg_size
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.types import Frame
 
@@ -65,22 +64,9 @@ def decode_frame(
     fields["msg"] = camera
     header = json.dumps(fields, separators=(",", ":")).encode()
     payload = memoryview(data)[2 + size :]
-    frame = protocol.decode([header, payload], limits, received_at)
-    if frame.jpeg is None:
-        # The ZeroMQ path keeps other payloads untouched (imagezmq peers send anything);
-        # a browser camera sends JPEG only, so anything else is refused, with the reason.
-        raise ProtocolError(_not_jpeg_reason(payload, limits))
-    return frame
-
-
-def _not_jpeg_reason(payload: memoryview, limits: Limits) -> str:
-    if len(payload) == 0:
-        return "JPEG payload is empty"
-    try:
-        width, height = jpeg_size(payload)
-    except JpegError as exc:
-        return str(exc)
-    return (
-        f"JPEG declares {width}x{height} pixels, over the limits ({limits.max_dim} per "
-        f"side, {limits.max_pixels} in all)"
-    )
+    # The page only ever sends JPEG, so anything else is refused here; the ZeroMQ wire
+    # would carry it as an opaque frame (imagezmq's send_jpg carries any bytes).
+    why = protocol.why_not_a_jpeg(payload, limits)
+    if why is not None:
+        raise ProtocolError(why)
+    return protocol.decode([header, payload], limits, received_at)
