@@ -16,6 +16,7 @@ Header keys:
 ``enc``    ``"jpeg"`` or ``"raw"``, camhub only. Informational.
 ``width``  int, camhub only, JPEG frames: pixel width; must match the JPEG's header.
 ``height`` int, camhub only, JPEG frames: pixel height; must match the JPEG's header.
+``ack``    int 1..1024, camhub only: the sender takes credit acknowledgements (below).
 =========  ==========================================================================
 
 A header with ``dtype`` and ``shape`` carries a raw C-contiguous array of any dtype numpy
@@ -31,6 +32,16 @@ camhub hubs answer a message they cannot decode with ``b"ERR <reason>"`` so that
 sender is never left waiting. Senders that pipeline (camhub's DEALER sockets) prefix the
 two frames with an empty delimiter frame, exactly as a REQ socket does on the wire, so
 an imagezmq REP hub serves them too.
+
+Credit acknowledgements: a pipelining sender that puts ``"ack": N`` in its headers asks
+a camhub hub to answer only every Nth frame, with a two-frame reply ``[b"OK", b"<k>"]``
+that acknowledges the ``k`` frames received from that connection since its last reply.
+A hub also answers a shorter run once it has waited :data:`ACK_DELAY` s for more, so a
+sender's last frames are confirmed too. An ``ERR`` reply still goes out at once, as one
+frame, and acknowledges just the frame it refuses. Senders never have more frames in
+flight than their window, which is at least N, so they never wait on a held-back
+answer. Peers that do not announce ``ack`` (imagezmq) get one reply per frame, and a
+sender that announces it must also accept that (an imagezmq hub ignores the key).
 
 Decoding validates the envelope and raises :class:`ProtocolError` on bad input. JPEG
 pixels are validated where they are decoded (``Frame.image``), not here.
@@ -53,8 +64,12 @@ from camhub.jpeg import MAX_JPEG_PIXELS, JpegError, jpeg_size
 from camhub.types import CamhubError, Frame, Image
 
 DEFAULT_REPLY = b"OK"
+ACK_DELAY = 0.02
+"""Seconds a hub holds back a credit acknowledgement while waiting for more frames."""
 ERROR_REPLY_PREFIX = b"ERR "
-KNOWN_KEYS = frozenset({"msg", "dtype", "shape", "seq", "ts", "enc", "width", "height"})
+KNOWN_KEYS = frozenset({"msg", "dtype", "shape", "seq", "ts", "enc", "width", "height", "ack"})
+MAX_ACK = 1024
+"""Largest ``ack`` (frames per acknowledgement) a hub accepts."""
 MAX_NDIM = 64
 """Most dimensions numpy (2.x) gives an array."""
 
@@ -325,8 +340,24 @@ def decode(
     """
     if len(parts) != 2:
         raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
-    header = parse_header(parts[0], limits, any_name=any_name)
-    payload = parts[1]
+    return _decode(parse_header(parts[0], limits, any_name=any_name), parts[1], limits, received_at)
+
+
+def decode_with_ack(
+    parts: Sequence[Buffer], limits: Limits = DEFAULT_LIMITS, received_at: float | None = None
+) -> tuple[Frame, int | None]:
+    """:func:`decode`, plus the header's ``ack`` (frames per credit acknowledgement), or
+    ``None`` where the sender did not announce one (imagezmq, lock-step camhub)."""
+    if len(parts) != 2:
+        raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
+    header = parse_header(parts[0], limits)
+    ack = _int_field(header, "ack", 1, MAX_ACK) if "ack" in header else None
+    return _decode(header, parts[1], limits, received_at), ack
+
+
+def _decode(
+    header: dict[str, Any], payload: Buffer, limits: Limits, received_at: float | None
+) -> Frame:
     if len(payload) > limits.max_payload:
         raise ProtocolError(
             f"payload is {len(payload)} bytes, over the limit of {limits.max_payload}"

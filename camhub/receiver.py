@@ -22,6 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import zmq
 
@@ -44,6 +45,8 @@ from camhub.types import ArgumentError, Frame, HubEvent, PeerStats
 log = logging.getLogger("camhub.hub")
 
 _POLLIN = int(zmq.POLLIN)
+_MAX_HELD = 4096
+"""Most credit senders with acknowledgements held back at once."""
 _BURST = 256
 """Messages drained from one socket before looking at the others (fairness)."""
 
@@ -80,6 +83,11 @@ class Receiver:
         self._thread: threading.Thread | None = None
         self.malformed = 0
         self.messages = 0
+        self.replies = 0
+        """Replies sent (fewer than messages when credit senders are served)."""
+        self._unacked: dict[bytes, tuple[list[bytes], int]] = {}
+        """Credit senders' frames not yet acknowledged: routing id -> (envelope, count)."""
+        self._held_since = 0.0
         self.endpoints: list[str] = []
         """Addresses actually bound (ports resolved), in the order given."""
         self._router: zmq.Socket[bytes] | None = None
@@ -177,12 +185,19 @@ class Receiver:
             while not routed and not self._commands.empty():
                 sock.connect(self._commands.get())
             try:
-                parts = recv_parts(sock, wait=True)
+                parts = recv_parts(sock, wait=not self._unacked)
             except zmq.Again:
+                if self._unacked:  # held acknowledgements: wait only until they are due
+                    if self._acks_due():
+                        self._flush_acks(sock)
+                    elif readable(sock, 2):
+                        continue
                 continue
             except zmq.ZMQError:  # socket closed under us during shutdown
                 break
             self._dispatch(sock, parts, routed=routed)
+            if self._unacked and self._acks_due():
+                self._flush_acks(sock)
 
     def _run_many(self) -> None:
         # zmq.zmq_poll on a prebuilt list: zmq.Poller costs several microseconds a call.
@@ -191,11 +206,14 @@ class Receiver:
             while not self._commands.empty() and self._sub is not None:
                 self._sub.connect(self._commands.get())
             try:
-                ready = [sock for sock, _events in zmq.zmq_poll(polled, 100)]
+                wait = 2 if self._unacked else 100  # held acknowledgements fall due soon
+                ready = [sock for sock, _events in zmq.zmq_poll(polled, wait)]
             except zmq.ZMQError:  # socket closed under us during shutdown
                 break
             if self._router is not None and self._router in ready:
                 self._drain(self._router, routed=True)
+            if self._router is not None and self._acks_due():
+                self._flush_acks(self._router)
             if self._sub is not None and self._sub in ready:
                 self._drain(self._sub, routed=False)
 
@@ -215,34 +233,74 @@ class Receiver:
         if routed:
             self._handle_routed(sock, parts)
         elif self._gate is None or self._gate.admits(parts[0]):
-            self._handle(parts, peer_address(parts[0]) or "pub")
+            self._handle(parts, peer_address(parts[0]) or "pub")  # PUB/SUB: no reply
 
     def _handle_routed(self, sock: zmq.Socket[bytes], parts: list[zmq.Frame]) -> None:
         # REQ and camhub DEALER peers put an empty delimiter after the routing id.
         split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
         envelope, body = parts[:split], parts[split:]
         peer = peer_address(parts[0]) or parts[0].bytes.hex()
+        ack: int | None = None
         if self._gate is not None and not self._gate.admits(parts[0]):
             answer = protocol.error_reply("this sender's key is no longer authorized")
         else:
-            answer = self._handle(body, peer)
+            answer, ack = self._handle(body, peer, credit=True)
+        if ack is not None:
+            # A credit sender: count the frame and answer every ack-th one, for all the
+            # frames since the last answer. Errors (ack None) are answered at once below.
+            key = parts[0].bytes
+            held = self._unacked.get(key)
+            count = 1 if held is None else held[1] + 1
+            if count < ack:
+                if not self._unacked:
+                    self._held_since = time.monotonic()
+                elif len(self._unacked) >= _MAX_HELD:  # bound memory under id churn
+                    self._flush_acks(sock)
+                self._unacked[key] = ([f.bytes for f in envelope], count)
+                return
+            if held is not None:
+                del self._unacked[key]
+            self._reply(sock, [*envelope, answer, str(count).encode()])
+            return
+        self._reply(sock, [*envelope, answer])
+
+    def _reply(self, sock: zmq.Socket[bytes], parts: list[Any]) -> None:
+        self.replies += 1
         try:
-            send_parts(sock, [*envelope, answer])
+            send_parts(sock, parts)
         except zmq.ZMQError:
             pass  # the peer went away; ROUTER drops unroutable replies
 
-    def _handle(self, body: Sequence[zmq.Frame], peer: str) -> bytes:
+    def _flush_acks(self, sock: zmq.Socket[bytes]) -> None:
+        """Answer every credit sender for the frames held back (called after
+        ``ACK_DELAY``, so a sender's last frames are acknowledged too)."""
+        held, self._unacked = self._unacked, {}
+        for envelope, count in held.values():
+            self._reply(sock, [*envelope, self.reply, str(count).encode()])
+
+    def _acks_due(self) -> bool:
+        return bool(self._unacked) and time.monotonic() - self._held_since >= protocol.ACK_DELAY
+
+    def _handle(
+        self, body: Sequence[zmq.Frame], peer: str, *, credit: bool = False
+    ) -> tuple[bytes, int | None]:
+        """The reply for one message and, for a frame from a credit sender (``credit``:
+        the socket can answer), its ``ack``; ``None`` for errors and other senders."""
         self.messages += 1
         stats = self._peer(peer)
         stats.messages += 1
+        ack: int | None = None
         try:
-            frame = protocol.decode([f.buffer for f in body], self.limits)
+            if credit:
+                frame, ack = protocol.decode_with_ack([f.buffer for f in body], self.limits)
+            else:
+                frame = protocol.decode([f.buffer for f in body], self.limits)
         except ProtocolError as exc:
-            return self._malformed(peer, stats, str(exc))
+            return self._malformed(peer, stats, str(exc)), None
         except Exception as exc:  # a decoder bug must not kill the receive thread
-            return self._malformed(peer, stats, f"undecodable message ({exc!r:.100})")
+            return self._malformed(peer, stats, f"undecodable message ({exc!r:.100})"), None
         self._sink(frame, peer)
-        return self.reply
+        return self.reply, ack
 
     def _peer(self, peer: str) -> PeerStats:
         stats = self._peers.get(peer)

@@ -3,7 +3,10 @@
 * :class:`Sender` talks request/reply. It uses a DEALER socket that frames each message
   exactly as a REQ socket would (empty delimiter, header, payload), so it works with
   camhub hubs and with imagezmq's REP ``ImageHub``. Up to ``window`` frames may be in
-  flight, so throughput is not limited by the round trip. When replies stop coming
+  flight, so throughput is not limited by the round trip. With a window of 4 or more it
+  asks camhub hubs for credit acknowledgements (``"ack": window // 2`` in its headers:
+  one reply per that many frames, see :mod:`camhub.protocol`); it still takes one
+  reply per frame from hubs that ignore the key (imagezmq). When replies stop coming
   within ``timeout`` the socket is thrown away and a fresh one connects (the "Lazy
   Pirate" pattern), so a restarted hub is picked up again by itself.
 * :class:`Publisher` talks PUB/SUB: it binds (imagezmq's topology) or connects to a hub
@@ -148,6 +151,10 @@ class Sender(_BaseSender):
         self.last_error: str | None = None
         """Why the hub cannot be reached right now (None while it answers)."""
         self._interrupt = threading.Event()
+        self.ack_every = window // 2 if window >= 4 else 1
+        """Frames per acknowledgement asked of camhub hubs (1: one reply per frame)."""
+        self._ack_field = b'{"ack":%d,' % self.ack_every if self.ack_every > 1 else b""
+        self._answer_now = False
         self._connect()
 
     @property
@@ -285,13 +292,18 @@ class Sender(_BaseSender):
                 parts = recv_parts(sock)
             except zmq.Again:
                 return True
-            self._on_reply(parts[-1].bytes)
+            if len(parts) == 3:  # delimiter, reply, count: a credit acknowledgement
+                self._on_reply(parts[1].bytes, _count(parts[2].bytes))
+            else:
+                self._on_reply(parts[-1].bytes)
             # No frame in flight means no reply to wait for: skip a poll (lock-step mode).
             if not self._in_flight or not readable(sock):
                 return True
 
-    def _on_reply(self, reply: bytes) -> None:
-        self._in_flight = max(0, self._in_flight - 1)
+    def _on_reply(self, reply: bytes, count: int = 1) -> None:
+        """``count``: frames this reply acknowledges (more than one for a credit ack)."""
+        count = min(count, self._in_flight) if self._in_flight else 1
+        self._in_flight -= min(count, self._in_flight)
         self.last_reply = reply
         if reply.startswith(protocol.ERROR_REPLY_PREFIX):
             self.stats.refused += 1
@@ -301,7 +313,7 @@ class Sender(_BaseSender):
                 )
             self._last_refusal = reply
         else:
-            self.stats.acked += 1
+            self.stats.acked += count
             self._last_refusal = None
         if self._outage_since is not None or self.last_error is not None:
             self._note_recovered()
@@ -318,7 +330,7 @@ class Sender(_BaseSender):
             return False
         if self._still_refused():
             return False
-        parts = [*self._prefix, *protocol.encode_frame(frame)]
+        parts = [*self._prefix, *self._encode(frame)]
         sock = self.socket
         assert self._watch is not None
         watch = self._watch
@@ -329,6 +341,10 @@ class Sender(_BaseSender):
             if self._watch.failure is not None:
                 self._note_refused(self._watch.failure)
             else:
+                if self._in_flight:
+                    # The hub went away with frames unanswered (perhaps a held credit
+                    # window): they will never be answered, so start over from zero.
+                    self._reconnect()
                 self._note_outage("is not reachable")
             return False
         try:
@@ -342,6 +358,15 @@ class Sender(_BaseSender):
         self.stats.bytes += frame.nbytes
         return True
 
+    def _encode(self, frame: Frame) -> list[protocol.Buffer]:
+        parts = protocol.encode_frame(frame)
+        if self._ack_field:
+            # Headers are JSON objects formatted by camhub: splice the key in after "{".
+            # request() waits for its frame's reply, so it asks for an answer at once.
+            field = b'{"ack":1,' if self._answer_now else self._ack_field
+            parts[0] = field + bytes(parts[0])[1:]
+        return parts
+
     def request(self, frame: Frame) -> bytes | None:
         """Send one frame and wait for its reply (imagezmq's lock-step behaviour).
 
@@ -349,8 +374,12 @@ class Sender(_BaseSender):
         """
         if self._in_flight and not self.flush():
             return None
-        if not self._send_now(frame) and not self.send_frame(frame):
-            return None
+        self._answer_now = True
+        try:
+            if not self._send_now(frame) and not self.send_frame(frame):
+                return None
+        finally:
+            self._answer_now = False
         if self._take_replies(self.timeout, expected=True):
             return self.last_reply
         self._reconnect()
@@ -365,7 +394,7 @@ class Sender(_BaseSender):
             return False
         self._stamper.stamp(frame)
         try:
-            send_parts(self.socket, [*self._prefix, *protocol.encode_frame(frame)])
+            send_parts(self.socket, [*self._prefix, *self._encode(frame)])
         except zmq.Again:
             return False
         self._in_flight = 1
@@ -396,6 +425,14 @@ class Sender(_BaseSender):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _count(raw: bytes) -> int:
+    """The frame count of a credit acknowledgement; 1 for anything unexpected."""
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        return 1
 
 
 class Publisher(_BaseSender):
