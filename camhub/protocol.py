@@ -64,8 +64,10 @@ from camhub.jpeg import MAX_JPEG_PIXELS, JpegError, jpeg_size
 from camhub.types import CamhubError, Frame, Image
 
 DEFAULT_REPLY = b"OK"
-ACK_DELAY = 0.02
-"""Seconds a hub holds back a credit acknowledgement while waiting for more frames."""
+ACK_DELAY = 0.1
+"""Seconds a hub holds back a credit acknowledgement while waiting for more frames:
+longer than the gap between frames of a 15 fps camera, so paced senders are answered
+once per ``ack`` frames too; only ``Sender.flush`` ever waits for it."""
 ERROR_REPLY_PREFIX = b"ERR "
 KNOWN_KEYS = frozenset({"msg", "dtype", "shape", "seq", "ts", "enc", "width", "height", "ack"})
 MAX_ACK = 1024

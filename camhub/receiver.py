@@ -188,10 +188,10 @@ class Receiver:
                 parts = recv_parts(sock, wait=not self._unacked)
             except zmq.Again:
                 if self._unacked:  # held acknowledgements: wait only until they are due
-                    if self._acks_due():
+                    left = self._held_since + protocol.ACK_DELAY - time.monotonic()
+                    waited = left <= 0 or not readable(sock, min(100, int(left * 1000) + 1))
+                    if waited and self._acks_due():
                         self._flush_acks(sock)
-                    elif readable(sock, 2):
-                        continue
                 continue
             except zmq.ZMQError:  # socket closed under us during shutdown
                 break
@@ -206,7 +206,7 @@ class Receiver:
             while not self._commands.empty() and self._sub is not None:
                 self._sub.connect(self._commands.get())
             try:
-                wait = 2 if self._unacked else 100  # held acknowledgements fall due soon
+                wait = 10 if self._unacked else 100  # held acknowledgements fall due soon
                 ready = [sock for sock, _events in zmq.zmq_poll(polled, wait)]
             except zmq.ZMQError:  # socket closed under us during shutdown
                 break
