@@ -325,8 +325,10 @@ def test_cameras_without_a_picture_form_are_skipped_and_the_others_detected(
                 store.put(Frame("unsized", jpeg=unsized), "peer")  # no width/height stamped
                 time.sleep(0.1)
             assert wait_until(
-                lambda: det.pool.workers[0].inferences >= 4
-                and any(c["camera"] == "yard" and c["inferences"] for c in det.camera_stats()),
+                lambda: (
+                    det.pool.workers[0].inferences >= 4
+                    and any(c["camera"] == "yard" and c["inferences"] for c in det.camera_stats())
+                ),
                 60,
             )
         stats = {c["camera"]: c for c in det.camera_stats()}
