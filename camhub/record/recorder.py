@@ -66,6 +66,8 @@ class CameraRecorderStats:
     segments: int = 0
     errors: int = 0
     last_error: str | None = None
+    unrecordable: int = 0
+    """Frames with no picture form (a sender's own payload format, an odd raw array)."""
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -206,7 +208,14 @@ class Recorder:
         mode = cam.settings.mode
         if mode == "off":
             return
-        at, jpeg = frame.received_at, frame.to_jpeg()
+        try:
+            jpeg = frame.to_jpeg()
+        except Exception as exc:  # no picture form: counted, not recorded, logged once
+            cam.stats.unrecordable += 1
+            if cam.stats.unrecordable == 1:
+                log.warning("camera %s sends frames that cannot be recorded: %s", frame.name, exc)
+            return
+        at = frame.received_at
         if mode == "continuous" or cam.active or at <= cam.until:
             if not self.disk_error:
                 self._write(cam, at, jpeg)
