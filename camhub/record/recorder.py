@@ -158,15 +158,17 @@ class Recorder:
             # always seen before that frame is handled.
             self._take_triggers()
             now = time.time()
+            # Maintenance (retention, the free-disk guard) before the frame: the very
+            # first frame must not reach a disk that is already too full.
+            if now >= self._next_maintenance:
+                self._next_maintenance = now + 5.0
+                self._maintain(now)
             if frame is not None:
                 self.seen += 1
                 try:
                     self._on_frame(frame)
                 except Exception:  # one camera's bad frame must not end recording
                     log.exception("recorder failed on a frame of camera %s", frame.name)
-            if now >= self._next_maintenance:
-                self._next_maintenance = now + 5.0
-                self._maintain(now)
         self._take_triggers()
 
     def _camera(self, name: CameraName) -> _Camera:
