@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from camhub.bus import BusSubscription, EventBus
 from camhub.detect.base import Box
@@ -276,7 +277,12 @@ class ObjectDetection:
             frame = self.store.latest(name)
             if frame is None:
                 continue
-            region = self._where(cam, frame, now)
+            try:
+                region = self._where(cam, frame, now)
+            except Exception:  # a frame with no picture form (opaque payload, odd array)
+                self._looked(cam, count, now)
+                cam.skipped += 1
+                continue
             if region is None:
                 self._looked(cam, count, now)
                 cam.no_motion += 1
@@ -294,12 +300,13 @@ class ObjectDetection:
         images: list[Image] = []
         for _, _, cam, frame, count, region in candidates[: max(1, self.pool.batch_size)]:
             self._looked(cam, count, now)
-            image = np.asarray(frame.image, dtype=np.uint8)
-            if image.ndim == 2:
-                import cv2
-
-                image = np.asarray(cv2.cvtColor(image, cv2.COLOR_GRAY2BGR), np.uint8)
+            image = _picture(frame)
+            if image is None:  # an opaque payload or an array that is no picture: skip it
+                cam.skipped += 1
+                continue
             h, w = image.shape[:2]
+            if region[2] <= 0 or region[3] <= 0:  # a frame that came without its size
+                region = (0, 0, w, h)
             full = region == (0, 0, w, h)
             if full:
                 cam.full_frame += 1
@@ -312,7 +319,12 @@ class ObjectDetection:
             batch.append(_Item(cam.name, frame, None if full else region, now))
             images.append(image)
         if batch:
-            self.pool.submit(worker, images, batch)
+            try:
+                self.pool.submit(worker, images, batch)
+            except BaseException:
+                for item in batch:  # never leave a camera waiting for an answer that won't come
+                    self._camera(item.camera).in_flight = False
+                raise
 
     def _looked(self, cam: _Camera, count: int, now: float) -> None:
         if cam.cursor:
@@ -441,3 +453,23 @@ class ObjectDetection:
             "workers": self.pool.stats(),
             "cameras": self.camera_stats(),
         }
+
+
+def _picture(frame: Frame) -> Image | None:
+    """The frame as a BGR uint8 image, or ``None`` if it has no picture form."""
+    try:
+        image = frame.image
+    except Exception:  # JpegError, an opaque payload: the camera is skipped, not the loop
+        return None
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) == 0:
+        return None
+    u8: npt.NDArray[np.uint8] = np.asarray(image, dtype=np.uint8)
+    if u8.ndim == 3 and u8.shape[2] == 3:
+        return u8
+    import cv2
+
+    if u8.ndim == 2:
+        return np.asarray(cv2.cvtColor(u8, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
+    if u8.shape[2] == 4:
+        return np.asarray(cv2.cvtColor(u8, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
+    return None

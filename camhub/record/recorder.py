@@ -66,6 +66,8 @@ class CameraRecorderStats:
     segments: int = 0
     errors: int = 0
     last_error: str | None = None
+    unrecordable: int = 0
+    """Frames with no picture form (a sender's own payload format, an odd raw array)."""
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -156,15 +158,17 @@ class Recorder:
             # always seen before that frame is handled.
             self._take_triggers()
             now = time.time()
+            # Maintenance (retention, the free-disk guard) before the frame: the very
+            # first frame must not reach a disk that is already too full.
+            if now >= self._next_maintenance:
+                self._next_maintenance = now + 5.0
+                self._maintain(now)
             if frame is not None:
                 self.seen += 1
                 try:
                     self._on_frame(frame)
                 except Exception:  # one camera's bad frame must not end recording
                     log.exception("recorder failed on a frame of camera %s", frame.name)
-            if now >= self._next_maintenance:
-                self._next_maintenance = now + 5.0
-                self._maintain(now)
         self._take_triggers()
 
     def _camera(self, name: CameraName) -> _Camera:
@@ -206,7 +210,14 @@ class Recorder:
         mode = cam.settings.mode
         if mode == "off":
             return
-        at, jpeg = frame.received_at, frame.to_jpeg()
+        try:
+            jpeg = frame.to_jpeg()
+        except Exception as exc:  # no picture form: counted, not recorded, logged once
+            cam.stats.unrecordable += 1
+            if cam.stats.unrecordable == 1:
+                log.warning("camera %s sends frames that cannot be recorded: %s", frame.name, exc)
+            return
+        at = frame.received_at
         if mode == "continuous" or cam.active or at <= cam.until:
             if not self.disk_error:
                 self._write(cam, at, jpeg)

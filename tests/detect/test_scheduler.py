@@ -296,3 +296,43 @@ def test_two_workers_share_the_cameras_one_frame_in_flight_each(hub) -> None:  #
     # Never more cameras waiting on a worker than there are workers (batch size 1).
     assert max(in_flight_max) <= 2
     assert all(c["skipped"] > 0 for c in det.camera_stats())  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("gated", [True, False])
+def test_cameras_without_a_picture_form_are_skipped_and_the_others_detected(
+    hub,  # type: ignore[no-untyped-def]
+    gated: bool,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """imagezmq peers may send PNG through send_jpg, 1-D or float arrays, or frames
+    without a size; detection skips those cameras, never stalls on them."""
+    store, bus, _ = hub
+    det = ObjectDetection(
+        store, bus, DetectorSpec("darknet"), labels=["person"], motion_gated=gated, detect_fps=4.0
+    )
+    det.start()
+    odd = [
+        Frame("png", payload=b"\x89PNG\r\n\x1a\n" + bytes(64)),
+        Frame("vector", array=np.arange(10, dtype=np.uint8)),
+        Frame("floats", array=np.random.default_rng(0).random((48, 64, 3))),
+    ]
+    try:
+        with Feeder(store, "yard", walking()):
+            for i in range(40):
+                for f in odd:
+                    store.put(Frame(f.name, array=f.array, payload=f.payload, seq=i), "peer")
+                unsized = encode_jpeg(walking()(i * 0.1))
+                store.put(Frame("unsized", jpeg=unsized), "peer")  # no width/height stamped
+                time.sleep(0.1)
+            assert wait_until(
+                lambda: (
+                    det.pool.workers[0].inferences >= 4
+                    and any(c["camera"] == "yard" and c["inferences"] for c in det.camera_stats())
+                ),
+                60,
+            )
+        stats = {c["camera"]: c for c in det.camera_stats()}
+        assert all(not stats[n]["in_flight"] for n in ("png", "vector", "floats"))
+        assert "object detection loop error" not in caplog.text
+    finally:
+        det.stop()

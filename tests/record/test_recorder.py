@@ -200,3 +200,29 @@ def test_a_vanished_directory_loses_no_other_camera(tmp_path: Path) -> None:
     ]
     assert readable_a and min(readable_a) >= t0 + 2  # recording went on in a new folder
     assert len(_recorded(rec, "b")) == 30  # the other camera lost nothing
+
+
+def test_frames_with_no_picture_form_are_counted_not_recorded_and_others_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import numpy as np
+
+    from camhub.types import Frame
+
+    settings = RecordSettings(default=CameraRecording("continuous"), min_free_gb=0)
+    rec, frames, bus = _recorder(tmp_path, settings)
+    bus.close()
+    t0 = time.time() - 50
+    for i in range(20):
+        frames.put(Frame("png", payload=b"\x89PNG\r\n\x1a\n" + bytes(32), received_at=t0 + i))
+        frames.put(Frame("vector", array=np.arange(10, dtype=np.int64), received_at=t0 + i))
+        frames.put(frame("yard", t0 + i, i))
+    assert wait_until(lambda: rec.seen >= 60, timeout=20)
+    stats = {c["camera"]: c for c in rec.stats()["cameras"]}  # type: ignore[attr-defined]
+    rec.stop()
+    assert stats["png"]["unrecordable"] == 20 and stats["vector"]["unrecordable"] == 20
+    assert stats["yard"]["frames"] == 20
+    assert len(_recorded(rec, "yard")) == 20 and _recorded(rec, "png") == []
+    assert caplog.text.count("cannot be recorded") == 2  # once per camera, no tracebacks
+    assert "Traceback" not in caplog.text
+    rec.index.close()
