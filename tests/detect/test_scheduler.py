@@ -283,7 +283,15 @@ def test_two_workers_share_the_cameras_one_frame_in_flight_each(hub) -> None:  #
         for f in feeders:
             f.__enter__()
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not all(w.inferences >= 3 for w in det.pool.workers):
+
+        def done() -> bool:
+            # Cameras feed 10 fps and are looked at 5 times a second: each skips frames.
+            return all(w.inferences >= 3 for w in det.pool.workers) and all(
+                c["skipped"] > 0  # type: ignore[operator]
+                for c in det.camera_stats()
+            )
+
+        while time.monotonic() < deadline and not done():
             cams = det.camera_stats()
             in_flight_max.append(sum(1 for c in cams if c["in_flight"]))
             time.sleep(0.02)
