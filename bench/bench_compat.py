@@ -1,14 +1,17 @@
 """The drop-in path as a new user meets it: lock-step ``ImageSender`` -> ``ImageHub``, one
 sender, 640x480, camhub's pair against imagezmq 1.2.0's pair in the same run.
 
-Every round runs each (implementation, payload) pair once, for ``--seconds``, in a fresh
-hub process pinned to core 0 and a fresh sender process pinned to core 1; the order of
-the two implementations alternates from round to round. Medians over the rounds.
+For each payload both pairs are started once (hub process pinned to core 0, sender
+process pinned to core 1) and then take turns: ``--rounds`` rounds of one burst of
+``--burst`` seconds each, the order alternating from round to round. Only one pair
+sends at a time; the idle hub waits in a blocking receive and costs nothing. Many short
+interleaved bursts cancel the slow drift of a shared machine far better than a few long
+runs in fresh processes. The ratio is the median of the per-round ratios.
 Payloads: pre-encoded JPEG (``send_jpg``/``recv_jpg``) at the tutorial's q95 4:4:4
 (about 90 KB) and at camhub's q85 4:2:0 (about 30 KB), and raw BGR arrays
 (``send_image``/``recv_image``).
 
-    python -m bench.bench_compat [--seconds 3] [--rounds 5]
+    python -m bench.bench_compat [--burst 0.5] [--rounds 20]
 
 Target (issue 8): camhub >= 1.0x imagezmq for JPEG and raw.
 """
@@ -52,6 +55,7 @@ def _module(impl: str) -> Any:
 
 
 def hub_main(impl: str, payload: str, port: int, conn: Connection) -> None:
+    """The tutorial's hub loop; reports its frames and CPU seconds on ``stop``."""
     _pin(0)
     hub = _module(impl).ImageHub(f"tcp://127.0.0.1:{port}")
     recv = hub.recv_image if payload == "raw" else hub.recv_jpg
@@ -68,7 +72,9 @@ def hub_main(impl: str, payload: str, port: int, conn: Connection) -> None:
     hub.zmq_socket.close(linger=0)
 
 
-def sender_main(impl: str, payload: str, port: int, seconds: float, conn: Connection) -> None:
+def sender_main(impl: str, payload: str, port: int, conn: Connection) -> None:
+    """Sends a burst of frames for each ``("burst", seconds)`` it is told; answers with
+    (frames, wall seconds, CPU seconds). ``None`` ends it."""
     _pin(1)
     image = test_frame()
     data: Any = {"jpeg-q95": tutorial_jpeg, "jpeg-q85": camhub_jpeg}.get(payload, lambda i: i)(
@@ -76,99 +82,112 @@ def sender_main(impl: str, payload: str, port: int, seconds: float, conn: Connec
     )
     sender = _module(impl).ImageSender(f"tcp://127.0.0.1:{port}")
     send = sender.send_image if payload == "raw" else sender.send_jpg
-    for _ in range(200):  # warm-up: connection, caches, branch predictors
+    for _ in range(300):  # warm-up: connection, caches, branch predictors
         send("cam", data)
-    count = 0
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    end = t0 + seconds
-    while True:
-        for _ in range(50):  # check the clock every 50 frames, not every frame
-            send("cam", data)
-        count += 50
-        if time.perf_counter() >= end:
-            break
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    conn.send(len(data) if payload != "raw" else 0)
+    while (order := conn.recv()) is not None:
+        count = 0
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        end = t0 + order
+        while True:
+            for _ in range(20):  # check the clock every 20 frames, not every frame
+                send("cam", data)
+            count += 20
+            if time.perf_counter() >= end:
+                break
+        conn.send((count, time.perf_counter() - t0, time.process_time() - cpu0))
     send("stop", data)
-    conn.send((count / elapsed, cpu / count * 1e6, len(data) if payload != "raw" else 0))
     sender.zmq_socket.close(linger=0)
 
 
-def run_pair(impl: str, payload: str, seconds: float) -> tuple[float, float, float, int]:
-    """frames/s, sender CPU us/frame, hub CPU us/frame, payload bytes."""
-    ctx = mp_context()
-    port = free_port()
-    hub_rx, hub_tx = ctx.Pipe(duplex=False)
-    snd_rx, snd_tx = ctx.Pipe(duplex=False)
-    hub = ctx.Process(target=hub_main, args=(impl, payload, port, hub_tx))
-    hub.start()
-    if not hub_rx.poll(30):
-        hub.kill()
-        raise RuntimeError(f"{impl} hub did not start")
-    hub_rx.recv()
-    sender = ctx.Process(target=sender_main, args=(impl, payload, port, seconds, snd_tx))
-    sender.start()
-    try:
-        if not snd_rx.poll(seconds + 60) or not hub_rx.poll(30):
-            raise RuntimeError(f"{impl} {payload} run did not finish")
-        fps, sender_us, size = snd_rx.recv()
-        hub_frames, hub_cpu = hub_rx.recv()
-    finally:
-        for proc in (sender, hub):
+class _Pair:
+    """One implementation's hub and sender processes, kept for the whole payload."""
+
+    def __init__(self, impl: str, payload: str) -> None:
+        ctx = mp_context()
+        port = free_port()
+        self.hub_conn, hub_tx = ctx.Pipe(duplex=False)
+        self.conn, child = ctx.Pipe()
+        self.hub = ctx.Process(target=hub_main, args=(impl, payload, port, hub_tx))
+        self.hub.start()
+        if not self.hub_conn.poll(60):
+            self.hub.kill()
+            raise RuntimeError(f"{impl} hub did not start")
+        self.hub_conn.recv()
+        self.sender = ctx.Process(target=sender_main, args=(impl, payload, port, child))
+        self.sender.start()
+        if not self.conn.poll(60):
+            raise RuntimeError(f"{impl} sender did not start")
+        self.size: int = self.conn.recv()
+        self.bursts: list[tuple[int, float, float]] = []
+
+    def burst(self, seconds: float) -> float:
+        self.conn.send(seconds)
+        if not self.conn.poll(seconds + 30):
+            raise RuntimeError("a burst did not finish")
+        count, wall, cpu = self.conn.recv()
+        self.bursts.append((count, wall, cpu))
+        return float(count / wall)
+
+    def finish(self) -> tuple[float, float]:
+        """Sender and hub CPU microseconds per frame over all bursts."""
+        self.conn.send(None)
+        frames = sum(b[0] for b in self.bursts)
+        sender_us = sum(b[2] for b in self.bursts) / frames * 1e6
+        hub_us = float("nan")
+        if self.hub_conn.poll(30):
+            hub_frames, hub_cpu = self.hub_conn.recv()
+            hub_us = hub_cpu / max(1, hub_frames) * 1e6  # includes the warm-up frames
+        for proc in (self.sender, self.hub):
             proc.join(5)
             if proc.is_alive():
                 proc.kill()
-    return fps, sender_us, hub_cpu / max(1, hub_frames) * 1e6, size
+        return sender_us, hub_us
+
+
+def measure(payload: str, burst: float, rounds: int) -> list[object]:
+    pairs = {impl: _Pair(impl, payload) for impl in IMPLS}
+    fps: dict[str, list[float]] = {impl: [] for impl in IMPLS}
+    try:
+        for r in range(rounds):
+            for impl in IMPLS if r % 2 == 0 else IMPLS[::-1]:
+                fps[impl].append(pairs[impl].burst(burst))
+    finally:
+        cpu = {impl: pair.finish() for impl, pair in pairs.items()}
+    ratios = sorted(c / i for c, i in zip(fps["camhub"], fps["imagezmq"], strict=True))
+    size = pairs["camhub"].size
+    q1, q3 = ratios[len(ratios) // 4], ratios[(3 * len(ratios)) // 4]
+    return [
+        payload + (f" ({size / 1000:.0f} KB)" if size else " (921.6 KB)"),
+        median(fps["imagezmq"]),
+        median(fps["camhub"]),
+        f"{median(ratios):.2f}x",
+        f"{q1:.2f}-{q3:.2f}x",
+        f"{cpu['imagezmq'][0]:.0f} / {cpu['camhub'][0]:.0f}",
+        f"{cpu['imagezmq'][1]:.0f} / {cpu['camhub'][1]:.0f}",
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--burst", type=float, default=0.5, help="seconds per burst")
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--payloads", default=",".join(PAYLOADS))
     args = parser.parse_args()
-    payloads = args.payloads.split(",")
     print(machine_description())
-    results: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
-    for r in range(args.rounds):
-        for payload in payloads:
-            for impl in IMPLS if r % 2 == 0 else IMPLS[::-1]:
-                results.setdefault((impl, payload), []).append(
-                    run_pair(impl, payload, args.seconds)
-                )
-        print(f"round {r + 1}/{args.rounds} done", flush=True)
     rows = []
-    for payload in payloads:
-        med = {
-            impl: [median([run[i] for run in results[(impl, payload)]]) for i in range(3)]
-            for impl in IMPLS
-        }
-        ratios = [
-            a[0] / b[0]
-            for a, b in zip(
-                results[("camhub", payload)], results[("imagezmq", payload)], strict=True
-            )
-        ]
-        size = results[("camhub", payload)][0][3]
-        rows.append(
-            [
-                payload + (f" ({size / 1000:.0f} KB)" if size else " (921.6 KB)"),
-                med["imagezmq"][0],
-                med["camhub"][0],
-                f"{med['camhub'][0] / med['imagezmq'][0]:.2f}x",
-                f"{min(ratios):.2f}-{max(ratios):.2f}x",
-                f"{med['imagezmq'][1]:.0f} / {med['camhub'][1]:.0f}",
-                f"{med['imagezmq'][2]:.0f} / {med['camhub'][2]:.0f}",
-            ]
-        )
+    for payload in args.payloads.split(","):
+        rows.append(measure(payload, args.burst, args.rounds))
+        print(f"{payload} done", flush=True)
     print_table(
-        f"Lock-step ImageSender -> ImageHub, 1 sender, 640x480, {args.seconds:g} s x "
-        f"{args.rounds} interleaved rounds (medians)",
+        f"Lock-step ImageSender -> ImageHub, 1 sender, 640x480, {args.rounds} interleaved "
+        f"rounds of {args.burst:g} s bursts",
         [
             "payload",
-            "imagezmq fps",
-            "camhub fps",
-            "ratio",
-            "per-round ratios",
+            "imagezmq fps (median)",
+            "camhub fps (median)",
+            "ratio (median of rounds)",
+            "middle half of round ratios",
             "sender CPU us/frame (izmq / camhub)",
             "hub CPU us/frame (izmq / camhub)",
         ],

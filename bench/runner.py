@@ -36,10 +36,12 @@ class Case:
     hub: HubSpec
     sender: SenderSpec
     senders: int = 1
+    payload_label: str = ""
+    """Names the payload where one kind comes in several sizes (``jpeg-q85``)."""
 
     @property
     def payload(self) -> str:
-        return "raw" if self.hub.raw else "jpeg"
+        return self.payload_label or ("raw" if self.hub.raw else "jpeg")
 
 
 def run_case(case: Case, duration: float, warmup: float, pin: bool) -> RunResult:

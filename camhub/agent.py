@@ -158,6 +158,8 @@ class CameraWorker:
         self._on_state = on_state
         self.security = security
         self.hub = hub
+        # Live cameras want fresh frames more than throughput: a small window bounds
+        # how many frames a slow hub can have queued (Sender's default sizes it for speed).
         self.window = window
         self.send_timeout = send_timeout
         self.source = make_source(job)

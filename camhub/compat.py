@@ -52,8 +52,15 @@ class ImageSender:
         self.REQ_REP = REQ_REP
         self._sender: Sender | Publisher
         if REQ_REP:
+            # imagezmq's exact header: in lock-step nothing is lost unseen, and every
+            # frame's round trip is its latency, so the stamps would add only cost.
             self._sender = Sender(
-                connect_to, window=1, timeout=timeout, on_timeout=on_timeout, security=security
+                connect_to,
+                window=1,
+                timeout=timeout,
+                on_timeout=on_timeout,
+                security=security,
+                stamp=False,
             )
         else:
             self._sender = Publisher(connect_to, bind=True, security=security)
@@ -102,7 +109,7 @@ COMPAT_LIMITS = Limits(max_payload=1024 * 1024 * 1024)
 JSON header over 16 KiB) is refused; see docs/protocol.md, "Deliberate refusals"."""
 
 # Plain ints: pyzmq's enums (and its sockopt attributes) cost microseconds per use.
-_NOBLOCK, _RCVMORE = int(zmq.NOBLOCK), int(zmq.RCVMORE)
+_NOBLOCK = int(zmq.NOBLOCK)
 
 Want = Literal["image", "jpg", "frame"]
 """What the caller asked for: ``recv_image``, ``recv_jpg`` or ``recv_frame``."""
@@ -151,7 +158,6 @@ class ImageHub:
         self._last_logged = -10.0
         self._pending = False
         """A request was received and not yet answered (REP must answer before the next)."""
-        self._headers: dict[bytes, dict[str, Any]] = {}
         max_size = limits.max_payload + limits.max_header + 1024
         if REQ_REP:
             addr = check_endpoint(open_port, what="hub bind address", bind=True)
@@ -196,22 +202,22 @@ class ImageHub:
             # A blocking receive with a short RCVTIMEO: one call per frame when busy, and
             # Ctrl-C and the caller's timeout are still honoured promptly when idle.
             try:
-                head = sock.recv(copy=True)
+                head = sock.recv(copy=False)
             except zmq.Again:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise ReceiveTimeout("no frame received within the timeout") from None
                 continue
             self._pending = True
             # ZeroMQ delivers a multipart message whole: the rest is there at once.
-            # recv_jpg returns bytes anyway, so its payload is copied straight out of
-            # ZeroMQ (cheaper than a Frame object plus a copy); otherwise the payload
-            # stays in ZeroMQ's buffer, and recv_image of a raw array copies nothing.
-            body: list[protocol.Buffer] = [head]
-            while sock.getsockopt(_RCVMORE):
-                if want == "jpg":
-                    body.append(sock.recv(_NOBLOCK, copy=True))
-                else:
-                    body.append(sock.recv(_NOBLOCK, copy=False).buffer)
+            # Zero-copy frames tell whether more parts follow (``more``) without a
+            # getsockopt call each. recv_jpg returns bytes anyway, so its payload is
+            # copied out at once; otherwise it stays in ZeroMQ's buffer, and
+            # recv_image of a raw array copies nothing.
+            body: list[protocol.Buffer] = [head.bytes]
+            part = head
+            while part.more:
+                part = sock.recv(_NOBLOCK, copy=False)
+                body.append(part.bytes if want == "jpg" else part.buffer)
             try:
                 return self._header(body), body
             except ProtocolError as exc:
@@ -228,16 +234,8 @@ class ImageHub:
             raise ProtocolError(
                 f"payload is {len(body[1])} bytes, over the limit of {self.limits.max_payload}"
             )
-        raw = bytes(body[0])
-        header = self._headers.get(raw)
-        if header is None:
-            # An imagezmq sender repeats one header per camera; parse each once.
-            header = protocol.parse_header(raw, self.limits, any_name=True)
-            if "seq" not in header:  # a stamped header never comes twice
-                if len(self._headers) >= 64:
-                    self._headers.clear()
-                self._headers[raw] = header
-        return header
+        # Parsed and checked once per camera: see protocol.parse_header.
+        return protocol.parse_header(body[0], self.limits, any_name=True)
 
     def _from_message(self, header: dict[str, Any], body: list[protocol.Buffer], want: Want) -> Any:
         """REQ/REP: turn a message into what was asked for, decoding only what must be."""

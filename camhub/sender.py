@@ -3,10 +3,11 @@
 * :class:`Sender` talks request/reply. It uses a DEALER socket that frames each message
   exactly as a REQ socket would (empty delimiter, header, payload), so it works with
   camhub hubs and with imagezmq's REP ``ImageHub``. Up to ``window`` frames may be in
-  flight, so throughput is not limited by the round trip. With a window of 4 or more it
-  asks camhub hubs for credit acknowledgements (``"ack": window // 2`` in its headers:
-  one reply per that many frames, see :mod:`camhub.protocol`); it still takes one
-  reply per frame from hubs that ignore the key (imagezmq). When replies stop coming
+  flight, so throughput is not limited by the round trip; by default the window is
+  sized to the frames (about 768 KiB in flight, 4 to 16 frames). With a window of 4 or
+  more it asks camhub hubs for credit acknowledgements (``"ack": window // 2`` in its
+  headers: one reply per that many frames, see :mod:`camhub.protocol`); it still takes
+  one reply per frame from hubs that ignore the key (imagezmq). When replies stop coming
   within ``timeout`` the socket is thrown away and a fresh one connects (the "Lazy
   Pirate" pattern), so a restarted hub is picked up again by itself.
 * :class:`Publisher` talks PUB/SUB: it binds (imagezmq's topology) or connects to a hub
@@ -47,6 +48,14 @@ _SLICE = 0.1
 
 OnTimeout = Literal["drop", "raise"]
 
+AUTO_WINDOW = (4, 16)
+"""Fewest and most frames in flight a ``Sender(window=None)`` chooses."""
+AUTO_IN_FLIGHT = 768 * 1024
+"""Bytes in flight a ``Sender(window=None)`` aims for. Measured (bench/bench_fastpath.py):
+more frames in flight mean fewer wake-ups of both ends, until what is in flight no
+longer fits the CPUs' caches and every copy slows down: 16 frames of 30 KB and 8 of
+91 KB were fastest, 16 of 91 KB or 8 of 900 KB slower again."""
+
 
 @dataclass(slots=True)
 class SenderStats:
@@ -80,10 +89,18 @@ class _Stamper:
         return frame
 
 
+class _Unstamped(_Stamper):
+    """Leaves headers exactly as imagezmq writes them (``{"msg": name}`` plus the array's
+    dtype and shape)."""
+
+    def stamp(self, frame: Frame) -> Frame:
+        return frame
+
+
 class _BaseSender:
-    def __init__(self) -> None:
+    def __init__(self, *, stamp: bool = True) -> None:
         self.stats = SenderStats()
-        self._stamper = _Stamper()
+        self._stamper = _Stamper() if stamp else _Unstamped()
 
     def send_frame(self, frame: Frame) -> bool:
         raise NotImplementedError
@@ -110,6 +127,9 @@ class _BaseSender:
 class Sender(_BaseSender):
     """Request/reply sender with a window of frames in flight and automatic reconnect.
 
+    ``window``: the most frames in flight; ``None`` (the default) sizes it to each frame,
+    see :data:`AUTO_IN_FLIGHT`; 1 is imagezmq's lock-step (a REQ socket).
+
     ``on_timeout="drop"`` (the default) gives up a frame that cannot be delivered within
     ``timeout`` seconds, logs once per outage and returns ``False``; ``"raise"`` raises
     :class:`~camhub.types.SendTimeout` instead.
@@ -118,26 +138,36 @@ class Sender(_BaseSender):
     encryption on one side only) is reported as soon as it happens, in the log and in
     :attr:`last_error`, or as :class:`~camhub.security.HubRefused` with ``"raise"``; the
     sender retries on a fresh connection every ``timeout`` seconds.
+
+    ``stamp=False`` leaves out the per-frame stamps (``seq``, ``ts``), so headers are
+    exactly imagezmq's: the hub then cannot count lost frames or show latency, but a
+    lock-step exchange saves some microseconds on each side.
     """
 
     def __init__(
         self,
         connect_to: str = "tcp://127.0.0.1:5555",
         *,
-        window: int = 4,
+        window: int | None = None,
         timeout: float = 2.0,
         on_timeout: OnTimeout = "drop",
         security: SocketSecurity | None = None,
+        stamp: bool = True,
     ) -> None:
-        super().__init__()
-        if window < 1:
+        super().__init__(stamp=stamp)
+        if window is not None and window < 1:
             raise ArgumentError(f"window must be at least 1, got {window}")
         if timeout <= 0:
             raise ArgumentError(f"timeout must be positive, got {timeout}")
         if on_timeout not in ("drop", "raise"):
             raise ArgumentError(f"on_timeout must be 'drop' or 'raise', got {on_timeout!r}")
         self.address = check_endpoint(connect_to, what="hub address")
-        self.window = window
+        self._auto = window is None
+        self.window = AUTO_WINDOW[1] if window is None else window
+        """The most frames in flight (with ``window=None``, the current frame size's
+        limit is :attr:`limit`)."""
+        self.limit = self.window
+        """Frames that may be in flight now."""
         self.timeout = timeout
         self.on_timeout: OnTimeout = on_timeout
         self._security = security
@@ -151,11 +181,26 @@ class Sender(_BaseSender):
         self.last_error: str | None = None
         """Why the hub cannot be reached right now (None while it answers)."""
         self._interrupt = threading.Event()
-        self.ack_every = window // 2 if window >= 4 else 1
+        self.ack_every = 1
         """Frames per acknowledgement asked of camhub hubs (1: one reply per frame)."""
-        self._ack_field = b'{"ack":%d,' % self.ack_every if self.ack_every > 1 else b""
+        self._ack_field = b""
+        self._set_limit(self.window)
         self._answer_now = False
         self._connect()
+
+    def _set_limit(self, limit: int) -> None:
+        self.limit = limit
+        self.ack_every = limit // 2 if limit >= 4 else 1
+        self._ack_field = b'{"ack":%d,' % self.ack_every if self.ack_every > 1 else b""
+
+    def _fit(self, nbytes: int) -> None:
+        """``window=None``: size the window to the frame (about ``AUTO_IN_FLIGHT`` bytes).
+        A shrinking window can leave more frames in flight than the new limit while the
+        hub holds their credit for the old one; it then answers within ACK_DELAY."""
+        low, high = AUTO_WINDOW
+        limit = min(high, max(low, AUTO_IN_FLIGHT // max(1, nbytes)))
+        if limit != self.limit:
+            self._set_limit(limit)
 
     @property
     def socket(self) -> zmq.Socket[bytes]:
@@ -170,7 +215,10 @@ class Sender(_BaseSender):
         # never reused after a timeout, so its strict send/receive order cannot jam.
         kind = zmq.REQ if self.window == 1 else zmq.DEALER
         self._prefix: tuple[bytes, ...] = () if kind == zmq.REQ else (b"",)
-        sock = new_socket(kind, hwm=self.window + 1, security=self._security)
+        # The window, not the high-water mark, bounds what is in flight. A mark near the
+        # window makes libzmq wake the sending thread with a command on almost every
+        # message (its low-water mark is half the high one): 15-20 us a frame.
+        sock = new_socket(kind, hwm=1000, security=self._security)
         if kind == zmq.REQ:
             sock.setsockopt(zmq.RCVTIMEO, int(_SLICE * 1000))
         # Queue only to live connections, so "hub unreachable" shows up as not-writable
@@ -320,9 +368,15 @@ class Sender(_BaseSender):
 
     def send_frame(self, frame: Frame) -> bool:
         self._stamper.stamp(frame)
+        if self._auto:
+            self._fit(frame.nbytes)
+        if self._in_flight >= self.ack_every:
+            self._take_replies(0)  # before that many frames no credit can be due
+        if self._send_now(frame):
+            return True
         if self._in_flight:
             self._take_replies(0)
-        if self._in_flight >= self.window and not self._take_replies(self.timeout):
+        if self._in_flight >= self.limit and not self._take_replies(self.timeout):
             # Replies stopped: the hub died or restarted. Start over on a fresh socket.
             self._reconnect()
             self.stats.dropped += 1
@@ -376,7 +430,7 @@ class Sender(_BaseSender):
             return None
         self._answer_now = True
         try:
-            if not self._send_now(frame) and not self.send_frame(frame):
+            if not self.send_frame(frame):
                 return None
         finally:
             self._answer_now = False
@@ -387,17 +441,22 @@ class Sender(_BaseSender):
         return None
 
     def _send_now(self, frame: Frame) -> bool:
-        """The lock-step fast path: while the hub answers, queue the frame without first
-        asking whether the socket is writable (a non-blocking send says so itself).
+        """The fast path, taken while the hub answers and the window has room: queue the
+        frame without first asking whether the socket is writable (a non-blocking send
+        says so itself, and with ``IMMEDIATE`` it fails when no hub is connected).
         False, with nothing sent, whenever the full path must decide (and explain)."""
-        if self._outage_since is not None or self._refused_at is not None or self._in_flight:
+        if (
+            self._in_flight >= self.limit
+            or self._outage_since is not None
+            or self._refused_at is not None
+        ):
             return False
         self._stamper.stamp(frame)
         try:
             send_parts(self.socket, [*self._prefix, *self._encode(frame)])
         except zmq.Again:
             return False
-        self._in_flight = 1
+        self._in_flight += 1
         self.stats.sent += 1
         self.stats.bytes += frame.nbytes
         return True

@@ -216,3 +216,39 @@ def test_fuzzed_frames_only_ever_raise_protocol_error(parts: list[bytes]) -> Non
         protocol.decode(parts)
     except ProtocolError:
         pass
+
+
+_STAMP_NAMES = st.text(min_size=1, max_size=12).filter(lambda n: n.isprintable())
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=_STAMP_NAMES,
+    seq=st.integers(min_value=0, max_value=2**62),
+    ts=st.floats(min_value=0, max_value=1e11, allow_nan=False),
+    ack=st.one_of(st.none(), st.integers(min_value=1, max_value=64)),
+    extra=st.sampled_from(["", ',"enc":"jpeg"', ',"width":640,"height":480', ',"seq":7']),
+)
+def test_stamped_headers_parse_as_json_does(
+    name: str, seq: int, ts: float, ack: int | None, extra: str
+) -> None:
+    """The remembered-remainder path (stamps matched, the rest parsed once) gives what a
+    full JSON parse gives, for camhub's own headers and for look-alikes."""
+    head = ("" if ack is None else f'"ack":{ack},') + f'"seq":{seq},"ts":{ts!r}'
+    raw = ("{" + head + extra + ',"msg":' + json.dumps(name) + "}").encode()
+    for _ in range(2):  # the second time comes from the cache
+        assert protocol.parse_header(raw, any_name=True) == json.loads(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"seq":1,"ts":1.5,}',  # the remainder alone would be "{}"
+        b'{"ack":2,"seq":1,"ts":1.5,',
+        b'{"seq":1,"ts":1.5,"msg":5}',
+        b'{"seq":01,"ts":1.5,"msg":"a"}',
+    ],
+)
+def test_stamped_look_alikes_that_are_not_valid_are_refused(raw: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        protocol.parse_header(raw)

@@ -180,3 +180,58 @@ def test_bad_ack_values_are_refused_with_an_error(counted: tuple[Receiver, list[
     finally:
         sock.close()
     assert frames == [] and receiver.malformed == 5
+
+
+def test_default_window_is_sized_to_the_frames(
+    counted: tuple[Receiver, list[Frame]], jpeg: bytes, image: object
+) -> None:
+    """``Sender()`` keeps about AUTO_IN_FLIGHT bytes in flight: many small JPEGs, few
+    large raw frames, and asks for credit to match; every frame still arrives."""
+    from camhub.sender import AUTO_IN_FLIGHT, AUTO_WINDOW
+
+    receiver, frames = counted
+    with camhub.Sender(receiver.endpoints[0], timeout=5.0) as sender:
+        for _ in range(100):
+            assert sender.send_jpeg("small", jpeg)
+            assert sender.in_flight <= sender.limit
+        assert sender.limit == min(AUTO_WINDOW[1], max(AUTO_WINDOW[0], AUTO_IN_FLIGHT // len(jpeg)))
+        assert sender.ack_every == sender.limit // 2
+        assert sender.flush()
+        for _ in range(20):
+            assert sender.send_image("big", image)  # 921,600 bytes
+            assert sender.in_flight <= AUTO_WINDOW[0]
+        assert (sender.limit, sender.ack_every) == (AUTO_WINDOW[0], AUTO_WINDOW[0] // 2)
+        assert sender.flush()
+        assert sender.stats.sent == sender.stats.acked == 120
+    assert len(frames) == 120
+    assert receiver.replies < 120 // 2 + 10, receiver.replies
+
+
+def test_compat_sender_headers_are_exactly_imagezmqs(image: object, jpeg: bytes) -> None:
+    """The drop-in ImageSender sends imagezmq's header keys and nothing else (no stamps)."""
+    import json
+
+    ctx = zmq.Context.instance()
+    rep = ctx.socket(zmq.REP)
+    rep.setsockopt(zmq.LINGER, 0)
+    rep.setsockopt(zmq.RCVTIMEO, 5000)
+    port = rep.bind_to_random_port("tcp://127.0.0.1")
+    headers: list[dict[str, object]] = []
+
+    def serve() -> None:
+        for _ in range(2):
+            parts = rep.recv_multipart()
+            headers.append(json.loads(parts[0]))
+            rep.send(b"OK")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with camhub.ImageSender(f"tcp://127.0.0.1:{port}") as sender:
+        assert sender.send_jpg("j", jpeg) == b"OK"
+        assert sender.send_image("r", image) == b"OK"
+    thread.join(5)
+    rep.close()
+    assert headers == [
+        {"msg": "j"},
+        {"msg": "r", "dtype": "uint8", "shape": [480, 640, 3]},
+    ]
