@@ -2,12 +2,11 @@
 frames, plaintext and CURVE in the same run (rounds alternate, medians compared), and
 the CPU time each frame costs the sender and the hub (all threads, ZeroMQ's included).
 
-The sender runs in its own process, as a camera would, so the two do not share a GIL.
-They still share this machine's cores: when the run is CPU-bound, the sender's
-encryption and the hub's decryption compete with each other, which across a real
-network they would not.
+The sender runs in its own process, as a camera would, so the two do not share a GIL,
+and on a machine with two or more cores the hub is pinned to the first core and the
+sender to the second (``--no-pin`` lets them share), as they would be on two machines.
 
-    PYTHONPATH=. python bench/bench_security.py [--seconds 3] [--rounds 3] [--window 4]
+    PYTHONPATH=. python bench/bench_security.py [--seconds 3] [--rounds 3] [--window N]
 
 Target (issue 5): CURVE costs at most 20% of plaintext throughput.
 """
@@ -47,9 +46,12 @@ def _send(
     seconds: float,
     window: int,
     out: mp.Queue[tuple[int, float, float]],
+    pin: bool = False,
 ) -> None:
+    if pin:
+        _pin(1)
     security = CurveClient(*keys) if keys else None
-    with camhub.Sender(endpoint, window=window, timeout=5.0, security=security) as sender:
+    with camhub.Sender(endpoint, window=window or None, timeout=5.0, security=security) as sender:
         sender.send_jpeg("bench", jpeg)  # connect and handshake outside the timing
         sender.flush()
         acked = sender.stats.acked
@@ -62,13 +64,22 @@ def _send(
         out.put((sender.stats.acked - acked, elapsed, cpu))
 
 
-def run_once(secure: bool, keydir: Path, jpeg: bytes, seconds: float, window: int) -> Row:
+def _pin(core: int) -> None:
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
+
+
+def run_once(
+    secure: bool, keydir: Path, jpeg: bytes, seconds: float, window: int, pin: bool
+) -> Row:
     server = CurveServer(keydir / "hub.key_secret", keydir / "authorized") if secure else None
     keys = (str(keydir / "hub.key"), str(keydir / "cam.key_secret")) if secure else None
     spawn = mp.get_context("spawn")
     out: mp.Queue[tuple[int, float, float]] = spawn.Queue()
     with camhub.Hub("tcp://127.0.0.1:0", security=server) as hub:
-        proc = spawn.Process(target=_send, args=(hub.endpoint, keys, jpeg, seconds, window, out))
+        proc = spawn.Process(
+            target=_send, args=(hub.endpoint, keys, jpeg, seconds, window, out, pin)
+        )
         proc.start()
         out.get(timeout=60)
         hub_cpu = time.process_time()  # this process is the hub (its threads and ZeroMQ's)
@@ -82,15 +93,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per timed run")
     parser.add_argument("--rounds", type=int, default=3, help="runs per mode, alternating")
-    parser.add_argument("--window", type=int, default=4, help="frames in flight per sender")
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=0,
+        help="frames in flight per sender (default: Sender's own choice for the frame size)",
+    )
+    parser.add_argument("--no-pin", action="store_true", help="let hub and sender share cores")
     args = parser.parse_args()
+    pin = not args.no_pin
+    if pin:
+        _pin(0)  # this process is the hub
 
     jpeg = camera_like_jpeg()
     mb = len(jpeg) / 1e6
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"640x480 JPEG of {len(jpeg) / 1000:.1f} KB, window {args.window}, {args.rounds} rounds "
-        f"of {args.seconds:.0f} s per mode; {os.cpu_count()} CPUs, load average {load:.1f}"
+        f"640x480 JPEG of {len(jpeg) / 1000:.1f} KB, window {args.window or 'auto'}, "
+        f"{args.rounds} rounds of {args.seconds:.0f} s per mode; {os.cpu_count()} CPUs"
+        f"{', hub and sender pinned to separate cores' if pin else ''}, load average {load:.1f}"
     )
     results: dict[str, list[Row]] = {"plaintext": [], "curve": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,7 +121,9 @@ def main() -> None:
         (keydir / "authorized" / "cam.key_secret").rename(keydir / "cam.key_secret")
         for r in range(args.rounds):
             for mode in ("plaintext", "curve") if r % 2 == 0 else ("curve", "plaintext"):
-                fps, snd, hub = run_once(mode == "curve", keydir, jpeg, args.seconds, args.window)
+                fps, snd, hub = run_once(
+                    mode == "curve", keydir, jpeg, args.seconds, args.window, pin
+                )
                 results[mode].append((fps, snd, hub))
                 print(
                     f"  round {r + 1} {mode:9s} {fps:6.0f} frames/s {fps * mb:6.1f} MB/s   "
