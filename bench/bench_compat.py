@@ -69,7 +69,7 @@ def hub_main(impl: str, payload: str, port: int, conn: Connection) -> None:
             break
         count += 1
     conn.send((count, time.process_time() - cpu0))
-    hub.zmq_socket.close(linger=0)
+    hub.zmq_socket.close(linger=1000)  # LINGER 0 could discard the reply to "stop"
 
 
 def sender_main(impl: str, payload: str, port: int, conn: Connection) -> None:
