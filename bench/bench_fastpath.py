@@ -9,7 +9,7 @@ interleaved bursts cancel the drift of a shared machine far better than a few lo
 in fresh processes. Ratios are medians of the per-round ratios.
 
 Hub CPU is the hub process's CPU time (all threads, ZeroMQ's I/O thread included)
-during the bursts, per frame received.
+during the bursts, per frame received; sender CPU likewise, per frame sent.
 
     python -m bench.bench_fastpath [--burst 0.5] [--rounds 12] [--windows auto,4,8]
 
@@ -127,7 +127,7 @@ def _sender(kind: str, endpoint: str, data: Any) -> Callable[[], object]:
 
 
 def sender_main(kind: str, payload: str, endpoint: str, conn: Connection) -> None:
-    """Sends for ``seconds`` each time it is told; answers (frames, seconds)."""
+    """Sends for ``seconds`` each time it is told; answers (frames, seconds, CPU seconds)."""
     _pin(1)
     send = _sender(kind, endpoint, PAYLOADS[payload](test_frame()))
     for _ in range(300):
@@ -135,6 +135,7 @@ def sender_main(kind: str, payload: str, endpoint: str, conn: Connection) -> Non
     conn.send("ready")
     while (seconds := conn.recv()) is not None:
         count = 0
+        cpu0 = time.process_time()
         t0 = time.perf_counter()
         end = t0 + seconds
         while True:
@@ -143,7 +144,7 @@ def sender_main(kind: str, payload: str, endpoint: str, conn: Connection) -> Non
             count += 10
             if time.perf_counter() >= end:
                 break
-        conn.send((count, time.perf_counter() - t0))
+        conn.send((count, time.perf_counter() - t0, time.process_time() - cpu0))
 
 
 class Variant:
@@ -177,6 +178,8 @@ class Variant:
         self.fps: list[float] = []
         self.frames = 0
         self.hub_cpu = 0.0
+        self.sent = 0
+        self.sender_cpu = 0.0
 
     def burst(self, seconds: float) -> float:
         self.hub_conn.send("count")
@@ -187,8 +190,10 @@ class Variant:
         for _proc, conn in self.senders:
             if not conn.poll(seconds + 30):
                 raise RuntimeError(f"{self.label}: a burst did not finish")
-            count, wall = conn.recv()
+            count, wall, cpu = conn.recv()
             sent += count / wall
+            self.sent += count
+            self.sender_cpu += cpu
         self.hub_conn.send("count")
         frames1, cpu1 = self.hub_conn.recv()
         self.frames += frames1 - frames0
@@ -259,6 +264,7 @@ def main() -> None:
                     f"{vs_izmq:.2f}x",
                     f"{vs_bare:.0%}",
                     v.hub_cpu / max(1, v.frames) * 1e6,
+                    v.sender_cpu / max(1, v.sent) * 1e6,
                 ]
             )
         print(f"{combo} done", flush=True)
@@ -273,6 +279,7 @@ def main() -> None:
             "vs imagezmq",
             "vs bare PUSH/PULL",
             "hub CPU us/frame",
+            "sender CPU us/frame",
         ],
         rows,
     )

@@ -45,6 +45,10 @@ from camhub.types import ArgumentError, Frame, HubEvent, PeerStats
 log = logging.getLogger("camhub.hub")
 
 _POLLIN = int(zmq.POLLIN)
+_RCVTIMEO = int(zmq.RCVTIMEO)
+_IDLE_WAIT_MS = 250
+"""Longest blocking receive: how soon the loop notices a stop. Each wake-up of an idle
+hub costs CPU, which at low frame rates shows per frame."""
 _MAX_HELD = 4096
 """Most credit senders with acknowledgements held back at once."""
 _BURST = 256
@@ -180,18 +184,26 @@ class Receiver:
     def _run_one(self, sock: zmq.Socket[bytes], *, routed: bool) -> None:
         # One socket (the usual case): a blocking receive with a timeout, like imagezmq's
         # loop. Polling first would cost a system call or two for every large frame.
-        sock.setsockopt(zmq.RCVTIMEO, 100)
+        # While acknowledgements are held the timeout ends when they fall due; a
+        # non-blocking receive plus a poll instead would cost an exception and a system
+        # call for nearly every frame.
+        timeout = _IDLE_WAIT_MS
+        sock.setsockopt(_RCVTIMEO, timeout)
         while not self._stop.is_set():
             while not routed and not self._commands.empty():
                 sock.connect(self._commands.get())
+            wanted = _IDLE_WAIT_MS
+            if self._unacked:
+                left = self._held_since + protocol.ACK_DELAY - time.monotonic()
+                wanted = min(_IDLE_WAIT_MS, max(1, int(left * 1000) + 1))
+            if wanted != timeout:
+                sock.setsockopt(_RCVTIMEO, wanted)
+                timeout = wanted
             try:
-                parts = recv_parts(sock, wait=not self._unacked)
+                parts = recv_parts(sock, wait=True)
             except zmq.Again:
-                if self._unacked:  # held acknowledgements: wait only until they are due
-                    left = self._held_since + protocol.ACK_DELAY - time.monotonic()
-                    waited = left <= 0 or not readable(sock, min(100, int(left * 1000) + 1))
-                    if waited and self._acks_due():
-                        self._flush_acks(sock)
+                if self._acks_due():
+                    self._flush_acks(sock)
                 continue
             except zmq.ZMQError:  # socket closed under us during shutdown
                 break
