@@ -19,7 +19,6 @@ Target (issue 8): camhub >= 1.0x imagezmq for JPEG and raw.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from multiprocessing.connection import Connection
 from typing import Any
@@ -30,6 +29,7 @@ from bench.common import (
     machine_description,
     median,
     mp_context,
+    pin,
     print_table,
     test_frame,
     tutorial_jpeg,
@@ -37,11 +37,6 @@ from bench.common import (
 
 IMPLS = ("imagezmq", "camhub")
 PAYLOADS = ("jpeg-q95", "jpeg-q85", "raw")
-
-
-def _pin(core: int) -> None:
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
 
 
 def _module(impl: str) -> Any:
@@ -56,7 +51,7 @@ def _module(impl: str) -> Any:
 
 def hub_main(impl: str, payload: str, port: int, conn: Connection) -> None:
     """The tutorial's hub loop; reports its frames and CPU seconds on ``stop``."""
-    _pin(0)
+    pin(0)
     hub = _module(impl).ImageHub(f"tcp://127.0.0.1:{port}")
     recv = hub.recv_image if payload == "raw" else hub.recv_jpg
     conn.send("ready")
@@ -75,7 +70,7 @@ def hub_main(impl: str, payload: str, port: int, conn: Connection) -> None:
 def sender_main(impl: str, payload: str, port: int, conn: Connection) -> None:
     """Sends a burst of frames for each ``("burst", seconds)`` it is told; answers with
     (frames, wall seconds, CPU seconds). ``None`` ends it."""
-    _pin(1)
+    pin(1)
     image = test_frame()
     data: Any = {"jpeg-q95": tutorial_jpeg, "jpeg-q85": camhub_jpeg}.get(payload, lambda i: i)(
         image

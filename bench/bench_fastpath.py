@@ -21,7 +21,6 @@ and 8 senders: camhub >= 1.2x imagezmq.
 from __future__ import annotations
 
 import argparse
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from bench.common import (
     machine_description,
     median,
     mp_context,
+    pin,
     print_table,
     test_frame,
     tutorial_jpeg,
@@ -47,11 +47,6 @@ PAYLOADS: dict[str, Callable[[np.ndarray], Any]] = {
     "raw": lambda image: image,
 }
 COMBOS = (("jpeg-q95", 1), ("jpeg-q85", 1), ("raw", 1), ("raw", 8), ("jpeg-q95", 8))
-
-
-def _pin(core: int) -> None:
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
 
 
 def _hub_loop(kind: str, raw: bool, ready: Callable[[str], None]) -> Callable[[], int]:
@@ -95,7 +90,7 @@ def _hub_loop(kind: str, raw: bool, ready: Callable[[str], None]) -> Callable[[]
 
 def hub_main(kind: str, raw: bool, conn: Connection) -> None:
     """Answers each request with (frames so far, CPU seconds so far); ``None`` ends it."""
-    _pin(0)
+    pin(0)
     frames = _hub_loop(kind, raw, conn.send)
     while conn.recv() is not None:
         conn.send((frames(), time.process_time()))
@@ -128,7 +123,7 @@ def _sender(kind: str, endpoint: str, data: Any) -> Callable[[], object]:
 
 def sender_main(kind: str, payload: str, endpoint: str, conn: Connection) -> None:
     """Sends for ``seconds`` each time it is told; answers (frames, seconds, CPU seconds)."""
-    _pin(1)
+    pin(1)
     send = _sender(kind, endpoint, PAYLOADS[payload](test_frame()))
     for _ in range(300):
         send()

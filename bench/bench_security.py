@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 import camhub
+from bench.common import pin as pin_to
 from camhub.security import CurveClient, CurveServer, write_key_pair
 
 Row = tuple[float, float, float]
@@ -49,7 +50,7 @@ def _send(
     pin: bool = False,
 ) -> None:
     if pin:
-        _pin(1)
+        pin_to(1)
     security = CurveClient(*keys) if keys else None
     with camhub.Sender(endpoint, window=window or None, timeout=5.0, security=security) as sender:
         sender.send_jpeg("bench", jpeg)  # connect and handshake outside the timing
@@ -62,11 +63,6 @@ def _send(
         sender.flush()
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         out.put((sender.stats.acked - acked, elapsed, cpu))
-
-
-def _pin(core: int) -> None:
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
 
 
 def run_once(
@@ -103,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     pin = not args.no_pin
     if pin:
-        _pin(0)  # this process is the hub
+        pin_to(0)  # this process is the hub
 
     jpeg = camera_like_jpeg()
     mb = len(jpeg) / 1e6

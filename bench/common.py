@@ -106,6 +106,13 @@ def mp_context() -> multiprocessing.context.ForkServerContext:
     return ctx
 
 
+def pin(core: int) -> None:
+    """Keep this process (and threads it starts later) on one core, where there are two or
+    more: benchmarks put the hub on core 0 and its senders on core 1."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {core % (os.cpu_count() or 1)})
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """CPU seconds (user + system, all threads) and resident memory of one process."""
