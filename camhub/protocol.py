@@ -343,9 +343,13 @@ def _jpeg_size_within(payload: Buffer, limits: Limits) -> tuple[int, int] | None
         width, height = jpeg_size(payload)
     except JpegError:
         return None
-    if width > limits.max_dim or height > limits.max_dim or width * height > limits.max_pixels:
-        return None
-    return width, height
+    return (width, height) if _within(width, height, limits) else None
+
+
+def _within(width: int, height: int, limits: Limits) -> bool:
+    return (
+        width <= limits.max_dim and height <= limits.max_dim and width * height <= limits.max_pixels
+    )
 
 
 def why_not_a_jpeg(payload: Buffer, limits: Limits = DEFAULT_LIMITS) -> str | None:
@@ -359,7 +363,7 @@ def why_not_a_jpeg(payload: Buffer, limits: Limits = DEFAULT_LIMITS) -> str | No
         width, height = jpeg_size(payload)
     except JpegError as exc:
         return str(exc)
-    if width > limits.max_dim or height > limits.max_dim or width * height > limits.max_pixels:
+    if not _within(width, height, limits):
         return (
             f"JPEG declares {width}x{height} pixels, over the limits ({limits.max_dim} per "
             f"side, {limits.max_pixels} in all)"

@@ -407,10 +407,7 @@ class Sender(_BaseSender):
             self.stats.dropped += 1
             self._note_outage("is not accepting frames")
             return False
-        self._in_flight += 1
-        self.stats.sent += 1
-        self.stats.bytes += frame.nbytes
-        return True
+        return self._count_sent(frame)
 
     def _encode(self, frame: Frame) -> list[protocol.Buffer]:
         parts = protocol.encode_frame(frame)
@@ -441,21 +438,24 @@ class Sender(_BaseSender):
         return None
 
     def _send_now(self, frame: Frame) -> bool:
-        """The fast path, taken while the hub answers and the window has room: queue the
-        frame without first asking whether the socket is writable (a non-blocking send
-        says so itself, and with ``IMMEDIATE`` it fails when no hub is connected).
-        False, with nothing sent, whenever the full path must decide (and explain)."""
+        """The fast path for a frame :meth:`send_frame` has stamped, taken while the hub
+        answers and the window has room: queue it without first asking whether the
+        socket is writable (a non-blocking send says so itself, and with ``IMMEDIATE``
+        it fails when no hub is connected). False, with nothing sent, whenever the full
+        path must decide (and explain)."""
         if (
             self._in_flight >= self.limit
             or self._outage_since is not None
             or self._refused_at is not None
         ):
             return False
-        self._stamper.stamp(frame)
         try:
             send_parts(self.socket, [*self._prefix, *self._encode(frame)])
         except zmq.Again:
             return False
+        return self._count_sent(frame)
+
+    def _count_sent(self, frame: Frame) -> bool:
         self._in_flight += 1
         self.stats.sent += 1
         self.stats.bytes += frame.nbytes
