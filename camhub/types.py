@@ -27,11 +27,13 @@ from camhub.errors import (
     SourceError,
 )
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
+from camhub.video.packet import VideoPacket
 
 CameraName = str
-Encoding = Literal["jpeg", "raw", "other"]
+Encoding = Literal["jpeg", "raw", "other", "h264", "hevc", "vp8", "vp9"]
 """``other``: an opaque ``send_jpg`` payload that is not a JPEG camhub can decode (PNG,
-WebP, the sender's own format...). It is carried and counted, never decoded."""
+WebP, the sender's own format...). It is carried and counted, never decoded. The video
+codecs: a compressed video packet (:class:`camhub.video.VideoPacket`)."""
 Image = npt.NDArray[np.generic]
 
 # The error classes are re-exported: they lived here before camhub.errors existed.
@@ -64,7 +66,8 @@ __all__ = [
 class Frame:
     """One camera image with its metadata.
 
-    Exactly one of ``jpeg``, ``array`` and ``payload`` is set when the frame is created.
+    Exactly one of ``jpeg``, ``array``, ``payload`` and ``video`` is set when the frame is
+    created.
     For the first two the other form is computed on first use (``image`` decodes,
     ``to_jpeg`` encodes) and cached, so a hub that only forwards JPEG bytes never decodes
     them. ``payload`` holds bytes that arrived as a JPEG but are not one camhub can decode
@@ -88,6 +91,10 @@ class Frame:
     """Extra JSON header keys the sender added (and that camhub does not interpret)."""
     payload: bytes | None = None
     """Opaque bytes sent as a JPEG that are not one camhub will decode (see ``encoding``)."""
+    video: VideoPacket | None = None
+    """One access unit of the camera's compressed video (H.264, H.265, VP8, VP9): it
+    depends on the packets before it since the last keyframe, so its picture comes from
+    the camera's decoder, not from this frame alone."""
 
     def __post_init__(self) -> None:
         array = self.array
@@ -98,6 +105,8 @@ class Frame:
     def encoding(self) -> Encoding:
         if self.jpeg is not None:
             return "jpeg"
+        if self.video is not None:
+            return self.video.codec
         return "raw" if self.array is not None else "other"
 
     @property
@@ -121,6 +130,8 @@ class Frame:
         """Size of the payload as it travelled on the wire."""
         if self.jpeg is not None:
             return len(self.jpeg)
+        if self.video is not None:
+            return len(self.video.data)
         if self.array is not None:
             return int(self.array.nbytes)
         return len(self.payload or b"")

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from camhub.errors import CamhubError
+
 Codec = Literal["h264", "hevc", "vp8", "vp9"]
 CODECS: tuple[Codec, ...] = ("h264", "hevc", "vp8", "vp9")
 """Every codec the wire carries, in the order a sender prefers them."""
@@ -25,7 +27,7 @@ TIME_BASE = 90_000
 """Ticks per second of :attr:`VideoPacket.pts`/``dts`` (RTP's video clock)."""
 
 
-class BitstreamError(ValueError):
+class BitstreamError(CamhubError, ValueError):
     """The bytes are not the coded video they claim to be."""
 
 
