@@ -49,7 +49,7 @@ def test_queue_keeps_a_group_in_order_while_there_is_room() -> None:
 def test_full_queue_drops_the_rest_of_the_group_and_asks_for_a_keyframe() -> None:
     asked: list[str] = []
     queue = GopQueue(maxsize=4, on_keyframe_needed=asked.append)
-    dropped = []
+    dropped: list[Frame] = []
     for i in range(10):
         dropped += queue.put(frame(i))
     # 0..3 fit; 4 does not: 4..9 go (the rest of the group), never one P-frame alone.
