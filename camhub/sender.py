@@ -180,7 +180,7 @@ class _BaseSender:
             self._video_cameras.setdefault(name, None)
         if not self.accepts(video.codec):
             self.stats.no_video += 1
-            self._gate.lose(name)
+            self._gate.unsent(frame)
             why = (
                 "has not said yet whether it takes"
                 if self.video_codecs is None

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 import cv2
 import imagezmq
@@ -23,6 +24,7 @@ from tests.conftest import wait_until
 from tests.video.media import H264Encoder, Scene
 
 pytestmark = pytest.mark.timeout(90)
+T = TypeVar("T")
 
 
 def drive(step: Callable[[], object], until: Callable[[], bool], limit: float = 20.0) -> None:
@@ -137,6 +139,19 @@ def test_jpeg_only_native_hub_says_no_and_refuses_video_sent_anyway() -> None:
         assert hub.camera_names() == ["cam"]
 
 
+def rebind(make: Callable[[], T]) -> T:
+    """``make()`` a hub on a port a closed hub just left: ZeroMQ releases a closed
+    socket's port on its I/O thread, a moment after close() returns."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return make()
+        except (zmq.ZMQError, camhub.AddressError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class ImagezmqHub:
     """A real imagezmq 1.2.0 REP hub on a thread, answering every frame ``OK``."""
 
@@ -237,7 +252,7 @@ def test_hub_restarts_native_then_imagezmq_then_native_on_one_port() -> None:
         hub.stop()
         first = [f for f in iter(lambda: sub.get(0.1), None)]
 
-        iz = ImagezmqHub(address)
+        iz = rebind(lambda: ImagezmqHub(address))
         try:
             drive(cam.step, lambda: sender.video_codecs == frozenset())
             drive(cam.step, lambda: len(iz.received) >= 5)
@@ -246,7 +261,7 @@ def test_hub_restarts_native_then_imagezmq_then_native_on_one_port() -> None:
             iz.close()
         _pictures_are_jpeg(iz.received)  # not one video packet reached it
 
-        hub = camhub.Hub(address).start()
+        hub = rebind(lambda: camhub.Hub(address)).start()
         sub = hub.subscribe(["cam"], maxsize=512)
         video_before = cam.video_sent
         drive(cam.step, lambda: cam.video_sent >= video_before + 10)

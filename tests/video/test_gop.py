@@ -128,6 +128,7 @@ def test_gate_holds_p_frames_until_a_keyframe_after_a_loss_or_reset() -> None:
     assert asked == ["cam"] * 3 and not gate.admit(frame(22))
     assert gate.admit(frame(30))
     assert gate.admit(jpeg_frame()) and not gate.admit(frame(31))  # a JPEG ends the chain
+    assert asked == ["cam"] * 4  # and the keyframe asked for may have become that JPEG
     assert gate.held == 5
 
 
