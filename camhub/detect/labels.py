@@ -60,10 +60,15 @@ class UnknownLabel(DetectorError, ValueError):
         )
 
 
+def _plain(label: str) -> str:
+    """Case, ``_``/``-`` and runs of spaces do not matter (``Dining_Table``: ``dining table``)."""
+    return " ".join(label.replace("_", " ").replace("-", " ").split()).casefold()
+
+
 def _key(label: str) -> str:
-    """Spelling-insensitive form: case, ``_``/``-`` and runs of spaces do not matter, and
-    an old name becomes its COCO name (``Dining_Table``, ``diningtable`` -> ``dining table``)."""
-    plain = " ".join(label.replace("_", " ").replace("-", " ").split()).casefold()
+    """Spelling-insensitive form, with an old name as its COCO name (``diningtable``,
+    ``Dining_Table`` and ``dining table`` are all ``dining table``)."""
+    plain = _plain(label)
     return ALIASES.get(plain, ALIASES.get(plain.replace(" ", ""), plain))
 
 
@@ -78,16 +83,19 @@ def same(a: str, b: str) -> bool:
 
 
 def aliases_of(label: str) -> list[str]:
-    """Every spelling camhub treats as ``label``: its COCO name first, then the old ones."""
+    """The names ``label`` may be saved under: its COCO name first, then the old ones."""
     name = canonical(label)
-    return [name, *(old for old, new in ALIASES.items() if new == name)]
+    return list(dict.fromkeys([name, label, *(o for o, n in ALIASES.items() if n == name)]))
 
 
 def close_matches(label: str, known: Sequence[str], n: int = 3) -> list[str]:
-    keys = {_key(k): k for k in reversed(known)}
-    keys.update({old: new for old, new in ALIASES.items() if new in known})
-    found = difflib.get_close_matches(_key(label), list(keys), n=n, cutoff=0.6)
-    return list(dict.fromkeys(keys[k] for k in found))
+    """Up to ``n`` known labels that look like ``label``, compared in every spelling."""
+    spellings: dict[str, str] = {}
+    for name in reversed(known):  # the first of equal spellings wins
+        for s in (_plain(name), *aliases_of(_key(name))):
+            spellings[s] = name
+    found = difflib.get_close_matches(_plain(label), list(spellings), n=2 * n, cutoff=0.6)
+    return list(dict.fromkeys(spellings[s] for s in found))[:n]
 
 
 def resolve(label: str, known: Sequence[str], where: Where = (), what: str = "") -> str:

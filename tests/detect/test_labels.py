@@ -73,6 +73,13 @@ def test_an_unknown_label_lists_the_close_ones(given: str, hint: str) -> None:
     assert "(it knows: person, bicycle, car, motorcycle," in message
 
 
+def test_close_ones_are_found_in_any_spelling_the_model_uses() -> None:
+    with pytest.raises(UnknownLabel, match=r"did you mean 'motorbike'\?"):
+        resolve("motorbke", ["person", "motorbike"])  # a model that kept the old name
+    with pytest.raises(UnknownLabel, match=r"did you mean 'Fall'\?"):
+        resolve("fal", ["Normal", "Fall"])
+
+
 def test_a_label_with_nothing_close_names_the_known_ones() -> None:
     with pytest.raises(UnknownLabel, match=r"^the detector does not know 'unicorn' \(it knows"):
         resolve("unicorn", COCO_LABELS)
