@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ARGS = "--seconds 1 --sizes 320x240 --crf 23 --noise 0".split()
+ARGS = ["--seconds", "1", "--sizes", "320x240", "--crf", "23", "--noise", "0"]
 
 
 def test_bench_video_prints_both_encodings_and_the_live_check() -> None:
