@@ -266,3 +266,38 @@ def test_sender_behind_a_stalled_hub_reconnects_and_resumes_at_a_keyframe() -> N
         f"({sender.stats.gop_drops} with their group, {sender.stats.no_video} while the hub "
         f"had not answered), {sum(f.broken for f in frames)} broken at the hub"
     )
+
+
+def test_compat_pubsub_recv_image_decodes_a_video_publisher() -> None:
+    """The drop-in's PUB/SUB hub is a picture reader too: ``recv_image`` of a camera a
+    Publisher streams as H.264 gives the pictures FFmpeg makes."""
+    _, packets = h264_stream(30, width=WIDTH, height=HEIGHT, gop=5)
+    reference = ffmpeg_pictures(packets)
+    publisher = camhub.Publisher("tcp://127.0.0.1:0", video=["h264"])
+    hub = camhub.ImageHub(publisher.address, REQ_REP=False)
+    stop = threading.Event()
+
+    def publish() -> None:
+        # The subscription takes a moment to reach the publisher (ZeroMQ's slow joiner):
+        # the stream repeats, and a repeat starts at a keyframe.
+        k = 0
+        while not stop.is_set():
+            publisher.send_frame(
+                Frame("cam", video=packets[k % 30], seq=k, width=WIDTH, height=HEIGHT)
+            )
+            k += 1
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=publish, daemon=True)
+    thread.start()
+    try:
+        images = [hub.recv_image(timeout=10) for _ in range(10)]
+    finally:
+        stop.set()
+        thread.join(5)
+        hub.close()
+        publisher.close()
+    for name, image in images:
+        assert name == "cam"
+        assert any(np.array_equal(image, picture) for picture in reference)
+    assert hub.malformed == 0
