@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
 from camhub.types import ArgumentError, CamhubError, Image
+
+if TYPE_CHECKING:
+    from camhub.detect.config import DetectorSection
 
 
 class DetectorError(CamhubError):
@@ -65,6 +68,8 @@ class Detector:
 
     type_name: ClassVar[str] = ""
     """Registry key, e.g. ``"darknet"`` or ``"onnx"``."""
+    section: ClassVar[type[DetectorSection] | None] = None
+    """Its config section (``[detect.detector]`` with ``type`` = ``type_name``)."""
 
     labels: list[str]
     input_size: tuple[int, int]

@@ -1,6 +1,10 @@
-"""The ``[detect]`` section of the config file: which objects, which model, and per-camera
+"""The ``[detect]`` section of the config file: which objects, which detector, and per-camera
 zones and counting lines. Pure validation (no file is opened here; a missing model file
-fails when the hub starts, naming it).
+fails before the hub starts, naming it).
+
+Each detector backend brings its own section (a :class:`DetectorSection` with a ``type``
+literal, named by the detector class's ``section``); ``[detect.detector]`` is one of them,
+chosen by ``type`` from the detector registry, so a new backend needs no edit here.
 
 Example (TOML)::
 
@@ -10,6 +14,12 @@ Example (TOML)::
     # model = "yolov8n.onnx"        # default: the built-in YOLOv3-tiny (80 COCO classes)
     # labels_file = "coco.txt"      # default: from the model's metadata
 
+    # or, naming the backend and its own options:
+    # [detect.detector]
+    # type = "onnx"
+    # model = "yolov8n.onnx"
+    # score_threshold = 0.4
+
     [detect.cameras.door]
     detect_fps = 8
     zones = [{ name = "porch", points = [[200, 300], [440, 300], [440, 480], [200, 480]], loiter_s = 30 }]
@@ -18,23 +28,102 @@ Example (TOML)::
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from camhub.detect.pool import DetectorSpec
-from camhub.detect.scheduler import CameraSettings
-from camhub.detect.zones import Line, Zone, polygon
+from camhub.distributed.options import RayOptions
+from camhub.section import PluginUnion, Section, uses_plugins
+
+if TYPE_CHECKING:
+    from camhub.detect.pool import DetectorSpec
+    from camhub.detect.scheduler import CameraSettings
 
 Coord = Annotated[float, Field(ge=0, le=100_000)]
 PointList = Annotated[list[tuple[Coord, Coord]], Field(min_length=3, max_length=64)]
+Score = Annotated[float, Field(gt=0, lt=1, description="Minimum detection score.")]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def model_file(**kwargs: Any) -> Any:
+    """A field naming a file the detector reads: checked to exist before the hub starts."""
+    return Field(json_schema_extra={"file": True}, **kwargs)
 
 
-class ZoneConfig(_Section):
+class DetectorSection(Section):
+    """Base of a detector backend's settings (``[detect.detector]``). A backend subclasses
+    it with ``type: Literal["name"] = "name"`` and its constructor's options as fields,
+    and points its detector class at it (``section = MySettings``)."""
+
+    type: str
+    model_suffixes: ClassVar[tuple[str, ...]] = ()
+    """Model files this backend reads (``.onnx``): ``[detect] model = FILE`` picks it."""
+    default: ClassVar[bool] = False
+    """The backend used when the config names neither a detector nor a model."""
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of the detector's constructor."""
+        return self.model_dump(exclude={"type"}, exclude_none=True)
+
+    def spec(self, threads: int = 1) -> DetectorSpec:
+        from camhub.detect.pool import DetectorSpec
+
+        return DetectorSpec(self.type, self.options(), threads=threads)
+
+    def files(self) -> list[tuple[str, str]]:
+        """``(key, path)`` of every file this section names."""
+        out = []
+        for name, field in type(self).model_fields.items():
+            extra = field.json_schema_extra
+            value = getattr(self, name)
+            if isinstance(extra, dict) and extra.get("file") and isinstance(value, str):
+                out.append((name, value))
+        return out
+
+    def check_files(self) -> None:
+        """Before the hub starts: every file it names exists (a read-only check)."""
+        from camhub.detect.base import DetectorError
+
+        for key, path in self.files():
+            if not Path(path).expanduser().is_file():
+                raise DetectorError(f"{key} file {path} does not exist")
+
+
+class DetectorSections(PluginUnion):
+    """One registered detector backend's section, chosen by ``type``."""
+
+    @classmethod
+    def members(cls) -> Sequence[type[Section]]:
+        return detector_sections()
+
+
+def detector_sections() -> list[type[DetectorSection]]:
+    from camhub.detect.base import detector_class, detector_types
+
+    out: list[type[DetectorSection]] = []
+    for name in detector_types():
+        section = detector_class(name).section
+        if section is not None:
+            out.append(section)
+    return out
+
+
+def _reader(model: str) -> type[DetectorSection]:
+    """The backend that reads this kind of model file."""
+    sections = detector_sections()
+    suffix = PurePath(model).suffix.lower()
+    chosen = next((s for s in sections if suffix in s.model_suffixes), None)
+    if chosen is None:
+        readers = sorted({x for s in sections for x in s.model_suffixes})
+        raise ValueError(
+            f"no detector reads {suffix or 'suffix-less'} model files "
+            f"(known: {', '.join(readers) or 'none'})"
+        )
+    return chosen
+
+
+class ZoneConfig(Section):
     """A polygon in frame pixels; an object is in it when the bottom centre of its box is."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="Zone name.")
@@ -45,7 +134,7 @@ class ZoneConfig(_Section):
     )
 
 
-class LineConfig(_Section):
+class LineConfig(Section):
     """A counting line from ``a`` to ``b``: crossing it right-to-left (seen along a -> b)
     counts ``in``, the other way ``out``."""
 
@@ -61,28 +150,39 @@ class LineConfig(_Section):
         return self
 
 
-class CameraDetectConfig(_Section):
+class CameraDetectConfig(Section):
     detect_fps: float | None = Field(default=None, gt=0, le=60, description="Looks per second.")
     enabled: bool = Field(default=True, description="Detect on this camera.")
     zones: list[ZoneConfig] = Field(default_factory=list, max_length=64)
     lines: list[LineConfig] = Field(default_factory=list, max_length=64)
 
 
-class DetectConfig(_Section):
+@uses_plugins
+class DetectConfig(Section):
     """Object detection and tracking on the hub."""
+
+    # Built on first use: the detector backends register while this module loads.
+    model_config = ConfigDict(defer_build=True)
 
     enabled: bool = Field(default=True, description="Run object detection.")
     labels: list[str] = Field(
         default_factory=lambda: ["person"],
         description="Labels to track (model label names; empty: every label).",
     )
+    detector: DetectorSections | None = Field(
+        default=None,
+        description="The detector backend and its options, chosen by type "
+        "(default: from model, else the built-in YOLOv3-tiny).",
+    )
     model: str | None = Field(
-        default=None, description="ONNX model file (default: the built-in YOLOv3-tiny)."
+        default=None,
+        description="Model file, short for [detect.detector] with the backend that reads "
+        "this kind of file (default: the built-in YOLOv3-tiny).",
     )
     labels_file: str | None = Field(
         default=None, description="Labels, one per line (default: from the model)."
     )
-    score: float = Field(default=0.3, gt=0, lt=1, description="Minimum detection score.")
+    score: Score = Field(default=0.3)
     detect_fps: float = Field(default=5.0, gt=0, le=60, description="Looks per second per camera.")
     workers: int = Field(default=1, ge=1, le=64, description="Detector worker processes.")
     threads: int = Field(default=1, ge=1, le=64, description="Native threads per worker.")
@@ -98,19 +198,62 @@ class DetectConfig(_Section):
     cameras: dict[str, CameraDetectConfig] = Field(
         default_factory=dict, description="Per-camera settings, zones and lines."
     )
+    on: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where the detector runs: local worker processes, or actors on a Ray "
+        "cluster ([detect.ray]; pip install 'camhub[ray]').",
+    )
+    ray: RayOptions = Field(
+        default_factory=RayOptions, description="The Ray cluster and its actors (on = ray)."
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        if value is not None:
+            _reader(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_detector(self) -> DetectConfig:
+        shorthand = {"model", "labels_file", "score"} & self.model_fields_set
+        if self.detector is not None and shorthand:
+            raise ValueError(
+                f"give {', '.join(sorted(shorthand))} inside [detect.detector], or leave "
+                "[detect.detector] out"
+            )
+        return self
+
+    def backend(self) -> DetectorSection:
+        """The detector section: ``[detect.detector]``, else the one that ``model``,
+        ``labels_file`` and ``score`` stand for."""
+        if self.detector is not None:
+            assert isinstance(self.detector, DetectorSection)
+            return self.detector
+        if self.model is None:
+            chosen = next((s for s in detector_sections() if s.default), None)
+            if chosen is None:
+                raise ValueError("no default detector is registered: set model")
+        else:
+            chosen = _reader(self.model)
+        given = {"model": self.model, "labels": self.labels_file, "score_threshold": self.score}
+        fields = chosen.model_fields
+        return chosen.model_validate(
+            {k: v for k, v in given.items() if k in fields and v is not None}
+        )
 
     def spec(self) -> DetectorSpec:
-        if self.model is None:
-            options: dict[str, object] = {"score_threshold": self.score}
-            if self.labels_file is not None:
-                options["labels"] = self.labels_file
-            return DetectorSpec("darknet", options, threads=self.threads)
-        options = {"model": self.model, "score_threshold": self.score}
-        if self.labels_file is not None:
-            options["labels"] = self.labels_file
-        return DetectorSpec("onnx", options, threads=self.threads)
+        return self.backend().spec(self.threads)
+
+    @property
+    def ray_options(self) -> RayOptions | None:
+        """The cluster to run on, or ``None`` for local worker processes."""
+        return self.ray if self.on == "ray" else None
 
     def camera_settings(self) -> dict[str, CameraSettings]:
+        from camhub.detect.scheduler import CameraSettings
+        from camhub.detect.zones import Line, Zone, polygon
+
         out = {}
         for name, cam in self.cameras.items():
             out[name] = CameraSettings(

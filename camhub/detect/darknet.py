@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from camhub.detect.base import Box, Detector, DetectorError, letterbox, nms, register, to_boxes
+from camhub.detect.config import DetectorSection, Score, model_file
 from camhub.detect.models import default_model_files
 from camhub.types import Image
 
@@ -39,9 +42,25 @@ def _clip(xywh: npt.NDArray[np.float32], w: int, h: int) -> npt.NDArray[np.float
     return xywh
 
 
+class DarknetSettings(DetectorSection):
+    """The built-in YOLOv3-tiny, or another Darknet model (``type = "darknet"``)."""
+
+    type: Literal["darknet"] = "darknet"
+    default: ClassVar[bool] = True
+    cfg: str | None = model_file(default=None, description="Darknet .cfg (default: built-in).")
+    weights: str | None = model_file(default=None, description="Darknet .weights of cfg.")
+    labels: str | None = model_file(
+        default=None, description="Labels, one per line (default: the 80 COCO classes)."
+    )
+    input_size: int = Field(default=416, ge=32, le=4096, multiple_of=32, description="Input px.")
+    score_threshold: Score = 0.3
+    iou_threshold: float = Field(default=0.45, gt=0, lt=1, description="NMS overlap limit.")
+
+
 @register
 class DarknetDetector(Detector):
     type_name = "darknet"
+    section = DarknetSettings
 
     def __init__(
         self,

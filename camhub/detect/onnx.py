@@ -22,12 +22,14 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from camhub.detect.base import Box, Detector, DetectorError, letterbox, nms, register, to_boxes
+from camhub.detect.config import DetectorSection, Score, model_file
 from camhub.detect.darknet import read_labels
 from camhub.types import Image
 
@@ -99,9 +101,31 @@ def guess_layout(shape: Sequence[int | str | None], n_labels: int) -> Layout | N
     return None
 
 
+class OnnxSettings(DetectorSection):
+    """Your own ONNX detector (``type = "onnx"``): a YOLOv5/v8/11 export, or a model with
+    NMS built in."""
+
+    type: Literal["onnx"] = "onnx"
+    model_suffixes: ClassVar[tuple[str, ...]] = (".onnx",)
+    model: str = model_file(description="The .onnx model file.")
+    labels: str | None = model_file(
+        default=None, description="Labels, one per line (default: the model's metadata)."
+    )
+    layout: Layout = Field(default="auto", description="Output layout (auto: detect it).")
+    score_threshold: Score = 0.3
+    iou_threshold: float = Field(default=0.45, gt=0, lt=1, description="NMS overlap limit.")
+    providers: list[str] | None = Field(
+        default=None, description="ONNX Runtime execution providers (default: the best found)."
+    )
+    input_size: int | None = Field(
+        default=None, ge=32, le=4096, description="Input px (default: the model's)."
+    )
+
+
 @register
 class OnnxDetector(Detector):
     type_name = "onnx"
+    section = OnnxSettings
 
     def __init__(
         self,

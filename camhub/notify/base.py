@@ -12,13 +12,16 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
 from camhub.bus import BusSubscription, EventBus
 from camhub.events.model import EventUpdate
 from camhub.types import ArgumentError, CamhubError, HubEvent
+
+if TYPE_CHECKING:
+    from camhub.notify.settings import SinkSection
 
 log = logging.getLogger("camhub.notify")
 
@@ -56,6 +59,8 @@ class Sink:
     """
 
     type_name: ClassVar[str] = ""
+    section: ClassVar[type[SinkSection] | None] = None
+    """Its config section (``type`` = ``type_name``); ``None``: not configurable by file."""
     kinds: ClassVar[tuple[type, ...]] = (EventUpdate, HubEvent)
     """Which bus messages the sink receives."""
 
