@@ -106,6 +106,7 @@ class RecordConfig(Section):
     preroll_mb: PrerollMB = 128.0
     event_labels: list[Annotated[str, Field(min_length=1)]] | None = Field(
         default=None,
+        min_length=1,
         max_length=256,
         description="In events mode, only events of these labels are recorded "
         "(default: every label but offline).",
@@ -722,6 +723,11 @@ def _path_text(loc: Sequence[Key]) -> str:
     return out or "(top level)"
 
 
+def _num(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:g}"
+
+
 def _bounds_phrase(field: FieldInfo | None) -> str | None:
     """``must be 1..100``, ``must be positive and at most 3600``... from a field's bounds."""
     if field is None:
@@ -737,12 +743,14 @@ def _bounds_phrase(field: FieldInfo | None) -> str | None:
         elif isinstance(meta, annotated_types.Lt):
             lt = meta.lt
     if ge is not None and le is not None:
-        return f"must be {ge:g}..{le:g}"
+        return f"must be {_num(ge)}..{_num(le)}"
     low = (
-        "positive" if gt == 0 else f"above {gt:g}" if gt is not None
-        else f"at least {ge:g}" if ge is not None else ""
+        "positive" if gt == 0 else f"above {_num(gt)}" if gt is not None
+        else f"at least {_num(ge)}" if ge is not None else ""
     )  # fmt: skip
-    high = f"at most {le:g}" if le is not None else f"below {lt:g}" if lt is not None else ""
+    high = (
+        f"at most {_num(le)}" if le is not None else f"below {_num(lt)}" if lt is not None else ""
+    )
     if ge == 0 and not high:
         return "must not be negative"
     parts = [x for x in (low, high) if x]
@@ -795,7 +803,7 @@ def _cli_message(option: str, rest: KeyPath, err: Mapping[str, Any], step: _Step
     value = err.get("input")
     phrase = _bounds_phrase(step.field) if err["type"] in _BOUND_ERRORS else None
     if phrase is not None and not rest and not step.secret:
-        shown = f"{value:g}" if isinstance(value, float) else repr(value)
+        shown = _num(value) if isinstance(value, float) else repr(value)
         return f"{option} {phrase}, got {shown}"
     msg = _message(err, step)
     return f"{option}: {_path_text(rest)}: {msg}" if rest else f"{option}: {msg}"

@@ -10,7 +10,8 @@ import threading
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.cli._status import StatusBoard
 from camhub.config import FleetConfig, Overlay, read_config
-from camhub.security import add_security_args, security_from_args
+from camhub.security import add_security_args
+from camhub.security.options import SENDER_PLAINTEXT_WARNING, sender_security
 from camhub.signals import stop_on_signals
 from camhub.types import CamhubError
 
@@ -137,7 +138,10 @@ def jobs_from_config(config: FleetConfig, timeout: float = 5.0) -> list[CameraJo
 def run(args: argparse.Namespace) -> int:
     config = read_config(args.config, send_overlay(args))
     jobs = jobs_from_config(config, args.timeout)
-    agent = Agent(config.hub.address, jobs, security=security_from_args(args))
+    security = sender_security(args)
+    agent = Agent(config.hub.address, jobs, security=security)
+    if security is None:  # once everything else is known to be good
+        logging.getLogger("camhub.security").warning("%s", SENDER_PLAINTEXT_WARNING)
     stop = threading.Event()
     with stop_on_signals(stop):
         agent.start()

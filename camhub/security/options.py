@@ -178,13 +178,24 @@ def _hub_security(args: argparse.Namespace) -> SocketSecurity | None:
     return security
 
 
+SENDER_PLAINTEXT_WARNING = (
+    "sending WITHOUT encryption: anyone on the network path can watch these frames; "
+    "use --hub-key and --key (see docs/security.md)"
+)
+
+
 def _sender_security(args: argparse.Namespace) -> SocketSecurity | None:
+    security = sender_security(args)
+    if security is None:
+        log.warning("%s", SENDER_PLAINTEXT_WARNING)
+    return security
+
+
+def sender_security(args: argparse.Namespace) -> SocketSecurity | None:
+    """A sender's keys from its flags (``None``: plaintext, without a warning: the
+    caller warns once everything else is known to be good)."""
     hub_key, key = args.hub_key, args.key
     if hub_key is None and key is None:
-        log.warning(
-            "sending WITHOUT encryption: anyone on the network path can watch these frames; "
-            "use --hub-key and --key (see docs/security.md)"
-        )
         return None
     if hub_key is None:
         raise CamhubError("--key needs --hub-key FILE (the hub's public key, e.g. hub.key)")
