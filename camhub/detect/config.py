@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from camhub.distributed.options import RayOptions
+from camhub.distributed.options import RayOptions, RaySection
 from camhub.section import PluginUnion, Section, uses_plugins
 
 if TYPE_CHECKING:
@@ -104,8 +104,8 @@ def detector_sections() -> list[type[DetectorSection]]:
     out: list[type[DetectorSection]] = []
     for name in detector_types():
         section = detector_class(name).section
-        if section is not None:
-            out.append(section)
+        if section is not None and section.model_fields["type"].default == name:
+            out.append(section)  # (a subclass that inherits its base's section has none)
     return out
 
 
@@ -203,8 +203,8 @@ class DetectConfig(Section):
         description="Where the detector runs: local worker processes, or actors on a Ray "
         "cluster ([detect.ray]; pip install 'camhub[ray]').",
     )
-    ray: RayOptions = Field(
-        default_factory=RayOptions, description="The Ray cluster and its actors (on = ray)."
+    ray: RaySection = Field(
+        default_factory=RaySection, description="The Ray cluster and its actors (on = ray)."
     )
 
     @field_validator("model")
@@ -248,7 +248,7 @@ class DetectConfig(Section):
     @property
     def ray_options(self) -> RayOptions | None:
         """The cluster to run on, or ``None`` for local worker processes."""
-        return self.ray if self.on == "ray" else None
+        return RayOptions(**self.ray.model_dump()) if self.on == "ray" else None
 
     def camera_settings(self) -> dict[str, CameraSettings]:
         from camhub.detect.scheduler import CameraSettings

@@ -23,10 +23,9 @@ NO_RAY = "-"
 """Internal address of the fallback: actors are threads of the bridge process."""
 
 
-class RayOptions(Section):
+class RaySection(Section):
     """Where and how detector actors run on a Ray cluster (``[detect.ray]`` in the fleet
-    file, ``--ray-*`` on the command line). Built directly, a bad value raises
-    :class:`ClusterError`."""
+    file, ``--ray-*`` on the command line)."""
 
     address: str = Field(
         default="",
@@ -77,15 +76,6 @@ class RayOptions(Section):
     local_cpus: int | None = Field(
         default=None, ge=1, description="CPUs of the local Ray that auto starts (default: all)."
     )
-
-    def __init__(self, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            text = str(first["msg"]).removeprefix("Value error, ")
-            raise ClusterError(f"{where}: {text}" if where else text) from None
 
     @field_validator("address", mode="before")
     @classmethod
@@ -147,6 +137,20 @@ class RayOptions(Section):
         if any(v < 0 for v in value.values()):
             raise ValueError("resources must map names to non-negative numbers")
         return value
+
+
+class RayOptions(RaySection):
+    """:class:`RaySection` as the pool takes it; built directly, a bad value raises
+    :class:`ClusterError` (the config file's ``[detect.ray]`` reports its line instead)."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"])
+            text = str(first["msg"]).removeprefix("Value error, ")
+            raise ClusterError(f"{where}: {text}" if where else text) from None
 
     @property
     def is_local(self) -> bool:

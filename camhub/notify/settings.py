@@ -47,8 +47,8 @@ class SinkSections(PluginUnion):
         out: list[type[Section]] = []
         for name in sink_types():
             section = sink_class(name).section
-            if section is not None:
-                out.append(section)
+            if section is not None and section.model_fields["type"].default == name:
+                out.append(section)  # (a subclass that inherits its base's section has none)
         return out
 
 
