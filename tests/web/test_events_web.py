@@ -83,7 +83,7 @@ def test_api_lists_events_with_snapshots_and_clips(service: HubService) -> None:
     assert camhub.decode_jpeg(snap.content).shape == (120, 160, 3)
     clip = httpx.get(url + event["links"]["clip"].lstrip("/"), timeout=60)
     assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
-    path = Path(service.options.data or ".") / "downloaded.mp4"
+    path = Path(service.data or ".") / "downloaded.mp4"
     path.write_bytes(clip.content)
     with av.open(str(path)) as container:
         video = container.streams.video[0]
