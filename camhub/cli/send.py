@@ -13,22 +13,14 @@ from camhub.config import FleetConfig, Overlay, read_config
 from camhub.security import add_security_args
 from camhub.security.options import SENDER_PLAINTEXT_WARNING, sender_security
 from camhub.signals import stop_on_signals
+from camhub.sources.uri import forms_table
 from camhub.types import CamhubError
 
 log = logging.getLogger("camhub.send")
 
-EPILOG = """\
+EPILOG = f"""\
 sources:
-  rtsp://[USER:PASS@]HOST[:PORT]/PATH   RTSP/RTSPS camera (H.264 decoded with FFmpeg)
-  http://HOST:PORT/video                MJPEG over HTTP (JPEGs passed through untouched)
-  http://HOST:8080                      Android IP Webcam (its /video stream)
-  http://HOST:PORT/shot.jpg             JPEG snapshots, polled --rate times a second
-  ipwebcam://HOST[:PORT][?mode=rtsp]    IP Webcam app: MJPEG, or H.264 over RTSP
-  droidcam://HOST[:PORT]                DroidCam app (port 4747)
-  0, 1, /dev/video0                     local webcams
-  clip.mp4                              a video file in real time (--loop to repeat)
-  testsrc[:WxH@FPS]                     built-in moving test pattern
-  picamera[:N]                          Raspberry Pi camera (needs picamera2)
+{forms_table()}
 
 examples:
   camhub send testsrc --hub tcp://127.0.0.1:5555
