@@ -59,6 +59,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from camhub.detect.config import DetectConfig
+from camhub.detect.labels import UnknownLabel
 from camhub.notify.settings import MqttSettings, SinkSection, SinkSections, WebhookSettings
 from camhub.positions import Positions, toml_positions, yaml_positions
 from camhub.record.settings import (
@@ -806,7 +807,9 @@ def _cli_message(option: str, rest: KeyPath, err: Mapping[str, Any], step: _Step
         shown = _num(value) if isinstance(value, float) else repr(value)
         return f"{option} {phrase}, got {shown}"
     msg = _message(err, step)
-    return f"{option}: {_path_text(rest)}: {msg}" if rest else f"{option}: {msg}"
+    if all(isinstance(part, int) for part in rest):  # an item of the option's own list
+        return f"{option}: {msg}"
+    return f"{option}: {_path_text(rest)}: {msg}"
 
 
 def _format_errors(exc: ValidationError, doc: _Document) -> str:
@@ -817,6 +820,8 @@ def _format_errors(exc: ValidationError, doc: _Document) -> str:
         cause = err.get("ctx", {}).get("error")
         if isinstance(cause, _DuplicateName):
             loc = ("cameras", cause.index, "name")
+        elif isinstance(cause, UnknownLabel):  # found by the [detect] section's own check
+            loc = (*loc, *cause.where)
         step = _walk(loc)
         option, rest = _origin(doc.origins, step.path)
         if option is not None:

@@ -215,6 +215,22 @@ class DetectConfig(Section):
         return value
 
     @model_validator(mode="after")
+    def _known_labels(self) -> DetectConfig:
+        # The built-in model's labels are known without loading it, so a misspelt one fails
+        # here, at its line, before the hub starts. Another model's labels are checked when
+        # it loads (ObjectDetection.start); old names (motorbike) are accepted by both.
+        if self.detector is None and self.model is None and self.labels_file is None:
+            from camhub.detect.labels import COCO_LABELS, resolve_all
+
+            resolve_all(self.labels, COCO_LABELS, ("labels",))
+            for name, cam in self.cameras.items():
+                for i, zone in enumerate(cam.zones):
+                    resolve_all(zone.labels, COCO_LABELS, ("cameras", name, "zones", i, "labels"))
+                for i, line in enumerate(cam.lines):
+                    resolve_all(line.labels, COCO_LABELS, ("cameras", name, "lines", i, "labels"))
+        return self
+
+    @model_validator(mode="after")
     def _one_detector(self) -> DetectConfig:
         shorthand = {"model", "labels_file", "score"} & self.model_fields_set
         if self.detector is not None and shorthand:
