@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from camhub.config import FleetConfig, HubConfig
-from camhub.detect.config import DetectConfig
+from camhub.detect.config import DetectConfig, check_files
 from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
 from camhub.distributed import RayOptions, RayPool
@@ -95,7 +95,7 @@ class HubService:
             check_gui(hub.display)
         detect = config.detection()
         if detect is not None and detect.on == "local":  # a cluster reads its own copy
-            detect.backend().check_files()
+            check_files(detect.backend())
         self.processors = [ProcessorChoice.parse(text) for text in hub.processors]
         self.pull = config.pulled()
         self.record = config.record_settings()

@@ -307,7 +307,7 @@ def test_no_data_clears_the_files_data_dir(tmp_path: Path) -> None:
         ('[detect]\non = "ray"\n[detect.ray]\nactors = 0\n',
          "f.toml:4: detect.ray.actors: need at least one detector actor, got 0"),
         ('[detect.detector]\ntype = "onnx"\nmodle = "m.onnx"\n',
-         "f.toml:3: detect.detector.modle: unknown key; known keys here: type, model, labels"),
+         "f.toml:3: detect.detector.modle: unknown key; known keys here: type, model, labels_file"),
         ('[detect.detector]\ntype = "yolo9000"\n', "f.toml:1: detect.detector: unknown type 'yolo9000' (known: darknet, onnx)"),
         ('[detect]\nmodel = "m.onnx"\n[detect.detector]\ntype = "onnx"\nmodel = "n.onnx"\n',
          "f.toml:1: detect: give model inside [detect.detector]"),
@@ -324,7 +324,7 @@ def test_new_keys_name_their_line(text: str, where: str) -> None:
 
 def test_detectors_and_sinks_are_chosen_by_type() -> None:
     config = parse_config(
-        '[detect.detector]\ntype = "onnx"\nmodel = "m.onnx"\nscore_threshold = 0.5\n\n'
+        '[detect.detector]\ntype = "onnx"\nmodel = "m.onnx"\nscore = 0.5\n\n'
         '[[notify]]\ntype = "mqtt"\nhost = "broker"\n\n'
         '[[notify]]\ntype = "webhook"\nurl = "https://hooks.example/b"\n',
         "f.toml",
@@ -332,7 +332,7 @@ def test_detectors_and_sinks_are_chosen_by_type() -> None:
     detect = config.detection()
     assert detect is not None
     assert detect.spec().options == {
-        "model": "m.onnx", "layout": "auto", "score_threshold": 0.5, "iou_threshold": 0.45
+        "model": "m.onnx", "layout": "auto", "score_threshold": 0.5
     }  # fmt: skip
     assert [s.type for s in config.sinks()] == ["mqtt", "webhook"]
 

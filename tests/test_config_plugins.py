@@ -13,8 +13,7 @@ from pydantic import Field
 import camhub
 from camhub.config import ConfigError, parse_config
 from camhub.detect import base as detect_base
-from camhub.detect.base import Box, Detector
-from camhub.detect.config import DetectorSection
+from camhub.detect.base import BackendConfig, Box, Detector
 from camhub.notify import base as notify_base
 from camhub.notify.setup import build_sinks
 from camhub.section import refresh
@@ -99,7 +98,7 @@ def _grey() -> Image:
 # -- a detector backend ----------------------------------------------------------------------
 
 
-class FixedSettings(DetectorSection):
+class FixedSettings(BackendConfig):
     """A detector that reports one fixed box (tests only)."""
 
     type: Literal["fixed_for_test"] = "fixed_for_test"
@@ -109,7 +108,7 @@ class FixedSettings(DetectorSection):
 
 class FixedDetector(Detector):
     type_name = "fixed_for_test"
-    section = FixedSettings
+    config = FixedSettings
 
     def __init__(self, label: str = "person", size: int = 32) -> None:
         self.labels, self.input_size, self.size = [label], (64, 64), size

@@ -2,9 +2,10 @@
 zones and counting lines. Pure validation (no file is opened here; a missing model file
 fails before the hub starts, naming it).
 
-Each detector backend brings its own section (a :class:`DetectorSection` with a ``type``
-literal, named by the detector class's ``section``); ``[detect.detector]`` is one of them,
-chosen by ``type`` from the detector registry, so a new backend needs no edit here.
+Each detector backend brings its own section (a :class:`~camhub.detect.base.BackendConfig`
+with a ``type`` literal, named by the detector class's ``config``); ``[detect.detector]`` is
+one of them, chosen by ``type`` from the detector registry, so a new backend needs no edit
+here.
 
 Example (TOML)::
 
@@ -18,7 +19,7 @@ Example (TOML)::
     # [detect.detector]
     # type = "onnx"
     # model = "yolov8n.onnx"
-    # score_threshold = 0.4
+    # score = 0.4
 
     [detect.cameras.door]
     detect_fps = 8
@@ -30,10 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from camhub.detect.base import BackendConfig
 from camhub.distributed.options import RayOptions, RaySection
 from camhub.section import PluginUnion, Section, uses_plugins
 
@@ -43,51 +45,6 @@ if TYPE_CHECKING:
 
 Coord = Annotated[float, Field(ge=0, le=100_000)]
 PointList = Annotated[list[tuple[Coord, Coord]], Field(min_length=3, max_length=64)]
-Score = Annotated[float, Field(gt=0, lt=1, description="Minimum detection score.")]
-
-
-def model_file(**kwargs: Any) -> Any:
-    """A field naming a file the detector reads: checked to exist before the hub starts."""
-    return Field(json_schema_extra={"file": True}, **kwargs)
-
-
-class DetectorSection(Section):
-    """Base of a detector backend's settings (``[detect.detector]``). A backend subclasses
-    it with ``type: Literal["name"] = "name"`` and its constructor's options as fields,
-    and points its detector class at it (``section = MySettings``)."""
-
-    type: str
-    model_suffixes: ClassVar[tuple[str, ...]] = ()
-    """Model files this backend reads (``.onnx``): ``[detect] model = FILE`` picks it."""
-    default: ClassVar[bool] = False
-    """The backend used when the config names neither a detector nor a model."""
-
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments of the detector's constructor."""
-        return self.model_dump(exclude={"type"}, exclude_none=True)
-
-    def spec(self, threads: int = 1) -> DetectorSpec:
-        from camhub.detect.pool import DetectorSpec
-
-        return DetectorSpec(self.type, self.options(), threads=threads)
-
-    def files(self) -> list[tuple[str, str]]:
-        """``(key, path)`` of every file this section names."""
-        out = []
-        for name, field in type(self).model_fields.items():
-            extra = field.json_schema_extra
-            value = getattr(self, name)
-            if isinstance(extra, dict) and extra.get("file") and isinstance(value, str):
-                out.append((name, value))
-        return out
-
-    def check_files(self) -> None:
-        """Before the hub starts: every file it names exists (a read-only check)."""
-        from camhub.detect.base import DetectorError
-
-        for key, path in self.files():
-            if not Path(path).expanduser().is_file():
-                raise DetectorError(f"{key} file {path} does not exist")
 
 
 class DetectorSections(PluginUnion):
@@ -95,32 +52,35 @@ class DetectorSections(PluginUnion):
 
     @classmethod
     def members(cls) -> Sequence[type[Section]]:
-        return detector_sections()
+        from camhub.detect.base import detector_configs
+
+        return list(detector_configs().values())
 
 
-def detector_sections() -> list[type[DetectorSection]]:
-    from camhub.detect.base import detector_class, detector_types
-
-    out: list[type[DetectorSection]] = []
-    for name in detector_types():
-        section = detector_class(name).section
-        if section is not None and section.model_fields["type"].default == name:
-            out.append(section)  # (a subclass that inherits its base's section has none)
-    return out
-
-
-def _reader(model: str) -> type[DetectorSection]:
+def _reader(model: str) -> type[BackendConfig]:
     """The backend that reads this kind of model file."""
-    sections = detector_sections()
+    from camhub.detect.base import detector_configs
+
+    configs = detector_configs().values()
     suffix = PurePath(model).suffix.lower()
-    chosen = next((s for s in sections if suffix in s.model_suffixes), None)
+    chosen = next((c for c in configs if suffix in c.model_suffixes), None)
     if chosen is None:
-        readers = sorted({x for s in sections for x in s.model_suffixes})
+        readers = sorted({x for c in configs for x in c.model_suffixes})
         raise ValueError(
             f"no detector reads {suffix or 'suffix-less'} model files "
             f"(known: {', '.join(readers) or 'none'})"
         )
     return chosen
+
+
+def check_files(config: BackendConfig) -> None:
+    """Before the hub starts: every file the backend's section names exists (read-only)."""
+    from camhub.detect.base import DetectorError
+
+    for key in config.files:
+        path = getattr(config, key, None)
+        if isinstance(path, str) and not Path(path).expanduser().is_file():
+            raise DetectorError(f"{key.removesuffix('_file')} file {path} does not exist")
 
 
 class ZoneConfig(Section):
@@ -182,7 +142,7 @@ class DetectConfig(Section):
     labels_file: str | None = Field(
         default=None, description="Labels, one per line (default: from the model)."
     )
-    score: Score = Field(default=0.3)
+    score: float = Field(default=0.3, gt=0, lt=1, description="Minimum detection score.")
     detect_fps: float = Field(default=5.0, gt=0, le=60, description="Looks per second per camera.")
     workers: int = Field(default=1, ge=1, le=64, description="Detector worker processes.")
     threads: int = Field(default=1, ge=1, le=64, description="Native threads per worker.")
@@ -240,26 +200,31 @@ class DetectConfig(Section):
             )
         return self
 
-    def backend(self) -> DetectorSection:
+    def backend(self) -> BackendConfig:
         """The detector section: ``[detect.detector]``, else the one that ``model``,
         ``labels_file`` and ``score`` stand for."""
         if self.detector is not None:
-            assert isinstance(self.detector, DetectorSection)
+            assert isinstance(self.detector, BackendConfig)
             return self.detector
         if self.model is None:
-            chosen = next((s for s in detector_sections() if s.default), None)
+            from camhub.detect.base import detector_configs
+
+            chosen = next((c for c in detector_configs().values() if c.default), None)
             if chosen is None:
                 raise ValueError("no default detector is registered: set model")
         else:
             chosen = _reader(self.model)
-        given = {"model": self.model, "labels": self.labels_file, "score_threshold": self.score}
+        given = {"model": self.model, "labels_file": self.labels_file, "score": self.score}
         fields = chosen.model_fields
         return chosen.model_validate(
             {k: v for k, v in given.items() if k in fields and v is not None}
         )
 
     def spec(self) -> DetectorSpec:
-        return self.backend().spec(self.threads)
+        from camhub.detect.pool import DetectorSpec
+
+        backend = self.backend()
+        return DetectorSpec(backend.type, backend.options(), threads=self.threads)
 
     @property
     def ray_options(self) -> RayOptions | None:

@@ -59,7 +59,7 @@ class Sink:
     """
 
     type_name: ClassVar[str] = ""
-    section: ClassVar[type[SinkSection] | None] = None
+    config: ClassVar[type[SinkSection] | None] = None
     """Its config section (``type`` = ``type_name``); ``None``: not configurable by file."""
     kinds: ClassVar[tuple[type, ...]] = (EventUpdate, HubEvent)
     """Which bus messages the sink receives."""

@@ -3,7 +3,7 @@
 ``camhub hub --mqtt/--webhook``.
 
 Every sink's section derives from :class:`SinkSection` and names its ``type``; the sink
-class points at it (``section = MySettings``) and registers itself
+class points at it (``config = MySettings``) and registers itself
 (:func:`camhub.notify.register`). :class:`SinkSections` is the tagged union of every
 registered sink's section, so a new sink needs no edit here or in the config file model.
 
@@ -46,9 +46,9 @@ class SinkSections(PluginUnion):
 
         out: list[type[Section]] = []
         for name in sink_types():
-            section = sink_class(name).section
-            if section is not None and section.model_fields["type"].default == name:
-                out.append(section)  # (a subclass that inherits its base's section has none)
+            config = sink_class(name).__dict__.get("config")  # its own, not a base's
+            if config is not None:
+                out.append(config)
         return out
 
 

@@ -142,16 +142,14 @@ def test_model_options_without_detect_are_refused(
     assert "error: --model/--labels/--detect-* need --detect" in out, out
 
 
-def test_an_unknown_label_is_refused_naming_the_known_ones() -> None:
-    proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--no-web", "--detect", "person,unicorn")
-    try:
-        assert proc.wait(60) == 2
-        proc.expect(
-            r"error: detection option labels\.1: "
-            r"the detector does not know 'unicorn' \(it knows: person, bicycle"
-        )
-    finally:
-        proc.kill()
+def test_an_unknown_label_is_refused_naming_the_known_ones(
+    taken_bind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_cli(
+        capsys, "hub", "--bind", taken_bind, "--no-web", "--detect", "person,unicorn"
+    )
+    assert code == 2
+    assert "error: --detect: the detector does not know 'unicorn' (it knows: person, bicycle" in out
 
 
 def test_workers_exit_when_the_hub_is_killed() -> None:

@@ -26,7 +26,7 @@ class PagerSettings(SinkSection):
 
 class PagerSink(Sink):
     type_name = "pager"
-    section = PagerSettings
+    config = PagerSettings
 
     def __init__(self, settings: PagerSettings) -> None:
         super().__init__(f"pager-{settings.number[-4:]}")
