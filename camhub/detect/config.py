@@ -111,10 +111,16 @@ class LineConfig(Section):
 
 
 class CameraDetectConfig(Section):
+    """One camera's detection settings (``[detect.cameras.NAME]``)."""
+
     detect_fps: float | None = Field(default=None, gt=0, le=60, description="Looks per second.")
     enabled: bool = Field(default=True, description="Detect on this camera.")
-    zones: list[ZoneConfig] = Field(default_factory=list, max_length=64)
-    lines: list[LineConfig] = Field(default_factory=list, max_length=64)
+    zones: list[ZoneConfig] = Field(
+        default_factory=list, max_length=64, description="Zones objects are counted in."
+    )
+    lines: list[LineConfig] = Field(
+        default_factory=list, max_length=64, description="Lines whose crossings are counted."
+    )
 
 
 @uses_plugins
