@@ -4,6 +4,9 @@
 vanished, a damaged database) stops the hub at start-up with the path in the message,
 before any camera connects. It then runs the offline-event producer, the event
 manager and store, the recorder and the clip exporter, and stops them in order.
+
+Start it after the notification sinks: :meth:`History.start` publishes the ``end`` of
+every event the previous run left open, and the sinks should hear of them.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ class History:
         return s.default.mode != "off" or any(c.mode != "off" for c in s.cameras.values())
 
     def start(self) -> History:
-        self.manager.start()
+        self.manager.start()  # ends (and publishes) what a hub that died left open
         self.offline.start()
         if self.records and self.recorder is None:
             frames = self.frames.subscribe(maxsize=self.RECORDER_QUEUE, name="recorder")
@@ -85,12 +88,17 @@ class History:
             "health": self.health(),
         }
 
-    def stop(self) -> None:
+    def end_events(self) -> None:
+        """The hub is stopping: no new offline events, and the end of every event still
+        going on goes out (to sinks, the recorder and the event stream) and is stored."""
         self.offline.stop()
+        self.manager.end_active()
+
+    def stop(self) -> None:
+        self.end_events()  # nothing left when the service ended them already
         if self.recorder is not None:
             self.recorder.stop()
         self.manager.stop()
-        self.manager.end_active()
         self.clips.close()
         self.store.close()
         self.index.close()

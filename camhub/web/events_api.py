@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -65,18 +63,6 @@ def _number(request: Request, key: str) -> float | None:
     return value
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    out = event.as_dict()
-    out["has_snapshot"] = event.snapshot is not None
-    base = "/api/events/" + quote(event.id, safe="")
-    out["links"] = {
-        "self": base,
-        "snapshot": base + "/snapshot.jpg",
-        "clip": base + "/clip.mp4",
-    }
-    return out
-
-
 class EventsApi:
     """The handlers, bound to one :class:`History`."""
 
@@ -104,7 +90,7 @@ class EventsApi:
             limit=limit,
         )
         active = {e.id: e for e in self.history.manager.active()}
-        items = [event_json(active.get(e.id, e)) for e in events]
+        items = [active.get(e.id, e).as_dict() for e in events]
         return _json({"events": items, "time": time.time()})
 
     async def _event(self, request: Request) -> Event | Response:
@@ -116,7 +102,7 @@ class EventsApi:
 
     async def get_event(self, request: Request) -> Response:
         event = await self._event(request)
-        return event if isinstance(event, Response) else _json(event_json(event))
+        return event if isinstance(event, Response) else _json(event.as_dict())
 
     async def snapshot(self, request: Request) -> Response:
         event = await self._event(request)
@@ -174,7 +160,8 @@ class EventsApi:
         return _json(self.history.stats())
 
     async def stream(self, request: Request) -> Response:
-        """Server-sent events: one ``data:`` line of JSON per EventUpdate."""
+        """Server-sent events: one ``data:`` line of JSON per EventUpdate (the update's
+        shared JSON, the same bytes MQTT and webhooks send)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[EventUpdate] = asyncio.Queue(_SSE_QUEUE)
 
@@ -193,7 +180,7 @@ class EventsApi:
         async def lines() -> AsyncIterator[bytes]:
             try:
                 yield b"retry: 2000\n\n"
-                while not self.closing:
+                while not (self.closing and queue.empty()):  # ends at stop still go out
                     try:
                         update = await asyncio.wait_for(queue.get(), _HEARTBEAT)
                     except TimeoutError:
@@ -201,12 +188,8 @@ class EventsApi:
                             return
                         yield b": ping\n\n"
                         continue
-                    payload = {
-                        "type": update.type,
-                        "after": event_json(update.after),
-                        "before": None if update.before is None else event_json(update.before),
-                    }
-                    yield f"event: {update.type}\ndata: {json.dumps(payload)}\n\n".encode()
+                    kind = update.type.encode()
+                    yield b"event: " + kind + b"\ndata: " + update.json + b"\n\n"
             finally:
                 manager.remove_listener(listener)
 

@@ -106,8 +106,11 @@ def test_motion_ends_when_the_camera_stops_sending(
                     time.sleep(0.04)
             assert sender.flush(5)
         # no more frames: the worker's idle ticks end the motion, the store its offline
+        # (either may come first: end_after 0.5 s and offline_after 0.6 s race)
         assert wait_until(
-            lambda: any(u.type == "end" and u.after.label == "motion" for u in got), timeout=10
+            lambda: any(u.type == "end" and u.after.label == "motion" for u in got)
+            and any(u.after.label == "offline" for u in got),
+            timeout=10,
         )
     finally:
         runner.stop()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from camhub.bus import EventBus
+from camhub.events import EventManager
 from camhub.events.model import Event, EventUpdate
 from camhub.notify import MqttSettings, MqttSink
 from camhub.types import HubEvent
@@ -25,6 +26,16 @@ PEER = Path(__file__).parent / "mqtt_peer.py"
 
 def settings(broker: Broker, **kw: object) -> MqttSettings:
     return MqttSettings.model_validate({"host": broker.host, "port": broker.port, **kw})
+
+
+@pytest.fixture
+def bus(bus: EventBus) -> Iterator[EventBus]:
+    """A hub's bus has its event manager: the active counts come from there."""
+    manager = EventManager(bus).start()
+    try:
+        yield bus
+    finally:
+        manager.stop()
 
 
 @pytest.fixture
@@ -60,6 +71,8 @@ def test_topics_and_payloads(
     bus.publish(HubEvent("camera_offline", "door", time.time()))
 
     assert subscriber.wait_for("camhub/door/status", lambda m: m.payload == b"offline")
+    # The count comes from the event manager, one bus hop after the event it counts.
+    subscriber.wait_for("camhub/door/motion", lambda m: m.payload == b"0")
     status = [m.payload for m in subscriber.on("camhub/door/status")]
     assert status == [b"online", b"offline"]
 
