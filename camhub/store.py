@@ -160,6 +160,17 @@ class CameraStore:
             log.info("camera %s back online after %.1f s", frame.name, came_back)
             self.bus.publish(HubEvent("camera_online", frame.name, frame.received_at, peer))
 
+    def count_malformed(self, name: CameraName) -> bool:
+        """Count a frame naming camera ``name`` that an ingest path refused as malformed
+        (``CameraStats.malformed``). Only a camera the hub knows is counted: garbage does
+        not make a camera (the peer's counters have it). Returns whether it counted."""
+        with self._cond:
+            state = self._cameras.get(name)
+            if state is None:
+                return False
+            state.malformed += 1
+            return True
+
     def declare(self, name: CameraName, *, source: str | None = None) -> None:
         """Make a configured camera known before its first frame (shown as not streaming)."""
         with self._cond:

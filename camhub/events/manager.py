@@ -3,18 +3,33 @@ history out. The dashboard's API and live stream read from here."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from camhub.bus import BusSubscription, EventBus
+from camhub.bus import BusSubscription, EventBus, SubscriptionStats
 from camhub.events.model import Event, EventUpdate
-from camhub.events.store import EventStore
+from camhub.events.store import EventStore, EventStoreStats
 
 log = logging.getLogger("camhub.events")
 
 Listener = Callable[[EventUpdate], None]
+
+
+@dataclass(frozen=True, slots=True)
+class EventManagerStats:
+    """Events seen and going on now, the manager's bus queue and its database."""
+
+    seen: int
+    active: int
+    bus: SubscriptionStats | None
+    store: EventStoreStats | None
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 class EventManager:
@@ -92,13 +107,13 @@ class EventManager:
         ok = self._sub is None or self._sub.flush(timeout)
         return ok and (self.store is None or self.store.flush(timeout))
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "seen": self.seen,
-            "active": len(self._active),
-            "bus": None if self._sub is None else self._sub.stats(),
-            "store": None if self.store is None else self.store.stats(),
-        }
+    def stats(self) -> EventManagerStats:
+        return EventManagerStats(
+            seen=self.seen,
+            active=len(self._active),
+            bus=None if self._sub is None else self._sub.stats(),
+            store=None if self.store is None else self.store.stats(),
+        )
 
     def stop(self) -> None:
         if self._sub is not None:
