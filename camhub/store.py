@@ -20,12 +20,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from camhub.bus import EventBus
 from camhub.camera_state import CameraState
 from camhub.types import ArgumentError, CameraName, CameraStats, Frame, HubEvent, ReceiveTimeout
 
 log = logging.getLogger("camhub.hub")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStats:
+    """A per-frame subscription: frames handed over, lost to a slow consumer, waiting."""
+
+    name: str
+    delivered: int
+    dropped: int
+    pending: int
+    maxsize: int
 
 
 class FrameSubscription:
@@ -89,14 +101,10 @@ class FrameSubscription:
             self._cond.notify_all()
         self._store._unsubscribe(self)
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "pending": self.pending,
-            "maxsize": self.maxsize,
-        }
+    def stats(self) -> SubscriptionStats:
+        return SubscriptionStats(
+            self.name, self.delivered, self.dropped, self.pending, self.maxsize
+        )
 
 
 class CameraStore:

@@ -14,11 +14,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -37,20 +36,16 @@ from camhub.phones.gate import (
 from camhub.phones.wire import decode_frame
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.types import CameraName, Frame, HubEvent
+from camhub.web.responses import STATIC, html_headers
+from camhub.web.responses import json as _json
 
 log = logging.getLogger("camhub.phones")
 
-STATIC = Path(__file__).parent / "static"
 OPEN_PATHS = frozenset({"/cam", "/cam/cam.js", "/cam/cam.css", "/cam/pair", "/cam/ws"})
 """Paths a phone reaches without the dashboard token (they check their own)."""
 _HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
-        "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
-        "base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # The camera page shows the camera's own stream and talks over a WebSocket.
+    **html_headers(media="'self' blob: mediastream:", connect="'self'"),
     "Cache-Control": "no-store",
 }
 CLOSE_UNKNOWN = 4401
@@ -90,10 +85,6 @@ class Phones:
             self.count_malformed(camera)
         if self.bus is not None:
             self.bus.publish(HubEvent("malformed", camera, time.time(), f"{peer}: {reason}"))
-
-
-def _json(data: object, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
 
 
 def _address(conn: Request | WebSocket) -> str:
