@@ -11,18 +11,43 @@ every event the previous run left open, and the sinks should hear of them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from camhub.bus import EventBus
 from camhub.events import EventManager, EventStore, OfflineEvents
+from camhub.events.manager import EventManagerStats
+from camhub.metrics import Exposition, single
 from camhub.record.clip import ClipExporter
 from camhub.record.index import SegmentIndex
-from camhub.record.recorder import Recorder
+from camhub.record.recorder import Recorder, RecorderStats
 from camhub.record.settings import RecordSettings
 from camhub.store import CameraStore
 
 log = logging.getLogger("camhub.history")
+
+
+@dataclass(frozen=True, slots=True)
+class ClipStats:
+    exported: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryStats:
+    """Events, recorder and clips together (``/api/recording``)."""
+
+    data_dir: str
+    events: EventManagerStats
+    recorder: RecorderStats | None
+    clips: ClipStats
+    health: list[str]
+    """Problems a person must see (empty: all well)."""
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 class History:
@@ -79,14 +104,14 @@ class History:
             out.append(f"event store: {self.store.last_error}")
         return out
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "data_dir": str(self.data_dir),
-            "events": self.manager.stats(),
-            "recorder": None if self.recorder is None else self.recorder.stats(),
-            "clips": {"exported": self.clips.exported, "failed": self.clips.failed},
-            "health": self.health(),
-        }
+    def stats(self) -> HistoryStats:
+        return HistoryStats(
+            data_dir=str(self.data_dir),
+            events=self.manager.stats(),
+            recorder=None if self.recorder is None else self.recorder.stats(),
+            clips=ClipStats(self.clips.exported, self.clips.failed),
+            health=self.health(),
+        )
 
     def end_events(self) -> None:
         """The hub is stopping: no new offline events, and the end of every event still
@@ -102,3 +127,45 @@ class History:
         self.clips.close()
         self.store.close()
         self.index.close()
+
+
+def collect(out: Exposition, history: History) -> None:
+    """Prometheus families for the recorder and the event store."""
+    out.gauge(
+        "camhub_recording_healthy",
+        "0 while recording is stopped by an error such as low disk space.",
+        single(not history.health()),
+    )
+    store = history.store.stats()
+    out.counter(
+        "camhub_events_stored_total",
+        "Event changes written to the database.",
+        single(store.written),
+    )
+    out.counter(
+        "camhub_events_store_errors_total", "Failed event database writes.", single(store.errors)
+    )
+    if history.recorder is None:
+        return
+    rec = history.recorder.stats()
+    out.counter(
+        "camhub_recording_dropped_frames_total",
+        "Frames the recorder could not keep up with.",
+        single(rec.dropped),
+    )
+    cams = [(c, [("camera", c.camera)]) for c in rec.cameras]
+    out.counter(
+        "camhub_recorded_frames_total",
+        "Frames written to recordings.",
+        [(labels, c.frames) for c, labels in cams],
+    )
+    out.counter(
+        "camhub_recorded_bytes_total",
+        "Bytes written to recordings.",
+        [(labels, c.bytes) for c, labels in cams],
+    )
+    out.counter(
+        "camhub_recording_errors_total",
+        "Recording write errors.",
+        [(labels, c.errors) for c, labels in cams],
+    )

@@ -185,7 +185,11 @@ class HubService:
                 self.detection = start_detection(hub, opts.detect, opts.detect_on)
             if self.phone_setup is not None:
                 self.phones = Phones(
-                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                    self.phone_setup.registry,
+                    hub.store.put,
+                    limits=hub.limits,
+                    bus=hub.bus,
+                    count_malformed=hub.store.count_malformed,
                 )
             if opts.web is not None:
                 self.web = WebServer(
@@ -241,13 +245,13 @@ class HubService:
                 log.info(
                     "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
                     "%d skipped, %.0f ms/inference",
-                    cs["camera"],
-                    cs["status"],
-                    cs["detect_fps"],
-                    cs["inferences"],
-                    cs["no_motion"],
-                    cs["skipped"],
-                    cs["inference_ms"],
+                    cs.camera,
+                    cs.status,
+                    cs.detect_fps,
+                    cs.inferences,
+                    cs.no_motion,
+                    cs.skipped,
+                    cs.inference_ms,
                 )
         for runner in self.runners:
             for ws in runner.stats():

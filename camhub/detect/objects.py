@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from camhub.detect.base import Box
+from camhub.detect.stats import ObjectCounts
 from camhub.detect.tracker import Track, Tracker
 from camhub.detect.zones import Line, Zone
 from camhub.events.lifecycle import Lifecycle, Publish
@@ -202,7 +203,7 @@ class CameraObjects:
         self._fill(state, t.last_seen)
         self._events.end(t.id, t.last_seen)
 
-    def counts(self) -> dict[str, object]:
+    def counts(self) -> ObjectCounts:
         """Objects in view by label, objects per zone, and line counts."""
         by_label: dict[str, int] = {}
         for t in self.tracker.tracks:
@@ -212,9 +213,9 @@ class CameraObjects:
         for state in self._live.values():
             for name in state.event.zones:
                 in_zone[name] = in_zone.get(name, 0) + 1
-        return {
-            "objects": by_label,
-            "zones": in_zone,
-            "lines": {line.name: dict(line.counts) for line in self.lines},
-            "events_started": self.events_started,
-        }
+        return ObjectCounts(
+            objects=by_label,
+            zones=in_zone,
+            lines={line.name: dict(line.counts) for line in self.lines},
+            events_started=self.events_started,
+        )

@@ -10,14 +10,16 @@ the recorder and the event stream all get their ``end``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from camhub.bus import BusSubscription, EventBus
+from camhub.bus import BusSubscription, EventBus, SubscriptionStats
 from camhub.events.model import ActiveCount, Event, EventUpdate
-from camhub.events.store import EventStore
+from camhub.events.store import EventStore, EventStoreStats
 from camhub.types import CameraName
 
 log = logging.getLogger("camhub.events")
@@ -27,6 +29,21 @@ Key = tuple[CameraName, str]
 
 STOPPED = "hub stopped"
 """``data["ended_by"]`` of an event the hub ended because it stopped."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventManagerStats:
+    """Events seen and going on now, the manager's bus queue and its database."""
+
+    seen: int
+    active: int
+    ended_at_start: int
+    """Events a hub that died left open, ended when this one started."""
+    bus: SubscriptionStats | None
+    store: EventStoreStats | None
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 class EventManager:
@@ -170,14 +187,14 @@ class EventManager:
         ok = self._sub is None or self._sub.flush(timeout)
         return ok and (self.store is None or self.store.flush(timeout))
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "seen": self.seen,
-            "active": len(self._active),
-            "ended_at_start": self.ended_at_start,
-            "bus": None if self._sub is None else self._sub.stats(),
-            "store": None if self.store is None else self.store.stats(),
-        }
+    def stats(self) -> EventManagerStats:
+        return EventManagerStats(
+            seen=self.seen,
+            active=len(self._active),
+            ended_at_start=self.ended_at_start,
+            bus=None if self._sub is None else self._sub.stats(),
+            store=None if self.store is None else self.store.stats(),
+        )
 
     def stop(self) -> None:
         if self._sub is not None:

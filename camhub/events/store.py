@@ -8,12 +8,14 @@ in their own table, so listing events never reads them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from camhub.datadir import DataDirError, ensure_dir, open_db
@@ -69,6 +71,22 @@ def _row_event(row: tuple[object, ...]) -> Event:
     # has_snapshot without loading the blob: an empty marker; snapshot() fetches it.
     event.snapshot = b"" if has_snap else None
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class EventStoreStats:
+    """The event database: writes done, lost and failed."""
+
+    path: str
+    written: int
+    """Event changes written to the database."""
+    dropped: int
+    errors: int
+    """Failed writes."""
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 class EventStore:
@@ -310,14 +328,10 @@ class EventStore:
         with self._read_lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "path": str(self.path),
-            "written": self.written,
-            "dropped": self.dropped,
-            "errors": self.errors,
-            "last_error": self.last_error,
-        }
+    def stats(self) -> EventStoreStats:
+        return EventStoreStats(
+            str(self.path), self.written, self.dropped, self.errors, self.last_error
+        )
 
 
 __all__ = ["DataDirError", "EventStore"]

@@ -101,7 +101,7 @@ def test_events_a_dead_hub_left_open_end_through_the_bus(bus: EventBus, tmp_path
     assert end.after.data["ended_by"] == "hub interrupted"
     # The truth for what a sink may still hold from the last run: nothing going on.
     assert [(c.camera, c.label, c.active) for c in watcher.counts] == [("door", "motion", 0)]
-    assert manager.stats()["ended_at_start"] == 1
+    assert manager.stats().ended_at_start == 1
     stored = again.get(left.id)
     assert stored is not None and stored.end == end.after.end
     assert stored.data["ended_by"] == "hub interrupted"
