@@ -22,6 +22,7 @@ from camhub.detect.config import DetectConfig, check_files
 from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
 from camhub.distributed import RayOptions, RayPool
+from camhub.events import EventManager
 from camhub.history import History
 from camhub.hub import Hub
 from camhub.notify import Sink
@@ -113,6 +114,8 @@ class HubService:
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
+        self.events: EventManager | None = None
+        """Active events and their counts (the history's, or one that stores nothing)."""
 
     def start(self) -> HubService:
         config, opts = self.config, self.config.hub
@@ -135,9 +138,15 @@ class HubService:
         try:
             hub.add_listener(self._on_event)
             if self.data is not None:  # before any frame: a bad data dir stops us here
-                self.history = History(hub.store, hub.bus, self.data, self.record).start()
+                self.history = History(hub.store, hub.bus, self.data, self.record)
+            self.events = EventManager(hub.bus) if self.history is None else self.history.manager
             for sink in self.sinks:  # each on its own bounded queue of the hub's bus
                 sink.start(hub.bus)
+            # After the sinks: the ends of events a dead hub left open go out to them.
+            if self.history is not None:
+                self.history.start()
+            else:
+                self.events.start()
             hub.start()
             for name in config.expected():
                 hub.store.declare(name)
@@ -151,7 +160,11 @@ class HubService:
                 self.detection = start_detection(hub, detect, detect.ray_options)
             if self.phone_setup is not None:
                 self.phones = Phones(
-                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                    self.phone_setup.registry,
+                    hub.store.put,
+                    limits=hub.limits,
+                    bus=hub.bus,
+                    count_malformed=hub.store.count_malformed,
                 )
             if web is not None:
                 self.web = WebServer(
@@ -207,13 +220,13 @@ class HubService:
                 log.info(
                     "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
                     "%d skipped, %.0f ms/inference",
-                    cs["camera"],
-                    cs["status"],
-                    cs["detect_fps"],
-                    cs["inferences"],
-                    cs["no_motion"],
-                    cs["skipped"],
-                    cs["inference_ms"],
+                    cs.camera,
+                    cs.status,
+                    cs.detect_fps,
+                    cs.inferences,
+                    cs.no_motion,
+                    cs.skipped,
+                    cs.inference_ms,
                 )
         for runner in self.runners:
             for ws in runner.stats():
@@ -282,12 +295,18 @@ class HubService:
     def stop(self) -> None:
         if self.display is not None:
             self.display.close()
-        if self.web is not None:
-            self.web.stop()
         if self.detection is not None:
             self.detection.stop()  # before the hub: its last events still need the bus
         if self.puller is not None:
             self.puller.stop()
+        for runner in self.runners:  # the producers stop first, then every event still
+            runner.stop()  # going on ends, and each end goes out: sinks, event stream
+        if self.history is not None:
+            self.history.end_events()
+        elif self.events is not None:
+            self.events.end_active()
+        if self.web is not None:
+            self.web.stop()
         for sink in self.sinks:  # before the hub closes the bus under them
             sink.flush(timeout=1.0)  # a short grace for events already queued
             sink.stop()
@@ -295,6 +314,8 @@ class HubService:
             self.hub.stop()  # also stops the processors
         if self.history is not None:
             self.history.stop()
+        elif self.events is not None:
+            self.events.stop()
 
 
 def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
