@@ -37,7 +37,6 @@ Example (TOML)::
 
 from __future__ import annotations
 
-import copy
 import tomllib
 import types
 import typing
@@ -60,7 +59,10 @@ from pydantic.fields import FieldInfo
 
 from camhub.detect.config import DetectConfig
 from camhub.detect.labels import UnknownLabel
+from camhub.distributed.options import RayOptions, RaySection
 from camhub.notify.settings import MqttSettings, SinkSection, SinkSections, WebhookSettings
+from camhub.overlay import Key, KeyPath
+from camhub.overlay import Overlay as Overlay  # the command line's layer over a file
 from camhub.positions import Positions, toml_positions, yaml_positions
 from camhub.record.settings import (
     KeepDays,
@@ -72,11 +74,18 @@ from camhub.record.settings import (
     RecordMode,
     SegmentSeconds,
 )
-from camhub.section import PluginUnion, Section, is_secret, refresh, secret, uses_plugins
+from camhub.section import ConfigError as ConfigError  # what every problem here raises
+from camhub.section import (
+    PluginUnion,
+    Section,
+    is_secret,
+    refresh,
+    secret,
+    uses_plugins,
+)
 from camhub.security.options import SecurityConfig
 from camhub.sources.uri import FORMS_HELP, SourceURIError, parse_source
 from camhub.transport import AddressError, check_endpoint
-from camhub.types import CamhubError
 
 if TYPE_CHECKING:
     from camhub.agent import CameraJob
@@ -85,10 +94,6 @@ if TYPE_CHECKING:
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 DEFAULT_WEB = "127.0.0.1:8000"
 DisplayMode = Literal["none", "window", "montage"]
-
-
-class ConfigError(CamhubError):
-    """A config file or option is unreadable or invalid; the text lists every problem."""
 
 
 class RecordConfig(Section):
@@ -374,6 +379,25 @@ class CameraConfig(Section):
 
 
 @uses_plugins
+class HubDetectConfig(DetectConfig):
+    """``[detect]`` as the hub runs it: where the detector runs, too."""
+
+    on: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where the detector runs: local worker processes, or actors on a Ray "
+        "cluster ([detect.ray]; pip install 'camhub[ray]').",
+    )
+    ray: RaySection = Field(
+        default_factory=RaySection, description="The Ray cluster and its actors (on = ray)."
+    )
+
+    @property
+    def ray_options(self) -> RayOptions | None:
+        """The cluster to run on, or ``None`` for local worker processes."""
+        return RayOptions(**self.ray.model_dump()) if self.on == "ray" else None
+
+
+@uses_plugins
 class FleetConfig(Section):
     """A whole config file: the hub, the cameras, where events go, what is detected."""
 
@@ -391,7 +415,7 @@ class FleetConfig(Section):
         default_factory=list,
         description="More notification sinks, each with its type (any registered sink).",
     )
-    detect: DetectConfig | None = Field(
+    detect: HubDetectConfig | None = Field(
         default=None, description="Object detection and tracking on the hub."
     )
 
@@ -413,7 +437,7 @@ class FleetConfig(Section):
         out += [s for s in self.notify if isinstance(s, SinkSection)]
         return out
 
-    def detection(self) -> DetectConfig | None:
+    def detection(self) -> HubDetectConfig | None:
         """The ``[detect]`` section if detection is on."""
         return self.detect if self.detect is not None and self.detect.enabled else None
 
@@ -469,105 +493,6 @@ class _DuplicateName(ValueError):
     def __init__(self, index: int, name: str, first: int) -> None:
         super().__init__(f"camera name {name!r} is already used by cameras[{first}]")
         self.index = index
-
-
-# -- command-line options over the file ----------------------------------------------------
-
-Key = str | int
-KeyPath = tuple[Key, ...]
-
-
-@dataclass
-class Overlay:
-    """Command-line values laid over a config document. Each remembers the option that
-    gave it, so that a bad value is reported against the option, not a file line.
-
-    ``set(("hub", "offline_after"), 0.0, "--offline-after")`` replaces a key (creating
-    the tables above it, unless ``if_present``); ``append(("webhooks",), {"url": ...},
-    "--webhook")`` adds an item to a list; ``requires(("mqtt",), message)`` refuses the
-    overlay unless the file or an earlier option made that table."""
-
-    _steps: list[tuple[str, KeyPath, Any, str, Mapping[str, str]]] = field(default_factory=list)
-
-    def set(self, path: KeyPath, value: Any, option: str, *, if_present: bool = False) -> Overlay:
-        """``if_present``: only where the file (or an earlier option) has the table."""
-        self._steps.append(("update" if if_present else "set", path, value, option, {}))
-        return self
-
-    def append(
-        self, path: KeyPath, value: Any, option: str, keys: Mapping[str, str] | None = None
-    ) -> Overlay:
-        """``keys`` names the option behind each key of an appended table."""
-        self._steps.append(("append", path, value, option, keys or {}))
-        return self
-
-    def remove(self, path: KeyPath, option: str) -> Overlay:
-        self._steps.append(("remove", path, None, option, {}))
-        return self
-
-    def requires(self, path: KeyPath, message: str) -> Overlay:
-        self._steps.append(("requires", path, None, message, {}))
-        return self
-
-    def __bool__(self) -> bool:
-        return bool(self._steps)
-
-    def apply(self, data: dict[str, Any]) -> tuple[dict[str, Any], dict[KeyPath, str]]:
-        """The merged document, and the option behind each key path it set."""
-        out = copy.deepcopy(data)
-        origins: dict[KeyPath, str] = {}
-        for kind, path, value, option, keys in self._steps:
-            if kind == "requires":
-                if _get(out, path) is None:
-                    raise ConfigError(option)
-                continue
-            if kind == "update":
-                if not isinstance(_get(out, path[:-1]), dict):
-                    continue
-                kind = "set"
-            parent = _container(out, path[:-1], option, origins)
-            if not isinstance(parent, dict):
-                continue  # the file has something else here: its own error says so
-            last = path[-1]
-            if kind == "remove":
-                parent.pop(last, None)
-            elif kind == "set":
-                parent[last] = value
-                origins[path] = option
-            else:
-                items = parent.setdefault(last, [])
-                if not isinstance(items, list):
-                    continue
-                if (*path,) not in origins and len(items) == 0:
-                    origins.setdefault(path, option)
-                items.append(value)
-                at = (*path, len(items) - 1)
-                origins[at] = option
-                for key, key_option in keys.items():
-                    origins[(*at, key)] = key_option
-        return out, origins
-
-
-def _get(data: Any, path: KeyPath) -> Any:
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _container(
-    data: dict[str, Any], path: KeyPath, option: str, origins: dict[KeyPath, str]
-) -> Any:
-    node: Any = data
-    for depth, key in enumerate(path):
-        if not isinstance(node, dict):
-            return None
-        if key not in node:
-            node[key] = {}
-            origins.setdefault(path[: depth + 1], option)
-        node = node[key]
-    return node
 
 
 # -- reading -------------------------------------------------------------------------------

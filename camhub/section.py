@@ -18,6 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema
 
+from camhub.types import CamhubError
+
+
+class ConfigError(CamhubError):
+    """A config file or option is unreadable or invalid; the text lists every problem."""
+
 
 class Section(BaseModel):
     """A block of a config file: unknown keys are errors, values are immutable."""

@@ -31,12 +31,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from camhub.detect.base import BackendConfig
-from camhub.distributed.options import RayOptions, RaySection
 from camhub.section import PluginUnion, Section, uses_plugins
 
 if TYPE_CHECKING:
@@ -164,14 +163,6 @@ class DetectConfig(Section):
     cameras: dict[str, CameraDetectConfig] = Field(
         default_factory=dict, description="Per-camera settings, zones and lines."
     )
-    on: Literal["local", "ray"] = Field(
-        default="local",
-        description="Where the detector runs: local worker processes, or actors on a Ray "
-        "cluster ([detect.ray]; pip install 'camhub[ray]').",
-    )
-    ray: RaySection = Field(
-        default_factory=RaySection, description="The Ray cluster and its actors (on = ray)."
-    )
 
     @field_validator("model")
     @classmethod
@@ -231,11 +222,6 @@ class DetectConfig(Section):
 
         backend = self.backend()
         return DetectorSpec(backend.type, backend.options(), threads=self.threads)
-
-    @property
-    def ray_options(self) -> RayOptions | None:
-        """The cluster to run on, or ``None`` for local worker processes."""
-        return RayOptions(**self.ray.model_dump()) if self.on == "ray" else None
 
     def camera_settings(self) -> dict[str, CameraSettings]:
         from camhub.detect.scheduler import CameraSettings

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from camhub.distributed.options import LOCAL, ClusterError, parse_resources
 
 if TYPE_CHECKING:
-    from camhub.config import Overlay
+    from camhub.overlay import Overlay
 
 
 def add_ray_options(group: argparse._ArgumentGroup) -> None:

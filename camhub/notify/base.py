@@ -21,7 +21,7 @@ from camhub.events.model import ActiveCount, EventUpdate
 from camhub.types import ArgumentError, CamhubError, HubEvent
 
 if TYPE_CHECKING:
-    from camhub.notify.settings import SinkSection
+    from camhub.section import Section
 
 log = logging.getLogger("camhub.notify")
 
@@ -61,7 +61,7 @@ class Sink:
     """
 
     type_name: ClassVar[str] = ""
-    config: ClassVar[type[SinkSection] | None] = None
+    config: ClassVar[type[Section] | None] = None
     """Its config section (``type`` = ``type_name``); ``None``: not configurable by file."""
     kinds: ClassVar[tuple[type, ...]] = (EventUpdate, ActiveCount, HubEvent)
     """Which bus messages the sink receives: event changes (their JSON is
