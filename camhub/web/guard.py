@@ -35,6 +35,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 
 log = logging.getLogger("camhub.web")
 
+ABORT_AFTER_S = 1.0
+"""How long a refused or timed-out connection may take to close before it is cut."""
 WS_EXTENSION = "camhub.ws"
 """Scope extension of every WebSocket: ``{"set_max_size": callable(int)}``."""
 
@@ -122,7 +124,7 @@ def _address_of(client: tuple[str, int] | None) -> str:
     return client[0] if client else "unknown"
 
 
-def _answer(transport: asyncio.BaseTransport, status: int, text: str, retry_after: int = 0) -> None:
+def _answer(transport: asyncio.Transport, status: int, text: str, retry_after: int = 0) -> None:
     """Write a complete response outside the HTTP state machine, then close."""
     body = (text + "\n").encode()
     head = [
@@ -133,9 +135,11 @@ def _answer(transport: asyncio.BaseTransport, status: int, text: str, retry_afte
     ]
     if retry_after:
         head.append(f"retry-after: {retry_after}")
-    assert isinstance(transport, asyncio.WriteTransport)
     transport.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
     transport.close()
+    # Over TLS, close() waits up to 30 s for the client's close_notify, which a hostile
+    # client never sends: the answer is out by then, so end the connection regardless.
+    asyncio.get_running_loop().call_later(ABORT_AFTER_S, transport.abort)
 
 
 class GuardedHttpProtocol(H11Protocol):

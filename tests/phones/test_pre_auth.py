@@ -11,11 +11,14 @@ import select
 import socket
 import ssl
 import threading
+from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
-from tests.phones.conftest import PhoneHub, send_frame
+from camhub.web.guard import ConnectionLimits
+from tests.phones.conftest import PhoneHub, send_frame, start_phone_hub, stop_phone_hub
 from tests.web.conftest import jpegs, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -133,3 +136,72 @@ def test_hello_over_the_limit_is_refused(phone_hub: PhoneHub) -> None:
         with pytest.raises(ConnectionClosed) as info:
             ws2.recv(timeout=10)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1009
+
+
+class TlsSlowloris:
+    """Keeps as many half-sent requests over TLS open from 127.0.0.2 as the hub lets it,
+    opening a new one whenever one is closed, until ``stop``."""
+
+    def __init__(self, ph: PhoneHub) -> None:
+        self.ph = ph
+        self.handshaken = 0
+        self.socks: list[ssl.SSLSocket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            raw = socket.create_connection(
+                ("127.0.0.1", self.ph.web.port), timeout=10, source_address=("127.0.0.2", 0)
+            )
+            try:
+                tls = self.ph.ssl().wrap_socket(raw, server_hostname="127.0.0.1")
+            except OSError:
+                raw.close()
+                continue
+            self.handshaken += 1
+            try:
+                tls.sendall(b"GET /cam HTTP/1.1\r\nHost: x\r\n")
+            except OSError:
+                pass  # refused at once
+            self.socks.append(tls)
+            if len(self.socks) >= 256:  # recycle the oldest (closed by the hub by now)
+                self.socks.pop(0).close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+
+def test_phones_pair_and_stream_during_a_slowloris(tmp_path: Path) -> None:
+    """Half-sent requests over TLS from one address (127.0.0.2), kept at the cap; a phone
+    on another address pairs, connects and streams, and every attacker connection ends."""
+    limits = ConnectionLimits(header_timeout_s=3.0, max_per_address=32)
+    ph = start_phone_hub(tmp_path / "phones", connection_limits=limits)
+    attack = TlsSlowloris(ph)
+    try:
+        wait_until(lambda: ph.web.guard.open_from("127.0.0.2") == 32, 30, "attacker capped")
+        wait_until(lambda: ph.web.guard.refused > 0, 30, "attacker refused")
+
+        paired = httpx.post(
+            f"{ph.base}/cam/pair",
+            json={"code": ph.registry.pairing_code, "name": "porch"},
+            verify=ph.ssl(),
+            timeout=10,
+        )
+        assert paired.status_code == 200
+        ws, welcome = ph.open(paired.json()["token"])
+        assert welcome["type"] == "welcome"
+        assert send_frame(ws, jpegs(1)[0], 1)["type"] == "ack"
+
+        attack.stop()  # its sockets stay open: the hub has to end them
+        guard = ph.web.guard
+        wait_until(lambda: guard.open_from("127.0.0.2") == 0, 30, "attackers closed")
+        assert guard.header_timeouts >= 32
+        assert guard.header_timeouts + guard.refused == attack.handshaken
+    finally:
+        attack.stop()
+        for sock in attack.socks:
+            sock.close()
+        stop_phone_hub(ph)
