@@ -81,7 +81,7 @@ class History:
             "data_dir": str(self.data_dir),
             "events": self.manager.stats(),
             "recorder": None if self.recorder is None else self.recorder.stats(),
-            "clips": {"exported": self.clips.exported, "failed": self.clips.failed},
+            "clips": self.clips.stats(),
             "health": self.health(),
         }
 
