@@ -63,7 +63,7 @@ def open_private(path: Path) -> BinaryIO:
     return os.fdopen(os.open(path, flags, PRIVATE_FILE), "wb")
 
 
-def _tighten(path: Path, what: str) -> None:
+def tighten_dir(path: Path, what: str) -> None:
     """Make a directory of ours that others can reach private (0700)."""
     info = path.stat()
     if info.st_mode & 0o077 and info.st_uid == os.geteuid():
@@ -86,7 +86,7 @@ def ensure_dir(path: Path, what: str = "data directory") -> Path:
         raise DataDirError(f"cannot create {what} {str(path)!r}: {exc.strerror or exc}") from None
     if not path.is_dir():
         raise DataDirError(f"{what} {str(path)!r} is not a directory")
-    _tighten(path, what)
+    tighten_dir(path, what)
     try:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".camhub-write-test-"):
             pass

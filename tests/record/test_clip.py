@@ -71,3 +71,23 @@ def test_no_recording_and_bad_ranges_are_clear_errors(tmp_path: Path) -> None:
     finally:
         exporter.close()
         index.close()
+
+
+def test_a_cancelled_export_leaves_no_file(tmp_path: Path) -> None:
+    import threading
+
+    from camhub.record.export_queue import JobCancelled
+
+    index = SegmentIndex.open(tmp_path)
+    _record(index, "door", 1000.0, 30, 10.0)
+    exporter = ClipExporter(index, tmp_path / "clips")
+    try:
+        cancelled = threading.Event()
+        cancelled.set()  # every requester left before the first frame
+        with pytest.raises(JobCancelled):
+            exporter._export("door", 1000.0, 1003.0, cancelled)
+        assert list((tmp_path / "clips").iterdir()) == []
+        assert exporter.exported == 0 and exporter.failed == 0
+    finally:
+        exporter.close()
+        index.close()
