@@ -153,12 +153,21 @@ class GuardedHttpProtocol(H11Protocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._upgraded = False
         self._admitted = False
+        self._answered = False
         refused = self.guard.admit(self._address, transport)
         if refused is not None:
-            _answer(transport, 503, refused, retry_after=5)
+            self._answer(503, refused, retry_after=5)
             return
         self._admitted = True
         self._arm()
+
+    def _answer(self, status: int, text: str, retry_after: int = 0) -> None:
+        self._answered = True
+        _answer(self.transport, status, text, retry_after)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._answered:  # bytes still in flight after a refusal go nowhere
+            super().data_received(data)
 
     def _arm(self) -> None:
         self._disarm()
@@ -182,7 +191,7 @@ class GuardedHttpProtocol(H11Protocol):
             return  # a request head arrived since; its response re-arms the deadline
         self.guard.timed_out(self._address)
         timeout = self.guard.limits.header_timeout_s
-        _answer(self.transport, 408, f"no complete request head within {timeout:g} s")
+        self._answer(408, f"no complete request head within {timeout:g} s")
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
