@@ -18,6 +18,7 @@ import os
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,20 @@ def write_mp4(frames: Any, path: Path, *, crf: int = 23) -> int:
     return count
 
 
+@dataclass(frozen=True, slots=True)
+class ClipStats:
+    exported: int
+    failed: int
+    waiting: int
+    """Exports queued behind the running one."""
+    shared: int
+    """Requests that joined an export already waiting or running."""
+    refused: int
+    """Requests answered 429: the queue was full."""
+    cancelled: int
+    """Exports dropped or stopped because every requester hung up."""
+
+
 def clip_range(start: float, end: float) -> tuple[float, float]:
     """The range widened to whole seconds: near-identical requests share one clip."""
     return float(math.floor(start)), float(math.ceil(end))
@@ -212,16 +227,9 @@ class ClipExporter:
         for old in clips[: max(0, len(clips) - self.keep)]:
             old.unlink(missing_ok=True)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> ClipStats:
         q = self.queue
-        return {
-            "exported": self.exported,
-            "failed": self.failed,
-            "waiting": q.pending,
-            "shared": q.shared,
-            "refused": q.refused,
-            "cancelled": q.cancelled,
-        }
+        return ClipStats(self.exported, self.failed, q.pending, q.shared, q.refused, q.cancelled)
 
     def close(self) -> None:
         self.queue.close()

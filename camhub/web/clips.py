@@ -9,12 +9,11 @@ import contextlib
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 
 from camhub.record.clip import ClipBusy, ClipError, ClipExporter
 from camhub.record.export_queue import JobCancelled, Ticket
-
-_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+from camhub.web.responses import error
 
 
 async def clip_response(
@@ -23,16 +22,17 @@ async def clip_response(
     try:
         ticket = clips.export(camera, start, end)
     except ClipBusy as exc:
-        headers = {**_NO_STORE, "Retry-After": str(exc.retry_after)}
-        return JSONResponse({"error": str(exc)}, exc.status, headers=headers)
+        busy = error(str(exc), exc.status)
+        busy.headers["Retry-After"] = str(exc.retry_after)
+        return busy
     except ClipError as exc:
-        return JSONResponse({"error": str(exc)}, exc.status, headers=_NO_STORE)
+        return error(str(exc), exc.status)
     try:
         path = await _result_unless_gone(request, ticket)
     except ClipError as exc:
-        return JSONResponse({"error": str(exc)}, exc.status, headers=_NO_STORE)
+        return error(str(exc), exc.status)
     except JobCancelled:  # the hub is stopping
-        return JSONResponse({"error": "the hub is stopping"}, 503, headers=_NO_STORE)
+        return error("the hub is stopping", 503)
     finally:
         ticket.release()
     if path is None:
