@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from camhub.config import FleetConfig
 from camhub.record.clip import ClipExporter
-from camhub.record.settings import CameraRecording, RecordSettings
-from camhub.service import HubService, ServiceOptions
+from camhub.service import HubService
 from tests.web.conftest import StreamingCamera, jpegs, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -25,25 +25,22 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[HubService]:
-    options = ServiceOptions(
-        bind=["tcp://127.0.0.1:0"],
-        web="127.0.0.1:0",
-        offline_after=1.0,
-        status_every=0,
-        data=tmp_path / "data",
-        record=RecordSettings(
-            default=CameraRecording("continuous"), segment_seconds=2.0, min_free_gb=0
-        ),
-    )
-    svc = HubService(options).start()
+    hub = {
+        "bind": "tcp://127.0.0.1:0",
+        "web": "127.0.0.1:0",
+        "offline_after": 1.0,
+        "status_every": 0,
+        "data": str(tmp_path / "data"),
+        "record": {"mode": "continuous", "segment_seconds": 2.0, "min_free_gb": 0},
+    }
+    svc = HubService(FleetConfig.model_validate({"hub": hub})).start()
     yield svc
     svc.stop()
 
 
 def _recorded_frames(svc: HubService) -> int:
     assert svc.history is not None and svc.history.recorder is not None
-    cams: list[dict[str, int]] = svc.history.recorder.stats()["cameras"]  # type: ignore[assignment]
-    return sum(c["frames"] for c in cams)
+    return sum(c.frames for c in svc.history.recorder.stats().cameras)
 
 
 class RawClipRequest:
@@ -118,7 +115,7 @@ def test_clip_flood_is_bounded_shared_and_cancelled(service: HubService) -> None
         assert body1 == body1b and body1[4:8] == b"ftyp"  # one MP4 for both
         assert len(body2) > len(body1)
         assert clips.exported == 2  # r1 (shared) and r2; nothing for r3, r4
-        assert clips.stats()["refused"] == 1
+        assert clips.stats().refused == 1
     finally:
         gate.set()
         for r in (r1, r2, r3, r4):
