@@ -62,7 +62,9 @@ class ConnectionGuard:
 
     def __init__(self, limits: ConnectionLimits | None = None) -> None:
         self.limits = limits or ConnectionLimits()
-        self._open: dict[str, set[asyncio.BaseTransport]] = {}
+        self._open: dict[str, set[asyncio.Transport]] = {}
+        self._answered: set[asyncio.Transport] = set()
+        """Refused or timed-out connections, closing (not counted against anyone)."""
         self.total = 0
         self.refused = 0
         """Connections answered 503 because their address or the server was full."""
@@ -74,7 +76,7 @@ class ConnectionGuard:
     def open_from(self, address: str) -> int:
         return len(self._open.get(address, ()))
 
-    def admit(self, address: str, transport: asyncio.BaseTransport) -> str | None:
+    def admit(self, address: str, transport: asyncio.Transport) -> str | None:
         """``None`` admits the connection (call :meth:`leave` when it ends), otherwise
         the reason it is refused."""
         lim = self.limits
@@ -92,7 +94,7 @@ class ConnectionGuard:
         self.total += 1
         return None
 
-    def leave(self, address: str, transport: asyncio.BaseTransport) -> None:
+    def leave(self, address: str, transport: asyncio.Transport) -> None:
         held = self._open.get(address)
         if held is None or transport not in held:
             return  # already counted out
@@ -100,6 +102,23 @@ class ConnectionGuard:
         if not held:
             del self._open[address]
         self.total -= 1
+
+    def answered(self, transport: asyncio.Transport) -> None:
+        self._answered.add(transport)
+
+    def lost(self, transport: asyncio.Transport) -> None:
+        self._answered.discard(transport)
+
+    def abort_all(self) -> int:
+        """Cut every connection still open (the server has stopped): a TLS peer that
+        never answers close_notify would otherwise keep its socket past the event loop."""
+        transports = [t for held in self._open.values() for t in held] + [*self._answered]
+        for transport in transports:
+            transport.abort()
+        self._open.clear()
+        self._answered.clear()
+        self.total = 0
+        return len(transports)
 
     def _refuse(self, reason: str) -> str:
         self.refused += 1
@@ -163,6 +182,7 @@ class GuardedHttpProtocol(H11Protocol):
 
     def _answer(self, status: int, text: str, retry_after: int = 0) -> None:
         self._answered = True
+        self.guard.answered(self.transport)
         _answer(self.transport, status, text, retry_after)
 
     def data_received(self, data: bytes) -> None:
@@ -206,6 +226,7 @@ class GuardedHttpProtocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self.guard.lost(self.transport)
         if self._admitted and not self._upgraded:
             self.guard.leave(self._address, self.transport)
         super().connection_lost(exc)

@@ -84,6 +84,17 @@ class _QuietServer(uvicorn.Server):
 
     TICK = 0.25
 
+    def __init__(self, config: uvicorn.Config, guard: ConnectionGuard) -> None:
+        super().__init__(config)
+        self.guard = guard
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # uvicorn waits a while for connections to close, then leaves the rest open.
+        if self.guard.abort_all():
+            await asyncio.sleep(0)  # the transports close their sockets on the next turn
+            await asyncio.sleep(0)
+
     async def main_loop(self) -> None:
         # Each tick counts as ten of uvicorn's, so on_tick refreshes the Date header every
         # time; shutdown is noticed within TICK seconds.
@@ -164,7 +175,7 @@ class WebServer:
         except (OSError, ValueError) as exc:
             self._socket.close()
             raise WebConfigError(f"cannot load TLS certificate/key: {exc}") from None
-        self.server = _QuietServer(self.config)
+        self.server = _QuietServer(self.config, self.guard)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 

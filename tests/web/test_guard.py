@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import select
 import socket
+import ssl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 import camhub
+from camhub.security.certs import ensure_certificate
 from camhub.web import WebServer
 from camhub.web.guard import ConnectionLimits
 from tests.web.conftest import wait_until
@@ -137,3 +141,30 @@ def test_default_limits_are_a_few_seconds() -> None:
     assert 1 <= limits.header_timeout_s <= 15
     assert limits.keep_alive_s <= 15
     assert 16 <= limits.max_per_address < limits.max_connections
+
+
+def _server_sockets(port: int) -> list[object]:
+    """This process's TCP sockets on the server's side of ``port``."""
+    return [c for c in psutil.Process().net_connections("tcp") if c.laddr and c.laddr.port == port]
+
+
+def test_stop_closes_every_connection(hub: camhub.Hub, tmp_path: Path) -> None:
+    """Open streams and half-sent requests end with the server, even over TLS with peers
+    that never answer close_notify (their sockets would otherwise outlive the loop)."""
+    cert, key = ensure_certificate(tmp_path)
+    server = WebServer(hub, "127.0.0.1:0", limits=LIMITS, tls_cert=cert, tls_key=key).start()
+    port = server.port
+    ctx = ssl.create_default_context(cafile=str(cert))
+    clients = []
+    for request in (b"GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", HALF_REQUEST):
+        tls = ctx.wrap_socket(_connect(port, "127.0.0.1"), server_hostname="127.0.0.1")
+        tls.sendall(request)
+        clients.append(tls)  # never read: close_notify goes unanswered
+    try:
+        wait_until(lambda: server.guard.total == 2, 10, "both connections admitted")
+        server.stop()
+        wait_until(lambda: not _server_sockets(port), 10, "server sockets closed")
+        assert server.guard.total == 0
+    finally:
+        for tls in clients:
+            tls.close()
