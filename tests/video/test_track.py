@@ -227,3 +227,28 @@ def test_keyframe_alone_decodes_without_a_hub() -> None:
     garbage = Frame("cam", video=VideoPacket("h264", b"\x00\x00\x01\x65" + bytes(64), True))
     with pytest.raises(VideoError):
         _ = garbage.image
+
+
+@pytest.mark.parametrize(
+    ("encoder", "codec"), [("libx265", "hevc"), ("libvpx", "vp8"), ("libvpx-vp9", "vp9")]
+)
+def test_other_codecs_decode_on_demand_too(encoder: str, codec: str) -> None:
+    import av
+
+    from tests.video.test_packet import encode
+
+    packets = [p for p in encode(encoder, 176, 144, frames=8, gop=4) if bytes(p)]
+    ctx = av.CodecContext.create(codec, "r")
+    reference = [f.to_ndarray(format="bgr24") for p in packets for f in ctx.decode(p)]
+    reference += [f.to_ndarray(format="bgr24") for f in ctx.decode(None)]
+    store = CameraStore().start()
+    try:
+        for i, p in enumerate(packets):
+            f = Frame("cam", video=VideoPacket(codec, bytes(p), p.is_keyframe), seq=i)  # type: ignore[arg-type]
+            f.width, f.height = 176, 144
+            store.put(f, "peer")
+        latest = store.latest("cam")
+        assert latest is not None and latest.seq == len(packets) - 1
+        assert np.array_equal(latest.image, reference[-1])
+    finally:
+        store.stop()
