@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
@@ -23,6 +24,8 @@ from starlette.routing import BaseRoute, Route
 from camhub.events.model import Event, EventUpdate
 from camhub.history import History
 from camhub.record.clip import ClipError
+from camhub.record.index import Segment
+from camhub.record.remux import Remux, plan_clip
 from camhub.types import CamhubError
 
 STATIC = Path(__file__).parent / "static"
@@ -37,6 +40,8 @@ _HTML_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 _SSE_QUEUE = 256
+MAX_CLIP_STREAMS = 8
+"""Video clips sent at the same time (each one reads the disk; more wait with 429)."""
 _HEARTBEAT = 1.0
 
 
@@ -77,12 +82,20 @@ def event_json(event: Event) -> dict[str, Any]:
     return out
 
 
+def segment_json(seg: Segment) -> dict[str, Any]:
+    out = seg.as_dict()
+    if seg.container == "fmp4":
+        out["url"] = f"/api/recordings/{seg.id}.mp4"
+    return out
+
+
 class EventsApi:
     """The handlers, bound to one :class:`History`."""
 
     def __init__(self, history: History) -> None:
         self.history = history
         self.closing = False
+        self._clip_streams = 0
 
     async def page(self, request: Request) -> Response:
         return FileResponse(STATIC / "events.html", headers=_HTML_HEADERS)
@@ -149,11 +162,52 @@ class EventsApi:
 
     async def _clip(self, camera: str, start: float, end: float) -> Response:
         try:
+            remux = await asyncio.to_thread(plan_clip, self.history.index, camera, start, end)
+        except ClipError as exc:
+            return _error(str(exc), exc.status)
+        if remux is not None:  # a video camera: its own packets, streamed as they are read
+            return self._stream_clip(remux)
+        try:
             future = self.history.clips.export(camera, start, end)
             path = await asyncio.wrap_future(future)
         except ClipError as exc:
             return _error(str(exc), exc.status)
         return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "no-store"})
+
+    def _stream_clip(self, remux: Remux) -> Response:
+        if self._clip_streams >= MAX_CLIP_STREAMS:
+            return JSONResponse(
+                {"error": f"{MAX_CLIP_STREAMS} clips are being sent; try again in a moment"},
+                status_code=429,
+                headers={**_NO_STORE, "Retry-After": "1"},
+            )
+        self._clip_streams += 1
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in iterate_in_threadpool(remux.chunks()):
+                    yield chunk
+            finally:  # also when the client hangs up: the stream stops reading
+                self._clip_streams -= 1
+
+        headers = {"Content-Length": str(remux.size), "Cache-Control": "no-store"}
+        return StreamingResponse(body(), media_type="video/mp4", headers=headers)
+
+    async def segment(self, request: Request) -> Response:
+        """A video segment file as recorded: browsers play it directly."""
+        sid = request.path_params["id"]
+        seg = await asyncio.to_thread(self.history.index.get, sid)
+        if seg is None:
+            return _error(f"no recording segment {sid}", 404)
+        if seg.container != "fmp4":
+            return _error(
+                f"segment {sid} holds JPEG frames, which browsers do not play: "
+                "ask /api/recordings/clip.mp4 for its range",
+                409,
+            )
+        if not seg.path.exists():
+            return _error(f"segment {sid} was deleted", 404)
+        return FileResponse(seg.path, media_type="video/mp4", headers={"Cache-Control": "no-store"})
 
     async def recordings(self, request: Request) -> Response:
         try:
@@ -164,7 +218,7 @@ class EventsApi:
         segs = await asyncio.to_thread(self.history.index.find, camera, after, before, limit=5000)
         return _json(
             {
-                "segments": [s.as_dict() for s in segs],
+                "segments": [segment_json(s) for s in segs],
                 "cameras": await asyncio.to_thread(self.history.index.cameras),
                 "time": time.time(),
             }
@@ -226,6 +280,7 @@ class EventsApi:
             Route("/api/events/{id}", self.get_event),
             Route("/api/recordings", self.recordings),
             Route("/api/recordings/clip.mp4", self.range_clip),
+            Route("/api/recordings/{id:int}.mp4", self.segment),
             Route("/api/recording", self.status),
         ]
 

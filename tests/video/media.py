@@ -80,3 +80,39 @@ def encode(
         )
         for p in coded
     ]
+
+
+def ffmpeg_md5s(path: str, fmt: str | None = None) -> tuple[list[str], str]:
+    """What FFmpeg's own command line (imageio-ffmpeg's binary) decodes from ``path``:
+    one MD5 per picture in presentation order, and whatever it complained about."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "warning", "-nostdin"]
+    if fmt:
+        cmd += ["-f", fmt]
+    cmd += ["-i", path, "-map", "0:v:0", "-f", "framemd5", "-"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    lines = [line for line in proc.stdout.splitlines() if line and not line.startswith("#")]
+    return [line.rsplit(",", 1)[1].strip() for line in lines], proc.stderr.strip()
+
+
+def elementary_stream(packets: list[VideoPacket]) -> tuple[bytes, str]:
+    """The packets as a raw stream FFmpeg reads on its own (Annex B, or IVF for
+    VP8/VP9) and the name of its format."""
+    import struct
+
+    codec = packets[0].codec
+    if codec in ("h264", "hevc"):
+        return b"".join(p.data for p in packets), codec
+    fourcc = b"VP80" if codec == "vp8" else b"VP90"
+    from camhub.video.packet import coded_size
+
+    w, h = coded_size(codec, packets[0].data) or (0, 0)
+    out = bytearray(
+        struct.pack("<4sHH4sHHIIII", b"DKIF", 0, 32, fourcc, w, h, 15, 1, len(packets), 0)
+    )
+    for i, p in enumerate(packets):
+        out += struct.pack("<IQ", len(p.data), i) + p.data
+    return bytes(out), "ivf"
