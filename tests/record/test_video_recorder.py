@@ -12,84 +12,27 @@ from pathlib import Path
 
 import pytest
 
-from camhub.bus import EventBus
 from camhub.events import Event, EventUpdate
 from camhub.record.index import SegmentIndex
 from camhub.record.recorder import Recorder
 from camhub.record.settings import CameraRecording, RecordSettings
-from camhub.store import CameraStore
 from camhub.types import Frame
 from camhub.video.packet import TIME_BASE, VideoPacket
 from tests.conftest import wait_until
 from tests.record.helpers import FrameQueue
-from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
+from tests.record.video import FPS, T0, Rig
+from tests.video.media import encode, ffmpeg_md5s, scene
 
 pytestmark = pytest.mark.timeout(120)
-T0 = 1_700_000_000.0
-FPS = 15
-
-
-@pytest.fixture(scope="module")
-def packets() -> list[VideoPacket]:
-    return encode("h264", scene(90, (160, 120)), gop=15)  # a keyframe every second
-
-
-@pytest.fixture(scope="module")
-def want(packets: list[VideoPacket], tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    raw, fmt = elementary_stream(packets)
-    path = tmp_path_factory.mktemp("raw") / "raw"
-    path.write_bytes(raw)
-    md5s = ffmpeg_md5s(str(path), fmt)[0]
-    assert len(md5s) == len(packets)
-    return md5s
-
-
-class Rig:
-    """A real CameraStore with the recorder on its subscription."""
-
-    def __init__(self, root: Path, settings: RecordSettings) -> None:
-        self.bus = EventBus()
-        self.store = CameraStore(self.bus)
-        self.rec = Recorder(
-            self.store.subscribe(maxsize=1000, name="recorder"),
-            self.bus,
-            SegmentIndex.open(root),
-            settings,
-        ).start()
-
-    def put(self, camera: str, packets: list[VideoPacket], first: int, *, seq: bool = True) -> None:
-        target = self.rec.seen + len(packets)
-        for i, p in enumerate(packets, first):
-            at = T0 + i / FPS
-            frame = Frame(camera, video=p, seq=i if seq else None, captured_at=at, received_at=at)
-            self.store.put(frame, "test")
-        wait_until(lambda: self.rec.seen >= target, timeout=20)
-
-    def event(self, update: EventUpdate) -> None:
-        self.bus.publish(update)
-        assert self.rec._events is not None and self.rec._events.flush()
-
-    def recorded(self, camera: str) -> list[str]:
-        """The pictures FFmpeg decodes from every segment, in order; no complaints."""
-        out = []
-        for seg in self.rec.index.find(camera):
-            got, complaints = ffmpeg_md5s(str(seg.path))
-            assert complaints == "", f"{seg.path}: {complaints}"
-            assert len(got) == seg.frames
-            out += got
-        return out
-
-    def close(self) -> None:
-        self.rec.stop()
-        self.store.stop()
-        self.bus.close()
 
 
 @pytest.fixture
 def continuous(tmp_path: Path) -> Iterator[Rig]:
     rig = Rig(
         tmp_path,
-        RecordSettings(default=CameraRecording("continuous"), segment_seconds=2.0, min_free_gb=0),
+        RecordSettings(
+            default=CameraRecording("continuous"), segment_seconds=2.0, min_free_gb=0, keep_days=0
+        ),
     )
     yield rig
     rig.close()
@@ -151,7 +94,7 @@ def test_frames_the_recorder_dropped_break_the_group_even_without_seq(
     tmp_path: Path, packets: list[VideoPacket], want: list[str]
 ) -> None:
     queue = GatedQueue(maxsize=100)
-    settings = RecordSettings(default=CameraRecording("continuous"), min_free_gb=0)
+    settings = RecordSettings(default=CameraRecording("continuous"), min_free_gb=0, keep_days=0)
     rec = Recorder(queue, None, SegmentIndex.open(tmp_path), settings).start()
 
     def put(first: int, last: int) -> None:
@@ -160,14 +103,14 @@ def test_frames_the_recorder_dropped_break_the_group_even_without_seq(
             queue.put(Frame("door", video=packets[i], captured_at=at, received_at=at))
 
     put(0, 15)  # a group, no seq
-    wait_until(lambda: rec.seen >= 15, timeout=20)
+    assert wait_until(lambda: rec.seen >= 15, timeout=20)
     queue.hold(True, maxsize=5)  # the recorder falls behind: 15-36 are dropped, 37-41 wait
     put(15, 42)
     assert queue.dropped == 22
     queue.hold(False, maxsize=100)
-    wait_until(lambda: rec.seen >= 20, timeout=20)
+    assert wait_until(lambda: rec.seen >= 20, timeout=20)
     put(42, 90)
-    wait_until(lambda: rec.seen >= 68, timeout=20)
+    assert wait_until(lambda: rec.seen >= 68, timeout=20)
     rec.stop()
     got = []
     for seg in rec.index.find("door"):
@@ -181,7 +124,7 @@ def test_pre_roll_starts_at_the_keyframe_before_it(
     tmp_path: Path, packets: list[VideoPacket], want: list[str]
 ) -> None:
     rig = Rig(tmp_path, RecordSettings(
-        default=CameraRecording("events", pre_roll=1.0, post_roll=1.0), min_free_gb=0))  # fmt: skip
+        default=CameraRecording("events", pre_roll=1.0, post_roll=1.0), min_free_gb=0, keep_days=0))  # fmt: skip
     try:
         rig.put("door", packets[:40], 0)  # quiet: only the ring keeps them
         assert rig.rec.index.find("door") == []
@@ -203,7 +146,7 @@ def test_the_pre_roll_memory_cap_drops_whole_groups(tmp_path: Path) -> None:
     # closed groups decode alone, so the stream may repeat them (with time going on)
     big = [replace(p, pts=i * TIME_BASE // FPS) for i, p in enumerate(once * 3)]
     settings = RecordSettings(
-        default=CameraRecording("events", pre_roll=60.0), preroll_mb=1.0, min_free_gb=0
+        default=CameraRecording("events", pre_roll=60.0), preroll_mb=1.0, min_free_gb=0, keep_days=0
     )
     rig = Rig(tmp_path, settings)
     try:
