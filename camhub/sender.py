@@ -31,6 +31,7 @@ import zmq
 from camhub import protocol
 from camhub.latest import LatestSlot
 from camhub.security.monitor import HandshakeFailure, HandshakeWatch, HubRefused
+from camhub.security.probe import Probe, probe
 from camhub.transport import (
     SocketSecurity,
     check_endpoint,
@@ -45,6 +46,9 @@ log = logging.getLogger("camhub.sender")
 
 _SLICE = 0.1
 """Longest single wait on the hub, so that :meth:`Sender.interrupt` takes effect soon."""
+
+_PROBE_TIMEOUT = 0.5
+"""Longest look at what answers at the hub's address after a failure (once per outage)."""
 
 OnTimeout = Literal["drop", "raise"]
 
@@ -173,6 +177,7 @@ class Sender(_BaseSender):
         self._security = security
         self._in_flight = 0
         self._outage_since: float | None = None
+        self._outage_detail: Probe | Literal[""] = ""
         self._socket: zmq.Socket[bytes] | None = None
         self._watch: HandshakeWatch | None = None
         self._refused_at: float | None = None
@@ -248,13 +253,20 @@ class Sender(_BaseSender):
         # libzmq does not retry a refused handshake; a fresh socket will, after a pause.
         self.stats.handshake_failures += 1
         self._refused_at = time.monotonic()
-        message = f"hub {self.address} {failure.explain()}"
+        message = f"hub {self.address} {failure.explain(self._probe_after(failure))}"
         if self.last_error != message:
             log.error("%s; dropping frames, retrying every %.1f s", message, self.timeout)
             self._outage_since = self._outage_since or time.time()
         self.last_error = message
         if self.on_timeout == "raise":
             raise HubRefused(message)
+
+    def _probe_after(self, failure: HandshakeFailure) -> Probe | None:
+        """A handshake that ended before it began is as likely a port proxy with no hub
+        behind it as a security mismatch: look at what answers, once per failure."""
+        if failure.event != zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            return None
+        return probe(self.address, _PROBE_TIMEOUT)
 
     def _still_refused(self) -> bool:
         """True while waiting to retry after a refusal (frames are dropped meanwhile)."""
@@ -297,17 +309,25 @@ class Sender(_BaseSender):
             self.stats.dropped += 1
             return
         self.stats.timeouts += 1
-        self.last_error = f"hub {self.address} {why} within {self.timeout:.1f} s"
         if self._outage_since is None:
             self._outage_since = time.time()
+            # Once per outage: say what is at the address, so "not reachable" tells a
+            # stopped hub from a port proxy with nothing behind it.
+            found = probe(self.address, _PROBE_TIMEOUT)
+            self._outage_detail = "" if found.kind in ("zmtp", "skipped") else found
             log.warning(
-                "hub %s %s within %.1f s; dropping frames and reconnecting until it answers",
+                "hub %s %s within %.1f s%s; dropping frames and reconnecting until it answers",
                 self.address,
                 why,
                 self.timeout,
+                f": {found.reason()}" if self._outage_detail else "",
             )
+        detail = self._outage_detail
+        self.last_error = f"hub {self.address} {why} within {self.timeout:.1f} s" + (
+            f": {detail.reason()}" if detail else ""
+        )
         if self.on_timeout == "raise":
-            raise SendTimeout(f"hub {self.address} {why} within {self.timeout:.1f} s")
+            raise SendTimeout(self.last_error)
 
     def _note_recovered(self) -> None:
         self.last_error = None

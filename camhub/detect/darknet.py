@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from camhub.detect.base import Box, Detector, DetectorError, letterbox, nms, register, to_boxes
+from camhub.detect.labels import canonical
 from camhub.detect.models import default_model_files
 from camhub.types import Image
 
@@ -54,14 +55,18 @@ class DarknetDetector(Detector):
         iou_threshold: float = 0.45,
         zoom_out: bool = True,
     ) -> None:
+        builtin_labels = False
         if cfg is None or weights is None:
             files = default_model_files()
             cfg, weights = files["yolov3-tiny.cfg"], files["yolov3-tiny.weights"]
+            builtin_labels = labels is None
             labels = labels or files["coco.names"]
         if input_size % 32:
             raise DetectorError(f"input_size must be a multiple of 32, got {input_size}")
         self.cfg, self.weights = Path(cfg), Path(weights)
         self.labels = read_labels(Path(labels)) if labels else []
+        if builtin_labels:  # Darknet's coco.names spells six classes the old way
+            self.labels = [canonical(x) for x in self.labels]
         self.input_size = (input_size, input_size)
         self.batch_size = 1
         self.score_threshold = score_threshold

@@ -78,8 +78,10 @@ class CameraObjects:
         publishes event updates, returns the confirmed tracks (for drawing)."""
         at = frame.received_at if at is None else at
         wanted = [b for b in boxes if not self.labels or b.label in self.labels]
-        live, ended = self.tracker.update(wanted, at, region)
         width, height = frame.width or 0, frame.height or 0
+        # The tracker clips every box it holds to the picture: events, snapshots and the
+        # overlay carry its boxes.
+        live, ended = self.tracker.update(wanted, at, region, size=(width, height))
         for t in live:
             if t.confirmed:
                 self._observe(t, frame, at, width, height)

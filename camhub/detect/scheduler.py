@@ -32,7 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from camhub.bus import BusSubscription, EventBus
-from camhub.detect.base import Box
+from camhub.detect.base import Box, DetectorError
+from camhub.detect.labels import resolve_all
 from camhub.detect.motion import MotionGate, Region
 from camhub.detect.objects import CameraObjects
 from camhub.detect.pool import DetectorPool, DetectorSpec, JobDone
@@ -185,15 +186,11 @@ class ObjectDetection:
 
     def start(self) -> ObjectDetection:
         self.pool.start()  # fails here if the model cannot load, before any thread runs
-        unknown = [label for label in self.labels if label not in self.pool.labels]
-        if unknown:
+        try:
+            self._resolve_labels()
+        except DetectorError:
             self.pool.stop()
-            from camhub.detect.base import DetectorError
-
-            raise DetectorError(
-                f"the detector does not know {', '.join(map(repr, unknown))} "
-                f"(it knows: {', '.join(self.pool.labels)})"
-            )
+            raise
         self.started_at = time.time()
         self._hub_events = self.bus.subscribe(
             self._on_hub_event, name="detect-offline", kinds=(HubEvent,), maxsize=256
@@ -201,6 +198,16 @@ class ObjectDetection:
         self._thread = threading.Thread(target=self._run, name="camhub-detect", daemon=True)
         self._thread.start()
         return self
+
+    def _resolve_labels(self) -> None:
+        """Every label given (tracked, per zone, per line) as the model spells it: old
+        Darknet names and other spellings are accepted (``motorbike``, ``Dining_Table``)."""
+        known = self.pool.labels
+        self.labels = resolve_all(self.labels, known)
+        for name, cam in self.settings.items():
+            cam.zones = [z.resolved(known, name) for z in cam.zones]
+            for line in cam.lines:
+                line.resolve_labels(known, name)
 
     def _on_hub_event(self, event: HubEvent) -> None:
         # A camera that went offline shows nothing any more: its objects' events end now

@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from camhub.datadir import DataDirError, ensure_dir, open_db
@@ -228,20 +228,22 @@ class EventStore:
         self,
         *,
         camera: str | None = None,
-        label: str | None = None,
+        label: str | Sequence[str] | None = None,
         after: float | None = None,
         before: float | None = None,
         limit: int = 100,
     ) -> list[Event]:
-        """Newest first. ``after``/``before`` select events that overlap that time."""
+        """Newest first. ``label``: one, or any of several (a label and its old names).
+        ``after``/``before`` select events that overlap that time."""
         where: list[str] = []
         args: list[object] = []
         if camera is not None:
             where.append("camera = ?")
             args.append(camera)
         if label is not None:
-            where.append("label = ?")
-            args.append(label)
+            labels = [label] if isinstance(label, str) else list(label)
+            where.append(f"label IN ({', '.join('?' * len(labels))})" if labels else "0")
+            args.extend(labels)
         if after is not None:
             where.append('("end" IS NULL OR "end" >= ?)')
             args.append(after)

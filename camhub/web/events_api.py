@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from camhub.detect.labels import aliases_of
 from camhub.events.model import Event, EventUpdate
 from camhub.history import History
 from camhub.record.clip import ClipError
@@ -108,10 +109,12 @@ class EventsApi:
             return _error(str(exc), 400)
         limit = 100 if limit_raw is None else int(min(max(limit_raw, 0), 1000))
         q = request.query_params
+        label = q.get("label") or None
         events = await asyncio.to_thread(
             self.history.store.query,
             camera=q.get("camera") or None,
-            label=q.get("label") or None,
+            # ?label=motorbike finds motorcycles, and events saved under the old name
+            label=None if label is None else aliases_of(label),
             after=after,
             before=before,
             limit=limit,
