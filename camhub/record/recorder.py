@@ -36,7 +36,7 @@ from camhub.record.segment import SegmentWriter
 from camhub.record.settings import CameraRecording, RecordSettings
 from camhub.record.video_segment import VideoSegmentWriter
 from camhub.types import CameraName, Frame
-from camhub.video.codecconfig import track_config
+from camhub.video.codecconfig import TrackConfig, track_config, track_key
 from camhub.video.packet import BitstreamError, VideoPacket
 
 log = logging.getLogger("camhub.record")
@@ -45,6 +45,9 @@ TRIGGER_LATENCY = 5.0
 """Seconds the ring keeps beyond ``pre_roll``: an event reaches the recorder a little
 after it starts (a detector needs a few frames), and its pre-roll is counted from its
 start."""
+
+BATCH_WAIT = 0.05
+"""Seconds the recorder lets frames gather in its queue between rounds."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -105,6 +108,8 @@ class _Camera:
     last_seq: int | None = None
     broken: bool = False
     """A packet of the current video group was lost: nothing until the next keyframe."""
+    track: TrackConfig | None = None
+    track_key: bytes = b""
     segment_id: int = 0
     active: set[str] = field(default_factory=set)
     until: float = 0.0
@@ -179,27 +184,33 @@ class Recorder:
         drops_seen = 0
         while not self._stop.is_set():
             frame = self.frames.get(timeout=0.2)
-            # Triggers after the wait: an event published before a frame was put is
-            # always seen before that frame is handled.
-            self._take_triggers()
-            now = time.time()
-            # Maintenance (retention, the free-disk guard) before the frame: the very
-            # first frame must not reach a disk that is already too full.
-            if now >= self._next_maintenance:
-                self._next_maintenance = now + 5.0
-                self._maintain(now)
-            # Read after the frame was taken: a drop seen now lies before any frame still
-            # to come, so breaking every video group here never lets a gap through.
-            dropped = self.frames.dropped
-            if dropped != drops_seen:
-                drops_seen = dropped
-                self._break_all()
-            if frame is not None:
+            while True:
+                # Triggers after the wait: an event published before a frame was put is
+                # always seen before that frame is handled.
+                self._take_triggers()
+                now = time.time()
+                # Maintenance (retention, the free-disk guard) before the frame: the very
+                # first frame must not reach a disk that is already too full.
+                if now >= self._next_maintenance:
+                    self._next_maintenance = now + 5.0
+                    self._maintain(now)
+                # Read after the frame was taken: a drop seen now lies before any frame
+                # still to come, so breaking every video group here lets no gap through.
+                dropped = self.frames.dropped
+                if dropped != drops_seen:
+                    drops_seen = dropped
+                    self._break_all()
+                if frame is None:
+                    break
                 self.seen += 1
                 try:
                     self._on_frame(frame)
                 except Exception:  # one camera's bad frame must not end recording
                     log.exception("recorder failed on a frame of camera %s", frame.name)
+                frame = self.frames.get(timeout=0)
+            # Frames wait a moment and are then taken together: a few wake-ups a second
+            # instead of one per frame (the queue holds far more than BATCH_WAIT's worth).
+            self._stop.wait(BATCH_WAIT)
         self._take_triggers()
 
     def _camera(self, name: CameraName) -> _Camera:
@@ -371,14 +382,17 @@ class Recorder:
                 return writer
             cam.stats.skipped += 1  # no segment to go on with: wait for a keyframe
             return None
-        try:
-            track = track_config(packet.codec, packet.data)
-        except BitstreamError as exc:  # a keyframe without its parameter sets
-            cam.stats.unrecordable += 1
-            if cam.stats.unrecordable == 1:
-                log.warning("camera %s sends video that cannot be recorded: %s", cam.name, exc)
-            self._break(cam)
-            return None
+        key = track_key(packet.codec, packet.data)
+        if cam.track is None or key != cam.track_key:  # parsed only when they change
+            try:
+                cam.track, cam.track_key = track_config(packet.codec, packet.data), key
+            except BitstreamError as exc:  # a keyframe without its parameter sets
+                cam.stats.unrecordable += 1
+                if cam.stats.unrecordable == 1:
+                    log.warning("camera %s sends video that cannot be recorded: %s", cam.name, exc)
+                self._break(cam)
+                return None
+        track = cam.track
         if isinstance(writer, VideoSegmentWriter) and (
             writer.track == track and at - (writer.first or at) < self.settings.segment_seconds
         ):

@@ -27,6 +27,7 @@ from camhub.video.packet import (
     h264_type,
     hevc_type,
     nal_units,
+    parameter_sets,
 )
 
 SAMPLE_ENTRY: dict[Codec, bytes] = {
@@ -72,6 +73,14 @@ def track_config(codec: Codec, keyframe: bytes) -> TrackConfig:
     else:
         record, text = _vpcc(codec, keyframe, size)
     return TrackConfig(codec, size[0], size[1], record, text)
+
+
+def track_key(codec: Codec, keyframe: bytes) -> bytes:
+    """What :func:`track_config` reads from ``keyframe``: keyframes with equal keys have
+    equal tracks, so a writer compares keys (cheap) and builds tracks only on a change."""
+    if codec in ("h264", "hevc"):
+        return b"\x00\x00\x01".join(parameter_sets(codec, keyframe))
+    return keyframe[:32]  # VP8/VP9: the frame header (and then some, so rarely equal)
 
 
 # -- H.264 ---------------------------------------------------------------------------------

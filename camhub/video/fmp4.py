@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from camhub.video.codecconfig import CONFIG_BOX, SAMPLE_ENTRY, TrackConfig
-from camhub.video.packet import TIME_BASE, Codec, h264_type, hevc_type, nal_units
+from camhub.video.packet import TIME_BASE, Codec
 
 MOVIE_TIMESCALE = 1000
 TRACK_ID = 1
@@ -59,12 +59,19 @@ class Sample:
 def sample_data(codec: Codec, data: bytes) -> bytes:
     """An access unit as it travels (Annex B for H.264/H.265) as an MP4 sample."""
     if codec == "h264":
-        units = [u for u in nal_units(data) if h264_type(u) not in _H264_OUT]
+        shift, mask, out = 0, 0x1F, _H264_OUT
     elif codec == "hevc":
-        units = [u for u in nal_units(data) if hevc_type(u) not in _HEVC_OUT]
+        shift, mask, out = 1, 0x3F, _HEVC_OUT
     else:
         return data
-    return b"".join(struct.pack(">I", len(u)) + u for u in units)
+    pieces: list[bytes] = []
+    # One pass in C: emulation prevention keeps 00 00 01 out of NAL unit payloads. A
+    # four-byte start code leaves its first zero at the end of the unit before it.
+    for unit in data.split(b"\x00\x00\x01")[1:]:
+        unit = unit.rstrip(b"\x00")
+        if unit and (unit[0] >> shift) & mask not in out:
+            pieces += (len(unit).to_bytes(4, "big"), unit)
+    return b"".join(pieces)
 
 
 def init_segment(track: TrackConfig) -> bytes:
