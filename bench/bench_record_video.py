@@ -315,7 +315,7 @@ def main() -> None:
         args.seconds, args.runs, args.hour, args.jpeg_clip = 2.0, 1, 120.0, 5.0
 
     print(f"machine: {machine_description()}")
-    frames = scene(6 * GOP)  # 12 s, looped
+    frames = scene((2 if args.quick else 6) * GOP)  # 12 s, looped
     h264 = encode_h264(frames)
     jpeg = [camhub.encode_jpeg(f, quality=85) for f in frames]
     loop_s = len(frames) / FPS

@@ -17,11 +17,11 @@ from camhub.record.index import SegmentIndex
 from camhub.record.recorder import Recorder
 from camhub.record.settings import CameraRecording, RecordSettings
 from camhub.types import Frame
-from camhub.video.packet import TIME_BASE, VideoPacket
+from camhub.video.packet import TIME_BASE, Codec, VideoPacket
 from tests.conftest import wait_until
 from tests.record.helpers import FrameQueue
 from tests.record.video import FPS, T0, Rig
-from tests.video.media import encode, ffmpeg_md5s, scene
+from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -216,3 +216,21 @@ def test_an_older_index_gains_the_new_columns(tmp_path: Path) -> None:
     (seg,) = index.find("yard")
     assert (seg.container, seg.codec, seg.mime, seg.frames) == ("cseg", "jpeg", "", 10)
     index.close()
+
+
+@pytest.mark.parametrize("codec", ["hevc", "vp9", "vp8"])
+def test_every_codec_the_wire_carries_is_recorded(
+    continuous: Rig, tmp_path: Path, codec: Codec
+) -> None:
+    stream = encode(codec, scene(45, (160, 120), seed=2), gop=15)
+    raw, fmt = elementary_stream(stream)
+    (tmp_path / "raw").write_bytes(raw)
+    want = ffmpeg_md5s(str(tmp_path / "raw"), fmt)[0]
+    continuous.put("phone", stream, 0)
+    continuous.rec.stop()
+    segs = continuous.rec.index.find("phone")
+    assert [s.codec for s in segs] == [codec] * len(segs) and len(segs) == 2  # 2 s segments
+    assert segs[0].mime.startswith(
+        'video/mp4; codecs="' + {"hevc": "hvc1", "vp9": "vp09", "vp8": "vp08"}[codec]
+    )
+    assert continuous.recorded("phone") == want
