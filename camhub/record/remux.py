@@ -29,7 +29,7 @@ from camhub.video.packet import TIME_BASE, BitstreamError
 
 log = logging.getLogger("camhub.record")
 
-READ_CHUNK = 1 << 20
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +63,24 @@ class Remux:
         return sum(p.fragment.samples for p in self.parts)
 
     def chunks(self) -> Iterator[bytes]:
-        """The clip: the init segment, then one chunk per fragment (bigger ones split)."""
+        """The clip: the init segment, then its fragments in chunks of about
+        :data:`CHUNK` bytes (fewer, bigger writes for the server to make)."""
         yield self.init
         sequence = 0
+        batch: list[bytes] = []
+        size = 0
         for path, parts in groupby(self.parts, key=lambda p: p.path):
             with open(path, "rb") as f:
                 for part in parts:
                     sequence += 1
-                    yield from _fragment(f, path, part, sequence)
+                    for piece in _fragment(f, path, part, sequence):
+                        batch.append(piece)
+                        size += len(piece)
+                        if size >= CHUNK:
+                            yield b"".join(batch)
+                            batch, size = [], 0
+        if batch:
+            yield b"".join(batch)
 
     def write(self, path: Path) -> int:
         """Write the clip to ``path``; returns its size."""
@@ -139,20 +149,20 @@ def plan_clip(index: SegmentIndex, camera: str, start: float, end: float) -> Rem
 
 
 def _fragment(f: BinaryIO, path: Path, part: _Part, sequence: int) -> Iterator[bytes]:
+    """The fragment's retimed ``moof``, then its ``mdat`` as read (in pieces)."""
     frag = part.fragment
     f.seek(frag.offset)
     moof = f.read(frag.moof_size)
     if len(moof) < frag.moof_size:
         raise ClipError(f"segment {path} shrank while a clip was read", 500)
-    head = retime(moof, sequence, part.base_dts)
+    yield retime(moof, sequence, part.base_dts)
     left = frag.size - frag.moof_size
     while left > 0:
-        data = f.read(min(left, READ_CHUNK))
+        data = f.read(min(left, CHUNK))
         if not data:
             raise ClipError(f"segment {path} shrank while a clip was read", 500)
         left -= len(data)
-        yield head + data if head else data
-        head = b""
+        yield data
 
 
 def _wall(seg: Segment, ticks: int) -> float:

@@ -156,17 +156,15 @@ def moof_timing(moof: bytes) -> tuple[int, int, int, int, bool]:
         first_flags = struct.unpack_from(">I", moof, pos)[0]
         pos += 4
     fields = [bit for bit in (0x100, 0x200, 0x400, 0x800) if flags & bit]
-    duration = 0
-    for i in range(count):
-        for bit in fields:
-            value = struct.unpack_from(">I", moof, pos)[0]
-            pos += 4
-            if bit == 0x100:
-                duration += value
-            elif bit == 0x400 and i == 0:
-                first_flags = value
-        if 0x100 not in fields:
-            duration += default_duration
+    width = len(fields)
+    if pos + 4 * width * count > len(moof):
+        raise BitstreamError(f"trun claims {count} samples that its moof does not hold")
+    table = struct.unpack_from(f">{count * width}I", moof, pos) if fields else ()
+    duration = (
+        sum(table[fields.index(0x100) :: width]) if 0x100 in fields else count * default_duration
+    )
+    if 0x400 in fields and count and not flags & 0x04:
+        first_flags = table[fields.index(0x400)]
     key = not first_flags & 0x00010000 and (first_flags >> 24) & 3 != 1
     return sequence, base, duration, count, key
 
