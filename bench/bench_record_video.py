@@ -370,7 +370,7 @@ def main() -> None:
             "runs",
             "first byte s",
             "complete s",
-            "CPU s (hub and client)",
+            "hub CPU s",
             "MB",
             "target",
         ],

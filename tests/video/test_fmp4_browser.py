@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from camhub.video.codecconfig import track_config
+from camhub.video.fmp4 import init_segment
 from camhub.video.fmp4scan import scan
+from camhub.video.fragmenter import Fragmenter
 from camhub.video.packet import Codec
 from tests.video.media import encode, scene
 from tests.video.player import launch, play_file, play_mse
@@ -75,3 +77,19 @@ def test_this_chromium_does_not_offer_hevc(page: Any, tmp_path: Path, frames: li
     assert not got["ended"], got
     # MEDIA_ERR_SRC_NOT_SUPPORTED (4), or play() refused with NotSupportedError
     assert str(got["error"]).startswith("4") or "NotSupported" in str(got.get("refused")), got
+
+
+def test_a_fragment_per_packet_plays_through_media_source(page: Any, frames: list) -> None:  # type: ignore[type-arg]
+    """What a live view (issue 18) sends: the init segment, then one fragment per packet,
+    each made when the next packet arrives."""
+    packets = encode("h264", frames, gop=15)
+    fragmenter = Fragmenter(0.0, max_seconds=0)
+    pieces = [init_segment(track_config("h264", packets[0].data))]
+    for i, p in enumerate(packets):
+        made = fragmenter.add(i / 15, p)
+        if made:
+            pieces.append(b"".join(made))
+    pieces.append(b"".join(fragmenter.flush() or []))
+    got = play_mse(page, track_config("h264", packets[0].data).mime, pieces)
+    assert got["ended"], got
+    assert got["frames"] == COUNT
