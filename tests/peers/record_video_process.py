@@ -53,8 +53,7 @@ threading.Thread(target=camera, daemon=True).start()
 print("READY", flush=True)
 assert history.recorder is not None
 while True:
-    cams = history.recorder.stats()["cameras"]
-    written = sum(int(c["frames"]) - int(c["buffered"]) for c in cams)  # type: ignore[union-attr]
+    written = sum(c.frames - c.buffered for c in history.recorder.stats().cameras)
     cam = history.recorder._cameras.get("cam")
     now = cam.writer.frames if cam is not None and cam.writer is not None else 0
     print(f"WRITTEN {written} {now}", flush=True)

@@ -52,8 +52,8 @@ def test_video_is_recorded_as_its_own_packets_in_segments_from_keyframes(
         assert seg.mime.startswith('video/mp4; codecs="avc1.')
         assert seg.bytes == seg.path.stat().st_size
     assert continuous.recorded("door") == want
-    stats = continuous.rec.stats()["cameras"][0]  # type: ignore[index]
-    assert (stats["codec"], stats["frames"], stats["skipped"]) == ("h264", 90, 0)
+    stats = continuous.rec.stats().cameras[0]
+    assert (stats.codec, stats.frames, stats.skipped) == ("h264", 90, 0)
     recorded = sum(len(p.data) for p in packets)
     assert recorded < sum(s.bytes for s in segs) < recorded + 4000  # boxes: ~1 kB a second
 
@@ -65,8 +65,8 @@ def test_a_lost_packet_stops_the_camera_until_its_next_keyframe(
     continuous.put("door", packets[21:], 21)  # seq 20 never arrives
     continuous.rec.stop()
     assert continuous.recorded("door") == want[:20] + want[30:]
-    stats = continuous.rec.stats()["cameras"][0]  # type: ignore[index]
-    assert stats["skipped"] == 9  # 21..29, the rest of the broken group
+    stats = continuous.rec.stats().cameras[0]
+    assert stats.skipped == 9  # 21..29, the rest of the broken group
 
 
 class GatedQueue(FrameQueue):
