@@ -52,9 +52,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
         at = t0 + i / FPS
         hub.store.put(Frame("door", video=p, seq=i, captured_at=at, received_at=at), "test")
         hub.store.put(Frame("yard", jpeg=jpeg_at(i), seq=i, received_at=at), "test")
+        if i < 30 and i != 20:  # this camera's packet 20 is lost
+            hub.store.put(Frame("lossy", video=p, seq=i, captured_at=at, received_at=at), "test")
     rec = history.recorder
     assert rec is not None
-    wait_until(lambda: rec.seen >= 2 * COUNT, what="the recorder to take every frame")
+    wait_until(lambda: rec.seen >= 2 * COUNT + 29, what="the recorder to take every frame")
     wait_until(lambda: len(history.index.find("door")) == 3, what="three video segments")
     yield Recorded(web.url, t0, want)
     web.stop()
@@ -141,3 +143,11 @@ def test_too_many_clips_at_once_wait(recorded: Recorded, monkeypatch: pytest.Mon
             recorded.url + f"api/recordings/clip.mp4?camera=door&start={t0}&end={t0 + 5}", timeout=5
         )
         assert resp.status_code == 200
+
+
+def test_lost_packets_are_counted_in_the_api_and_metrics(recorded: Recorded) -> None:
+    status = httpx.get(recorded.url + "api/recording", timeout=5).json()
+    (lossy,) = [c for c in status["recorder"]["cameras"] if c["camera"] == "lossy"]
+    assert (lossy["codec"], lossy["frames"], lossy["skipped"]) == ("h264", 20, 9)
+    metrics = httpx.get(recorded.url + "metrics", timeout=5).text
+    assert 'camhub_recording_skipped_packets_total{camera="lossy"} 9' in metrics
