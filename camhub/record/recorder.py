@@ -299,7 +299,11 @@ class Recorder:
                 return None
         seq, last = frame.seq, cam.last_seq
         cam.last_seq = seq
-        if seq is not None and last is not None and seq != last + 1:
+        # A gap in seq, or a frame the hub's store marked broken (a loss it saw upstream;
+        # ``Frame.broken`` comes with the store's video tracking, hence getattr).
+        if (seq is not None and last is not None and seq != last + 1) or getattr(
+            frame, "broken", False
+        ):
             self._break(cam)
         if packet.keyframe:
             cam.broken = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from camhub.video.packet import VideoPacket
-from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
+from tests.video.coded import elementary_stream, encode, ffmpeg_md5s, scene
 
 
 @pytest.fixture(scope="session")

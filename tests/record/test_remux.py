@@ -20,7 +20,7 @@ from camhub.video.fmp4scan import scan
 from camhub.video.packet import TIME_BASE, VideoPacket
 from tests.record.helpers import jpeg_at
 from tests.record.video import FPS, T0, Rig
-from tests.video.media import encode, ffmpeg_md5s, scene
+from tests.video.coded import encode, ffmpeg_md5s, scene
 
 pytestmark = pytest.mark.timeout(120)
 TICK = TIME_BASE // FPS

@@ -18,7 +18,7 @@ import pytest
 from camhub.record.index import SegmentIndex
 from camhub.video.fmp4scan import scan
 from tests.conftest import start_peer, stop_peer
-from tests.video.media import encode, ffmpeg_md5s, scene
+from tests.video.coded import encode, ffmpeg_md5s, scene
 from tests.video.player import launch, play_file
 
 pytestmark = pytest.mark.timeout(120)

@@ -21,7 +21,7 @@ from camhub.video.packet import TIME_BASE, Codec, VideoPacket
 from tests.conftest import wait_until
 from tests.record.helpers import FrameQueue
 from tests.record.video import FPS, T0, Rig
-from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
+from tests.video.coded import elementary_stream, encode, ffmpeg_md5s, scene
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -13,7 +13,7 @@ from camhub.record.video_segment import VideoSegmentWriter, recover_segment
 from camhub.video.codecconfig import track_config
 from camhub.video.fmp4scan import scan
 from camhub.video.packet import TIME_BASE, VideoPacket
-from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
+from tests.video.coded import elementary_stream, encode, ffmpeg_md5s, scene
 
 pytestmark = pytest.mark.timeout(120)
 TICK = TIME_BASE // 15

@@ -14,7 +14,7 @@ from camhub.store import CameraStore
 from camhub.types import Frame
 from camhub.video.packet import VideoPacket
 from tests.conftest import wait_until
-from tests.video.media import ffmpeg_md5s
+from tests.video.coded import ffmpeg_md5s
 
 T0 = 1_700_000_000.0
 """Long past: tests that use it keep their recordings forever (``keep_days=0``)."""

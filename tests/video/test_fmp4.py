@@ -14,7 +14,7 @@ from camhub.video import fmp4
 from camhub.video.codecconfig import track_config
 from camhub.video.fmp4scan import retime, scan, with_duration
 from camhub.video.packet import TIME_BASE, BitstreamError, Codec, VideoPacket, annexb, nal_units
-from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
+from tests.video.coded import elementary_stream, encode, ffmpeg_md5s, scene
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -18,7 +18,7 @@ from camhub.video.fmp4 import init_segment
 from camhub.video.fmp4scan import scan
 from camhub.video.fragmenter import Fragmenter
 from camhub.video.packet import Codec
-from tests.video.media import encode, scene
+from tests.video.coded import encode, scene
 from tests.video.player import launch, play_file, play_mse
 from tests.video.test_fmp4 import write_mp4
 

@@ -14,7 +14,7 @@ from camhub.video.fmp4 import init_segment
 from camhub.video.fmp4scan import scan
 from camhub.video.fragmenter import Fragmenter
 from camhub.video.packet import TIME_BASE, VideoPacket
-from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
+from tests.video.coded import elementary_stream, encode, ffmpeg_md5s, scene
 
 TICK = TIME_BASE // 15
 T0 = 1_700_000_000.0

@@ -20,7 +20,7 @@ from camhub.types import Frame
 from camhub.video.packet import VideoPacket
 from camhub.web import WebServer, events_api
 from tests.record.helpers import jpeg_at
-from tests.video.media import elementary_stream, encode, ffmpeg_md5s, scene
+from tests.video.coded import elementary_stream, encode, ffmpeg_md5s, scene
 from tests.video.player import launch, play_url
 from tests.web.conftest import wait_until
 

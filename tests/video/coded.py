@@ -1,6 +1,8 @@
-"""Real coded video for tests: a scene cut from a photograph shipped by scikit-image (a
-cat walking over a coffee table), encoded by FFmpeg's own encoders through PyAV, as
-camhub's :class:`~camhub.video.VideoPacket` objects with their 90 kHz timestamps."""
+"""Real coded video for the container and recording tests: a scene cut from a photograph
+shipped by scikit-image (a cat walking over a coffee table, with sensor noise), encoded by
+FFmpeg's own encoders (H.264, H.265, VP8, VP9) through PyAV, as camhub's
+:class:`~camhub.video.VideoPacket` objects with their 90 kHz timestamps; and what FFmpeg's
+command line decodes from a file."""
 
 from __future__ import annotations
 
