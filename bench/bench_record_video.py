@@ -16,7 +16,7 @@ do (libx264 ``ultrafast``/``zerolatency``, a keyframe every 2 s) and once as JPE
    first byte (target <= 0.5 s) and a 1-hour clip complete (target <= 5 s); and the JPEG
    camera's 1-minute clip (transcoded on request) for comparison.
 
-    PYTHONPATH=. python bench/bench_record_video.py [--seconds 10] [--runs 3] [--quick]
+    PYTHONPATH=. python bench/bench_record_video.py [--seconds 10] [--runs 3] [--only cost|clips] [--quick]
 """
 
 from __future__ import annotations
@@ -286,8 +286,8 @@ def clip_times(scene: Scene, hour: float, jpeg_seconds: float, runs: int) -> lis
         try:
             fetch(web.url + "api/recording")  # the first request warms the server up
             api = sorted(fetch(web.url + "api/recording")[1] for _ in range(5))[2]
-            rows.append(["(a JSON request, /api/recording, for scale)", 200, 5, api, api,
-                         float("nan"), float("nan"), ""])  # fmt: skip
+            rows.append(["(a JSON request, /api/recording, for scale)", 200, api, api,
+                         float("nan"), float("nan"), "", ""])  # fmt: skip
             cases = [
                 ("H.264, 1-minute clip (remux)", "video", 60.0, runs, "first byte <= 0.5 s"),
                 (f"H.264, {hour / 60:g}-minute clip (remux)", "video", hour, runs,
@@ -305,7 +305,8 @@ def clip_times(scene: Scene, hour: float, jpeg_seconds: float, runs: int) -> lis
                     first, done, got, status = fetch(url)
                     times.append((first, done, usage().cpu - u0.cpu, got, status))
                 first, done, cpu, got, status = sorted(times)[(len(times) - 1) // 2]
-                rows.append([title, status, repeat, first, done, cpu, got / 1e6, target])
+                each = ", ".join(f"{t[0]:.2f}/{t[1]:.2f}" for t in times)
+                rows.append([title, status, first, done, cpu, got / 1e6, target, each])
         finally:
             web.stop()
             history.stop()
@@ -318,6 +319,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per case (median printed)")
     parser.add_argument("--hour", type=float, default=3600.0, help="recording length for clips")
     parser.add_argument("--jpeg-clip", type=float, default=60.0, help="JPEG clip (0: skip)")
+    parser.add_argument(
+        "--only", choices=("cost", "clips"), help="only the recording cost and disk, or the clips"
+    )
     parser.add_argument("--quick", action="store_true", help="short runs (a smoke test)")
     args = parser.parse_args()
     if args.quick:
@@ -335,7 +339,20 @@ def main() -> None:
           f"JPEG q85 {jpeg_rate * 8 / 1e6:.1f} Mb/s ({jpeg_rate / FPS / 1e3:.0f} kB a frame)")  # fmt: skip
     data = Scene(h264, jpeg)
 
-    results = recording_costs(data, args.seconds, args.runs)
+    if args.only != "clips":
+        cost_and_disk(data, args.seconds, args.runs)
+    if args.only != "cost":
+        print_table(
+            f"Clips over HTTP from the dashboard, read by {'curl' if CURL else 'httpx'} "
+            "(median run by first byte)",
+            ["clip", "status", "first byte s", "complete s", "hub CPU s", "MB", "target",
+             "runs: first byte/complete s"],
+            clip_times(data, args.hour, args.jpeg_clip, args.runs),
+        )  # fmt: skip
+
+
+def cost_and_disk(data: Scene, seconds: float, runs: int) -> None:
+    results = recording_costs(data, seconds, runs)
 
     def med(key: str, field: str) -> float:
         return median([getattr(r, field) for r in results[key]])
@@ -349,7 +366,7 @@ def main() -> None:
                                zip(results[f"{kind} off"], results[f"{kind} on"], strict=True))])  # fmt: skip
     print_table(
         f"Recording {CAMERAS} cameras of 720p{FPS} continuously: hub CPU, % of one core "
-        f"(median of {args.runs} runs of {args.seconds:g} s)",
+        f"(median of {runs} runs of {seconds:g} s)",
         ["segments", "not recording", "recording", "cost of recording (target <= 2 for H.264)",
          "recorder thread", "frames/s in", "recorder drops", "runs off/on"],
         rows,
@@ -361,21 +378,6 @@ def main() -> None:
         [["H.264 (fMP4)", h264_disk / 1e9, ratio(jpeg_disk, h264_disk)],
          ["JPEG", jpeg_disk / 1e9, "1.00x"]],
     )  # fmt: skip
-    print_table(
-        f"Clips over HTTP from the dashboard, read by {'curl' if CURL else 'httpx'} "
-        "(median run by first byte)",
-        [
-            "clip",
-            "status",
-            "runs",
-            "first byte s",
-            "complete s",
-            "hub CPU s",
-            "MB",
-            "target",
-        ],
-        clip_times(data, args.hour, args.jpeg_clip, args.runs),
-    )
 
 
 if __name__ == "__main__":
