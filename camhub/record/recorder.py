@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Protocol
 
 from camhub.bus import BusSubscription, EventBus
+from camhub.datadir import private_dir
 from camhub.events.model import EventUpdate
 from camhub.record.index import SegmentIndex
 from camhub.record.preroll import PreRoll
@@ -448,7 +449,7 @@ class Recorder:
         **kind: str,
     ) -> bool:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             cam.segment_id = self.index.add(cam.name, path, at, **kind)
             cam.writer = create()
         except Exception as exc:  # OSError, sqlite3.Error: try again in a while

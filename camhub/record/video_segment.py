@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from camhub.datadir import PRIVATE_FILE, private_dir
 from camhub.video.codecconfig import TrackConfig
 from camhub.video.fmp4 import init_segment
 from camhub.video.fmp4scan import Fmp4Scan, scan, with_duration
@@ -35,8 +36,10 @@ class VideoSegmentWriter:
         self.first: float | None = at
         """Wall time of media time 0 (the first packet's arrival)."""
         self._fragments = Fragmenter(at, FRAGMENT_SECONDS)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        private_dir(path.parent)
+        # As datadir.open_private (0600, never through a link), unbuffered for writev.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        self._fd = os.open(path, flags, PRIVATE_FILE)
         self._init = init_segment(track)
         self.size = 0
         self._write([self._init])

@@ -27,6 +27,7 @@ from camhub.record.index import Segment
 from camhub.record.remux import Remux, plan_clip
 from camhub.types import CamhubError
 from camhub.web import responses
+from camhub.web.clips import clip_response
 from camhub.web.responses import NO_STORE
 from camhub.web.responses import error as _error
 from camhub.web.responses import json as _json
@@ -124,7 +125,8 @@ class EventsApi:
             return event
         rec = self.history.settings.for_camera(event.camera)
         end = time.time() if event.end is None else event.end
-        return await self._clip(event.camera, event.start - rec.pre_roll, end + rec.post_roll)
+        start = event.start - rec.pre_roll
+        return await self._clip(request, event.camera, start, end + rec.post_roll)
 
     async def range_clip(self, request: Request) -> Response:
         camera = request.query_params.get("camera")
@@ -134,21 +136,16 @@ class EventsApi:
             return _error(str(exc), 400)
         if not camera or start is None or end is None:
             return _error("give camera, start and end (seconds since 1970)", 400)
-        return await self._clip(camera, start, end)
+        return await self._clip(request, camera, start, end)
 
-    async def _clip(self, camera: str, start: float, end: float) -> Response:
+    async def _clip(self, request: Request, camera: str, start: float, end: float) -> Response:
         try:
             remux = await asyncio.to_thread(plan_clip, self.history.index, camera, start, end)
         except ClipError as exc:
             return _error(str(exc), exc.status)
         if remux is not None:  # a video camera: its own packets, streamed as they are read
             return self._stream_clip(remux)
-        try:
-            future = self.history.clips.export(camera, start, end)
-            path = await asyncio.wrap_future(future)
-        except ClipError as exc:
-            return _error(str(exc), exc.status)
-        return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "no-store"})
+        return await clip_response(request, self.history.clips, camera, start, end)
 
     def _stream_clip(self, remux: Remux) -> Response:
         if self._clip_streams >= MAX_CLIP_STREAMS:
