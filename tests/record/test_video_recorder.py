@@ -51,6 +51,8 @@ def test_video_is_recorded_as_its_own_packets_in_segments_from_keyframes(
         assert (seg.container, seg.codec, seg.path.suffix) == ("fmp4", "h264", ".mp4")
         assert seg.mime.startswith('video/mp4; codecs="avc1.')
         assert seg.bytes == seg.path.stat().st_size
+        assert seg.path.stat().st_mode & 0o777 == 0o600  # private, like JPEG segments
+        assert seg.path.parent.stat().st_mode & 0o777 == 0o700
     assert continuous.recorded("door") == want
     stats = continuous.rec.stats().cameras[0]
     assert (stats.codec, stats.frames, stats.skipped) == ("h264", 90, 0)
