@@ -153,7 +153,9 @@ class HubService:
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
 
-    def start(self) -> HubService:
+    def start(self, stop: threading.Event | None = None) -> HubService:
+        """Start everything; ``stop`` set while detection waits for its model or its
+        cluster calls that wait off (the dashboard is already up by then)."""
         opts = self.options
         hub = self.hub = Hub(
             bind=opts.bind, offline_after=opts.offline_after, security=opts.security
@@ -173,7 +175,7 @@ class HubService:
             for choice in opts.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             if opts.detect is not None:
-                self.detection = start_detection(hub, opts.detect, opts.detect_on)
+                self.detection = build_detection(hub, opts.detect, opts.detect_on)
             if self.phone_setup is not None:
                 self.phones = Phones(
                     self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
@@ -194,6 +196,9 @@ class HubService:
                 ).start()
                 if self.phones is not None and self.phone_setup is not None:
                     self.phones.join_base = self.phone_setup.base_url(self.web.port)
+            if self.detection is not None and opts.detect is not None:
+                # After the dashboard: a cluster may take a while to answer.
+                start_detection(self.detection, opts.detect, opts.detect_on, abort=stop)
             self.display = open_display(opts.display, hub)
         except BaseException:
             self.stop()
@@ -322,11 +327,11 @@ class HubService:
             self.history.stop()
 
 
-def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
-    """Start the detector workers (a model that cannot load fails here, naming the file);
-    with ``ray``, detector actors on that cluster instead."""
+def build_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
+    """Detection as configured, not started: local worker processes, or with ``ray``
+    detector actors on that cluster."""
     pool = None if ray is None else RayPool(cfg.spec(), ray)
-    det = ObjectDetection(
+    return ObjectDetection(
         hub.store,
         hub.bus,
         cfg.spec(),
@@ -339,7 +344,21 @@ def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) 
         job_timeout=cfg.job_timeout,
         pool=pool,
     )
-    det.start()
+
+
+def start_detection(
+    det: ObjectDetection,
+    cfg: DetectConfig,
+    ray: RayOptions | None = None,
+    abort: threading.Event | None = None,
+) -> ObjectDetection:
+    """Start the detector workers or actors (a model that cannot load fails here, naming
+    the file); ``abort`` set meanwhile leaves detection off."""
+    if ray is not None:
+        log.info("waiting for detector actors on %s (Ctrl-C to stop)", ray.where)
+    det.start(abort)
+    if not det.running:
+        return det
     log.info(
         "detecting %s with %s (%d worker%s, %.0f looks/s per camera%s)",
         ", ".join(cfg.labels) or "every label",

@@ -373,7 +373,7 @@ def run(args: argparse.Namespace) -> int:
     service = HubService(options)
     stop = threading.Event()
     with stop_on_signals(stop):
-        service.start()
+        service.start(stop)
         try:
             if service.join_url:
                 print_join(service)

@@ -22,8 +22,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from camhub.detect.pool import DetectorSpec
+from camhub.detect.base import BackendConfig, detector_configs
 from camhub.detect.scheduler import CameraSettings
+from camhub.detect.spec import DetectorSpec
 from camhub.detect.zones import Line, Zone, polygon
 
 Coord = Annotated[float, Field(ge=0, le=100_000)]
@@ -99,16 +100,17 @@ class DetectConfig(_Section):
         default_factory=dict, description="Per-camera settings, zones and lines."
     )
 
-    def spec(self) -> DetectorSpec:
+    def backend(self) -> BackendConfig:
+        """The backend config section the shorthand keys stand for: ``model`` names an
+        ONNX export, none the built-in model. (A config layer with a ``type``-tagged union
+        of :func:`~camhub.detect.base.detector_configs` replaces this.)"""
+        fields: dict[str, object] = {"labels_file": self.labels_file, "score": self.score}
         if self.model is None:
-            options: dict[str, object] = {"score_threshold": self.score}
-            if self.labels_file is not None:
-                options["labels"] = self.labels_file
-            return DetectorSpec("darknet", options, threads=self.threads)
-        options = {"model": self.model, "score_threshold": self.score}
-        if self.labels_file is not None:
-            options["labels"] = self.labels_file
-        return DetectorSpec("onnx", options, threads=self.threads)
+            return detector_configs()["darknet"].model_validate(fields)
+        return detector_configs()["onnx"].model_validate({"model": self.model, **fields})
+
+    def spec(self) -> DetectorSpec:
+        return DetectorSpec.of(self.backend(), threads=self.threads)
 
     def camera_settings(self) -> dict[str, CameraSettings]:
         out = {}
