@@ -42,6 +42,7 @@ from typing import Any
 
 from camhub.detect.spec import DetectorSpec
 from camhub.distributed.options import RayOptions
+from camhub.distributed.output import BRIDGE_FORMAT
 
 log = logging.getLogger("camhub.distributed.bridge")
 
@@ -313,7 +314,7 @@ def main(conn: Connection) -> None:
         options, spec = conn.recv()
     except (EOFError, OSError):
         return
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=BRIDGE_FORMAT)  # the hub re-logs them
     where = options.where
     ray: Any
     if not options.uses_ray:

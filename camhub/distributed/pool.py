@@ -40,6 +40,7 @@ from camhub.detect.job import Prepared, Region
 from camhub.detect.pool import Aborted, DetectorPool, DetectorSpec, Job, JobDone, Worker
 from camhub.distributed.looks import RemoteLook, remote_look
 from camhub.distributed.options import ClusterError, RayOptions
+from camhub.distributed.output import relay
 from camhub.types import ArgumentError, Frame
 
 log = logging.getLogger("camhub.distributed")
@@ -97,7 +98,8 @@ class RayPool(DetectorPool):
         self._token.state = "ready"
         self.workers = []
         self.state = "stopped"
-        """``running`` (on the cluster), ``fallback`` (cluster gone), or ``stopped``."""
+        """``connecting`` (at start), ``running`` (on the cluster), ``fallback`` (cluster
+        gone), or ``stopped``."""
         self.state_reason = ""
         self.cluster: dict[str, Any] = {}
         self.fallbacks = 0
@@ -126,6 +128,7 @@ class RayPool(DetectorPool):
         """Connect and wait for the first actor; ``abort`` set meanwhile stops the wait
         (:class:`~camhub.detect.pool.Aborted`)."""
         self._abort = abort
+        self._set_state("connecting", f"waiting for {self.options.where}")
         try:
             bridge = self._connect(self.options)
         finally:
@@ -272,10 +275,15 @@ class RayPool(DetectorPool):
                 [sys.executable, "-m", "camhub.distributed.bridge", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                # Ray prints to its driver's terminal as it likes: read it, log it.
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         finally:
             theirs.close()
+        assert process.stdout is not None
+        relay(process.stdout, f"camhub-bridge-output-{process.pid}")
         bridge = _Bridge(process, Connection(ours.detach()))
         try:
             bridge.conn.send((options, self.spec))

@@ -90,6 +90,7 @@ def test_the_config_section_sits_beside_the_backend_and_builds_its_spec() -> Non
     assert spec.type_name == "blobs_for_test" and spec.options == {
         "threshold": 120,
         "input_size": 320,
+        "cold_s": 0.0,
     }
     detector = spec.build()
     assert detector.labels == ["lamp"] and detector.threshold == 120  # type: ignore[attr-defined]
