@@ -27,6 +27,7 @@ MAX_LINE = 240
 
 ray_log = logging.getLogger("camhub.distributed.ray")
 
+_LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _OURS = re.compile(r"^camhub-bridge (DEBUG|INFO|WARNING|ERROR|CRITICAL) (camhub[\w.]*): (.*)$")
 
@@ -39,7 +40,7 @@ def relay_line(raw: str) -> None:
     ours = _OURS.match(line)
     if ours:
         level, name, message = ours.groups()
-        logging.getLogger(name).log(logging.getLevelName(level), "%s", message)
+        logging.getLogger(name).log(_LEVELS[level], "%s", message)
     elif line[0].isspace():
         ray_log.debug("%s", line.strip())
     else:
