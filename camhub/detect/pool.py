@@ -48,7 +48,17 @@ log = logging.getLogger("camhub.detect")
 
 WorkerState = Literal["starting", "ready", "busy", "restarting", "stopped"]
 
-__all__ = ["DetectorPool", "DetectorSpec", "Job", "JobDone", "Slots", "Worker", "worker_main"]
+__all__ = [
+    "Aborted",
+    "DetectorPool",
+    "DetectorSpec",  # where it lived before camhub.detect.spec
+    "Job",
+    "JobDone",
+    "Slots",
+    "SlotsInfo",
+    "Worker",
+    "worker_main",
+]
 
 
 class Aborted(DetectorError):
