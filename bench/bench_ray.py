@@ -50,7 +50,7 @@ from tests.distributed.cluster import Cluster, start_cluster  # noqa: E402
 
 @dataclass
 class Item:
-    """What the scheduler hands a pool per image (a whole frame, no motion region)."""
+    """What the scheduler hands a pool per look, to route the answer (a whole frame)."""
 
     frame: Frame
     region: None = None
@@ -65,7 +65,7 @@ def scene() -> tuple[Any, Frame]:
 
 def worker_pids(pool: DetectorPool) -> list[int]:
     if isinstance(pool, RayPool):
-        return [int(str(a["pid"])) for a in pool.stats() if a["pid"]]
+        return [int(str(a.pid)) for a in pool.stats() if a.pid]
     return [w.pid for w in pool.workers if w.pid is not None]
 
 
@@ -81,7 +81,7 @@ def saturate(
     started = None
     while time.monotonic() < end:
         while (w := pool.free()) is not None:
-            pool.submit(w, [image], [Item(frame)])
+            pool.submit(w, [pool.prepare(frame)], [Item(frame)])
         for done in pool.poll(0.01):
             if done.boxes is None:
                 continue
@@ -120,7 +120,7 @@ def serial(pool: DetectorPool, image: Any, frame: Frame, n: int) -> tuple[float,
             if w is None:
                 pool.poll(0.01)
         t0 = time.perf_counter()
-        job = pool.submit(w, [image], [Item(frame)])
+        job = pool.submit(w, [pool.prepare(frame)], [Item(frame)])
         got = None
         while got is None:
             for done in pool.poll(0.001):
@@ -232,9 +232,9 @@ def main() -> int:
                 end = time.monotonic() + 120
                 while time.monotonic() < end:
                     pool.poll(0.1)
-                    if sum(a["state"] in ("ready", "busy") for a in pool.stats()) == 2:
+                    if sum(a.state in ("ready", "busy") for a in pool.stats()) == 2:
                         break
-                nodes = {a["node_id"] for a in pool.stats()}
+                nodes = {a.node_id for a in pool.stats()}
                 fps, ms, cpu = saturate(pool, image, frame, seconds)
                 results["ray2"] = fps
                 print(

@@ -219,23 +219,11 @@ class ImageHub:
                 part = sock.recv(_NOBLOCK, copy=False)
                 body.append(part.bytes if want == "jpg" else part.buffer)
             try:
-                return self._header(body), body
+                return protocol.envelope(body, self.limits, any_name=True)[0], body
             except ProtocolError as exc:
                 self._refuse(str(exc))
             except Exception as exc:  # a decoder bug must not end the caller's loop
                 self._refuse(f"undecodable message ({exc!r:.100})")
-
-    def _header(self, body: list[protocol.Buffer]) -> dict[str, Any]:
-        if len(body) != 2:
-            raise ProtocolError(
-                f"expected 2 message frames (JSON header, payload), got {len(body)}"
-            )
-        if len(body[1]) > self.limits.max_payload:
-            raise ProtocolError(
-                f"payload is {len(body[1])} bytes, over the limit of {self.limits.max_payload}"
-            )
-        # Parsed and checked once per camera: see protocol.parse_header.
-        return protocol.parse_header(body[0], self.limits, any_name=True)
 
     def _from_message(self, header: dict[str, Any], body: list[protocol.Buffer], want: Want) -> Any:
         """REQ/REP: turn a message into what was asked for, decoding only what must be."""

@@ -39,6 +39,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from camhub.detect.config import DetectConfig
+from camhub.detect.labels import UnknownLabel
 from camhub.notify.settings import MqttSettings, WebhookSettings
 from camhub.sources.uri import SourceURIError, parse_source
 from camhub.transport import AddressError, check_endpoint
@@ -316,6 +317,8 @@ def _format_errors(exc: ValidationError, filename: str, lines: _LineFinder) -> s
         cause = err.get("ctx", {}).get("error")
         if isinstance(cause, _DuplicateName):
             loc = ("cameras", cause.index, "name")
+        elif isinstance(cause, UnknownLabel):  # found by the [detect] section's own check
+            loc = (*loc, *cause.where)
         elif err["type"] == "extra_forbidden":
             msg = f"unknown key; known keys here: {', '.join(_known_keys(loc[:-1]))}"
         elif err["type"] == "missing":

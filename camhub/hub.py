@@ -69,6 +69,7 @@ class Hub:
             reply=reply,
             limits=limits,
             security=security,
+            on_malformed=self.store.count_malformed,
         )
         self.processors: list[ProcessorRunner] = []
         self._listeners: list[BusSubscription] = []

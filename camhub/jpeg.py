@@ -7,9 +7,12 @@ encodes about twice as fast as imagezmq-tutorial-style 4:4:4.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import simplejpeg
 
-from camhub.types import CamhubError, Image
+from camhub.errors import CamhubError
+
+Image = npt.NDArray[np.generic]
 
 MAX_JPEG_PIXELS = 8192 * 8192
 """Largest image a JPEG header may declare before camhub refuses to decode it."""

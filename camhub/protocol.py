@@ -54,7 +54,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,23 +134,68 @@ def _dtype_json(dtype: np.dtype[Any]) -> str:
     return out
 
 
-def _header(
-    name: str, fields: list[str], seq: int | None, captured_at: float | None, enc: str
-) -> bytes:
-    """The JSON header, formatted directly: a sender builds one per frame, and this is
-    about twice as fast as encoding a dict. Key order: stamps, then ``fields``, then ``msg``."""
-    head = []
-    if seq is not None:
-        head.append(f'"seq":{int(seq)}')
-    if captured_at is not None:
-        if not math.isfinite(captured_at):
-            raise ProtocolError(f"capture time must be a finite number, got {captured_at!r}")
-        head.append(f'"ts":{float(captured_at)!r}')
-    if head:
-        head.append(enc)
-    head += fields
-    head.append('"msg":' + _json_string(name))
-    return ("{" + ",".join(head) + "}").encode()
+# -- the header: written here, read back here -----------------------------------------
+#
+# Key order: a credit sender's ``ack`` (the same on every frame), then the per-frame
+# stamps in _STAMP_KEYS order, then ``enc`` and the kind's fields (``width``/``height``
+# or ``dtype``/``shape``), then ``msg``. Everything after the stamps is the same from
+# frame to frame of one camera, which is what lets parse_header check it once per
+# camera. Unstamped frames (imagezmq's own header, camhub's lock-step ImageSender) carry
+# neither stamps nor ``enc``.
+
+_STAMP_KEYS: tuple[tuple[str, bytes, Callable[[bytes], object]], ...] = (
+    ("seq", rb"0|[1-9][0-9]{0,17}", int),
+    ("ts", rb"[0-9]{1,12}\.[0-9]{1,20}", float),
+)
+"""The per-frame keys a camhub sender writes first, each with the form it writes them in
+(an ``int``; the ``float`` repr of a time since the epoch). A value in another form (a
+tiny float's exponent) still parses, through the full JSON parse."""
+
+_STAMPS = re.compile(
+    rb'(\{(?:"ack":[0-9]{1,6},)?)'
+    + b"".join(b'"' + key.encode() + b'":(' + form + b")," for key, form, _ in _STAMP_KEYS)
+)
+"""The stamps at the front of a header, read back without a JSON parse: group 1 is what
+comes before them (``{`` and a credit sender's ``ack``), then one group per stamp."""
+
+
+def _stamps(frame: Frame) -> list[str]:
+    stamps = []
+    if frame.seq is not None:
+        stamps.append(f'"seq":{int(frame.seq)}')
+    if frame.captured_at is not None:
+        if not math.isfinite(frame.captured_at):
+            raise ProtocolError(f"capture time must be a finite number, got {frame.captured_at!r}")
+        stamps.append(f'"ts":{float(frame.captured_at)!r}')
+    return stamps
+
+
+def encode(frame: Frame, *, ack: int | None = None) -> list[Buffer]:
+    """The two frames for a :class:`Frame`: its JPEG bytes, its array, or its opaque
+    payload (which goes out exactly as it came in, as imagezmq's ``send_jpg`` sends it).
+
+    ``ack``: the frames per credit acknowledgement a credit sender asks for (``None``:
+    not a credit sender, a reply per frame; see the module docstring). The header is formatted directly: a
+    sender writes one per frame, and this is about twice as fast as encoding a dict."""
+    head = [] if ack is None else [f'"ack":{int(ack)}']
+    stamps = _stamps(frame)
+    head += stamps
+    payload: Buffer
+    if frame.jpeg is None and frame.array is not None:
+        arr = c_contiguous(frame.array)
+        if stamps:
+            head.append('"enc":"raw"')
+        head += (_dtype_json(arr.dtype), '"shape":[' + ",".join(map(str, arr.shape)) + "]")
+        # memoryview cannot cast a view with a zero in its shape
+        payload = memoryview(arr).cast("B") if arr.size else b""  # type: ignore[arg-type]
+    else:
+        if stamps:
+            head.append('"enc":"jpeg"')
+        if frame.jpeg is not None and frame.width is not None and frame.height is not None:
+            head.append(f'"width":{int(frame.width)},"height":{int(frame.height)}')
+        payload = frame.jpeg if frame.jpeg is not None else frame.payload or b""
+    head.append('"msg":' + _json_string(frame.name))
+    return [("{" + ",".join(head) + "}").encode(), payload]
 
 
 def encode_jpeg(
@@ -163,10 +208,9 @@ def encode_jpeg(
     height: int | None = None,
 ) -> list[Buffer]:
     """The two frames for a JPEG image (what imagezmq's ``send_jpg`` sends, plus stamps)."""
-    size = (
-        [] if width is None or height is None else [f'"width":{int(width)},"height":{int(height)}']
-    )
-    return [_header(name, size, seq, captured_at, '"enc":"jpeg"'), jpeg]
+    # A memoryview is sent as it is, uncopied.
+    frame = Frame(name, jpeg=jpeg, seq=seq, captured_at=captured_at, width=width, height=height)  # type: ignore[arg-type]
+    return encode(frame)
 
 
 def c_contiguous(array: Image) -> Image:
@@ -180,34 +224,12 @@ def encode_array(
     name: str, array: Image, *, seq: int | None = None, captured_at: float | None = None
 ) -> list[Buffer]:
     """The two frames for a raw array (what imagezmq's ``send_image`` sends, plus stamps)."""
-    arr = c_contiguous(array)
-    fields = [
-        _dtype_json(arr.dtype),
-        '"shape":[' + ",".join(map(str, arr.shape)) + "]",
-    ]
-    header = _header(name, fields, seq, captured_at, '"enc":"raw"')
-    if arr.size == 0:  # memoryview cannot cast a view with a zero in its shape
-        return [header, b""]
-    return [header, memoryview(arr).cast("B")]  # type: ignore[arg-type]
+    return encode(Frame(name, array=array, seq=seq, captured_at=captured_at))
 
 
 def encode_frame(frame: Frame) -> list[Buffer]:
-    """The two frames for a :class:`Frame`: its JPEG bytes, its array, or its opaque payload."""
-    if frame.jpeg is not None:
-        return encode_jpeg(
-            frame.name,
-            frame.jpeg,
-            seq=frame.seq,
-            captured_at=frame.captured_at,
-            width=frame.width,
-            height=frame.height,
-        )
-    if frame.array is not None:
-        return encode_array(frame.name, frame.array, seq=frame.seq, captured_at=frame.captured_at)
-    # An opaque payload goes out exactly as it came in, as imagezmq's send_jpg sends it.
-    return encode_jpeg(
-        frame.name, frame.payload or b"", seq=frame.seq, captured_at=frame.captured_at
-    )
+    """:func:`encode` with a reply per frame."""
+    return encode(frame)
 
 
 def _int_field(header: dict[str, Any], key: str, lo: int, hi: int) -> int | None:
@@ -218,12 +240,6 @@ def _int_field(header: dict[str, Any], key: str, lo: int, hi: int) -> int | None
         raise ProtocolError(f"header '{key}' must be an integer in {lo}..{hi}, got {value!r}")
     return value
 
-
-_STAMPS = re.compile(
-    rb'(\{(?:"ack":[0-9]{1,6},)?)"seq":(0|[1-9][0-9]{0,17}),"ts":([0-9]{1,12}\.[0-9]{1,20}),'
-)
-"""The per-frame stamps a camhub sender puts first in every header (after a credit
-sender's ``ack``, which stays the same from frame to frame)."""
 
 _PARSED: dict[tuple[bytes, bool, int], dict[str, Any]] = {}
 """Checked headers without their stamps, by (bytes, any_name, max_name)."""
@@ -252,7 +268,9 @@ def parse_header(
             if stamps is None:
                 raise
             checked = None
-        if checked is None or (stamps is not None and ("seq" in checked or "ts" in checked)):
+        if checked is None or (
+            stamps is not None and any(name in checked for name, _, _ in _STAMP_KEYS)
+        ):
             # The remainder alone is not what the sender meant (duplicate stamps, a
             # trailing comma...): parse the whole header, for the exact error.
             return _parse_header(data, limits, any_name)
@@ -261,8 +279,8 @@ def parse_header(
         _PARSED[key] = checked
     header = dict(checked)  # callers may keep or change their copy
     if stamps is not None:
-        header["seq"] = int(stamps[2])
-        header["ts"] = float(stamps[3])
+        for group, (name, _form, read) in enumerate(_STAMP_KEYS, 2):
+            header[name] = read(stamps[group])
     return header
 
 
@@ -371,6 +389,23 @@ def why_not_a_jpeg(payload: Buffer, limits: Limits = DEFAULT_LIMITS) -> str | No
     return None
 
 
+def envelope(
+    parts: Sequence[Buffer], limits: Limits = DEFAULT_LIMITS, *, any_name: bool = False
+) -> tuple[dict[str, Any], Buffer]:
+    """The checks every message passes before anything is built from it: exactly two
+    frames, a header within the limits (parsed and checked, see :func:`parse_header`),
+    a payload within ``limits.max_payload``. Returns the header and the payload."""
+    if len(parts) != 2:
+        raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
+    header = parse_header(parts[0], limits, any_name=any_name)
+    payload = parts[1]
+    if len(payload) > limits.max_payload:
+        raise ProtocolError(
+            f"payload is {len(payload)} bytes, over the limit of {limits.max_payload}"
+        )
+    return header, payload
+
+
 def decode(
     parts: Sequence[Buffer],
     limits: Limits = DEFAULT_LIMITS,
@@ -392,9 +427,8 @@ def decode(
     non-empty, printable and at most ``limits.max_name`` characters, because the native
     hub puts them into logs, URLs and the dashboard.
     """
-    if len(parts) != 2:
-        raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
-    return _decode(parse_header(parts[0], limits, any_name=any_name), parts[1], limits, received_at)
+    header, payload = envelope(parts, limits, any_name=any_name)
+    return _decode(header, payload, limits, received_at)
 
 
 def decode_with_ack(
@@ -402,20 +436,14 @@ def decode_with_ack(
 ) -> tuple[Frame, int | None]:
     """:func:`decode`, plus the header's ``ack`` (frames per credit acknowledgement), or
     ``None`` where the sender did not announce one (imagezmq, lock-step camhub)."""
-    if len(parts) != 2:
-        raise ProtocolError(f"expected 2 message frames (JSON header, payload), got {len(parts)}")
-    header = parse_header(parts[0], limits)
+    header, payload = envelope(parts, limits)
     ack = _int_field(header, "ack", 1, MAX_ACK) if "ack" in header else None
-    return _decode(header, parts[1], limits, received_at), ack
+    return _decode(header, payload, limits, received_at), ack
 
 
 def _decode(
     header: dict[str, Any], payload: Buffer, limits: Limits, received_at: float | None
 ) -> Frame:
-    if len(payload) > limits.max_payload:
-        raise ProtocolError(
-            f"payload is {len(payload)} bytes, over the limit of {limits.max_payload}"
-        )
     seq = _int_field(header, "seq", 0, 2**63 - 1)
     ts = header.get("ts")
     if ts is not None and (

@@ -31,6 +31,7 @@ import zmq
 from camhub import protocol
 from camhub.latest import LatestSlot
 from camhub.security.monitor import HandshakeFailure, HandshakeWatch, HubRefused
+from camhub.security.probe import Probe, probe
 from camhub.transport import (
     SocketSecurity,
     check_endpoint,
@@ -45,6 +46,9 @@ log = logging.getLogger("camhub.sender")
 
 _SLICE = 0.1
 """Longest single wait on the hub, so that :meth:`Sender.interrupt` takes effect soon."""
+
+_PROBE_TIMEOUT = 0.5
+"""Longest look at what answers at the hub's address after a failure (once per outage)."""
 
 OnTimeout = Literal["drop", "raise"]
 
@@ -173,6 +177,7 @@ class Sender(_BaseSender):
         self._security = security
         self._in_flight = 0
         self._outage_since: float | None = None
+        self._outage_detail: Probe | Literal[""] = ""
         self._socket: zmq.Socket[bytes] | None = None
         self._watch: HandshakeWatch | None = None
         self._refused_at: float | None = None
@@ -183,7 +188,6 @@ class Sender(_BaseSender):
         self._interrupt = threading.Event()
         self.ack_every = 1
         """Frames per acknowledgement asked of camhub hubs (1: one reply per frame)."""
-        self._ack_field = b""
         self._set_limit(self.window)
         self._answer_now = False
         self._connect()
@@ -191,7 +195,6 @@ class Sender(_BaseSender):
     def _set_limit(self, limit: int) -> None:
         self.limit = limit
         self.ack_every = limit // 2 if limit >= 4 else 1
-        self._ack_field = b'{"ack":%d,' % self.ack_every if self.ack_every > 1 else b""
 
     def _fit(self, nbytes: int) -> None:
         """``window=None``: size the window to the frame (about ``AUTO_IN_FLIGHT`` bytes).
@@ -250,13 +253,20 @@ class Sender(_BaseSender):
         # libzmq does not retry a refused handshake; a fresh socket will, after a pause.
         self.stats.handshake_failures += 1
         self._refused_at = time.monotonic()
-        message = f"hub {self.address} {failure.explain()}"
+        message = f"hub {self.address} {failure.explain(self._probe_after(failure))}"
         if self.last_error != message:
             log.error("%s; dropping frames, retrying every %.1f s", message, self.timeout)
             self._outage_since = self._outage_since or time.time()
         self.last_error = message
         if self.on_timeout == "raise":
             raise HubRefused(message)
+
+    def _probe_after(self, failure: HandshakeFailure) -> Probe | None:
+        """A handshake that ended before it began is as likely a port proxy with no hub
+        behind it as a security mismatch: look at what answers, once per failure."""
+        if failure.event != zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            return None
+        return probe(self.address, _PROBE_TIMEOUT)
 
     def _still_refused(self) -> bool:
         """True while waiting to retry after a refusal (frames are dropped meanwhile)."""
@@ -299,17 +309,25 @@ class Sender(_BaseSender):
             self.stats.dropped += 1
             return
         self.stats.timeouts += 1
-        self.last_error = f"hub {self.address} {why} within {self.timeout:.1f} s"
         if self._outage_since is None:
             self._outage_since = time.time()
+            # Once per outage: say what is at the address, so "not reachable" tells a
+            # stopped hub from a port proxy with nothing behind it.
+            found = probe(self.address, _PROBE_TIMEOUT)
+            self._outage_detail = "" if found.kind in ("zmtp", "skipped") else found
             log.warning(
-                "hub %s %s within %.1f s; dropping frames and reconnecting until it answers",
+                "hub %s %s within %.1f s%s; dropping frames and reconnecting until it answers",
                 self.address,
                 why,
                 self.timeout,
+                f": {found.reason()}" if self._outage_detail else "",
             )
+        detail = self._outage_detail
+        self.last_error = f"hub {self.address} {why} within {self.timeout:.1f} s" + (
+            f": {detail.reason()}" if detail else ""
+        )
         if self.on_timeout == "raise":
-            raise SendTimeout(f"hub {self.address} {why} within {self.timeout:.1f} s")
+            raise SendTimeout(self.last_error)
 
     def _note_recovered(self) -> None:
         self.last_error = None
@@ -372,8 +390,39 @@ class Sender(_BaseSender):
             self._fit(frame.nbytes)
         if self._in_flight >= self.ack_every:
             self._take_replies(0)  # before that many frames no credit can be due
-        if self._send_now(frame):
-            return True
+        # A credit sender's request() waits for its frame's reply: it asks for it at once.
+        ack = None if self.ack_every == 1 else 1 if self._answer_now else self.ack_every
+        parts = [*self._prefix, *protocol.encode(frame, ack=ack)]
+        # While the hub answers and the window has room, queue the frame without first
+        # asking whether the socket is writable: a non-blocking send says so itself, and
+        # with IMMEDIATE it fails when no hub is connected. Otherwise the full path
+        # decides, and explains.
+        fast = (
+            self._in_flight < self.limit and self._outage_since is None and self._refused_at is None
+        )
+        if not (fast and self._try_send(parts)):
+            if not self._wait_for_room():
+                return False
+            if not self._try_send(parts):
+                self.stats.dropped += 1
+                self._note_outage("is not accepting frames")
+                return False
+        self._in_flight += 1
+        self.stats.sent += 1
+        self.stats.bytes += frame.nbytes
+        return True
+
+    def _try_send(self, parts: list[protocol.Buffer]) -> bool:
+        try:
+            send_parts(self.socket, parts)
+        except zmq.Again:
+            return False
+        return True
+
+    def _wait_for_room(self) -> bool:
+        """Wait until a frame may go out: replies make room in the window, the hub is
+        connected and has not refused us. False, with the frame counted as dropped and
+        the outage noted, when that does not happen within ``timeout``."""
         if self._in_flight:
             self._take_replies(0)
         if self._in_flight >= self.limit and not self._take_replies(self.timeout):
@@ -384,39 +433,22 @@ class Sender(_BaseSender):
             return False
         if self._still_refused():
             return False
-        parts = [*self._prefix, *self._encode(frame)]
-        sock = self.socket
         assert self._watch is not None
         watch = self._watch
-        if not self._wait(
+        if self._wait(
             lambda t: watch.wait_writable(t) or watch.failure is not None, self.timeout
-        ) or (watch.failure is not None):
-            self.stats.dropped += 1
-            if self._watch.failure is not None:
-                self._note_refused(self._watch.failure)
-            else:
-                if self._in_flight:
-                    # The hub went away with frames unanswered (perhaps a held credit
-                    # window): they will never be answered, so start over from zero.
-                    self._reconnect()
-                self._note_outage("is not reachable")
-            return False
-        try:
-            send_parts(sock, parts)
-        except zmq.Again:
-            self.stats.dropped += 1
-            self._note_outage("is not accepting frames")
-            return False
-        return self._count_sent(frame)
-
-    def _encode(self, frame: Frame) -> list[protocol.Buffer]:
-        parts = protocol.encode_frame(frame)
-        if self._ack_field:
-            # Headers are JSON objects formatted by camhub: splice the key in after "{".
-            # request() waits for its frame's reply, so it asks for an answer at once.
-            field = b'{"ack":1,' if self._answer_now else self._ack_field
-            parts[0] = field + bytes(parts[0])[1:]
-        return parts
+        ) and (watch.failure is None):
+            return True
+        self.stats.dropped += 1
+        if watch.failure is not None:
+            self._note_refused(watch.failure)
+        else:
+            if self._in_flight:
+                # The hub went away with frames unanswered (perhaps a held credit
+                # window): they will never be answered, so start over from zero.
+                self._reconnect()
+            self._note_outage("is not reachable")
+        return False
 
     def request(self, frame: Frame) -> bytes | None:
         """Send one frame and wait for its reply (imagezmq's lock-step behaviour).
@@ -436,30 +468,6 @@ class Sender(_BaseSender):
         self._reconnect()
         self._note_outage("did not reply")
         return None
-
-    def _send_now(self, frame: Frame) -> bool:
-        """The fast path for a frame :meth:`send_frame` has stamped, taken while the hub
-        answers and the window has room: queue it without first asking whether the
-        socket is writable (a non-blocking send says so itself, and with ``IMMEDIATE``
-        it fails when no hub is connected). False, with nothing sent, whenever the full
-        path must decide (and explain)."""
-        if (
-            self._in_flight >= self.limit
-            or self._outage_since is not None
-            or self._refused_at is not None
-        ):
-            return False
-        try:
-            send_parts(self.socket, [*self._prefix, *self._encode(frame)])
-        except zmq.Again:
-            return False
-        return self._count_sent(frame)
-
-    def _count_sent(self, frame: Frame) -> bool:
-        self._in_flight += 1
-        self.stats.sent += 1
-        self.stats.bytes += frame.nbytes
-        return True
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every frame in flight is acknowledged; False if that timed out."""
@@ -526,7 +534,7 @@ class Publisher(_BaseSender):
         self._stamper.stamp(frame)
         try:
             # PUB never blocks: past the high-water mark ZeroMQ drops the message.
-            send_parts(self.socket, protocol.encode_frame(frame))
+            send_parts(self.socket, protocol.encode(frame))
         except zmq.Again:
             self.stats.dropped += 1
             return False

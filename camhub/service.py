@@ -16,6 +16,7 @@ from camhub.detect.config import DetectConfig
 from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
 from camhub.distributed import RayOptions, RayPool
+from camhub.events import EventManager
 from camhub.history import History
 from camhub.hub import Hub
 from camhub.notify import MqttSettings, Sink, WebhookSettings
@@ -152,6 +153,8 @@ class HubService:
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
+        self.events: EventManager | None = None
+        """Active events and their counts (the history's, or one that stores nothing)."""
 
     def start(self, stop: threading.Event | None = None) -> HubService:
         """Start everything; ``stop`` set while detection waits for its model or its
@@ -163,9 +166,15 @@ class HubService:
         try:
             hub.add_listener(self._on_event)
             if opts.data is not None:  # before any frame: a bad data dir stops us here
-                self.history = History(hub.store, hub.bus, opts.data, opts.record).start()
+                self.history = History(hub.store, hub.bus, opts.data, opts.record)
+            self.events = EventManager(hub.bus) if self.history is None else self.history.manager
             for sink in self.sinks:  # each on its own bounded queue of the hub's bus
                 sink.start(hub.bus)
+            # After the sinks: the ends of events a dead hub left open go out to them.
+            if self.history is not None:
+                self.history.start()
+            else:
+                self.events.start()
             hub.start()
             for name in opts.expected:
                 hub.store.declare(name)
@@ -178,7 +187,11 @@ class HubService:
                 self.detection = build_detection(hub, opts.detect, opts.detect_on)
             if self.phone_setup is not None:
                 self.phones = Phones(
-                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                    self.phone_setup.registry,
+                    hub.store.put,
+                    limits=hub.limits,
+                    bus=hub.bus,
+                    count_malformed=hub.store.count_malformed,
                 )
             if opts.web is not None:
                 self.web = WebServer(
@@ -237,13 +250,13 @@ class HubService:
                 log.info(
                     "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
                     "%d skipped, %.0f ms/inference",
-                    cs["camera"],
-                    cs["status"],
-                    cs["detect_fps"],
-                    cs["inferences"],
-                    cs["no_motion"],
-                    cs["skipped"],
-                    cs["inference_ms"],
+                    cs.camera,
+                    cs.status,
+                    cs.detect_fps,
+                    cs.inferences,
+                    cs.no_motion,
+                    cs.skipped,
+                    cs.inference_ms,
                 )
         for runner in self.runners:
             for ws in runner.stats():
@@ -312,12 +325,18 @@ class HubService:
     def stop(self) -> None:
         if self.display is not None:
             self.display.close()
-        if self.web is not None:
-            self.web.stop()
         if self.detection is not None:
             self.detection.stop()  # before the hub: its last events still need the bus
         if self.puller is not None:
             self.puller.stop()
+        for runner in self.runners:  # the producers stop first, then every event still
+            runner.stop()  # going on ends, and each end goes out: sinks, event stream
+        if self.history is not None:
+            self.history.end_events()
+        elif self.events is not None:
+            self.events.end_active()
+        if self.web is not None:
+            self.web.stop()
         for sink in self.sinks:  # before the hub closes the bus under them
             sink.flush(timeout=1.0)  # a short grace for events already queued
             sink.stop()
@@ -325,6 +344,8 @@ class HubService:
             self.hub.stop()  # also stops the processors
         if self.history is not None:
             self.history.stop()
+        elif self.events is not None:
+            self.events.stop()
 
 
 def build_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:

@@ -20,12 +20,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from camhub.bus import EventBus
 from camhub.camera_state import CameraState
 from camhub.types import ArgumentError, CameraName, CameraStats, Frame, HubEvent, ReceiveTimeout
 
 log = logging.getLogger("camhub.hub")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStats:
+    """A per-frame subscription: frames handed over, lost to a slow consumer, waiting."""
+
+    name: str
+    delivered: int
+    dropped: int
+    pending: int
+    maxsize: int
 
 
 class FrameSubscription:
@@ -89,14 +101,10 @@ class FrameSubscription:
             self._cond.notify_all()
         self._store._unsubscribe(self)
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "pending": self.pending,
-            "maxsize": self.maxsize,
-        }
+    def stats(self) -> SubscriptionStats:
+        return SubscriptionStats(
+            self.name, self.delivered, self.dropped, self.pending, self.maxsize
+        )
 
 
 class CameraStore:
@@ -159,6 +167,17 @@ class CameraStore:
         elif came_back is not None:
             log.info("camera %s back online after %.1f s", frame.name, came_back)
             self.bus.publish(HubEvent("camera_online", frame.name, frame.received_at, peer))
+
+    def count_malformed(self, name: CameraName) -> bool:
+        """Count a frame naming camera ``name`` that an ingest path refused as malformed
+        (``CameraStats.malformed``). Only a camera the hub knows is counted: garbage does
+        not make a camera (the peer's counters have it). Returns whether it counted."""
+        with self._cond:
+            state = self._cameras.get(name)
+            if state is None:
+                return False
+            state.malformed += 1
+            return True
 
     def declare(self, name: CameraName, *, source: str | None = None) -> None:
         """Make a configured camera known before its first frame (shown as not streaming)."""

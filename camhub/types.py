@@ -1,7 +1,9 @@
 """Shared types: the frame that flows through camhub, per-camera stats, and the small
 interfaces between the boxes (source -> sender -> wire -> hub -> consumers).
 
-Everything else imports from here; this module imports nothing of camhub's.
+Everything else imports from here. Below it are only :mod:`camhub.errors` (the error
+classes, re-exported here) and :mod:`camhub.jpeg` (which ``Frame`` uses to decode and
+encode pictures).
 """
 
 from __future__ import annotations
@@ -14,50 +16,58 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from camhub.errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    CamhubError,
+    ReceiveTimeout,
+    SendTimeout,
+    SlotClosed,
+    SourceEnded,
+    SourceError,
+)
+from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
+from camhub.video.packet import VideoPacket
+
 CameraName = str
-Encoding = Literal["jpeg", "raw", "other"]
+Encoding = Literal["jpeg", "raw", "other", "h264", "hevc", "vp8", "vp9"]
 """``other``: an opaque ``send_jpg`` payload that is not a JPEG camhub can decode (PNG,
-WebP, the sender's own format...). It is carried and counted, never decoded."""
+WebP, the sender's own format...). It is carried and counted, never decoded. The video
+codecs: a compressed video packet (:class:`camhub.video.VideoPacket`)."""
 Image = npt.NDArray[np.generic]
 
-
-class CamhubError(Exception):
-    """Base class of every error camhub raises on purpose."""
-
-
-class ArgumentError(CamhubError, ValueError):
-    """A function was given a value it cannot work with (a window of 0, an empty token)."""
-
-
-class ArgumentTypeError(CamhubError, TypeError):
-    """A function was given the wrong kind of object (a processor that is not one)."""
-
-
-class ReceiveTimeout(CamhubError, TimeoutError):
-    """Nothing arrived within the timeout a receive call was given."""
-
-
-class SlotClosed(CamhubError, EOFError):
-    """The latest-frame slot was closed and holds nothing more."""
-
-
-class SendTimeout(CamhubError, TimeoutError):
-    """A frame could not be delivered to the hub within the sender's timeout."""
-
-
-class SourceError(CamhubError):
-    """A camera source could not be opened or read (bad URL, unreachable camera...)."""
-
-
-class SourceEnded(SourceError):
-    """A finite source (a video file without loop) has no more frames."""
+# The error classes are re-exported: they lived here before camhub.errors existed.
+__all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
+    "CameraName",
+    "CameraStats",
+    "CamhubError",
+    "Encoding",
+    "Frame",
+    "FrameQueue",
+    "FrameSource",
+    "FrameStore",
+    "HubEvent",
+    "HubEventKind",
+    "HubView",
+    "Image",
+    "PeerStats",
+    "ReceiveTimeout",
+    "SendTimeout",
+    "SlotClosed",
+    "SourceEnded",
+    "SourceError",
+    "SourceStatus",
+]
 
 
 @dataclass(slots=True)
 class Frame:
     """One camera image with its metadata.
 
-    Exactly one of ``jpeg``, ``array`` and ``payload`` is set when the frame is created.
+    Exactly one of ``jpeg``, ``array``, ``payload`` and ``video`` is set when the frame is
+    created.
     For the first two the other form is computed on first use (``image`` decodes,
     ``to_jpeg`` encodes) and cached, so a hub that only forwards JPEG bytes never decodes
     them. ``payload`` holds bytes that arrived as a JPEG but are not one camhub can decode
@@ -81,6 +91,10 @@ class Frame:
     """Extra JSON header keys the sender added (and that camhub does not interpret)."""
     payload: bytes | None = None
     """Opaque bytes sent as a JPEG that are not one camhub will decode (see ``encoding``)."""
+    video: VideoPacket | None = None
+    """One access unit of the camera's compressed video (H.264, H.265, VP8, VP9): it
+    depends on the packets before it since the last keyframe, so its picture comes from
+    the camera's decoder, not from this frame alone."""
 
     def __post_init__(self) -> None:
         array = self.array
@@ -91,14 +105,14 @@ class Frame:
     def encoding(self) -> Encoding:
         if self.jpeg is not None:
             return "jpeg"
+        if self.video is not None:
+            return self.video.codec
         return "raw" if self.array is not None else "other"
 
     @property
     def image(self) -> Image:
         """The pixels as a numpy array (BGR for colour, as OpenCV uses), decoded lazily."""
         if self.array is None:
-            from camhub.jpeg import JpegError, decode_jpeg
-
             if self.jpeg is None:
                 raise JpegError(f"camera {self.name!r} sent a payload that is not a JPEG")
             self.array = decode_jpeg(self.jpeg)
@@ -108,8 +122,6 @@ class Frame:
     def to_jpeg(self, quality: int = 85) -> bytes:
         """The frame as JPEG bytes; encodes (once) only if the frame arrived raw."""
         if self.jpeg is None:
-            from camhub.jpeg import encode_jpeg
-
             self.jpeg = encode_jpeg(self.image, quality=quality)
         return self.jpeg
 
@@ -118,6 +130,8 @@ class Frame:
         """Size of the payload as it travelled on the wire."""
         if self.jpeg is not None:
             return len(self.jpeg)
+        if self.video is not None:
+            return len(self.video.data)
         if self.array is not None:
             return int(self.array.nbytes)
         return len(self.payload or b"")

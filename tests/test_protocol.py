@@ -252,3 +252,55 @@ def test_stamped_headers_parse_as_json_does(
 def test_stamped_look_alikes_that_are_not_valid_are_refused(raw: bytes) -> None:
     with pytest.raises(ProtocolError):
         protocol.parse_header(raw)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=_STAMP_NAMES,
+    seq=st.one_of(st.none(), st.integers(min_value=0, max_value=2**62)),
+    ts=st.one_of(st.none(), st.floats(min_value=0, max_value=1e11, allow_nan=False)),
+    ack=st.one_of(st.none(), st.integers(min_value=1, max_value=1024)),
+    kind=st.sampled_from(["jpeg", "sized-jpeg", "raw", "other"]),
+)
+def test_what_encode_writes_parse_header_reads_back(
+    name: str, seq: int | None, ts: float | None, ack: int | None, kind: str, jpeg: bytes
+) -> None:
+    """The header's one writer (encode) and its reader (parse_header, fast path and
+    full parse) agree on every key, for every frame kind, with and without stamps."""
+    if kind == "raw":
+        frame = Frame(name, array=np.arange(6, dtype=np.int16).reshape(2, 3))
+    elif kind == "other":
+        frame = Frame(name, payload=b"\x89PNG....")
+    else:
+        frame = Frame(name, jpeg=jpeg)
+        if kind == "sized-jpeg":
+            frame.width, frame.height = 640, 480
+    frame.seq, frame.captured_at = seq, ts
+    raw = bytes(protocol.encode(frame, ack=ack)[0])
+    want = json.loads(raw)
+    assert list(want)[: 1 if ack is not None else 0] == (["ack"] if ack is not None else [])
+    assert want["msg"] == name and want.get("ack") == ack
+    assert want.get("seq") == seq and want.get("ts") == ts
+    assert ("enc" in want) == (seq is not None or ts is not None)
+    for _ in range(2):  # the second time comes from the cache
+        assert protocol.parse_header(raw, any_name=True) == want
+
+
+def test_every_decoder_refuses_the_same_envelopes(jpeg: bytes) -> None:
+    """One envelope check (protocol.envelope) serves the hub's decoder, the credit
+    decoder and the compat ImageHub: the same message is refused with the same reason."""
+    limits = Limits(max_payload=100)
+    bad = [
+        [b'{"msg":"a"}'],
+        [b'{"msg":"a"}', jpeg, b"x"],
+        [b'{"msg":"a"}', bytes(101)],
+        [b"[1]", b"x"],
+    ]
+    for parts in bad:
+        with pytest.raises(ProtocolError) as env:
+            protocol.envelope(parts, limits, any_name=True)
+        with pytest.raises(ProtocolError) as dec:
+            protocol.decode(parts, limits, any_name=True)
+        with pytest.raises(ProtocolError) as ack:
+            protocol.decode_with_ack(parts, limits)
+        assert str(env.value) == str(dec.value) == str(ack.value)

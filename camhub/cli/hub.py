@@ -15,6 +15,7 @@ from camhub.cli.send import job_from_config
 from camhub.config import FleetConfig, load_config, record_settings
 from camhub.datadir import default_data_dir
 from camhub.detect.config import DetectConfig
+from camhub.detect.labels import UnknownLabel
 from camhub.display import MODES
 from camhub.distributed.cli import add_ray_options, ray_options
 from camhub.notify.setup import mqtt_from_options, webhooks_from_options
@@ -336,8 +337,13 @@ def detect_config(args: argparse.Namespace, base: DetectConfig | None) -> Detect
         cfg = DetectConfig.model_validate({**(base or DetectConfig()).model_dump(), **changes})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise OptionError(f"detection option {where}: {first['msg']}") from None
+        loc = tuple(first["loc"])
+        cause = first.get("ctx", {}).get("error")
+        if isinstance(cause, UnknownLabel):  # --detect motorbke: point at the label
+            loc = (*loc, *cause.where)
+        where = ".".join(str(p) for p in loc)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise OptionError(f"detection option {where}: {message}") from None
     return cfg if cfg.enabled else None
 
 

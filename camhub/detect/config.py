@@ -23,6 +23,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from camhub.detect.base import BackendConfig, detector_configs
+from camhub.detect.labels import COCO_LABELS, resolve_all
 from camhub.detect.scheduler import CameraSettings
 from camhub.detect.spec import DetectorSpec
 from camhub.detect.zones import Line, Zone, polygon
@@ -99,6 +100,20 @@ class DetectConfig(_Section):
     cameras: dict[str, CameraDetectConfig] = Field(
         default_factory=dict, description="Per-camera settings, zones and lines."
     )
+
+    @model_validator(mode="after")
+    def _known_labels(self) -> DetectConfig:
+        # The built-in model's labels are known without loading it, so a misspelt one fails
+        # here, at its line, before the hub starts. Another model's labels are checked when
+        # it loads (ObjectDetection.start); old names (motorbike) are accepted by both.
+        if self.model is None and self.labels_file is None:
+            resolve_all(self.labels, COCO_LABELS, ("labels",))
+            for name, cam in self.cameras.items():
+                for i, zone in enumerate(cam.zones):
+                    resolve_all(zone.labels, COCO_LABELS, ("cameras", name, "zones", i, "labels"))
+                for i, line in enumerate(cam.lines):
+                    resolve_all(line.labels, COCO_LABELS, ("cameras", name, "lines", i, "labels"))
+        return self
 
     def backend(self) -> BackendConfig:
         """The backend config section the shorthand keys stand for: ``model`` names an

@@ -26,6 +26,7 @@ from camhub.detect.base import (
     nms,
     register,
 )
+from camhub.detect.labels import canonical
 from camhub.detect.models import default_model_files
 
 Rows = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]
@@ -98,14 +99,18 @@ class DarknetDetector(Detector):
         iou_threshold: float = 0.45,
         zoom_out: bool = True,
     ) -> None:
+        builtin_labels = False
         if cfg is None or weights is None:
             files = default_model_files()
             cfg, weights = files["yolov3-tiny.cfg"], files["yolov3-tiny.weights"]
+            builtin_labels = labels is None
             labels = labels or files["coco.names"]
         if input_size % 32:
             raise DetectorError(f"input_size must be a multiple of 32, got {input_size}")
         self.cfg, self.weights = Path(cfg), Path(weights)
         self.labels = read_labels(Path(labels)) if labels else []
+        if builtin_labels:  # Darknet's coco.names spells six classes the old way
+            self.labels = [canonical(x) for x in self.labels]
         self.input_size = (input_size, input_size)
         self.batch_size = 1
         self.score_threshold = score_threshold

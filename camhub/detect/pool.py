@@ -31,6 +31,7 @@ import pickle
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.shared_memory import SharedMemory
@@ -42,6 +43,7 @@ import numpy.typing as npt
 from camhub.detect.base import Box, Detector, DetectorError, Found, Letterbox, ModelInput
 from camhub.detect.job import Look, Prepared, Region, look_at
 from camhub.detect.spec import DetectorSpec
+from camhub.detect.stats import DetectorWorkerStats
 from camhub.types import ArgumentError, Frame
 
 log = logging.getLogger("camhub.detect")
@@ -279,19 +281,19 @@ class Worker:
             self.process.join(timeout=timeout)
         self.kill()
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "worker": self.index,
-            "pid": self.pid,
-            "state": self.state,
-            "restarts": self.restarts,
-            "inferences": self.inferences,
-            "images": self.images,
-            "avg_ms": round(self.total_ms / self.inferences, 1) if self.inferences else None,
-            "last_ms": round(self.last_ms, 1),
-            "rss_mb": round(self.rss / 2**20, 1),
-            "last_error": self.last_error,
-        }
+    def stats(self) -> DetectorWorkerStats:
+        return DetectorWorkerStats(
+            worker=self.index,
+            pid=self.pid,
+            state=self.state,
+            restarts=self.restarts,
+            inferences=self.inferences,
+            images=self.images,
+            avg_ms=round(self.total_ms / self.inferences, 1) if self.inferences else None,
+            last_ms=round(self.last_ms, 1),
+            rss_mb=round(self.rss / 2**20, 1),
+            last_error=self.last_error,
+        )
 
 
 class DetectorPool:
@@ -477,5 +479,5 @@ class DetectorPool:
             w.stop()
             w.release()
 
-    def stats(self) -> list[dict[str, object]]:
+    def stats(self) -> Sequence[DetectorWorkerStats]:
         return [w.stats() for w in self.workers]

@@ -29,6 +29,7 @@ went offline) leave a note that the loop acts on; ``_lock`` guards what the web 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -37,10 +38,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from camhub.bus import BusSubscription, EventBus
+from camhub.detect.base import DetectorError
 from camhub.detect.job import NoPicture, Prepared, frame_size
+from camhub.detect.labels import resolve_all
 from camhub.detect.motion import MotionGate, Region
 from camhub.detect.objects import CameraObjects
 from camhub.detect.pool import Aborted, DetectorPool, DetectorSpec, JobDone
+from camhub.detect.stats import CameraDetectionStats, DetectionStats, ObjectCounts
 from camhub.detect.tracker import Tracker
 from camhub.detect.zones import Line, Zone
 from camhub.store import CameraStore
@@ -68,7 +72,7 @@ class ObjectsUpdate:
     width: int
     height: int
     objects: list[dict[str, object]]
-    counts: dict[str, object]
+    counts: ObjectCounts
     region: Region | None
     status: str
 
@@ -79,7 +83,7 @@ class ObjectsUpdate:
             "width": self.width,
             "height": self.height,
             "objects": self.objects,
-            "counts": self.counts,
+            "counts": self.counts.as_dict(),
             "region": None if self.region is None else list(self.region),
             "status": self.status,
         }
@@ -126,23 +130,23 @@ class _Camera:
             return 0.0
         return (len(recent) - 1) / max(1e-6, recent[-1] - recent[0])
 
-    def stats(self, now: float) -> dict[str, object]:
-        return {
-            "camera": self.name,
-            "status": self.status,
-            "detect_fps": round(self.detect_fps(now), 2),
-            "detect_fps_target": self.settings.detect_fps,
-            "looks": self.looks,
-            "inferences": self.detections,
-            "full_frame": self.full_frame,
-            "no_motion": self.no_motion,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "inference_ms": round(self.infer_ms, 1),
-            "queue_wait_ms": round(self.wait_ms, 1),
-            "in_flight": self.in_flight,
-            "counts": self.objects.counts(),
-        }
+    def stats(self, now: float) -> CameraDetectionStats:
+        return CameraDetectionStats(
+            camera=self.name,
+            status=self.status,
+            detect_fps=round(self.detect_fps(now), 2),
+            detect_fps_target=self.settings.detect_fps,
+            looks=self.looks,
+            inferences=self.detections,
+            full_frame=self.full_frame,
+            no_motion=self.no_motion,
+            skipped=self.skipped,
+            failed=self.failed,
+            inference_ms=round(self.infer_ms, 1),
+            queue_wait_ms=round(self.wait_ms, 1),
+            in_flight=self.in_flight,
+            counts=self.objects.counts(),
+        )
 
 
 class ObjectDetection:
@@ -199,15 +203,11 @@ class ObjectDetection:
         except Aborted:
             log.info("object detection not started: stopped while it started")
             return self
-        unknown = [label for label in self.labels if label not in self.pool.labels]
-        if unknown:
+        try:
+            self._resolve_labels()
+        except DetectorError:
             self.pool.stop()
-            from camhub.detect.base import DetectorError
-
-            raise DetectorError(
-                f"the detector does not know {', '.join(map(repr, unknown))} "
-                f"(it knows: {', '.join(self.pool.labels)})"
-            )
+            raise
         self.started_at = time.time()
         self._hub_events = self.bus.subscribe(
             self._on_hub_event, name="detect-offline", kinds=(HubEvent,), maxsize=256
@@ -219,6 +219,16 @@ class ObjectDetection:
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
+
+    def _resolve_labels(self) -> None:
+        """Every label given (tracked, per zone, per line) as the model spells it: old
+        Darknet names and other spellings are accepted (``motorbike``, ``Dining_Table``)."""
+        known = self.pool.labels
+        self.labels = resolve_all(self.labels, known)
+        for name, cam in self.settings.items():
+            cam.zones = [z.resolved(known, name) for z in cam.zones]
+            for line in cam.lines:
+                line.resolve_labels(known, name)
 
     def _on_hub_event(self, event: HubEvent) -> None:
         # On the bus's thread: only note it; the loop changes the camera's state.
@@ -434,7 +444,7 @@ class ObjectDetection:
 
     # -- health -----------------------------------------------------------------------
 
-    def camera_stats(self) -> list[dict[str, object]]:
+    def camera_stats(self) -> list[CameraDetectionStats]:
         now = time.time()
         workers = self.pool.workers
         # With every local worker restarting, no camera is being served, not only those
@@ -443,8 +453,7 @@ class ObjectDetection:
         with self._lock:
             out = [c.stats(now) for c in sorted(self._cams.values(), key=lambda c: c.name)]
         if down:
-            for stats in out:
-                stats["status"] = FAILED
+            out = [dataclasses.replace(stats, status=FAILED) for stats in out]
         return out
 
     def latest(self, camera: CameraName) -> ObjectsUpdate | None:
@@ -460,13 +469,13 @@ class ObjectDetection:
             "lines": [{"name": ln.name, "a": list(ln.a), "b": list(ln.b)} for ln in settings.lines],
         }
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "labels": self.labels,
-            "model_labels": len(self.pool.labels),
-            "input_size": list(self.pool.input_size),
-            "batch_size": self.pool.batch_size,
-            "motion_gated": self.motion_gated,
-            "workers": self.pool.stats(),
-            "cameras": self.camera_stats(),
-        }
+    def stats(self) -> DetectionStats:
+        return DetectionStats(
+            labels=list(self.labels),
+            model_labels=len(self.pool.labels),
+            input_size=list(self.pool.input_size),
+            batch_size=self.pool.batch_size,
+            motion_gated=self.motion_gated,
+            workers=self.pool.stats(),
+            cameras=self.camera_stats(),
+        )

@@ -8,10 +8,12 @@ of ``a -> b`` to the left-hand side (in image coordinates, y down), ``out`` the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from camhub.detect.labels import resolve, same
 from camhub.types import ArgumentError
 
 Point = tuple[float, float]
@@ -32,7 +34,14 @@ class Zone:
             raise ArgumentError(f"zone {self.name!r} needs at least 3 points")
 
     def applies_to(self, label: str) -> bool:
-        return not self.labels or label in self.labels
+        return _applies(self.labels, label)
+
+    def resolved(self, known: Sequence[str], camera: str = "") -> Zone:
+        """This zone with its labels as the detector spells them (``motorbike`` ->
+        ``motorcycle``); :class:`~camhub.detect.labels.UnknownLabel` for one it lacks."""
+        what = f"zone {self.name!r}" + (f" on camera {camera!r}" if camera else "")
+        labels = frozenset(resolve(x, known, what=what) for x in sorted(self.labels))
+        return dataclasses.replace(self, labels=labels)
 
     def contains(self, p: Point) -> bool:
         """Even-odd ray casting (points on an edge may go either way)."""
@@ -49,6 +58,11 @@ class Zone:
         return inside
 
 
+def _applies(labels: frozenset[str], label: str) -> bool:
+    # Old and COCO spellings are one label (a zone for "motorbike" counts "motorcycle").
+    return not labels or label in labels or any(same(label, x) for x in labels)
+
+
 def _side(a: Point, b: Point, p: Point) -> float:
     return (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])
 
@@ -62,7 +76,13 @@ class Line:
     counts: dict[str, int] = field(default_factory=lambda: {"in": 0, "out": 0})
 
     def applies_to(self, label: str) -> bool:
-        return not self.labels or label in self.labels
+        return _applies(self.labels, label)
+
+    def resolve_labels(self, known: Sequence[str], camera: str = "") -> None:
+        """Spell the labels as the detector does, in place (the counts stay with this
+        object); :class:`~camhub.detect.labels.UnknownLabel` for one it lacks."""
+        what = f"line {self.name!r}" + (f" on camera {camera!r}" if camera else "")
+        self.labels = frozenset(resolve(x, known, what=what) for x in sorted(self.labels))
 
     def crossing(self, p: Point, q: Point) -> Direction | None:
         """The direction in which the move ``p -> q`` crosses the segment, if it does."""

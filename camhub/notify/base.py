@@ -17,7 +17,7 @@ from typing import ClassVar
 from pydantic import BaseModel
 
 from camhub.bus import BusSubscription, EventBus
-from camhub.events.model import EventUpdate
+from camhub.events.model import ActiveCount, EventUpdate
 from camhub.types import ArgumentError, CamhubError, HubEvent
 
 log = logging.getLogger("camhub.notify")
@@ -52,12 +52,17 @@ class Sink:
 
     Subclasses implement ``add(message)`` (deliver one message; it may block, it runs on
     the sink's own thread) and may override ``open``/``close`` for connections and threads.
-    They report through ``_sent``, ``_drop`` and ``_error``.
+    They report through ``_sent``, ``_drop`` and ``_error``. A sink only maps messages to
+    its outputs (topics, URLs, lines): the event lifecycle, the counts and the JSON come
+    from :mod:`camhub.events`.
     """
 
     type_name: ClassVar[str] = ""
-    kinds: ClassVar[tuple[type, ...]] = (EventUpdate, HubEvent)
-    """Which bus messages the sink receives."""
+    kinds: ClassVar[tuple[type, ...]] = (EventUpdate, ActiveCount, HubEvent)
+    """Which bus messages the sink receives: event changes (their JSON is
+    ``message.json``, built once and shared), the event manager's active counts, and the
+    hub's camera notices. Narrow it to what ``add`` maps, so that the bounded queue holds
+    only those."""
 
     def __init__(self, name: str, *, queue_size: int = 256) -> None:
         self.name = name

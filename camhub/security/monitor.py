@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import zmq
 
+from camhub.security.probe import Probe
 from camhub.transport import context, monitor_event
 from camhub.types import SendTimeout
 
@@ -51,7 +52,10 @@ class HandshakeFailure:
     curve: bool
     """Whether this sender used CURVE."""
 
-    def explain(self) -> str:
+    def explain(self, found: Probe | None = None) -> str:
+        """Why the hub refused us and what to do; ``found`` is what answered at the
+        address (see :mod:`camhub.security.probe`), which tells a port proxy with no hub
+        behind it from a hub that hung up mid-handshake."""
         if self.event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             return (
                 f"hub refused our key (authentication status {self.value}): copy this "
@@ -71,7 +75,22 @@ class HandshakeFailure:
             if self.value == zmq.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
                 return "hub's handshake does not decrypt: check --hub-key is that hub's key"
             return f"handshake with the hub failed (ZeroMQ protocol error {self.value:#x})"
-        # The hub hung up mid-handshake; a security mismatch is by far the likeliest cause.
+        # The handshake ended before it began: a port proxy with nothing behind it, or a
+        # hub that hung up on a security mismatch.
+        if found is not None and found.kind != "zmtp":
+            return "did not complete the ZeroMQ handshake: " + found.reason()
+        mechanism = found.detail if found is not None else ""
+        if self.curve and mechanism == "NULL":
+            return (
+                "hub does not use CURVE encryption but this sender does: start the hub in "
+                "secure mode (--secret-key, --authorized-keys) or drop --key"
+            )
+        if not self.curve and mechanism == "CURVE":
+            return (
+                "hub requires CURVE encryption: give this sender --hub-key HUB.key and "
+                "--key NAME.key_secret"
+            )
+        # A security mismatch is by far the likeliest cause.
         if self.curve:
             return (
                 "hub refused our CURVE handshake: this sender probably has the wrong hub "

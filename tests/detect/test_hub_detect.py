@@ -156,7 +156,10 @@ def test_an_unknown_label_is_refused_naming_the_known_ones() -> None:
     proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--no-web", "--detect", "person,unicorn")
     try:
         assert proc.wait(60) == 2
-        proc.expect(r"error: the detector does not know 'unicorn' \(it knows: person, bicycle")
+        proc.expect(
+            r"error: detection option labels\.1: "
+            r"the detector does not know 'unicorn' \(it knows: person, bicycle"
+        )
     finally:
         proc.kill()
 

@@ -116,7 +116,7 @@ def running() -> Iterator[tuple[CameraStore, list[EventUpdate], Feeder]]:
 
 
 def looks(det: ObjectDetection) -> int:
-    return sum(int(c["inferences"]) for c in det.camera_stats())  # type: ignore[call-overload]
+    return sum(int(c.inferences) for c in det.camera_stats())
 
 
 def test_losing_the_bridge_falls_back_loudly_then_moves_back(
@@ -145,7 +145,7 @@ def test_losing_the_bridge_falls_back_loudly_then_moves_back(
             lambda: (
                 pool.state == "fallback"
                 and pool.stats()
-                and all(a["backend"] == "local" for a in pool.stats())
+                and all(a.backend == "local" for a in pool.stats())
                 and looks(det) > before
             ),
             10,
@@ -187,22 +187,22 @@ def test_a_hung_actor_loses_its_frame_is_restarted_and_the_others_go_on(
         black = encode_jpeg(np.zeros((480, 640, 3), np.uint8))
         store.put(Frame("dark", jpeg=black, width=640, height=480), "test")
         assert wait_until(lambda: pool.lost >= 1, 30), pool.health()
-        hung = [a for a in pool.stats() if a["failures"]]
-        assert len(hung) == 1 and "no answer within 3 s" in str(hung[0]["last_error"])
-        dark = next(c for c in det.camera_stats() if c["camera"] == "dark")
-        assert dark["failed"] == 1
+        hung = [a for a in pool.stats() if a.failures]
+        assert len(hung) == 1 and "no answer within 3 s" in str(hung[0].last_error)
+        dark = next(c for c in det.camera_stats() if c.camera == "dark")
+        assert dark.failed == 1
         # Killed and started afresh (a new model instance), it serves again; the other
         # actor served the porch camera all along.
         assert wait_until(
             lambda: (
-                all(a["state"] in ("ready", "busy") for a in pool.stats())
-                and any(a["restarts"] for a in pool.stats())
+                all(a.state in ("ready", "busy") for a in pool.stats())
+                and any(a.restarts for a in pool.stats())
             ),
             30,
         ), pool.health()
-        served = {a["worker"]: a["inferences"] for a in pool.stats()}
+        served = {a.worker: a.inferences for a in pool.stats()}
         assert wait_until(
-            lambda: all(a["inferences"] > served[a["worker"]] for a in pool.stats()),  # type: ignore[operator]
+            lambda: all(a.inferences > served[a.worker] for a in pool.stats()),
             30,
         ), pool.health()
     finally:
