@@ -400,12 +400,22 @@ class RayPool(DetectorPool):
                 reason = "no free actor" if kind == "skip" else f"actor {message[2]}: {message[3]}"
                 if kind == "lost":
                     self.lost += 1
+                    self._actor_failed(message[2], message[3])
                     log.warning("detection: job lost on %s", reason)
                 done.append(JobDone(self._token, sent.job, None, error=reason))
         elif kind == "health":
             self._on_health(message[1], message[2])
         elif kind == "error":
             raise EOFError(message[1])
+
+    def _actor_failed(self, index: int, reason: str) -> None:
+        """Show a lost job's actor as failed now, not at the bridge's next health report
+        (which brings its own count): one failure per reason, however many jobs it lost."""
+        with self._lock:
+            for a in self._actors:
+                if a["index"] == index and a["last_error"] != reason:
+                    a["failures"] += 1
+                    a["last_error"] = reason
 
     def _on_health(self, actors: Sequence[dict[str, Any]], free: int) -> None:
         with self._lock:
