@@ -31,6 +31,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "camhub.metrics",
             "camhub.datadir",
             "camhub.latest",
+            # config plumbing: the section base, document positions, command-line overlay
+            "camhub.section",
+            "camhub.positions",
+            "camhub.overlay",
         ),
     ),
     # The wire: message format, sockets, their security.

@@ -33,8 +33,8 @@ from typing import Any, ClassVar, get_args
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict
 
+from camhub.section import Section
 from camhub.types import ArgumentError, CamhubError, Image
 
 
@@ -115,13 +115,18 @@ class ModelInput:
         return (px, py, max(1, w - 2 * px), max(1, h - 2 * py))
 
 
-class BackendConfig(BaseModel):
-    """Base of a detector backend's config section: a ``type`` literal names the backend,
-    the other fields are its options. ``options()`` turns them into constructor keywords."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class BackendConfig(Section):
+    """Base of a detector backend's config section (``[detect.detector]``): a ``type``
+    literal names the backend, the other fields are its options. ``options()`` turns them
+    into constructor keywords."""
 
     type: str
+    default: ClassVar[bool] = False
+    """The backend used when the config names neither a detector nor a model."""
+    model_suffixes: ClassVar[tuple[str, ...]] = ()
+    """Model files it reads (``.onnx``): ``[detect] model = FILE`` picks it."""
+    files: ClassVar[tuple[str, ...]] = ()
+    """Fields that name files, checked to exist before the hub starts."""
 
     def options(self) -> dict[str, Any]:
         """Keyword arguments for the detector class (default: the fields as they are)."""
@@ -213,14 +218,6 @@ def detector_types() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def detector_class(type_name: str) -> type[Detector]:
-    try:
-        return _REGISTRY[type_name]
-    except KeyError:
-        known = ", ".join(detector_types()) or "none"
-        raise UnknownDetector(f"unknown detector {type_name!r} (known: {known})") from None
-
-
 def detector_configs() -> dict[str, type[BackendConfig]]:
     """Each registered backend's config section by type name (for a tagged union)."""
     out = {}
@@ -229,6 +226,14 @@ def detector_configs() -> dict[str, type[BackendConfig]]:
         if config is not None:
             out[name] = config
     return out
+
+
+def detector_class(type_name: str) -> type[Detector]:
+    try:
+        return _REGISTRY[type_name]
+    except KeyError:
+        known = ", ".join(detector_types()) or "none"
+        raise UnknownDetector(f"unknown detector {type_name!r} (known: {known})") from None
 
 
 def create_detector(type_name: str, **options: Any) -> Detector:

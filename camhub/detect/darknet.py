@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -61,6 +61,8 @@ class DarknetConfig(BackendConfig):
     """The built-in YOLOv3-tiny, or another Darknet model (``cfg`` + ``weights``)."""
 
     type: Literal["darknet"] = "darknet"
+    default: ClassVar[bool] = True
+    files: ClassVar[tuple[str, ...]] = ("cfg", "weights", "labels_file")
     cfg: str | None = Field(default=None, description="Darknet .cfg (default: built-in).")
     weights: str | None = Field(default=None, description="Darknet .weights (default: built-in).")
     labels_file: str | None = Field(

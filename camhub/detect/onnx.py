@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -113,6 +113,8 @@ class OnnxConfig(BackendConfig):
     """Your own ONNX export (YOLOv5/v7/v8/11, or one with NMS in the model)."""
 
     type: Literal["onnx"] = "onnx"
+    model_suffixes: ClassVar[tuple[str, ...]] = (".onnx",)
+    files: ClassVar[tuple[str, ...]] = ("model", "labels_file")
     model: str = Field(description="The .onnx file.")
     labels_file: str | None = Field(
         default=None, description="Labels, one per line (default: from the model's metadata)."

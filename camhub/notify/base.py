@@ -12,13 +12,16 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
 from camhub.bus import BusSubscription, EventBus
 from camhub.events.model import ActiveCount, EventUpdate
 from camhub.types import ArgumentError, CamhubError, HubEvent
+
+if TYPE_CHECKING:
+    from camhub.section import Section
 
 log = logging.getLogger("camhub.notify")
 
@@ -58,6 +61,8 @@ class Sink:
     """
 
     type_name: ClassVar[str] = ""
+    config: ClassVar[type[Section] | None] = None
+    """Its config section (``type`` = ``type_name``); ``None``: not configurable by file."""
     kinds: ClassVar[tuple[type, ...]] = (EventUpdate, ActiveCount, HubEvent)
     """Which bus messages the sink receives: event changes (their JSON is
     ``message.json``, built once and shared), the event manager's active counts, and the

@@ -97,6 +97,7 @@ class MqttSink(Sink):
     """Publishes events, counts, snapshots and camera states to one broker."""
 
     type_name = "mqtt"
+    config = MqttSettings
 
     def __init__(self, settings: MqttSettings, *, name: str = "mqtt") -> None:
         super().__init__(name, queue_size=settings.queue_size)

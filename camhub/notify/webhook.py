@@ -38,6 +38,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 @register
 class WebhookSink(Sink):
     type_name = "webhook"
+    config = WebhookSettings
     kinds = (EventUpdate,)
 
     def __init__(self, settings: WebhookSettings, *, name: str | None = None) -> None:
