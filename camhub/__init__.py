@@ -41,7 +41,10 @@ from camhub.types import (
     SourceEnded,
     SourceError,
     SourceStatus,
+    VideoError,
 )
+from camhub.video import VideoPacket
+from camhub.video.gop import GopQueue
 
 if TYPE_CHECKING:
     from camhub.agent import Agent, CameraJob
@@ -145,6 +148,7 @@ __all__ = [
     "FrameSource",
     "FrameStore",
     "FrameSubscription",
+    "GopQueue",
     "History",
     "Hub",
     "HubEvent",
@@ -178,6 +182,8 @@ __all__ = [
     "SourceError",
     "SourceStatus",
     "SourceTimeout",
+    "VideoError",
+    "VideoPacket",
     "VideoStream",
     "WebServer",
     "WebhookSettings",

@@ -68,7 +68,12 @@ def default_names(count: int, base: str | None = None) -> list[str]:
 
 def prepare(frame: Frame, job: CameraJob) -> Frame:
     """The frame as it should go on the wire for ``job``: JPEG bytes pass through unless
-    a resize or re-encode is asked for; arrays are JPEG-encoded unless ``raw``."""
+    a resize or re-encode is asked for; arrays are JPEG-encoded unless ``raw``; video
+    packets pass through untouched."""
+    if frame.video is not None:
+        out = Frame(name=job.name, video=frame.video, width=frame.width, height=frame.height)
+        out.captured_at = frame.captured_at
+        return out
     width = frame.width
     resize = job.width is not None and width is not None and width > job.width
     if not resize and not job.reencode and job.encoding == "jpeg" and frame.jpeg is not None:
@@ -263,7 +268,7 @@ class CameraWorker:
                     sender.last_error or f"hub {self.hub} not answering",
                 )
             self.last_size = (out.width or 0, out.height or 0)
-            if period:
+            if period and out.video is None:  # packets of a stream go at its own pace
                 next_at = max(next_at + period, time.monotonic())
 
     def status_line(self) -> str:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from camhub.types import CameraName, CameraStats, Encoding, Frame
+
+if TYPE_CHECKING:
+    from camhub.video.track import VideoTrack
 
 
 class RateMeter:
@@ -66,9 +70,12 @@ class CameraState:
         "name",
         "online",
         "peer",
+        "picture",
+        "picture_count",
         "rate",
         "reason",
         "source",
+        "track",
         "unsupported",
     )
 
@@ -89,6 +96,13 @@ class CameraState:
         """Where the hub pulls this camera from, for cameras it reads itself."""
         self.reason: str | None = None
         """Why the camera is not streaming, when something knows."""
+        self.picture: Frame | None = None
+        """The newest frame with a picture: the latest frame of a JPEG or raw camera; of a
+        video camera, the newest its decoder has decoded (with ``array`` set)."""
+        self.picture_count = 0
+        """The camera's frame count when :attr:`picture`'s frame arrived."""
+        self.track: VideoTrack | None = None
+        """The camera's video state, once it sent video."""
 
     def update(self, frame: Frame, peer: str) -> float | None:
         """Record a frame. Returns the outage length if the camera was offline until now."""
@@ -118,6 +132,7 @@ class CameraState:
         latest = self.latest
         age = latest.age if latest is not None else None
         encoding: Encoding | None = latest.encoding if latest is not None else None
+        track = self.track
         return CameraStats(
             name=self.name,
             online=self.online,
@@ -137,4 +152,8 @@ class CameraState:
             source=self.source,
             reason=self.reason,
             unsupported=self.unsupported,
+            broken=0 if track is None else track.broken,
+            undecoded=0 if track is None else track.undecoded,
+            gop_cut=0 if track is None else track.gop_cut,
+            decoding=track is not None and track.decoding,
         )

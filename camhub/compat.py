@@ -122,10 +122,14 @@ def _from_frame(frame: Frame, want: Want) -> Any:
     if want == "frame":
         return frame
     if want == "jpg":  # as imagezmq: the payload as it travelled, whatever it holds
+        if frame.video is not None:
+            return frame.video.data
         if frame.jpeg is not None:
             return frame.jpeg
         return frame.array.tobytes() if frame.array is not None else frame.payload or b""
     if frame.array is None:
+        if frame.video is not None:  # the background hub's decoder made its picture
+            return frame.image
         if frame.jpeg is None:
             raise JpegError("payload is not a JPEG camhub can decode" + _NOT_AN_IMAGE)
         frame.array = decode_jpeg(frame.jpeg)

@@ -35,3 +35,9 @@ class SourceError(CamhubError):
 
 class SourceEnded(SourceError):
     """A finite source (a video file without loop) has no more frames."""
+
+
+class VideoError(CamhubError):
+    """A video frame's picture cannot be made: its group lost a packet before it (a
+    broken reference), the decoder could not decode it, or it came without the packets
+    it depends on."""

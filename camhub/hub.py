@@ -26,6 +26,8 @@ from camhub.receiver import Receiver
 from camhub.store import CameraStore, FrameFeed, FrameSubscription
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, Frame, HubEvent, PeerStats
+from camhub.video.packet import CODECS, Codec
+from camhub.video.track import VideoSettings
 
 if TYPE_CHECKING:
     from camhub.processing import ProcessorRunner
@@ -45,7 +47,11 @@ def _as_list(value: str | Iterable[str] | None) -> list[str]:
 
 
 class Hub:
-    """Receives frames from any number of senders; see the module docstring."""
+    """Receives frames from any number of senders; see the module docstring.
+
+    ``video``: the video codecs the hub takes (senders that offer video are told; ``()``
+    makes it a JPEG-only hub). Video cameras are decoded only while someone wants their
+    pictures (``video_settings`` bounds what is kept and when decoders stop)."""
 
     def __init__(
         self,
@@ -57,9 +63,11 @@ class Hub:
         limits: Limits = DEFAULT_LIMITS,
         offline_after: float = 5.0,
         security: SocketSecurity | None = None,
+        video: Sequence[Codec] = CODECS,
+        video_settings: VideoSettings | None = None,
     ) -> None:
         self.bus = EventBus()
-        self.store = CameraStore(self.bus, offline_after=offline_after)
+        self.store = CameraStore(self.bus, offline_after=offline_after, video=video_settings)
         self.receiver = Receiver(
             self.store.put,
             self.bus,
@@ -69,6 +77,7 @@ class Hub:
             reply=reply,
             limits=limits,
             security=security,
+            video=video,
         )
         self.processors: list[ProcessorRunner] = []
         self._listeners: list[BusSubscription] = []

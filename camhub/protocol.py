@@ -17,6 +17,10 @@ Header keys:
 ``width``  int, camhub only, JPEG frames: pixel width; must match the JPEG's header.
 ``height`` int, camhub only, JPEG frames: pixel height; must match the JPEG's header.
 ``ack``    int 1..1024, camhub only: the sender takes credit acknowledgements (below).
+``key``    0 or 1, video frames: whether the packet is a keyframe (a decoder starts there).
+``pts``    int, video frames, optional: presentation time in 90 kHz ticks of the stream.
+``dts``    int, video frames, optional: decode time, only where it differs from ``pts``.
+``video``  list of codec names, camhub senders: the codecs it could send (below).
 =========  ==========================================================================
 
 A header with ``dtype`` and ``shape`` carries a raw C-contiguous array of any dtype numpy
@@ -26,6 +30,19 @@ length must equal ``prod(shape) * itemsize``. A header without them carries JPEG
 frame (``Frame.payload``, encoding ``"other"``) and never decoded.
 imagezmq peers send only ``msg`` (plus ``dtype``/``shape``) and ignore keys they do not
 know, so both directions interoperate. Unknown keys are kept in ``Frame.meta``.
+
+A header whose ``enc`` names a video codec (``h264``, ``hevc``, ``vp8``, ``vp9``) carries
+one access unit of compressed video (:class:`~camhub.video.VideoPacket`): ``key``,
+``width`` and ``height`` are required, H.264/H.265 travel as Annex B with their parameter
+sets in front of every keyframe, and a keyframe's picture size must match the header's.
+The packet depends on the ones before it since its keyframe: ``seq`` is what tells a hub
+that one was lost (the rest of that group is then undecodable).
+
+Capability exchange: a camhub sender that could send video puts ``"video": [codecs]`` in
+its headers until a hub answers. A camhub hub that takes video answers such a frame with
+one more reply part after the count: ``[reply, count, b"video=h264,hevc,vp8,vp9"]``
+(count ``b"1"`` for a sender that does not take credit). A reply without it (imagezmq's
+REP hub, the compat ``ImageHub``, an older camhub) means: no video, send JPEG.
 
 In REQ/REP mode the hub answers every message with one frame, ``b"OK"`` by default.
 camhub hubs answer a message they cannot decode with ``b"ERR <reason>"`` so that the
@@ -62,6 +79,7 @@ import numpy as np
 
 from camhub.jpeg import MAX_JPEG_PIXELS, JpegError, jpeg_size
 from camhub.types import CamhubError, Frame, Image
+from camhub.video.packet import CODECS, BitstreamError, Codec, VideoPacket, coded_size, is_keyframe
 
 DEFAULT_REPLY = b"OK"
 ACK_DELAY = 0.1
@@ -69,7 +87,14 @@ ACK_DELAY = 0.1
 longer than the gap between frames of a 15 fps camera, so paced senders are answered
 once per ``ack`` frames too; only ``Sender.flush`` ever waits for it."""
 ERROR_REPLY_PREFIX = b"ERR "
-KNOWN_KEYS = frozenset({"msg", "dtype", "shape", "seq", "ts", "enc", "width", "height", "ack"})
+KNOWN_KEYS = frozenset(
+    {"msg", "dtype", "shape", "seq", "ts", "enc", "width", "height", "ack"}
+    | {"key", "pts", "dts", "video"}
+)
+VIDEO_REPLY_PREFIX = b"video="
+"""The extra reply part a hub that takes video answers an offer with (``video=h264,...``)."""
+MAX_OFFER = 16
+"""Most codec names a sender's ``video`` offer may list."""
 MAX_ACK = 1024
 """Largest ``ack`` (frames per acknowledgement) a hub accepts."""
 MAX_NDIM = 64
@@ -143,20 +168,35 @@ def _dtype_json(dtype: np.dtype[Any]) -> str:
 # camera. Unstamped frames (imagezmq's own header, camhub's lock-step ImageSender) carry
 # neither stamps nor ``enc``.
 
-_STAMP_KEYS: tuple[tuple[str, bytes, Callable[[bytes], object]], ...] = (
-    ("seq", rb"0|[1-9][0-9]{0,17}", int),
-    ("ts", rb"[0-9]{1,12}\.[0-9]{1,20}", float),
+_TICKS = rb"-?(?:0|[1-9][0-9]{0,17})"
+_STAMP_KEYS: tuple[tuple[str, bytes, Callable[[bytes], object], bool], ...] = (
+    ("seq", rb"0|[1-9][0-9]{0,17}", int, False),
+    ("ts", rb"[0-9]{1,12}\.[0-9]{1,20}", float, False),
+    ("key", rb"[01]", int, True),
+    ("pts", _TICKS, int, True),
+    ("dts", _TICKS, int, True),
 )
 """The per-frame keys a camhub sender writes first, each with the form it writes them in
-(an ``int``; the ``float`` repr of a time since the epoch). A value in another form (a
-tiny float's exponent) still parses, through the full JSON parse."""
+(an ``int``; the ``float`` repr of a time since the epoch) and whether it may be left out
+(the video stamps: JPEG and raw headers end their stamps at ``ts``). A value in another
+form (a tiny float's exponent) still parses, through the full JSON parse."""
 
 _STAMPS = re.compile(
     rb'(\{(?:"ack":[0-9]{1,6},)?)'
-    + b"".join(b'"' + key.encode() + b'":(' + form + b")," for key, form, _ in _STAMP_KEYS)
+    + b"".join(
+        (b'(?:"' if optional else b'"')
+        + key.encode()
+        + b'":('
+        + form
+        + (b"),)?" if optional else b"),")
+        for key, form, _, optional in _STAMP_KEYS
+    )
 )
 """The stamps at the front of a header, read back without a JSON parse: group 1 is what
-comes before them (``{`` and a credit sender's ``ack``), then one group per stamp."""
+comes before them (``{`` and a credit sender's ``ack``), then one group per stamp (an
+optional stamp's group is ``None`` when the header has none)."""
+_PTS_RANGE = 2**62
+"""Bound on ``pts``/``dts`` ticks (90 kHz: 1.6 million years)."""
 
 
 def _stamps(frame: Frame) -> list[str]:
@@ -167,21 +207,72 @@ def _stamps(frame: Frame) -> list[str]:
         if not math.isfinite(frame.captured_at):
             raise ProtocolError(f"capture time must be a finite number, got {frame.captured_at!r}")
         stamps.append(f'"ts":{float(frame.captured_at)!r}')
+    packet = frame.video
+    if packet is not None:
+        stamps.append('"key":1' if packet.keyframe else '"key":0')
+        if packet.pts is not None:
+            stamps.append(f'"pts":{int(packet.pts)}')
+        if packet.dts is not None and packet.dts != packet.pts:
+            stamps.append(f'"dts":{int(packet.dts)}')
     return stamps
 
 
-def encode(frame: Frame, *, ack: int | None = None) -> list[Buffer]:
-    """The two frames for a :class:`Frame`: its JPEG bytes, its array, or its opaque
-    payload (which goes out exactly as it came in, as imagezmq's ``send_jpg`` sends it).
+_VIDEO_JSON: dict[tuple[str, int, int], str] = {}
+
+
+def _video_json(codec: str, width: int, height: int) -> str:
+    """``"enc":"h264","width":W,"height":H``, remembered (constant per camera)."""
+    key = (codec, width, height)
+    out = _VIDEO_JSON.get(key)
+    if out is None:
+        if len(_VIDEO_JSON) >= 256:
+            _VIDEO_JSON.clear()
+        out = _VIDEO_JSON[key] = f'"enc":"{codec}","width":{width},"height":{height}'
+    return out
+
+
+def offer_json(codecs: Sequence[Codec]) -> str:
+    """A sender's capability offer as a header field: ``"video":["h264",...]``."""
+    return '"video":' + json.dumps([str(c) for c in codecs], separators=(",", ":"))
+
+
+def video_reply(codecs: Sequence[Codec]) -> bytes:
+    """The reply part a hub that takes ``codecs`` answers an offer with."""
+    return VIDEO_REPLY_PREFIX + ",".join(codecs).encode()
+
+
+def parse_video_reply(part: bytes | None) -> frozenset[Codec]:
+    """The codecs a hub's reply says it takes; ``frozenset()`` for a reply without the
+    part (an imagezmq or compat hub, an older camhub) or one that names none."""
+    if part is None or not part.startswith(VIDEO_REPLY_PREFIX):
+        return frozenset()
+    names = part[len(VIDEO_REPLY_PREFIX) :].decode("ascii", "replace").split(",")
+    return frozenset(c for c in CODECS if c in names)
+
+
+def encode(frame: Frame, *, ack: int | None = None, offer: str | None = None) -> list[Buffer]:
+    """The two frames for a :class:`Frame`: its video packet, its JPEG bytes, its array,
+    or its opaque payload (which goes out exactly as it came in, as imagezmq's
+    ``send_jpg`` sends it). A video frame always goes out as video, whatever picture a
+    decoder attached to it.
 
     ``ack``: the frames per credit acknowledgement a credit sender asks for (``None``:
-    not a credit sender, a reply per frame; see the module docstring). The header is formatted directly: a
+    not a credit sender, a reply per frame; see the module docstring). ``offer``: the
+    sender's capability offer (:func:`offer_json`). The header is formatted directly: a
     sender writes one per frame, and this is about twice as fast as encoding a dict."""
     head = [] if ack is None else [f'"ack":{int(ack)}']
     stamps = _stamps(frame)
     head += stamps
     payload: Buffer
-    if frame.jpeg is None and frame.array is not None:
+    packet = frame.video
+    if packet is not None:
+        if frame.width is None or frame.height is None:
+            raise ProtocolError(
+                f"video frame of camera {frame.name!r} has no picture size (width, height)"
+            )
+        head.append(_video_json(packet.codec, int(frame.width), int(frame.height)))
+        payload = packet.data
+    elif frame.jpeg is None and frame.array is not None:
         arr = c_contiguous(frame.array)
         if stamps:
             head.append('"enc":"raw"')
@@ -194,6 +285,8 @@ def encode(frame: Frame, *, ack: int | None = None) -> list[Buffer]:
         if frame.jpeg is not None and frame.width is not None and frame.height is not None:
             head.append(f'"width":{int(frame.width)},"height":{int(frame.height)}')
         payload = frame.jpeg if frame.jpeg is not None else frame.payload or b""
+    if offer is not None:
+        head.append(offer)
     head.append('"msg":' + _json_string(frame.name))
     return [("{" + ",".join(head) + "}").encode(), payload]
 
@@ -269,7 +362,7 @@ def parse_header(
                 raise
             checked = None
         if checked is None or (
-            stamps is not None and any(name in checked for name, _, _ in _STAMP_KEYS)
+            stamps is not None and any(name in checked for name, _, _, _ in _STAMP_KEYS)
         ):
             # The remainder alone is not what the sender meant (duplicate stamps, a
             # trailing comma...): parse the whole header, for the exact error.
@@ -279,8 +372,10 @@ def parse_header(
         _PARSED[key] = checked
     header = dict(checked)  # callers may keep or change their copy
     if stamps is not None:
-        for group, (name, _form, read) in enumerate(_STAMP_KEYS, 2):
-            header[name] = read(stamps[group])
+        for group, (name, _form, read, _optional) in enumerate(_STAMP_KEYS, 2):
+            value = stamps[group]
+            if value is not None:
+                header[name] = read(value)
     return header
 
 
@@ -436,9 +531,31 @@ def decode_with_ack(
 ) -> tuple[Frame, int | None]:
     """:func:`decode`, plus the header's ``ack`` (frames per credit acknowledgement), or
     ``None`` where the sender did not announce one (imagezmq, lock-step camhub)."""
+    frame, ack, _offer = decode_request(parts, limits, received_at)
+    return frame, ack
+
+
+def decode_request(
+    parts: Sequence[Buffer], limits: Limits = DEFAULT_LIMITS, received_at: float | None = None
+) -> tuple[Frame, int | None, tuple[Codec, ...]]:
+    """:func:`decode_with_ack`, plus the video codecs the sender offers (``()`` for
+    none; names camhub does not know are left out)."""
     header, payload = envelope(parts, limits)
     ack = _int_field(header, "ack", 1, MAX_ACK) if "ack" in header else None
-    return _decode(header, payload, limits, received_at), ack
+    offer = _offer(header["video"]) if "video" in header else ()
+    return _decode(header, payload, limits, received_at), ack, offer
+
+
+def _offer(value: object) -> tuple[Codec, ...]:
+    if (
+        not isinstance(value, list)
+        or len(value) > MAX_OFFER
+        or not all(isinstance(v, str) for v in value)
+    ):
+        raise ProtocolError(
+            f"header 'video' must be a list of at most {MAX_OFFER} codec names, got {value!r:.80}"
+        )
+    return tuple(c for c in CODECS if c in value)
 
 
 def _decode(
@@ -459,6 +576,19 @@ def _decode(
     name = header["msg"]
     captured_at = None if ts is None else float(ts)
     now = time.time() if received_at is None else received_at
+    enc = header.get("enc")
+    if type(enc) is str and enc in CODECS:
+        packet, width, height = _video(header, enc, payload, limits)
+        return Frame(
+            name,
+            video=packet,
+            seq=seq,
+            captured_at=captured_at,
+            received_at=now,
+            width=width,
+            height=height,
+            meta=meta,
+        )
     if "dtype" in header or "shape" in header:
         return Frame(
             name,
@@ -498,6 +628,48 @@ def _decode(
         height=size[1],
         meta=meta,
     )
+
+
+def _video(
+    header: dict[str, Any], codec: Codec, payload: Buffer, limits: Limits
+) -> tuple[VideoPacket, int, int]:
+    """The packet a video header describes; its keyframes are checked against their own
+    parameter sets (a hub sizes decoders and buffers from ``width``/``height``)."""
+    if "dtype" in header or "shape" in header:
+        raise ProtocolError(f"a {codec} video frame has no 'dtype' or 'shape'")
+    key = header.get("key")
+    if type(key) is not int or key not in (0, 1):
+        raise ProtocolError(f"video header 'key' must be 0 or 1, got {key!r:.40}")
+    width = _int_field(header, "width", 1, limits.max_dim)
+    height = _int_field(header, "height", 1, limits.max_dim)
+    if width is None or height is None:
+        raise ProtocolError(f"a {codec} video frame needs 'width' and 'height' in its header")
+    if width * height > limits.max_pixels:
+        raise ProtocolError(
+            f"video of {width}x{height} pixels is over the limit of {limits.max_pixels}"
+        )
+    pts = _int_field(header, "pts", -_PTS_RANGE, _PTS_RANGE)
+    dts = _int_field(header, "dts", -_PTS_RANGE, _PTS_RANGE)
+    if not payload:
+        raise ProtocolError(f"{codec} video packet is empty")
+    data = bytes(payload)
+    if key:
+        try:
+            keyframe, size = is_keyframe(codec, data), coded_size(codec, data)
+        except BitstreamError as exc:
+            raise ProtocolError(f"{codec} keyframe is malformed: {exc}") from None
+        if not keyframe:
+            raise ProtocolError(f"header marks a keyframe but the {codec} packet is not one")
+        if size is None:
+            raise ProtocolError(
+                f"{codec} keyframe carries no picture size (H.264/H.265 keyframes must "
+                "bring their parameter sets)"
+            )
+        if size != (width, height):
+            raise ProtocolError(
+                f"header says {width}x{height} but the {codec} keyframe is {size[0]}x{size[1]}"
+            )
+    return VideoPacket(codec, data, bool(key), pts, dts), width, height
 
 
 def error_reply(reason: str) -> bytes:

@@ -11,7 +11,8 @@ Senders reach it three ways, all at once if wanted:
 
 Each decoded frame goes to a sink (the :class:`~camhub.store.CameraStore`'s ``put``);
 malformed messages are answered ``ERR <reason>``, counted per peer and published on the
-event bus.
+event bus. A request/reply sender that offers video (``"video": [...]`` in its header)
+gets the codecs this receiver takes in one more reply part (see :mod:`camhub.protocol`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from camhub.transport import (
     send_parts,
 )
 from camhub.types import ArgumentError, Frame, HubEvent, PeerStats
+from camhub.video.packet import CODECS, Codec
 
 log = logging.getLogger("camhub.hub")
 
@@ -73,7 +75,14 @@ class Receiver:
         reply: bytes = protocol.DEFAULT_REPLY,
         limits: Limits = DEFAULT_LIMITS,
         security: SocketSecurity | None = None,
+        video: Sequence[Codec] = CODECS,
     ) -> None:
+        unknown = [c for c in video if c not in CODECS]
+        if unknown:
+            raise ArgumentError(f"unknown video codec(s) {unknown}; known: {', '.join(CODECS)}")
+        self.video: frozenset[Codec] = frozenset(video)
+        """Video codecs this hub takes (empty: it answers no offer and refuses video)."""
+        self._video_reply = protocol.video_reply([c for c in CODECS if c in self.video])
         self._sink = sink
         self._bus = bus
         self.reply = reply
@@ -89,8 +98,9 @@ class Receiver:
         self.messages = 0
         self.replies = 0
         """Replies sent (fewer than messages when credit senders are served)."""
-        self._unacked: dict[bytes, tuple[list[bytes], int]] = {}
-        """Credit senders' frames not yet acknowledged: routing id -> (envelope, count)."""
+        self._unacked: dict[bytes, tuple[list[bytes], int, bool]] = {}
+        """Credit senders' frames not yet acknowledged: routing id -> (envelope, count,
+        whether one of them offered video)."""
         self._held_since = 0.0
         self.endpoints: list[str] = []
         """Addresses actually bound (ports resolved), in the order given."""
@@ -253,28 +263,43 @@ class Receiver:
         envelope, body = parts[:split], parts[split:]
         peer = peer_address(parts[0]) or parts[0].bytes.hex()
         ack: int | None = None
+        offered = False
         if self._gate is not None and not self._gate.admits(parts[0]):
             answer = protocol.error_reply("this sender's key is no longer authorized")
         else:
-            answer, ack = self._handle(body, peer, credit=True)
+            answer, ack, offered = self._handle(body, peer, credit=True)
         if ack is not None:
             # A credit sender: count the frame and answer every ack-th one, for all the
             # frames since the last answer. Errors (ack None) are answered at once below.
             key = parts[0].bytes
             held = self._unacked.get(key)
             count = 1 if held is None else held[1] + 1
+            offered = offered or (held is not None and held[2])
             if count < ack:
                 if not self._unacked:
                     self._held_since = time.monotonic()
                 elif len(self._unacked) >= _MAX_HELD:  # bound memory under id churn
                     self._flush_acks(sock)
-                self._unacked[key] = ([f.bytes for f in envelope], count)
+                self._unacked[key] = ([f.bytes for f in envelope], count, offered)
                 return
             if held is not None:
                 del self._unacked[key]
-            self._reply(sock, [*envelope, answer, str(count).encode()])
+            self._reply(sock, self._answer(envelope, answer, count, offered))
+            return
+        if offered:
+            self._reply(sock, self._answer(envelope, answer, 1, offered))
             return
         self._reply(sock, [*envelope, answer])
+
+    def _answer(
+        self, envelope: Sequence[Any], answer: bytes, count: int, offered: bool
+    ) -> list[Any]:
+        """A reply with its frame count, and this hub's codecs for a sender that offered
+        video (an old or imagezmq hub's reply has no such part: no video)."""
+        parts = [*envelope, answer, str(count).encode()]
+        if offered and self.video:
+            parts.append(self._video_reply)
+        return parts
 
     def _reply(self, sock: zmq.Socket[bytes], parts: list[Any]) -> None:
         self.replies += 1
@@ -287,32 +312,38 @@ class Receiver:
         """Answer every credit sender for the frames held back (called after
         ``ACK_DELAY``, so a sender's last frames are acknowledged too)."""
         held, self._unacked = self._unacked, {}
-        for envelope, count in held.values():
-            self._reply(sock, [*envelope, self.reply, str(count).encode()])
+        for envelope, count, offered in held.values():
+            self._reply(sock, self._answer(envelope, self.reply, count, offered))
 
     def _acks_due(self) -> bool:
         return bool(self._unacked) and time.monotonic() - self._held_since >= protocol.ACK_DELAY
 
     def _handle(
         self, body: Sequence[zmq.Frame], peer: str, *, credit: bool = False
-    ) -> tuple[bytes, int | None]:
-        """The reply for one message and, for a frame from a credit sender (``credit``:
-        the socket can answer), its ``ack``; ``None`` for errors and other senders."""
+    ) -> tuple[bytes, int | None, bool]:
+        """The reply for one message and, for a frame from a request/reply sender
+        (``credit``: the socket can answer), its ``ack`` (``None`` for errors and senders
+        without credit) and whether it offered video."""
         self.messages += 1
         stats = self._peer(peer)
         stats.messages += 1
         ack: int | None = None
+        offer: tuple[Codec, ...] = ()
         try:
             if credit:
-                frame, ack = protocol.decode_with_ack([f.buffer for f in body], self.limits)
+                frame, ack, offer = protocol.decode_request([f.buffer for f in body], self.limits)
             else:
                 frame = protocol.decode([f.buffer for f in body], self.limits)
         except ProtocolError as exc:
-            return self._malformed(peer, stats, str(exc)), None
+            return self._malformed(peer, stats, str(exc)), None, False
         except Exception as exc:  # a decoder bug must not kill the receive thread
-            return self._malformed(peer, stats, f"undecodable message ({exc!r:.100})"), None
+            reason = f"undecodable message ({exc!r:.100})"
+            return self._malformed(peer, stats, reason), None, False
+        if frame.video is not None and frame.video.codec not in self.video:
+            reason = f"this hub does not take {frame.video.codec} video; send JPEG"
+            return self._malformed(peer, stats, reason), None, False
         self._sink(frame, peer)
-        return self.reply, ack
+        return self.reply, ack, bool(offer)
 
     def _peer(self, peer: str) -> PeerStats:
         stats = self._peers.get(peer)

@@ -14,6 +14,17 @@
   that binds (works behind NAT). It never waits; with a tiny high-water mark, a slow
   subscriber loses old frames instead of falling behind.
 
+Video (frames with ``Frame.video``): a ``Sender(video=[...])`` offers the codecs it could
+send in its headers until a hub answers; :attr:`Sender.video_codecs` is the answer
+(``None`` until then, and again after every reconnect: a restarted hub may be another
+hub; ``frozenset()`` from a hub that takes no video, such as imagezmq's). Video frames
+go out only in a codec the hub takes, and only when the hub has what they depend on: once
+a frame of a group is lost (a timeout, a reconnect, a codec the hub does not take), the
+camera's P-frames are dropped until its next keyframe (``SenderStats.gop_drops``), and
+``on_keyframe_needed(camera)`` asks an encoding source for one at once. After every
+(re)connect the first video frame of each camera is a keyframe. A ``Publisher`` sends
+video only in the codecs it is told (``Publisher(video=[...])``).
+
 Both are used from one thread at a time, like the ZeroMQ sockets they wrap.
 """
 
@@ -22,14 +33,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import zmq
 
 from camhub import protocol
-from camhub.latest import LatestSlot
 from camhub.security.monitor import HandshakeFailure, HandshakeWatch, HubRefused
 from camhub.security.probe import Probe, probe
 from camhub.transport import (
@@ -41,6 +51,8 @@ from camhub.transport import (
     send_parts,
 )
 from camhub.types import ArgumentError, Frame, Image, SendTimeout
+from camhub.video.gop import GopGate, GopQueue, KeyframeRequest
+from camhub.video.packet import CODECS, Codec
 
 log = logging.getLogger("camhub.sender")
 
@@ -76,6 +88,12 @@ class SenderStats:
     bytes: int = 0
     handshake_failures: int = 0
     """Connections the hub refused (unknown key, wrong hub key, security mismatch)."""
+    gop_drops: int = 0
+    """Video frames not sent because a frame before them in their group was lost (also
+    counted in ``dropped``)."""
+    no_video: int = 0
+    """Video frames not sent because the hub does not take their codec, or has not said
+    yet that it does (also counted in ``dropped``)."""
 
 
 class _Stamper:
@@ -101,12 +119,96 @@ class _Unstamped(_Stamper):
         return frame
 
 
+def _codecs(video: Iterable[Codec]) -> tuple[Codec, ...]:
+    wanted = list(video)
+    unknown = [c for c in wanted if c not in CODECS]
+    if unknown:
+        raise ArgumentError(f"unknown video codec(s) {unknown}; known: {', '.join(CODECS)}")
+    return tuple(c for c in CODECS if c in wanted)
+
+
 class _BaseSender:
-    def __init__(self, *, stamp: bool = True) -> None:
+    def __init__(
+        self, *, stamp: bool = True, on_keyframe_needed: KeyframeRequest | None = None
+    ) -> None:
         self.stats = SenderStats()
         self._stamper = _Stamper() if stamp else _Unstamped()
+        self._gate = GopGate(on_keyframe_needed)
+        self._video_cameras: dict[str, tuple[int, int] | None] = {}
+        """Cameras that sent video, with their picture size (filled in on P-frames)."""
+        self.video_codecs: frozenset[Codec] | None = None
+        """The video codecs the receiver takes (``None``: not known yet)."""
+        self._refusal_logged: str | None = None
+
+    @property
+    def on_keyframe_needed(self) -> KeyframeRequest | None:
+        """``callback(camera)``: a group of ``camera`` was cut; its encoder should make
+        the next frame a keyframe. Called on the sending thread; must not block."""
+        return self._gate.on_keyframe_needed
+
+    @on_keyframe_needed.setter
+    def on_keyframe_needed(self, callback: KeyframeRequest | None) -> None:
+        self._gate.on_keyframe_needed = callback
+
+    def accepts(self, codec: Codec) -> bool:
+        """Whether video frames in ``codec`` go out now (else send JPEG)."""
+        return self.video_codecs is not None and codec in self.video_codecs
 
     def send_frame(self, frame: Frame) -> bool:
+        """Send one frame; returns whether it was handed to the socket."""
+        self._stamper.stamp(frame)
+        if frame.video is None:
+            if self._video_cameras:
+                self._gate.admit(frame)  # a picture outside the chain ends its group
+            return self._send(frame)
+        if not self._admit_video(frame):
+            self.stats.dropped += 1
+            return False
+        if self._send(frame):
+            return True
+        self._gate.lose(frame.name)
+        return False
+
+    def _admit_video(self, frame: Frame) -> bool:
+        """Whether a video frame may go out now (see the module docstring)."""
+        video = frame.video
+        assert video is not None
+        name = frame.name
+        size = self._video_cameras.get(name)
+        if frame.width is not None and frame.height is not None:
+            self._video_cameras[name] = (frame.width, frame.height)
+        elif size is not None:
+            frame.width, frame.height = size
+        else:
+            self._video_cameras.setdefault(name, None)
+        if not self.accepts(video.codec):
+            self.stats.no_video += 1
+            self._gate.lose(name)
+            why = (
+                "has not said yet whether it takes"
+                if self.video_codecs is None
+                else "does not take"
+            )
+            message = f"hub {why} {video.codec} video"
+            if self._refusal_logged != message:
+                self._refusal_logged = message
+                log.info("%s; video frames of %s are not sent (send JPEG)", message, name)
+            return False
+        if not self._gate.admit(frame):
+            self.stats.gop_drops += 1
+            return False
+        if frame.width is None or frame.height is None:
+            self.stats.no_video += 1
+            self._gate.lose(name)
+            log.warning(
+                "camera %s: %s keyframe without parameter sets (no picture size); not sent",
+                name,
+                video.codec,
+            )
+            return False
+        return True
+
+    def _send(self, frame: Frame) -> bool:
         raise NotImplementedError
 
     def send_jpeg(
@@ -146,6 +248,11 @@ class Sender(_BaseSender):
     ``stamp=False`` leaves out the per-frame stamps (``seq``, ``ts``), so headers are
     exactly imagezmq's: the hub then cannot count lost frames or show latency, but a
     lock-step exchange saves some microseconds on each side.
+
+    ``video``: the codecs this sender could send, offered to the hub until it answers
+    (see the module docstring, :attr:`video_codecs` and :meth:`accepts`);
+    ``on_keyframe_needed``: called with a camera name when its next video frame should be
+    a keyframe.
     """
 
     def __init__(
@@ -157,8 +264,13 @@ class Sender(_BaseSender):
         on_timeout: OnTimeout = "drop",
         security: SocketSecurity | None = None,
         stamp: bool = True,
+        video: Iterable[Codec] = (),
+        on_keyframe_needed: KeyframeRequest | None = None,
     ) -> None:
-        super().__init__(stamp=stamp)
+        super().__init__(stamp=stamp, on_keyframe_needed=on_keyframe_needed)
+        self.video_offer = _codecs(video)
+        """The codecs this sender offers the hub (empty: it never sends video)."""
+        self._offer = protocol.offer_json(self.video_offer) if self.video_offer else None
         if window is not None and window < 1:
             raise ArgumentError(f"window must be at least 1, got {window}")
         if timeout <= 0:
@@ -234,6 +346,9 @@ class Sender(_BaseSender):
         sock.connect(self.address)
         self._socket = sock
         self._in_flight = 0
+        # A new connection may reach another hub, which has none of our video yet.
+        self.video_codecs = None
+        self._gate.reset()
 
     def _close_socket(self) -> None:
         if self._watch is not None:
@@ -343,7 +458,7 @@ class Sender(_BaseSender):
         """Read every reply available, waiting up to ``wait`` s for the first; False if none.
         ``expected``: a frame was just sent, so skip the look that would find nothing."""
         sock = self.socket
-        if expected and not self._prefix:
+        if expected and not self._prefix and not self._offering:
             # Lock-step on a REQ socket: one blocking receive (RCVTIMEO is one slice)
             # instead of a poll and then a receive.
             try:
@@ -353,24 +468,44 @@ class Sender(_BaseSender):
                 pass
         if not self._wait(lambda t: readable(sock, int(t * 1000)), wait):
             return False
+        skip = len(self._prefix)
         while True:
             try:
                 parts = recv_parts(sock)
             except zmq.Again:
                 return True
-            if len(parts) == 3:  # delimiter, reply, count: a credit acknowledgement
-                self._on_reply(parts[1].bytes, _count(parts[2].bytes))
+            # [delimiter,] reply[, count of a credit acknowledgement[, hub's video codecs]]
+            if len(parts) == skip + 1:
+                self._on_reply(parts[skip].bytes)
             else:
-                self._on_reply(parts[-1].bytes)
+                extra = parts[skip + 2].bytes if len(parts) > skip + 2 else None
+                self._on_reply(parts[skip].bytes, _count(parts[skip + 1].bytes), extra)
             # No frame in flight means no reply to wait for: skip a poll (lock-step mode).
             if not self._in_flight or not readable(sock):
                 return True
 
-    def _on_reply(self, reply: bytes, count: int = 1) -> None:
-        """``count``: frames this reply acknowledges (more than one for a credit ack)."""
+    @property
+    def _offering(self) -> bool:
+        """Whether this sender's headers carry its video offer (until a hub answers)."""
+        return self._offer is not None and self.video_codecs is None
+
+    def _on_reply(self, reply: bytes, count: int = 1, video: bytes | None = None) -> None:
+        """``count``: frames this reply acknowledges (more than one for a credit ack);
+        ``video``: the reply part that says which codecs the hub takes, if any."""
         count = min(count, self._in_flight) if self._in_flight else 1
         self._in_flight -= min(count, self._in_flight)
         self.last_reply = reply
+        if self._offering and not reply.startswith(protocol.ERROR_REPLY_PREFIX):
+            # Every frame on this connection carried the offer: the first answer settles
+            # it. A hub that says nothing (imagezmq, the compat ImageHub) takes no video.
+            self.video_codecs = protocol.parse_video_reply(video)
+            log.info(
+                "hub %s takes %s",
+                self.address,
+                ", ".join(sorted(self.video_codecs)) + " video"
+                if self.video_codecs
+                else "no video",
+            )
         if reply.startswith(protocol.ERROR_REPLY_PREFIX):
             self.stats.refused += 1
             if reply != self._last_refusal:  # once per reason, not once per frame
@@ -384,15 +519,15 @@ class Sender(_BaseSender):
         if self._outage_since is not None or self.last_error is not None:
             self._note_recovered()
 
-    def send_frame(self, frame: Frame) -> bool:
-        self._stamper.stamp(frame)
+    def _send(self, frame: Frame) -> bool:
         if self._auto:
             self._fit(frame.nbytes)
         if self._in_flight >= self.ack_every:
             self._take_replies(0)  # before that many frames no credit can be due
         # A credit sender's request() waits for its frame's reply: it asks for it at once.
         ack = None if self.ack_every == 1 else 1 if self._answer_now else self.ack_every
-        parts = [*self._prefix, *protocol.encode(frame, ack=ack)]
+        offer = self._offer if self.video_codecs is None else None
+        parts = [*self._prefix, *protocol.encode(frame, ack=ack, offer=offer)]
         # While the hub answers and the window has room, queue the frame without first
         # asking whether the socket is writable: a non-blocking send says so itself, and
         # with IMMEDIATE it fails when no hub is connected. Otherwise the full path
@@ -513,8 +648,12 @@ class Publisher(_BaseSender):
         bind: bool = True,
         hwm: int = 2,
         security: SocketSecurity | None = None,
+        video: Iterable[Codec] = (),
+        on_keyframe_needed: KeyframeRequest | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(on_keyframe_needed=on_keyframe_needed)
+        # No replies to learn from: the caller says which codecs the subscribers take.
+        self.video_codecs = frozenset(_codecs(video))
         self.address = check_endpoint(address, what="publish address", bind=bind)
         self._socket: zmq.Socket[bytes] | None = new_socket(
             zmq.PUB, hwm=hwm, security=security, server=bind
@@ -530,8 +669,7 @@ class Publisher(_BaseSender):
         assert self._socket is not None, "publisher is closed"
         return self._socket
 
-    def send_frame(self, frame: Frame) -> bool:
-        self._stamper.stamp(frame)
+    def _send(self, frame: Frame) -> bool:
         try:
             # PUB never blocks: past the high-water mark ZeroMQ drops the message.
             send_parts(self.socket, protocol.encode(frame))
@@ -558,32 +696,50 @@ class BackgroundSender:
     """Runs a sender in its own thread and always sends the newest frame offered.
 
     ``offer`` never blocks; a frame replaced before the thread got to it is counted in
-    ``superseded``. Encoding of raw frames to JPEG (``quality``) happens on the thread,
-    overlapping with the caller's capture work.
+    ``superseded``. Video frames go through a :class:`~camhub.video.gop.GopQueue`:
+    every packet of a group in order while the sender keeps up, the rest of a group
+    dropped when it does not (``gop_drops``; ``on_keyframe_needed`` asks the encoder for
+    a keyframe, on the queue's and the sender's behalf). Encoding of raw frames to JPEG
+    (``quality``) happens on the thread, overlapping with the caller's capture work.
     """
 
-    def __init__(self, sender: Sender | Publisher, *, quality: int | None = None) -> None:
+    def __init__(
+        self,
+        sender: Sender | Publisher,
+        *,
+        quality: int | None = None,
+        on_keyframe_needed: KeyframeRequest | None = None,
+        maxsize: int = 64,
+    ) -> None:
         self.sender = sender
         self.quality = quality
-        self._slot: LatestSlot[Frame] = LatestSlot()
+        if on_keyframe_needed is not None:
+            sender.on_keyframe_needed = on_keyframe_needed
+        self._queue = GopQueue(maxsize, on_keyframe_needed=on_keyframe_needed)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="camhub-sender", daemon=True)
         self._thread.start()
 
     @property
     def superseded(self) -> int:
-        return self._slot.dropped
+        """Frames replaced by a newer one before the thread got to them."""
+        return self._queue.superseded
+
+    @property
+    def gop_drops(self) -> int:
+        """Video frames dropped with the rest of their group (the sender fell behind)."""
+        return self._queue.gop_drops
 
     def offer(self, frame: Frame) -> None:
-        self._slot.put(frame)
+        self._queue.put(frame)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                frame = self._slot.get(timeout=0.2)
+                frame = self._queue.get(timeout=0.2)
             except (TimeoutError, EOFError):
                 continue
-            if self.quality is not None and frame.jpeg is None:
+            if self.quality is not None and frame.jpeg is None and frame.video is None:
                 frame.to_jpeg(self.quality)
                 frame.array = None
             try:
@@ -593,6 +749,6 @@ class BackgroundSender:
 
     def close(self) -> None:
         self._stop.set()
-        self._slot.close()
+        self._queue.close()
         self._thread.join(timeout=5)
         self.sender.close()

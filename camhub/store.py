@@ -7,7 +7,14 @@ calls :meth:`CameraStore.put`. Consumers never hold up ``put``:
 * latest-frame readers (dashboard, display, processors) use :meth:`latest`,
   :meth:`wait_newer` or :meth:`frames` and skip what they had no time for;
 * per-frame consumers (recorders, sinks) take a :meth:`subscribe` queue, bounded, which
-  drops its oldest frame when its consumer falls behind and counts the drop.
+  drops its oldest frame when its consumer falls behind and counts the drop (for video,
+  with the P-frames that depend on it: a :class:`~camhub.video.gop.GopQueue`).
+
+Video cameras (frames with ``Frame.video``) are decoded only while someone wants their
+pictures (:mod:`camhub.video.track`): the latest-frame readers :meth:`wait_newer` and
+:meth:`frames` start the camera's decoder and get the frames it decoded; :meth:`latest`
+and ``Frame.image`` of any of the camera's frames start it too. Decoding happens on the
+camera's own thread, never in :meth:`put`.
 
 Camera events (new, offline, online) go out on the :class:`~camhub.bus.EventBus`, off the
 receive thread.
@@ -18,12 +25,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from camhub.bus import EventBus
 from camhub.camera_state import CameraState
+from camhub.errors import SlotClosed
 from camhub.types import ArgumentError, CameraName, CameraStats, Frame, HubEvent, ReceiveTimeout
+from camhub.video.gop import GopQueue
+from camhub.video.track import VideoSettings, VideoTrack
 
 log = logging.getLogger("camhub.hub")
 
@@ -44,33 +53,29 @@ class FrameSubscription:
         self.cameras = None if cameras is None else frozenset(cameras)
         self.maxsize = maxsize
         self.name = name
-        self._queue: deque[Frame] = deque()
-        self._cond = threading.Condition()
+        self._queue = GopQueue(maxsize, 2**62, supersede=False)
         self.closed = False
         self.delivered = 0
         self.dropped = 0
-        """Frames lost because the consumer fell ``maxsize`` frames behind."""
+        """Frames lost because the consumer fell ``maxsize`` frames behind (for video,
+        with the rest of their group: what is delivered always decodes)."""
 
     def offer(self, frame: Frame) -> None:
-        # Runs on the ingest thread: O(1), never waits for the consumer.
+        # Runs on the ingest thread: never waits for the consumer.
         if self.cameras is not None and frame.name not in self.cameras:
             return
-        with self._cond:
-            if len(self._queue) >= self.maxsize:
-                self._queue.popleft()
-                self.dropped += 1
-            self._queue.append(frame)
-            self._cond.notify()
+        dropped = self._queue.put(frame)
+        if dropped:
+            self.dropped += len(dropped)
 
     def get(self, timeout: float | None = None) -> Frame | None:
         """The next frame, or ``None`` after ``timeout`` s or once closed."""
-        with self._cond:
-            if not self._queue and not self.closed:
-                self._cond.wait_for(lambda: bool(self._queue) or self.closed, timeout)
-            if not self._queue:
-                return None
-            self.delivered += 1
-            return self._queue.popleft()
+        try:
+            frame = self._queue.get(timeout)
+        except (ReceiveTimeout, SlotClosed):
+            return None
+        self.delivered += 1
+        return frame
 
     def __iter__(self) -> Iterator[Frame]:
         while not self.closed:
@@ -80,13 +85,11 @@ class FrameSubscription:
 
     @property
     def pending(self) -> int:
-        with self._cond:
-            return len(self._queue)
+        return len(self._queue)
 
     def close(self) -> None:
-        with self._cond:
-            self.closed = True
-            self._cond.notify_all()
+        self.closed = True
+        self._queue.close()
         self._store._unsubscribe(self)
 
     def stats(self) -> dict[str, object]:
@@ -102,9 +105,19 @@ class FrameSubscription:
 class CameraStore:
     """Implements :class:`~camhub.types.FrameStore`; see the module docstring."""
 
-    def __init__(self, bus: EventBus | None = None, *, offline_after: float = 5.0) -> None:
+    def __init__(
+        self,
+        bus: EventBus | None = None,
+        *,
+        offline_after: float = 5.0,
+        video: VideoSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.bus = bus if bus is not None else EventBus()
         self.offline_after = offline_after
+        self.video = video or VideoSettings()
+        self._clock = clock
+        """When video decoders were last wanted (injectable for tests of the idle stop)."""
         self._cond = threading.Condition()
         self._cameras: dict[CameraName, CameraState] = {}
         self._subs: tuple[FrameSubscription, ...] = ()
@@ -128,6 +141,9 @@ class CameraStore:
             self._cond.notify_all()
         for sub in self._subs:
             sub.close()
+        for state in list(self._cameras.values()):
+            if state.track is not None:
+                state.track.stop()
         if self._watch is not None:
             self._watch.join(timeout=2)
 
@@ -150,6 +166,15 @@ class CameraStore:
                 state = self._cameras[frame.name] = CameraState(frame.name)
             came_back = state.update(frame, peer)
             state.reason = None  # it streams: whatever stopped it is over
+            if frame.video is not None:
+                track = state.track
+                if track is None:
+                    track = state.track = self._new_track(state)
+                track.add(frame, state.count)
+            else:
+                if state.track is not None:
+                    state.track.interrupt(state.count)
+                state.picture, state.picture_count = frame, state.count
             self._cond.notify_all()
         for sub in self._subs:  # a tuple swapped whole: no lock needed to read it
             sub.offer(frame)
@@ -159,6 +184,21 @@ class CameraStore:
         elif came_back is not None:
             log.info("camera %s back online after %.1f s", frame.name, came_back)
             self.bus.publish(HubEvent("camera_online", frame.name, frame.received_at, peer))
+
+    def _new_track(self, state: CameraState) -> VideoTrack:
+        def publish(picture: Frame, count: int) -> None:  # store lock held
+            if count > state.picture_count:
+                state.picture, state.picture_count = picture, count
+                self._cond.notify_all()
+
+        return VideoTrack(state.name, self._cond, publish, self.video, clock=self._clock)
+
+    def _demand(self, names: Iterable[CameraName]) -> None:
+        """Picture readers want these cameras: keep their video decoders running."""
+        for name in names:
+            state = self._cameras.get(name)
+            if state is not None and state.track is not None:
+                state.track.demand()
 
     def declare(self, name: CameraName, *, source: str | None = None) -> None:
         """Make a configured camera known before its first frame (shown as not streaming)."""
@@ -223,9 +263,16 @@ class CameraStore:
             return sorted(self._cameras)
 
     def latest(self, name: CameraName) -> Frame | None:
+        """The camera's newest frame; of a video camera, the newest that can be decoded
+        (its picture when the decoder already has it; its ``image`` decodes)."""
         with self._cond:
             state = self._cameras.get(name)
-            return None if state is None else state.latest
+            if state is None:
+                return None
+            latest = state.latest
+            if latest is not None and latest.video is not None and state.track is not None:
+                return state.track.latest()
+            return latest
 
     def stats(self) -> list[CameraStats]:
         now = time.time()
@@ -243,12 +290,19 @@ class CameraStore:
             return {name: state.count for name, state in self._cameras.items()}
 
     def wait_newer(self, name: CameraName, count: int, timeout: float) -> tuple[Frame, int] | None:
+        """The camera's newest picture once one arrived after frame ``count`` (a count
+        from an earlier call, or from :meth:`counts`), with its count; ``None`` after
+        ``timeout`` s. For a video camera, the newest its decoder has decoded."""
         deadline = time.monotonic() + timeout
+        self._demand((name,))
         with self._cond:
             while not self._stop.is_set():
                 state = self._cameras.get(name)
-                if state is not None and state.count > count and state.latest is not None:
-                    return state.latest, state.count
+                if state is not None and state.picture_count > count:
+                    assert state.picture is not None
+                    return state.picture, state.picture_count
+                if state is not None and state.track is not None and not state.track.decoding:
+                    state.track.demand()  # the camera turned to video while we waited
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
@@ -275,17 +329,19 @@ class CameraStore:
                 for name, state in self._cameras.items():
                     if wanted is not None and name not in wanted:
                         continue
-                    if (
-                        state.count > cursor.get(name, 0)
-                        and state.latest is not None
-                        and (best is None or state.last_seen < best.last_seen)
+                    if state.track is not None and not state.track.decoding:
+                        state.track.demand()
+                    if state.picture_count > cursor.get(name, 0) and (
+                        best is None or state.last_seen < best.last_seen
                     ):
                         best = state
                 if best is not None:
-                    assert best.latest is not None
-                    skipped = best.count - cursor.get(best.name, 0) - 1
-                    cursor[best.name] = best.count
-                    return best.latest, skipped
+                    assert best.picture is not None
+                    skipped = best.picture_count - cursor.get(best.name, 0) - 1
+                    cursor[best.name] = best.picture_count
+                    if best.track is not None:
+                        best.track.demand()
+                    return best.picture, skipped
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None

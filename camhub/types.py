@@ -25,9 +25,10 @@ from camhub.errors import (
     SlotClosed,
     SourceEnded,
     SourceError,
+    VideoError,
 )
 from camhub.jpeg import JpegError, decode_jpeg, encode_jpeg
-from camhub.video.packet import VideoPacket
+from camhub.video.packet import BitstreamError, VideoPacket, coded_size
 
 CameraName = str
 Encoding = Literal["jpeg", "raw", "other", "h264", "hevc", "vp8", "vp9"]
@@ -53,13 +54,24 @@ __all__ = [
     "HubView",
     "Image",
     "PeerStats",
+    "PictureSource",
     "ReceiveTimeout",
     "SendTimeout",
     "SlotClosed",
     "SourceEnded",
     "SourceError",
     "SourceStatus",
+    "VideoError",
 ]
+
+
+class PictureSource(Protocol):
+    """What makes a video frame's picture: the camera's decoder at the hub that received
+    it (set on ``Frame.decoder`` by the store)."""
+
+    def picture(self, frame: Frame) -> Image:
+        """The frame's picture (BGR); raises :class:`VideoError` when it cannot be made."""
+        ...
 
 
 @dataclass(slots=True)
@@ -72,6 +84,10 @@ class Frame:
     ``to_jpeg`` encodes) and cached, so a hub that only forwards JPEG bytes never decodes
     them. ``payload`` holds bytes that arrived as a JPEG but are not one camhub can decode
     (``encoding == "other"``); they are passed on untouched and never decoded.
+
+    A ``video`` frame stays a video frame: its picture (``image``, which the camera's
+    decoder makes) and a JPEG of it (``to_jpeg``) are cached beside the packet, and
+    ``encoding``, ``nbytes`` and the wire keep describing the packet.
 
     ``array`` may be any numpy array imagezmq can carry (any dtype, 0 to N dimensions);
     ``width``/``height`` are filled in only for arrays of two or more dimensions.
@@ -95,29 +111,69 @@ class Frame:
     """One access unit of the camera's compressed video (H.264, H.265, VP8, VP9): it
     depends on the packets before it since the last keyframe, so its picture comes from
     the camera's decoder, not from this frame alone."""
+    broken: bool = False
+    """A video frame whose group lost a packet before it (or that came before any
+    keyframe): it cannot be decoded, shown or recorded; the camera resumes at its next
+    keyframe. Set by the hub's store."""
+    decoder: PictureSource | None = field(default=None, repr=False, compare=False)
+    """Where a video frame's picture comes from (set by the hub's store); without one
+    only a keyframe can be decoded, on its own."""
 
     def __post_init__(self) -> None:
         array = self.array
         if array is not None and array.ndim >= 2 and (self.width is None or self.height is None):
             self.height, self.width = int(array.shape[0]), int(array.shape[1])
+        video = self.video
+        if video is not None and self.width is None and video.keyframe:
+            try:  # a keyframe says its own size; a sender remembers it for the rest
+                size = coded_size(video.codec, video.data)
+            except BitstreamError:
+                size = None
+            if size is not None:
+                self.width, self.height = size
 
     @property
     def encoding(self) -> Encoding:
-        if self.jpeg is not None:
-            return "jpeg"
         if self.video is not None:
             return self.video.codec
+        if self.jpeg is not None:
+            return "jpeg"
         return "raw" if self.array is not None else "other"
 
     @property
     def image(self) -> Image:
-        """The pixels as a numpy array (BGR for colour, as OpenCV uses), decoded lazily."""
+        """The pixels as a numpy array (BGR for colour, as OpenCV uses), decoded lazily.
+
+        A video frame's picture comes from its camera's decoder (``decoder``), which may
+        wait for the decoder to reach it; :class:`VideoError` when it cannot be made."""
         if self.array is None:
-            if self.jpeg is None:
+            if self.video is not None:
+                array = self._video_picture()
+            elif self.jpeg is None:
                 raise JpegError(f"camera {self.name!r} sent a payload that is not a JPEG")
-            self.array = decode_jpeg(self.jpeg)
-            self.height, self.width = int(self.array.shape[0]), int(self.array.shape[1])
+            else:
+                array = decode_jpeg(self.jpeg)
+            self.array = array
+            self.height, self.width = int(array.shape[0]), int(array.shape[1])
         return self.array
+
+    def _video_picture(self) -> Image:
+        if self.broken:
+            raise VideoError(
+                f"camera {self.name!r}: a packet before this frame was lost, so it cannot be "
+                "decoded; pictures resume at the next keyframe"
+            )
+        if self.decoder is not None:
+            return self.decoder.picture(self)
+        assert self.video is not None
+        if not self.video.keyframe:
+            raise VideoError(
+                f"camera {self.name!r}: this video frame depends on packets it came without "
+                "(only a keyframe decodes on its own)"
+            )
+        from camhub.video.decoder import decode_alone  # PyAV loads on first use
+
+        return decode_alone(self.video)
 
     def to_jpeg(self, quality: int = 85) -> bytes:
         """The frame as JPEG bytes; encodes (once) only if the frame arrived raw."""
@@ -128,10 +184,10 @@ class Frame:
     @property
     def nbytes(self) -> int:
         """Size of the payload as it travelled on the wire."""
-        if self.jpeg is not None:
-            return len(self.jpeg)
         if self.video is not None:
             return len(self.video.data)
+        if self.jpeg is not None:
+            return len(self.jpeg)
         if self.array is not None:
             return int(self.array.nbytes)
         return len(self.payload or b"")
@@ -185,6 +241,16 @@ class CameraStats:
     """Why the camera is not streaming, when known."""
     unsupported: int = 0
     """Frames whose payload camhub carries but cannot show (``encoding == "other"``)."""
+    broken: int = 0
+    """Video frames that came after a lost packet in their group (or before any
+    keyframe): never decoded, shown or recorded."""
+    undecoded: int = 0
+    """Intact video frames the decoder had to skip (it fell a group behind, or FFmpeg
+    refused a packet): the decoder resumes at the next keyframe."""
+    gop_cut: int = 0
+    """Groups longer than the hub keeps for late joiners (they start at the next one)."""
+    decoding: bool = False
+    """Whether the camera's video decoder runs (someone wants its pictures)."""
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__slots__}

@@ -26,9 +26,13 @@ from camhub import protocol
 from camhub.jpeg import MAX_JPEG_PIXELS, JpegError, decode_jpeg, encode_jpeg
 from camhub.protocol import Limits, ProtocolError
 from camhub.transport import context
+from camhub.video.packet import coded_size
 from tests.conftest import wait_until
+from tests.video.media import h264_stream
 
 TINY = encode_jpeg(np.full((16, 16, 3), 128, np.uint8))
+_, _H264 = h264_stream(3, width=64, height=48, gop=3)
+KEY, P_FRAME = _H264[0].data, _H264[1].data
 
 
 def with_size(jpeg: bytes, width: int, height: int) -> bytes:
@@ -114,7 +118,11 @@ _fields = st.fixed_dictionaries(
         "ts": st.floats(allow_nan=True, allow_infinity=True) | _json,
         "width": st.integers(-1, 70000) | _json,
         "height": st.integers(-1, 70000) | _json,
-        "enc": _json,
+        "enc": st.sampled_from(["h264", "hevc", "vp8", "vp9", "jpeg"]) | _json,
+        "key": st.sampled_from([0, 1]) | _json,
+        "pts": st.integers(-(2**64), 2**64) | _json,
+        "dts": st.integers(-(2**64), 2**64) | _json,
+        "video": st.lists(st.sampled_from(["h264", "vp9", "av1"]), max_size=3) | _json,
     },
 )
 _headers = st.one_of(
@@ -130,17 +138,25 @@ _jpegs = st.one_of(
     ),
     st.tuples(st.integers(1, 65535), st.integers(1, 65535)).map(lambda s: with_size(TINY, *s)),
 )
-_payloads = st.one_of(st.binary(max_size=300), _jpegs)
+_video = st.one_of(
+    st.sampled_from([KEY, P_FRAME]),
+    st.integers(0, len(KEY)).map(lambda n: KEY[:n]),
+    st.tuples(st.integers(0, len(KEY) - 1), st.integers(0, 255)).map(
+        lambda p: KEY[: p[0]] + bytes([p[1]]) + KEY[p[0] + 1 :]
+    ),
+)
+_payloads = st.one_of(st.binary(max_size=300), _jpegs, _video)
 MESSAGES = st.one_of(
     st.tuples(_headers, _payloads).map(list),
     st.lists(st.one_of(st.binary(max_size=40), _headers, _payloads), max_size=5),
 )
 
 
-def _expect(parts: list[bytes]) -> protocol.Frame | None:
-    """What the decoder makes of a message: a frame, or None for a ProtocolError."""
+def _expect(parts: list[bytes], *, request: bool = False) -> protocol.Frame | None:
+    """What the decoder makes of a message: a frame, or None for a ProtocolError.
+    ``request``: as a request/reply hub reads it (which also checks a video offer)."""
     try:
-        return protocol.decode(parts)
+        return protocol.decode_request(parts)[0] if request else protocol.decode(parts)
     except ProtocolError:
         return None
 
@@ -155,6 +171,12 @@ def test_decoder_raises_nothing_but_protocol_error(parts: list[bytes]) -> None:
     assert isinstance(frame.name, str) and 0 < len(frame.name) <= limits.max_name
     if frame.array is not None:  # a view on the payload, exactly as long
         assert frame.array.nbytes == len(parts[1])
+        return
+    if frame.video is not None:  # sized as its header says, and a keyframe as it says
+        assert frame.video.data == parts[1] and frame.width is not None
+        assert frame.height is not None and frame.width * frame.height <= limits.max_pixels
+        if frame.video.keyframe:
+            assert coded_size(frame.video.codec, parts[1]) == (frame.width, frame.height)
         return
     if frame.jpeg is None:
         assert frame.payload == parts[1] and frame.width is None
@@ -196,7 +218,7 @@ def test_live_hub_answers_generated_messages_and_keeps_serving(
         @given(MESSAGES)
         def send_one(parts: list[bytes]) -> None:
             nonlocal expected_bad, sent
-            ok = _expect(parts) is not None
+            ok = _expect(parts, request=True) is not None
             raw_dealer.send_multipart([b"", *parts])  # REQ-style delimiter, as senders do
             reply = raw_dealer.recv_multipart()  # zmq.Again here would mean a wedged hub
             sent += 1
@@ -238,6 +260,16 @@ HOSTILE: list[list[bytes]] = [
     [b"", hdr(msg="c", width=16, height=16), b"GIF89a not a jpeg"],
     [b"", hdr(msg="c", width=16, height=16), with_size(TINY, 4000, 4000)],
     [b"", hdr(msg="c", width=0, height=16), TINY],
+    [b"", hdr(msg="c", enc="h264", key=1, width=64, height=48), P_FRAME],
+    [b"", hdr(msg="c", enc="h264", key=1, width=640, height=480), KEY],
+    [b"", hdr(msg="c", enc="h264", key=1, width=64, height=48), KEY[: len(KEY) // 8]],
+    [b"", hdr(msg="c", enc="h264", key=1, width=64, height=48), b""],
+    [b"", hdr(msg="c", enc="h264", key=0, height=48), P_FRAME],
+    [b"", hdr(msg="c", enc="h264", key="1", width=64, height=48), KEY],
+    [b"", hdr(msg="c", enc="hevc", key=1, width=64, height=48), KEY],
+    [b"", hdr(msg="c", enc="vp9", key=1, width=64, height=48), TINY],
+    [b"", hdr(msg="c", enc="h264", key=0, width=64, height=48, pts=2**70), P_FRAME],
+    [b"", hdr(msg="c", video="h264"), TINY],
     [b"", hdr(msg="c")],
     [b"", hdr(msg="c"), TINY, TINY],
     [b""],
@@ -266,7 +298,7 @@ def test_hostile_catalogue_is_all_malformed() -> None:
     """Guards the barrage below: every message in it must really be invalid."""
     for parts in HOSTILE:
         with pytest.raises(ProtocolError):
-            protocol.decode(parts[1:])
+            protocol.decode_request(parts[1:])
 
 
 @pytest.mark.timeout(90)

@@ -12,6 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from camhub import Frame, Limits, ProtocolError, protocol
+from camhub.video import Codec, VideoPacket
+from camhub.video.packet import annexb, h264_type, nal_units
+from tests.video.media import h264_stream
+
+_, H264 = h264_stream(6, width=320, height=240, gop=5)
+KEY, P_FRAME = H264[0], H264[1]
 
 
 def imagezmq_wire(kind: str, name: str, payload: object) -> list[bytes]:
@@ -227,14 +233,28 @@ _STAMP_NAMES = st.text(min_size=1, max_size=12).filter(lambda n: n.isprintable()
     seq=st.integers(min_value=0, max_value=2**62),
     ts=st.floats(min_value=0, max_value=1e11, allow_nan=False),
     ack=st.one_of(st.none(), st.integers(min_value=1, max_value=64)),
-    extra=st.sampled_from(["", ',"enc":"jpeg"', ',"width":640,"height":480', ',"seq":7']),
+    video=st.sampled_from(
+        ["", ',"key":1', ',"key":0,"pts":-3', ',"key":0,"pts":9,"dts":7', ',"pts":5', ',"key":2']
+    ),
+    extra=st.sampled_from(
+        [
+            "",
+            ',"enc":"jpeg"',
+            ',"width":640,"height":480',
+            ',"seq":7',
+            ',"key":0',
+            ',"enc":"h264","width":320,"height":240',
+            ',"video":["h264"]',
+        ]
+    ),
 )
 def test_stamped_headers_parse_as_json_does(
-    name: str, seq: int, ts: float, ack: int | None, extra: str
+    name: str, seq: int, ts: float, ack: int | None, video: str, extra: str
 ) -> None:
     """The remembered-remainder path (stamps matched, the rest parsed once) gives what a
-    full JSON parse gives, for camhub's own headers and for look-alikes."""
-    head = ("" if ack is None else f'"ack":{ack},') + f'"seq":{seq},"ts":{ts!r}'
+    full JSON parse gives, for camhub's own headers and for look-alikes, with and without
+    the optional video stamps."""
+    head = ("" if ack is None else f'"ack":{ack},') + f'"seq":{seq},"ts":{ts!r}' + video
     raw = ("{" + head + extra + ',"msg":' + json.dumps(name) + "}").encode()
     for _ in range(2):  # the second time comes from the cache
         assert protocol.parse_header(raw, any_name=True) == json.loads(raw)
@@ -247,6 +267,8 @@ def test_stamped_headers_parse_as_json_does(
         b'{"ack":2,"seq":1,"ts":1.5,',
         b'{"seq":1,"ts":1.5,"msg":5}',
         b'{"seq":01,"ts":1.5,"msg":"a"}',
+        b'{"seq":1,"ts":1.5,"key":1,}',
+        b'{"seq":1,"ts":1.5,"key":1,"pts":--1,"msg":"a"}',
     ],
 )
 def test_stamped_look_alikes_that_are_not_valid_are_refused(raw: bytes) -> None:
@@ -260,10 +282,21 @@ def test_stamped_look_alikes_that_are_not_valid_are_refused(raw: bytes) -> None:
     seq=st.one_of(st.none(), st.integers(min_value=0, max_value=2**62)),
     ts=st.one_of(st.none(), st.floats(min_value=0, max_value=1e11, allow_nan=False)),
     ack=st.one_of(st.none(), st.integers(min_value=1, max_value=1024)),
-    kind=st.sampled_from(["jpeg", "sized-jpeg", "raw", "other"]),
+    kind=st.sampled_from(["jpeg", "sized-jpeg", "raw", "other", "video-key", "video-p"]),
+    pts=st.one_of(st.none(), st.integers(min_value=-(2**62), max_value=2**62)),
+    dts=st.one_of(st.none(), st.integers(min_value=-(2**62), max_value=2**62)),
+    offer=st.sampled_from([(), ("h264",), ("h264", "vp8", "vp9")]),
 )
 def test_what_encode_writes_parse_header_reads_back(
-    name: str, seq: int | None, ts: float | None, ack: int | None, kind: str, jpeg: bytes
+    name: str,
+    seq: int | None,
+    ts: float | None,
+    ack: int | None,
+    kind: str,
+    pts: int | None,
+    dts: int | None,
+    offer: tuple[Codec, ...],
+    jpeg: bytes,
 ) -> None:
     """The header's one writer (encode) and its reader (parse_header, fast path and
     full parse) agree on every key, for every frame kind, with and without stamps."""
@@ -271,17 +304,31 @@ def test_what_encode_writes_parse_header_reads_back(
         frame = Frame(name, array=np.arange(6, dtype=np.int16).reshape(2, 3))
     elif kind == "other":
         frame = Frame(name, payload=b"\x89PNG....")
+    elif kind.startswith("video"):
+        packet = KEY if kind == "video-key" else P_FRAME
+        frame = Frame(name, video=VideoPacket("h264", packet.data, packet.keyframe, pts, dts))
+        frame.width, frame.height = 320, 240
     else:
         frame = Frame(name, jpeg=jpeg)
         if kind == "sized-jpeg":
             frame.width, frame.height = 640, 480
     frame.seq, frame.captured_at = seq, ts
-    raw = bytes(protocol.encode(frame, ack=ack)[0])
+    raw = bytes(
+        protocol.encode(frame, ack=ack, offer=protocol.offer_json(offer) if offer else None)[0]
+    )
     want = json.loads(raw)
     assert list(want)[: 1 if ack is not None else 0] == (["ack"] if ack is not None else [])
     assert want["msg"] == name and want.get("ack") == ack
     assert want.get("seq") == seq and want.get("ts") == ts
-    assert ("enc" in want) == (seq is not None or ts is not None)
+    assert want.get("video") == (list(offer) if offer else None)
+    if frame.video is not None:
+        assert want["enc"] == "h264" and want["key"] == int(frame.video.keyframe)
+        assert want.get("pts") == pts
+        assert want.get("dts") == (dts if dts != pts else None)  # dts only where it differs
+        assert (want["width"], want["height"]) == (320, 240)
+    else:
+        assert ("enc" in want) == (seq is not None or ts is not None)
+        assert "key" not in want and "pts" not in want
     for _ in range(2):  # the second time comes from the cache
         assert protocol.parse_header(raw, any_name=True) == want
 
@@ -304,3 +351,104 @@ def test_every_decoder_refuses_the_same_envelopes(jpeg: bytes) -> None:
         with pytest.raises(ProtocolError) as ack:
             protocol.decode_with_ack(parts, limits)
         assert str(env.value) == str(dec.value) == str(ack.value)
+
+
+# -- video ---------------------------------------------------------------------------------
+
+
+def video_frame(packet: VideoPacket, **kw: object) -> Frame:
+    frame = Frame("cam", video=packet, seq=3, captured_at=1795461683.5, **kw)  # type: ignore[arg-type]
+    return frame
+
+
+def test_video_frames_round_trip_with_their_stamps() -> None:
+    for packet in H264:
+        sent = video_frame(VideoPacket("h264", packet.data, packet.keyframe, 1800, 900))
+        sent.width, sent.height = 320, 240
+        parts = protocol.encode(sent, ack=4)
+        head = json.loads(bytes(parts[0]))
+        assert list(head)[:6] == ["ack", "seq", "ts", "key", "pts", "dts"]  # stamps first
+        back, ack, offer = protocol.decode_request(parts)
+        assert ack == 4 and offer == ()
+        assert back.video == sent.video and back.encoding == "h264"
+        assert (back.width, back.height, back.seq) == (320, 240, 3)
+        assert back.captured_at == sent.captured_at and back.meta == {}
+
+
+def test_keyframe_size_comes_from_its_own_parameter_sets() -> None:
+    assert (video_frame(KEY).width, video_frame(KEY).height) == (320, 240)
+    assert video_frame(P_FRAME).width is None  # a P-frame does not say
+    with pytest.raises(ProtocolError, match="no picture size"):
+        protocol.encode(video_frame(P_FRAME))
+
+
+def test_a_video_frame_always_goes_out_as_video() -> None:
+    """A hub decodes a video frame's picture (``array``) and may cache a JPEG of it; it
+    still travels as the packet it came as."""
+    frame = video_frame(KEY)
+    frame.array = np.zeros((240, 320, 3), np.uint8)
+    frame.jpeg = b"\xff\xd8 a cached JPEG of the picture"
+    head, payload = protocol.encode(frame)
+    assert json.loads(bytes(head))["enc"] == "h264" and bytes(payload) == KEY.data
+    assert frame.encoding == "h264" and frame.nbytes == len(KEY.data)
+
+
+def _header(**fields: object) -> bytes:
+    base: dict[str, object] = {"msg": "cam", "enc": "h264", "key": 1, "width": 320, "height": 240}
+    base.update(fields)
+    return json.dumps({k: v for k, v in base.items() if v is not None}).encode()
+
+
+def _without_sps(data: bytes) -> bytes:
+    return annexb([u for u in nal_units(data) if h264_type(u) != 7])
+
+
+@pytest.mark.parametrize(
+    ("header", "payload", "reason"),
+    [
+        (
+            _header(width=640, height=480),
+            KEY.data,
+            "header says 640x480 but the h264 keyframe is 320x240",
+        ),
+        (_header(), P_FRAME.data, "marks a keyframe but the h264 packet is not one"),
+        (_header(), _without_sps(KEY.data), "carries no picture size"),
+        (_header(), b"", "packet is empty"),
+        (_header(), b"\x00\x00\x01\x67\x64", "keyframe is malformed|not one"),
+        (_header(key=None), KEY.data, "'key' must be 0 or 1"),
+        (_header(key=True), KEY.data, "'key' must be 0 or 1"),
+        (_header(key=2), KEY.data, "'key' must be 0 or 1"),
+        (_header(width=None), KEY.data, "needs 'width' and 'height'"),
+        (_header(width=0), KEY.data, "'width' must be an integer"),
+        (_header(width=16384, height=16384), KEY.data, "over the limit"),
+        (_header(pts="1"), KEY.data, "'pts' must be an integer"),
+        (_header(dts=2**70), KEY.data, "'dts' must be an integer"),
+        (_header(dtype="uint8", shape=[1]), KEY.data, "no 'dtype' or 'shape'"),
+    ],
+)
+def test_malformed_video_frames_are_refused_with_a_reason(
+    header: bytes, payload: bytes, reason: str
+) -> None:
+    with pytest.raises(ProtocolError, match=reason):
+        protocol.decode([header, payload])
+
+
+def test_p_frames_are_not_checked_against_a_keyframe_they_are_not() -> None:
+    frame = protocol.decode([_header(key=0), P_FRAME.data])
+    assert frame.video is not None and not frame.video.keyframe
+
+
+def test_capability_offer_and_answer() -> None:
+    offer = protocol.offer_json(["h264", "vp9"])
+    assert offer == '"video":["h264","vp9"]'
+    parts = protocol.encode(Frame("cam", jpeg=b"\xff\xd8x", seq=1, captured_at=2.5), offer=offer)
+    assert protocol.decode_request(parts)[2] == ("h264", "vp9")
+    # Names a hub does not know are left out; anything but a short list of names is refused.
+    assert protocol.decode_request([b'{"msg":"c","video":["av1","h264"]}', b"x"])[2] == ("h264",)
+    for bad in (b'"h264"', b"[1]", b"{}", json.dumps(["h264"] * 17).encode()):
+        with pytest.raises(ProtocolError, match="'video' must be a list"):
+            protocol.decode_request([b'{"msg":"c","video":' + bad + b"}", b"x"])
+    assert protocol.video_reply(["h264", "hevc"]) == b"video=h264,hevc"
+    assert protocol.parse_video_reply(b"video=h264,hevc,av1") == {"h264", "hevc"}
+    assert protocol.parse_video_reply(None) == frozenset()
+    assert protocol.parse_video_reply(b"1") == frozenset()

@@ -1,6 +1,10 @@
 """The part every camera source shares: a reader thread started on first use that keeps
 only the newest frame, reconnects with exponential backoff, and reports its status.
 
+The reader hands frames over through a :class:`~camhub.video.gop.GopQueue`: for pictures
+(JPEG, arrays) the newest wins; video packets queue in order, a group at a time (dropping
+P-frames one by one would break the stream).
+
 A concrete source implements :meth:`ThreadedSource._stream`: open the camera (with a
 timeout), then call ``self._emit(...)`` for every frame until the stream drops (raise
 any exception) or ends (return). Everything else - the thread, the latest-frame slot,
@@ -17,8 +21,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from camhub.latest import LatestSlot
 from camhub.types import ArgumentError, Frame, Image, SourceEnded, SourceError, SourceStatus
+from camhub.video.gop import GopQueue
 
 log = logging.getLogger("camhub.sources")
 
@@ -93,7 +97,7 @@ class ThreadedSource:
         self._secrets = {k: v for k, v in (secrets or {}).items() if k}
         """Text that must never reach a log (a URL with a password) -> what to show."""
         self.timeouts = timeouts or SourceTimeouts()
-        self._slot: LatestSlot[Frame] = LatestSlot()
+        self._slot = GopQueue()
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
