@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from camhub.types import ArgumentError, Frame, Image, SourceEnded, SourceError, SourceStatus
 from camhub.video.gop import GopQueue
+from camhub.video.packet import VideoPacket
 
 log = logging.getLogger("camhub.sources")
 
@@ -198,7 +199,11 @@ class ThreadedSource:
         width: int | None = None,
         height: int | None = None,
         captured_at: float | None = None,
+        video: VideoPacket | None = None,
     ) -> None:
+        """Hand one frame to readers: a picture (``jpeg`` or ``array``), or one access
+        unit of the camera's video (``video``), which queues behind the ones before it
+        instead of replacing them. ``captured_at`` defaults to now."""
         now = time.time()
         with self._lock:
             self._seq += 1
@@ -215,6 +220,7 @@ class ThreadedSource:
             captured_at=now if captured_at is None else captured_at,
             width=width,
             height=height,
+            video=video,
         )
         self._slot.put(frame)
 
