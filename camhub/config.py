@@ -159,6 +159,12 @@ class CameraConfig(_Section):
     reencode: bool = Field(
         default=False, description="Re-encode camera JPEGs at `quality` instead of passing them."
     )
+    codec: Literal["auto", "h264", "jpeg"] = Field(
+        default="auto",
+        description="auto: the camera's own H.264/H.265 passes through, pictures become "
+        "H.264, for a hub that takes video (else JPEG); h264: MJPEG cameras too; jpeg: "
+        "JPEG only.",
+    )
     loop: bool = Field(default=False, description="Replay video files forever.")
     snapshot_rate: float = Field(
         default=5.0, gt=0, le=120, description="Polls per second for snapshot (.jpg) sources."

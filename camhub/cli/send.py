@@ -10,6 +10,7 @@ import threading
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.cli._status import StatusBoard
 from camhub.config import CameraConfig, FleetConfig, load_config
+from camhub.encoding import CODEC_CHOICES
 from camhub.security import add_security_args, security_from_args
 from camhub.signals import stop_on_signals
 from camhub.sources import parse_source
@@ -19,7 +20,7 @@ log = logging.getLogger("camhub.send")
 
 EPILOG = """\
 sources:
-  rtsp://[USER:PASS@]HOST[:PORT]/PATH   RTSP/RTSPS camera (H.264 decoded with FFmpeg)
+  rtsp://[USER:PASS@]HOST[:PORT]/PATH   RTSP/RTSPS camera (its H.264/H.265 passed through)
   http://HOST:PORT/video                MJPEG over HTTP (JPEGs passed through untouched)
   http://HOST:8080                      Android IP Webcam (its /video stream)
   http://HOST:PORT/shot.jpg             JPEG snapshots, polled --rate times a second
@@ -64,6 +65,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="re-encode camera JPEGs at --quality (smaller, but costs CPU; by default "
         "MJPEG cameras' JPEGs are sent untouched)",
     )
+    p.add_argument(
+        "--codec",
+        choices=CODEC_CHOICES,
+        default="auto",
+        help="auto (default): pass the camera's own H.264/H.265 through and encode pictures "
+        "as H.264, for a hub that takes video (JPEG otherwise, and for MJPEG cameras); "
+        "h264: MJPEG cameras too; jpeg: always JPEG",
+    )
     p.add_argument("--loop", action="store_true", help="replay video files forever")
     p.add_argument("--rate", type=_positive, default=5.0, help="snapshot polls per second (5)")
     p.add_argument(
@@ -106,6 +115,7 @@ def job_from_config(cam: CameraConfig, name: str, timeout: float = 5.0) -> Camer
         quality=cam.quality,
         encoding=cam.encoding,
         reencode=cam.reencode,
+        codec=cam.codec,
         loop=cam.loop,
         snapshot_rate=cam.snapshot_rate,
         timeout=timeout,
@@ -144,6 +154,7 @@ def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list
                 quality=args.quality,
                 encoding="raw" if args.raw else "jpeg",
                 reencode=args.reencode,
+                codec=args.codec,
                 loop=args.loop,
                 snapshot_rate=args.rate,
                 timeout=args.timeout,

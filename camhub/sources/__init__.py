@@ -70,12 +70,15 @@ def open_source(
     resolution: tuple[int, int] | None = None,
     fps: float | None = None,
     verify_tls: bool = True,
+    packets: bool = False,
 ) -> ThreadedSource:
     """Open a camera from a source string; the reader starts on first ``start``/``read``.
 
     ``name`` defaults to one derived from the source. ``rate`` is the snapshot polling
     rate (per second); ``loop`` replays video files; ``resolution``/``fps`` are asked of
-    webcams and Pi cameras. Raises :class:`SourceURIError` at once for a malformed or
+    webcams and Pi cameras. ``packets``: an RTSP camera or a video file whose codec
+    camhub passes through (H.264, H.265; VP8, VP9 files) hands on its own coded packets
+    (``Frame.video``) instead of decoded pictures; other sources ignore it. Raises :class:`SourceURIError` at once for a malformed or
     unknown source, and :class:`camhub.types.SourceError` for a missing file or library.
     """
     spec = parse_source(uri)
@@ -88,7 +91,9 @@ def open_source(
     if spec.kind == "rtsp":
         from camhub.sources.rtsp import RTSPSource
 
-        return RTSPSource(spec, name, timeouts)
+        # rtsps: the certificate is not checked (cameras use self-signed ones), as
+        # FFmpeg did not check it either.
+        return RTSPSource(spec, name, timeouts, packets=packets)
     if spec.kind == "mjpeg":
         from camhub.sources.mjpeg import MJPEGSource
 
@@ -106,7 +111,7 @@ def open_source(
 
         if not os.path.isfile(spec.url):
             raise FatalSourceError(f"video file {spec.url!r} does not exist")
-        return FileSource(spec, name, loop, timeouts)
+        return FileSource(spec, name, loop, timeouts, packets=packets)
     if spec.kind == "picamera":
         from camhub.sources.picamera import PiCameraSource
 

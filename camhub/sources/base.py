@@ -85,6 +85,9 @@ class ThreadedSource:
     kind = "source"
     reconnects_after_end = True
     """Network cameras that close the stream are retried; finite files are not."""
+    own_jpeg = False
+    """The JPEGs this source hands on are the camera's own coding (MJPEG, snapshots), so
+    ``--codec auto`` passes them through instead of encoding H.264."""
 
     def __init__(
         self,
@@ -172,6 +175,11 @@ class ThreadedSource:
             if thread.is_alive():
                 log.warning("camera %s: reader did not stop in time; leaving it", self.name)
         self._slot.close()
+
+    @property
+    def pending(self) -> int:
+        """Frames waiting to be read."""
+        return len(self._slot)
 
     @property
     def dropped(self) -> int:

@@ -16,6 +16,7 @@ READ_SIZE = 64 * 1024
 
 class MJPEGSource(ThreadedSource):
     kind = "mjpeg"
+    own_jpeg = True
 
     def __init__(
         self,

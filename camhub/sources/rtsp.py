@@ -75,7 +75,7 @@ class RTSPSource(ThreadedSource):
         timeouts: SourceTimeouts | None = None,
         *,
         packets: bool = False,
-        verify_tls: bool = True,
+        verify_tls: bool = False,
     ) -> None:
         super().__init__(spec.display, name, timeouts, spec.secrets())
         self.url = spec.url
