@@ -8,8 +8,9 @@ and reports :class:`camhub.types.SourceStatus`. One module per kind:
 kind           source strings                                         module
 =============  =====================================================  ============
 rtsp           ``rtsp://``, ``rtsps://``, ``ipwebcam://H?mode=rtsp``  ``rtsp``
-mjpeg          ``http(s)://...``, ``http://H:8080``, ``ipwebcam://H``,  ``mjpeg``
-               ``droidcam://H``
+ipwebcam       ``ipwebcam://H`` (RTSP H.264, else MJPEG)              ``ipwebcam``
+mjpeg          ``http(s)://...``, ``http://H:8080``,                  ``mjpeg``
+               ``ipwebcam://H?mode=mjpeg``, ``droidcam://H``
 snapshot       ``http(s)://.../shot.jpg``, ``ipwebcam://H?mode=snapshot``  ``snapshot``
 webcam         ``0``, ``1``, ``/dev/video0``                          ``webcam``
 file           ``clip.mp4``, ``file:///path/clip.mp4``                ``file``
@@ -88,6 +89,10 @@ def open_source(
     timeouts = SourceTimeouts(
         open=open_timeout, read=read_timeout, retry_min=min(0.25, retry_max), retry_max=retry_max
     )
+    if spec.kind == "rtsp" and spec.params.get("ipwebcam") == "auto":
+        from camhub.sources.ipwebcam import IPWebcamSource
+
+        return IPWebcamSource(spec, name, timeouts, packets=packets, verify_tls=verify_tls)
     if spec.kind == "rtsp":
         from camhub.sources.rtsp import RTSPSource
 

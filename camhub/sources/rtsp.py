@@ -85,6 +85,8 @@ class RTSPSource(ThreadedSource):
         self._client: RTSPClient | None = None
         self.damaged = 0
         """Access units lost or cut (a packet missing, or one before them in their group)."""
+        self.sessions = 0
+        """RTSP sessions that started playing."""
         self.clock_source = "arrival"
         """Where capture times come from: ``camera`` (RTCP sender reports) or ``arrival``."""
 
@@ -103,6 +105,7 @@ class RTSPSource(ThreadedSource):
         self._client = client
         try:
             track = client.open()
+            self.sessions += 1
             codec = track.media.codec
             if codec is None:
                 client.close()

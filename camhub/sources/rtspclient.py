@@ -30,7 +30,7 @@ MAX_HEADER = 64 * 1024
 MAX_BODY = 1024 * 1024
 _MESSAGE = re.compile(rb"RTSP/\d|[A-Z_]{3,20} \S")
 """A response's status line, or a request line from the camera."""
-_PARTIAL = re.compile(rb"RTSP/?|R|RT|RTS|[A-Z_]{1,20} ?")
+_PARTIAL = re.compile(rb"RTSP/?|R|RT|RTS|HTTP/?|H|HT|HTT|[A-Z_]{1,20} ?")
 RTSP_PORT, RTSPS_PORT = 554, 322
 
 
@@ -144,6 +144,10 @@ class RTSPClient:
         """The URL that names the whole session (PLAY, keepalives, TEARDOWN)."""
         self._early: deque[tuple[int, bytes]] = deque()
         """Packets that arrived while a response was awaited."""
+        self._deadline: float | None = None
+        """While :meth:`read` waits: when it gives up (monotonic clock)."""
+        self._pending: str | None = None
+        """The request being waited for, during :meth:`open`."""
         self.garbage = 0
         """Bytes skipped to find the next message (a confused camera)."""
 
@@ -192,15 +196,18 @@ class RTSPClient:
         return Track(media, rtp, rtcp)
 
     def read(self) -> tuple[int, bytes]:
-        """The next interleaved packet as ``(channel, payload)``."""
+        """The next interleaved packet as ``(channel, payload)``; ``TimeoutError`` when
+        none comes within the read timeout. Keeps the session alive meanwhile."""
         if self._early:
             return self._early.popleft()
-        while True:
-            if time.monotonic() - self._last_request >= self._keepalive:
-                self._send(self._keepalive_method, self._aggregate, {})
-            item = self._next_message()
-            if isinstance(item, tuple):
-                return item
+        self._deadline = time.monotonic() + self.read_timeout
+        try:
+            while True:
+                item = self._next_message()
+                if isinstance(item, tuple):
+                    return item
+        finally:
+            self._deadline = None
 
     def interrupt(self) -> None:
         """Unblock a read in progress from another thread."""
@@ -243,9 +250,30 @@ class RTSPClient:
         self._sock = sock
 
     def _recv(self) -> None:
-        assert self._sock is not None, "RTSP client is closed"
-        chunk = self._sock.recv(65536)
+        """Read what the camera sent. While playing, wake up for keepalives and give up
+        at the read deadline."""
+        sock = self._sock
+        assert sock is not None, "RTSP client is closed"
+        if self._deadline is not None:
+            now = time.monotonic()
+            keepalive_at = self._last_request + self._keepalive
+            if now >= keepalive_at:
+                self._send(self._keepalive_method, self._aggregate, {})
+                keepalive_at = now + self._keepalive
+            if now >= self._deadline:
+                raise TimeoutError(f"no data for {self.read_timeout:g} s")
+            sock.settimeout(max(0.001, min(self._deadline, keepalive_at) - now))
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                return  # a keepalive is due, or the deadline passed: the next call says
+        else:
+            chunk = sock.recv(65536)
         if not chunk:
+            if self._pending is not None:  # it hung up on a request: it will not play
+                raise RTSPError(
+                    f"the server closed the connection instead of answering {self._pending}"
+                )
             raise ConnectionResetError("the camera closed the connection")
         self._buf += chunk
 
@@ -270,6 +298,7 @@ class RTSPClient:
         stale nonce) once with the credentials."""
         assert self._sock is not None
         self._sock.settimeout(self.open_timeout)
+        self._pending = method
         response = self._response(self._send(method, url, headers or {}))
         challenges = response.headers.get("www-authenticate", [])
         stale = "stale=true" in " ".join(challenges).lower()
@@ -316,6 +345,9 @@ class RTSPClient:
                 packet = (buf[1], bytes(buf[4 : 4 + size]))
                 del buf[: 4 + size]
                 return packet
+            elif buf.startswith(b"HTTP/"):
+                line = bytes(buf[: buf.find(b"\r")]).decode("latin-1", "replace")[:60]
+                raise RTSPError(f"the server speaks HTTP, not RTSP ({line})")
             elif _MESSAGE.match(buf):
                 response = self._message()
                 if response is not None:

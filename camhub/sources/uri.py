@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Literal
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit, urlunsplit
@@ -204,9 +204,18 @@ def _network(kind: SourceKind, parts: SplitResult, port: int | None = None) -> S
     )
 
 
+IPWEBCAM_RTSP_PATHS = ("/h264_ulaw.sdp", "/h264_pcm.sdp")
+"""Where IP Webcam serves H.264 over RTSP (on its HTTP port), with u-law or PCM audio."""
+
+
 def _ipwebcam(parts: SplitResult) -> SourceSpec:
-    mode = {k: v[-1] for k, v in parse_qs(parts.query).items()}.get("mode", "mjpeg").lower()
+    mode = {k: v[-1] for k, v in parse_qs(parts.query).items()}.get("mode", "auto").lower()
     port = parts.port or IPWEBCAM_PORT
+    if mode == "auto":
+        # The app's H.264 stream where it has one (the source falls back to MJPEG).
+        rtsp = parts._replace(scheme="rtsp", path=IPWEBCAM_RTSP_PATHS[0], query="")
+        spec = _network("rtsp", rtsp, port)
+        return replace(spec, params={"ipwebcam": "auto"})
     if mode == "mjpeg":
         return _network("mjpeg", parts._replace(scheme="http", path="/video", query=""), port)
     if mode == "snapshot":
@@ -217,8 +226,18 @@ def _ipwebcam(parts: SplitResult) -> SourceSpec:
         return _network("rtsp", rtsp, port)
     raise SourceURIError(
         f"bad ipwebcam mode {mode!r} in {redact(parts.geturl())!r}: "
-        "expected ?mode=mjpeg (default), ?mode=rtsp or ?mode=snapshot"
+        "expected ?mode=auto (default: H.264 over RTSP, else MJPEG), ?mode=rtsp, "
+        "?mode=mjpeg or ?mode=snapshot"
     )
+
+
+def ipwebcam_fallbacks(spec: SourceSpec) -> tuple[list[SourceSpec], SourceSpec]:
+    """For an ``ipwebcam://`` camera in auto mode: the app's RTSP streams to try in
+    turn, and its MJPEG stream for a phone that has none."""
+    parts = urlsplit(spec.url)
+    rtsp = [_network("rtsp", parts._replace(path=path)) for path in IPWEBCAM_RTSP_PATHS]
+    mjpeg = _network("mjpeg", parts._replace(scheme="http", path="/video"))
+    return rtsp, mjpeg
 
 
 def _http(parts: SplitResult) -> SourceSpec:
