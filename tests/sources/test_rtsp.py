@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from pathlib import Path
@@ -157,7 +158,7 @@ def test_the_cameras_access_units_pass_through_untouched(
     assert all(parameter_sets("h264", v.data) for v in keyframes), "SPS+PPS before keyframes"
     assert {(f.width, f.height) for f in frames} == {(320, 240)}
     pts = [v.pts or 0 for v in videos]  # 90 kHz from 0; GStreamer rounds ns to ticks
-    assert pts[0] == 0 and all(abs(b - a - 6000) <= 1 for a, b in zip(pts, pts[1:], strict=False))
+    assert pts[0] == 0 and all(abs(b - a - 6000) <= 1 for a, b in itertools.pairwise(pts))
 
 
 def test_capture_time_comes_from_the_cameras_sender_reports(rtsp_available: None) -> None:

@@ -114,7 +114,7 @@ def test_keepalives_camera_requests_and_stray_bytes() -> None:
         reply = conn.recv(4096)
         if reply.startswith(b"RTSP/1.0 200 OK\r\nCSeq: 77"):
             answered.set()
-        method, cseq = script.request(conn)  # the client's keepalive, after ~1 s
+        _method, cseq = script.request(conn)  # the client's keepalive, after ~1 s
         script.answer(conn, cseq)
         conn.sendall(interleaved(0, b"third"))
         script.done.wait(5)

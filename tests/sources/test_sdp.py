@@ -71,7 +71,9 @@ def test_a_video_codec_camhub_does_not_pass_through_is_still_found() -> None:
 
 def test_bad_base64_in_parameter_sets_is_skipped() -> None:
     good = base64.b64encode(b"\x68\xce\x3c\x80").decode()
-    text = f"m=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000\na=fmtp:96 sprop-parameter-sets=!!,{good}\n"
+    text = (
+        f"m=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000\na=fmtp:96 sprop-parameter-sets=!!,{good}\n"
+    )
     media = parse_sdp(text).video()
     assert media is not None and media.parameter_sets() == [b"\x68\xce\x3c\x80"]
 
