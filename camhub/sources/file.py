@@ -110,22 +110,29 @@ class _Player:
             self.filter.flush()
 
     def play(self, container: Any) -> None:
+        """One pass through the file: packets at their decode time, or pictures at
+        their presentation time."""
+        if self.codec is None:
+            for frame in container.decode(self.stream):
+                if not self._wait_for(self._due(frame.pts)):
+                    return
+                self.source._emit(array=frame.to_ndarray(format="bgr24"))
+            return
         for packet in container.demux(self.stream):
             if packet.size == 0:  # the demuxer's end-of-stream marker
                 continue
-            ts = packet.dts if packet.dts is not None else packet.pts
-            ts = self.last + self.frame_ticks if ts is None else int(ts)
-            if self.first is None:
-                self.first = self.last = ts
-            self.last = max(self.last, ts)
-            if not self._wait_for(ts + self.offset):
+            if not self._wait_for(self._due(packet.dts if packet.dts is not None else packet.pts)):
                 return
-            if self.codec is None:
-                for frame in packet.decode():
-                    self.source._emit(array=frame.to_ndarray(format="bgr24"))
-                continue
             for out in self.filter.filter(packet) if self.filter is not None else [packet]:
                 self._emit_packet(out)
+
+    def _due(self, ts: int | None) -> int:
+        """The release time of a packet or picture stamped ``ts``, counting across loops."""
+        ts = self.last + self.frame_ticks if ts is None else int(ts)
+        if self.first is None:
+            self.first = self.last = ts
+        self.last = max(self.last, ts)
+        return ts + self.offset
 
     def _wait_for(self, ts: int) -> bool:
         """Sleep until ``ts`` (counting across loops) is due; ``False`` if the source

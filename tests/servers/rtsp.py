@@ -42,6 +42,7 @@ class RTSPServer:
         file: Path | None = None,
         login: tuple[str, str] | None = None,
         jpeg: bool = False,
+        path: str = PATH,
     ) -> None:
         self.size, self.fps, self.stamp, self.port = size, fps, stamp, port
         self.pattern, self.bitrate = pattern, bitrate
@@ -49,18 +50,19 @@ class RTSPServer:
         """An MP4 whose H.264 is streamed as it is (the camera's access units are known)."""
         self.login = login
         """(user, password) the server asks for with Digest authentication."""
+        self.path = path
         self.jpeg = jpeg
         """Send MJPEG over RTP instead of H.264 (a codec camhub does not pass through)."""
         self.proc: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
-        return f"rtsp://127.0.0.1:{self.port}{PATH}"
+        return f"rtsp://127.0.0.1:{self.port}{self.path}"
 
     def start(self, timeout: float = 20.0) -> RTSPServer:
         cmd = [SYSTEM_PYTHON, str(SCRIPT), "--size", self.size, "--fps", str(self.fps),
                "--port", str(self.port), "--pattern", self.pattern,
-               "--bitrate", str(self.bitrate)]  # fmt: skip
+               "--bitrate", str(self.bitrate), "--path", self.path]  # fmt: skip
         if self.stamp:
             cmd.append("--stamp")
         if self.file is not None:
