@@ -41,7 +41,7 @@ def run_check(args: argparse.Namespace) -> int:
         limits = [f"{cam.fps:g} fps" if cam.fps else "", f"width {cam.width}" if cam.width else ""]
         recording = f"records {cam.record}" if cam.record else ""
         who = "the hub pulls it" if cam.pull else "camhub send pushes it"
-        codec = f"codec {cam.codec}" if cam.codec != "auto" else ""
-        extra = ", ".join(x for x in [cam.encoding, codec, *limits, recording, who] if x)
+        sends = "raw" if cam.encoding == "raw" else f"codec {cam.codec}"
+        extra = ", ".join(x for x in [sends, *limits, recording, who] if x)
         print(f"  cameras[{i}]: {cam.name or '(host name)'}: {spec.kind} {spec.display} ({extra})")
     return 0

@@ -48,7 +48,7 @@ __all__ = [
 
 def default_name(spec: SourceSpec) -> str:
     """A camera name derived from the source: host name, file stem, ``webcam0``..."""
-    if spec.kind in ("rtsp", "mjpeg", "snapshot"):
+    if spec.kind in ("rtsp", "ipwebcam", "mjpeg", "snapshot"):
         return urlsplit(spec.url).hostname or spec.kind
     if spec.kind == "file":
         return os.path.splitext(os.path.basename(spec.url))[0] or "file"
@@ -89,7 +89,7 @@ def open_source(
     timeouts = SourceTimeouts(
         open=open_timeout, read=read_timeout, retry_min=min(0.25, retry_max), retry_max=retry_max
     )
-    if spec.kind == "rtsp" and spec.params.get("ipwebcam") == "auto":
+    if spec.kind == "ipwebcam":
         from camhub.sources.ipwebcam import IPWebcamSource
 
         return IPWebcamSource(spec, name, timeouts, packets=packets, verify_tls=verify_tls)

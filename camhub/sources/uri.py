@@ -18,7 +18,9 @@ from urllib.parse import SplitResult, parse_qs, unquote, urlsplit, urlunsplit
 
 from camhub.types import SourceError
 
-SourceKind = Literal["rtsp", "mjpeg", "snapshot", "webcam", "file", "testsrc", "picamera"]
+SourceKind = Literal[
+    "rtsp", "ipwebcam", "mjpeg", "snapshot", "webcam", "file", "testsrc", "picamera"
+]
 
 IPWEBCAM_PORT = 8080
 DROIDCAM_PORT = 4747
@@ -214,8 +216,9 @@ def _ipwebcam(parts: SplitResult) -> SourceSpec:
     if mode == "auto":
         # The app's H.264 stream where it has one (the source falls back to MJPEG).
         rtsp = parts._replace(scheme="rtsp", path=IPWEBCAM_RTSP_PATHS[0], query="")
-        spec = _network("rtsp", rtsp, port)
-        return replace(spec, params={"ipwebcam": "auto"})
+        spec = _network("ipwebcam", rtsp, port)
+        shown = parts._replace(path="", query="", netloc=_netloc(parts, redacted=True, port=port))
+        return replace(spec, display=urlunsplit(shown), params={})
     if mode == "mjpeg":
         return _network("mjpeg", parts._replace(scheme="http", path="/video", query=""), port)
     if mode == "snapshot":

@@ -23,8 +23,8 @@ from camhub.sources.uri import SourceURIError, ipwebcam_fallbacks, parse_source,
         ("http://10.0.0.7:8080/", "mjpeg", "http://10.0.0.7:8080/video"),
         ("http://10.0.0.7:8080/shot.jpg", "snapshot", "http://10.0.0.7:8080/shot.jpg"),
         ("http://10.0.0.7/cgi/snap.JPEG", "snapshot", "http://10.0.0.7/cgi/snap.JPEG"),
-        ("ipwebcam://10.0.0.7", "rtsp", "rtsp://10.0.0.7:8080/h264_ulaw.sdp"),
-        ("ipwebcam://10.0.0.7:9000", "rtsp", "rtsp://10.0.0.7:9000/h264_ulaw.sdp"),
+        ("ipwebcam://10.0.0.7", "ipwebcam", "rtsp://10.0.0.7:8080/h264_ulaw.sdp"),
+        ("ipwebcam://10.0.0.7:9000", "ipwebcam", "rtsp://10.0.0.7:9000/h264_ulaw.sdp"),
         ("ipwebcam://10.0.0.7?mode=mjpeg", "mjpeg", "http://10.0.0.7:8080/video"),
         ("ipwebcam://10.0.0.7?mode=rtsp", "rtsp", "rtsp://10.0.0.7:8080/h264_ulaw.sdp"),
         ("ipwebcam://10.0.0.7?mode=snapshot", "snapshot", "http://10.0.0.7:8080/shot.jpg"),
@@ -81,6 +81,8 @@ def test_credentials_are_kept_for_use_and_hidden_from_view() -> None:
     ]
     assert mjpeg.url == "http://me:hunter22@10.0.0.7:8080/video"
     assert all("hunter22" not in s.display for s in [*rtsp, mjpeg])
+    auto = parse_source("ipwebcam://me:hunter22@10.0.0.7")
+    assert auto.display == "ipwebcam://me:***@10.0.0.7:8080" and auto.secrets()[auto.url]
 
 
 @given(
