@@ -78,8 +78,9 @@ def open_source(
     ``name`` defaults to one derived from the source. ``rate`` is the snapshot polling
     rate (per second); ``loop`` replays video files; ``resolution``/``fps`` are asked of
     webcams and Pi cameras. ``packets``: an RTSP camera or a video file whose codec
-    camhub passes through (H.264, H.265; VP8, VP9 files) hands on its own coded packets
-    (``Frame.video``) instead of decoded pictures; other sources ignore it. Raises :class:`SourceURIError` at once for a malformed or
+    camhub passes through (H.264, H.265; VP8, VP9 files), and a Pi camera with a hardware
+    encoder, hand on their own coded packets (``Frame.video``) instead of decoded
+    pictures; other sources ignore it. Raises :class:`SourceURIError` at once for a malformed or
     unknown source, and :class:`camhub.types.SourceError` for a missing file or library.
     """
     spec = parse_source(uri)
@@ -120,7 +121,7 @@ def open_source(
     if spec.kind == "picamera":
         from camhub.sources.picamera import PiCameraSource
 
-        return PiCameraSource(spec, name, resolution or (640, 480), fps, timeouts)
+        return PiCameraSource(spec, name, resolution or (640, 480), fps, timeouts, packets=packets)
     from camhub.sources.testsrc import TestPatternSource
 
     return TestPatternSource(spec, name, timeouts)
