@@ -26,8 +26,10 @@ from camhub.video.packet import TIME_BASE, VideoPacket, parameter_sets, with_par
 
 KEYFRAME_INTERVAL = 2.0
 """Seconds between keyframes: how long a new viewer (or a hub after a loss) waits."""
-CRF = 23
-"""libx264's constant rate factor: FFmpeg's default quality."""
+CRF = 18
+"""libx264's constant rate factor. FFmpeg's default (23) falls short of the PSNR of JPEG
+q85 (camhub's JPEG default) at 720p with ``ultrafast``; 18 matches it at about 1/11 of the
+bytes (bench/bench_video_sources.py)."""
 
 
 class H264Encoder:
