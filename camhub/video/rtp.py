@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from camhub.video.packet import Codec, annexb, h264_type, hevc_type, is_keyframe
+from camhub.video.packet import H264_IDR, Codec, annexb, h264_type, hevc_type
 
 NTP_UNIX_OFFSET = 2_208_988_800
 """Seconds from the NTP epoch (1900) to the Unix epoch (1970)."""
@@ -205,7 +205,10 @@ class Depacketizer:
         if unit is None or not unit.nals:
             return []
         data = annexb(unit.nals)
-        keyframe = is_keyframe(self.codec, data)
+        if self.codec == "h264":
+            keyframe = any(h264_type(n) == H264_IDR for n in unit.nals)
+        else:
+            keyframe = any(16 <= hevc_type(n) <= 23 for n in unit.nals)  # IRAP pictures
         if unit.damaged:
             self._broken = True
         elif keyframe:
