@@ -195,6 +195,21 @@ _STAMPS = re.compile(
 """The stamps at the front of a header, read back without a JSON parse: group 1 is what
 comes before them (``{`` and a credit sender's ``ack``), then one group per stamp (an
 optional stamp's group is ``None`` when the header has none)."""
+_STAMP_NAMES = tuple(name for name, _, _, _ in _STAMP_KEYS)
+_REQUIRED = tuple(
+    (group, name, read)
+    for group, (name, _, read, optional) in enumerate(_STAMP_KEYS, 2)
+    if not optional
+)
+_OPTIONAL = tuple(
+    (group, name, read)
+    for group, (name, _, read, optional) in enumerate(_STAMP_KEYS, 2)
+    if optional
+)
+_LAST_REQUIRED = len(_REQUIRED) + 1
+"""The regex group of the last required stamp: a match whose ``lastindex`` is past it
+has optional (video) stamps too."""
+_VIDEO_ENCODINGS = frozenset(CODECS)
 _PTS_RANGE = 2**62
 """Bound on ``pts``/``dts`` ticks (90 kHz: 1.6 million years)."""
 
@@ -362,7 +377,7 @@ def parse_header(
                 raise
             checked = None
         if checked is None or (
-            stamps is not None and any(name in checked for name, _, _, _ in _STAMP_KEYS)
+            stamps is not None and any(name in checked for name in _STAMP_NAMES)
         ):
             # The remainder alone is not what the sender meant (duplicate stamps, a
             # trailing comma...): parse the whole header, for the exact error.
@@ -372,10 +387,13 @@ def parse_header(
         _PARSED[key] = checked
     header = dict(checked)  # callers may keep or change their copy
     if stamps is not None:
-        for group, (name, _form, read, _optional) in enumerate(_STAMP_KEYS, 2):
-            value = stamps[group]
-            if value is not None:
-                header[name] = read(value)
+        for group, name, read in _REQUIRED:
+            header[name] = read(stamps[group])
+        if stamps.lastindex != _LAST_REQUIRED:  # JPEG and raw headers stop at ``ts``
+            for group, name, read in _OPTIONAL:
+                value = stamps[group]
+                if value is not None:
+                    header[name] = read(value)
     return header
 
 
@@ -577,7 +595,7 @@ def _decode(
     captured_at = None if ts is None else float(ts)
     now = time.time() if received_at is None else received_at
     enc = header.get("enc")
-    if type(enc) is str and enc in CODECS:
+    if type(enc) is str and enc in _VIDEO_ENCODINGS:
         packet, width, height = _video(header, enc, payload, limits)
         return Frame(
             name,

@@ -157,6 +157,7 @@ class _BaseSender:
     def send_frame(self, frame: Frame) -> bool:
         """Send one frame; returns whether it was handed to the socket."""
         self._stamper.stamp(frame)
+        self._check_peer()
         if frame.video is None:
             if self._video_cameras:
                 self._gate.admit(frame)  # a picture outside the chain ends its group
@@ -183,7 +184,7 @@ class _BaseSender:
             self._video_cameras.setdefault(name, None)
         if not self.accepts(video.codec):
             self.stats.no_video += 1
-            self._gate.lose(name)
+            self._gate.unsent(frame)
             why = (
                 "has not said yet whether it takes"
                 if self.video_codecs is None
@@ -210,6 +211,11 @@ class _BaseSender:
 
     def _send(self, frame: Frame) -> bool:
         raise NotImplementedError
+
+    def _check_peer(self) -> bool:
+        """Notice a receiver that may have changed under us (see :class:`Sender`);
+        ``True`` when it did."""
+        return False
 
     def send_jpeg(
         self,
@@ -346,9 +352,29 @@ class Sender(_BaseSender):
         sock.connect(self.address)
         self._socket = sock
         self._in_flight = 0
-        # A new connection may reach another hub, which has none of our video yet.
+        self._new_peer()
+
+    def _new_peer(self) -> None:
+        """A new connection may reach another hub, which has none of our video yet."""
         self.video_codecs = None
         self._gate.reset()
+        self._settled_at = 0
+        """Connections the socket had made when the hub last answered the offer."""
+
+    def _check_peer(self) -> bool:
+        # libzmq reconnects by itself when a hub restarts, and the new hub may be an
+        # imagezmq one: a video sender watches its socket's handshakes (a poll of an
+        # inproc pipe, about a microsecond; senders without an offer skip it).
+        if (
+            self._offer is None
+            or self._watch is None
+            or self.video_codecs is None
+            or self._watch.poll() <= self._settled_at
+        ):
+            return False
+        log.info("hub %s reconnected; asking again whether it takes video", self.address)
+        self._new_peer()
+        return True
 
     def _close_socket(self) -> None:
         if self._watch is not None:
@@ -499,6 +525,8 @@ class Sender(_BaseSender):
             # Every frame on this connection carried the offer: the first answer settles
             # it. A hub that says nothing (imagezmq, the compat ImageHub) takes no video.
             self.video_codecs = protocol.parse_video_reply(video)
+            if self._watch is not None:
+                self._settled_at = self._watch.poll()
             log.info(
                 "hub %s takes %s",
                 self.address,
@@ -538,6 +566,12 @@ class Sender(_BaseSender):
         if not (fast and self._try_send(parts)):
             if not self._wait_for_room():
                 return False
+            if self._check_peer():  # connected to a hub anew while waiting for room
+                if frame.video is not None:
+                    self.stats.dropped += 1
+                    self.stats.no_video += 1
+                    return False
+                parts = [*self._prefix, *protocol.encode(frame, ack=ack, offer=self._offer)]
             if not self._try_send(parts):
                 self.stats.dropped += 1
                 self._note_outage("is not accepting frames")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import zmq
 
 from camhub.security.probe import Probe
-from camhub.transport import context, monitor_event
+from camhub.transport import context, monitor_event, readable
 from camhub.types import SendTimeout
 
 WATCHED_EVENTS = (
@@ -116,6 +116,8 @@ class HandshakeWatch:
         self._sock = sock
         self.failure: HandshakeFailure | None = None
         """The last handshake failure, cleared by a later successful handshake."""
+        self.handshakes = 0
+        """Connections made so far: libzmq reconnects by itself, perhaps to another hub."""
 
     def _read_events(self) -> None:
         if self._pair is None:
@@ -128,8 +130,15 @@ class HandshakeWatch:
             kind, value, _endpoint = monitor_event(msg)
             if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.failure = None
+                self.handshakes += 1
             elif kind & WATCHED_EVENTS:
                 self.failure = HandshakeFailure(kind, value, self._curve)
+
+    def poll(self) -> int:
+        """Take the events that arrived (without waiting); returns :attr:`handshakes`."""
+        if self._pair is not None and readable(self._pair):
+            self._read_events()
+        return self.handshakes
 
     def wait_writable(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the socket to accept a message. Returns False at

@@ -221,8 +221,7 @@ class GopGate:
         name = frame.name
         video = frame.video
         if video is None:
-            # A picture outside the packet chain: the next packet must start a group.
-            self._intact.discard(name)
+            self.unsent(frame)
             return True
         if video.keyframe:
             self._intact.add(name)
@@ -233,6 +232,13 @@ class GopGate:
         self.held += 1
         self._ask(name)
         return False
+
+    def unsent(self, frame: Frame) -> None:
+        """A frame of the camera that does not reach the receiver as a packet (a JPEG
+        sent instead, a codec it does not take): the next packet must start a group, and
+        a keyframe asked for earlier may have gone this way, so ask again when needed."""
+        self._intact.discard(frame.name)
+        self._asked.discard(frame.name)
 
     def lose(self, name: CameraName) -> None:
         """A frame of ``name`` did not reach the receiver: its group is broken."""

@@ -48,8 +48,9 @@ class VideoSettings:
     """Seconds without a picture request after which a camera's decoder stops."""
     picture_wait: float = 5.0
     """Longest ``Frame.image`` waits for the decoder to reach its frame."""
-    remember: int = 8
-    """Decoded pictures kept per camera for ``Frame.image`` of recent frames."""
+    remember: int = 3
+    """Decoded pictures kept per camera for ``Frame.image`` of recent frames (older ones
+    are decoded again from their keyframe when asked for)."""
 
     def __post_init__(self) -> None:
         for key in ("max_gop_frames", "max_gop_bytes", "decode_queue", "remember"):
@@ -119,23 +120,36 @@ class VideoTrack:
         assert frame.video is not None
         self._next_index = index + 1
         gop = self.gop
-        if frame.video.keyframe:
-            gop = self.gop = Gop(frame, index)
-        elif gop is None or gop.broken or not gop.follows(frame):
+        if not frame.video.keyframe and (gop is None or gop.broken or not gop.follows(frame)):
             if gop is not None:
                 gop.broken = True
             frame.broken = True
             self.broken += 1
             return False
+        # The group and the decoder get a copy of their own: a picture a consumer caches
+        # on its frame (``Frame.image``) must not stay in memory until the next keyframe.
+        kept = Frame(
+            frame.name,
+            video=frame.video,
+            seq=frame.seq,
+            captured_at=frame.captured_at,
+            received_at=frame.received_at,
+            width=frame.width,
+            height=frame.height,
+            meta=frame.meta,
+        )
+        if frame.video.keyframe:
+            gop = self.gop = Gop(kept, index)
         else:
+            assert gop is not None
             was_cut = gop.cut
-            gop.add(frame, self.settings.max_gop_frames, self.settings.max_gop_bytes)
+            gop.add(kept, self.settings.max_gop_frames, self.settings.max_gop_bytes)
             if gop.cut and not was_cut:
                 self.gop_cut += 1
-        frame.decoder = _Ref(self, gop, index)
+        kept.decoder = frame.decoder = _Ref(self, gop, index)
         self.last_intact, self.last_index = frame, index
         if self._queue is not None:
-            for lost in self._queue.put(frame):
+            for lost in self._queue.put(kept):
                 self._skip(lost)
         return True
 
@@ -234,7 +248,7 @@ class VideoTrack:
         gop = ref.gop
         position = ref.index - gop.start
         frames = gop.frames
-        if position >= len(frames) or frames[position] is not frame:
+        if position >= len(frames) or frames[position].video is not frame.video:
             raise VideoError(
                 f"camera {self.name!r}: this frame's group is no longer kept (a group is kept "
                 f"up to {self.settings.max_gop_frames} packets, until the next keyframe)"

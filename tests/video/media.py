@@ -19,7 +19,7 @@ Array = npt.NDArray[np.uint8]
 
 
 def _bgr(rgb: Any) -> Array:
-    return np.ascontiguousarray(cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR))
+    return np.ascontiguousarray(cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR), np.uint8)
 
 
 class Scene:
@@ -27,13 +27,15 @@ class Scene:
 
     def __init__(self, width: int = 320, height: int = 240, step: int = 6) -> None:
         self.width, self.height, self.step = width, height, step
-        self.background = cv2.resize(_bgr(data.rocket()), (width, height))
-        person = _bgr(data.astronaut())[:, :380]
+        rocket = _bgr(data.rocket())  # type: ignore[no-untyped-call]
+        self.background = np.asarray(cv2.resize(rocket, (width, height)), np.uint8)
+        person = _bgr(data.astronaut())[:, :380]  # type: ignore[no-untyped-call]
         h = height * 2 // 3
-        self.person = cv2.resize(person, (max(8, person.shape[1] * h // person.shape[0]), h))
+        size = (max(8, person.shape[1] * h // person.shape[0]), h)
+        self.person = np.asarray(cv2.resize(person, size), np.uint8)
 
     def frame(self, i: int) -> Array:
-        img = self.background.copy()
+        img: Array = self.background.copy()
         ph, pw = self.person.shape[:2]
         x = (i * self.step) % (self.width + pw) - pw
         y = self.height - ph

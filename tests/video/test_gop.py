@@ -49,7 +49,7 @@ def test_queue_keeps_a_group_in_order_while_there_is_room() -> None:
 def test_full_queue_drops_the_rest_of_the_group_and_asks_for_a_keyframe() -> None:
     asked: list[str] = []
     queue = GopQueue(maxsize=4, on_keyframe_needed=asked.append)
-    dropped = []
+    dropped: list[Frame] = []
     for i in range(10):
         dropped += queue.put(frame(i))
     # 0..3 fit; 4 does not: 4..9 go (the rest of the group), never one P-frame alone.
@@ -128,6 +128,7 @@ def test_gate_holds_p_frames_until_a_keyframe_after_a_loss_or_reset() -> None:
     assert asked == ["cam"] * 3 and not gate.admit(frame(22))
     assert gate.admit(frame(30))
     assert gate.admit(jpeg_frame()) and not gate.admit(frame(31))  # a JPEG ends the chain
+    assert asked == ["cam"] * 4  # and the keyframe asked for may have become that JPEG
     assert gate.held == 5
 
 
