@@ -55,7 +55,6 @@ from camhub import Hub, Sender  # noqa: E402
 from camhub.bus import EventBus  # noqa: E402
 from camhub.events.model import Event, EventUpdate  # noqa: E402
 from camhub.notify import MqttSettings, MqttSink  # noqa: E402
-from camhub.notify.payload import update_bytes  # noqa: E402
 from tests.servers.mosquitto import Broker, Subscriber  # noqa: E402
 from tests.servers.ports import free_port  # noqa: E402
 
@@ -190,7 +189,7 @@ def paho_latency(broker: Broker, events: int, qos: int) -> list[float]:
     pub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-bare")
     pub.connect(broker.host, broker.port)
     pub.loop_start()
-    size = len(update_bytes(EventUpdate("new", Event(camera=CAMERA, label="motion", start=0.0))))
+    size = len(EventUpdate("new", Event(camera=CAMERA, label="motion", start=0.0)).json)
     sent: dict[str, float] = {}
     for i in range(events):
         key = f"{i:08d}"

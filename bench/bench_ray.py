@@ -65,7 +65,7 @@ def scene() -> tuple[Any, Frame]:
 
 def worker_pids(pool: DetectorPool) -> list[int]:
     if isinstance(pool, RayPool):
-        return [int(str(a["pid"])) for a in pool.stats() if a["pid"]]
+        return [int(str(a.pid)) for a in pool.stats() if a.pid]
     return [w.pid for w in pool.workers if w.pid is not None]
 
 
@@ -232,9 +232,9 @@ def main() -> int:
                 end = time.monotonic() + 120
                 while time.monotonic() < end:
                     pool.poll(0.1)
-                    if sum(a["state"] in ("ready", "busy") for a in pool.stats()) == 2:
+                    if sum(a.state in ("ready", "busy") for a in pool.stats()) == 2:
                         break
-                nodes = {a["node_id"] for a in pool.stats()}
+                nodes = {a.node_id for a in pool.stats()}
                 fps, ms, cpu = saturate(pool, image, frame, seconds)
                 results["ray2"] = fps
                 print(

@@ -97,17 +97,18 @@ def _serve_imagezmq(port: int, conn: Connection) -> None:
 
 
 def _serve_camhub(port: int, conn: Connection) -> None:
-    from camhub.service import HubService, ServiceOptions
+    from camhub.config import FleetConfig
+    from camhub.service import HubService
 
     web_port = free_port()
-    service = HubService(
-        ServiceOptions(
-            bind=[f"tcp://127.0.0.1:{port}"],
-            web=f"127.0.0.1:{web_port}",
-            status_every=0,
-            offline_after=30.0,
-        )
-    ).start()
+    hub = {
+        "bind": f"tcp://127.0.0.1:{port}",
+        "web": f"127.0.0.1:{web_port}",
+        "status_every": 0,
+        "offline_after": 30.0,
+        "keep_data": False,
+    }
+    service = HubService(FleetConfig.model_validate({"hub": hub})).start()
     assert service.hub is not None
     receiver = service.hub.receiver
     try:

@@ -9,10 +9,12 @@ and counted.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from camhub.types import ArgumentError
@@ -20,6 +22,22 @@ from camhub.types import ArgumentError
 log = logging.getLogger("camhub.bus")
 
 Handler = Callable[[Any], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStats:
+    """One subscriber's queue: what it handled, lost and still holds."""
+
+    name: str
+    delivered: int
+    dropped: int
+    """Messages lost because the queue was full (the oldest go first)."""
+    errors: int
+    """Messages the handler raised on."""
+    pending: int
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 class BusSubscription:
@@ -107,14 +125,8 @@ class BusSubscription:
         self._thread.join(timeout)
         self._bus._remove(self)
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "errors": self.errors,
-            "pending": self.pending,
-        }
+    def stats(self) -> SubscriptionStats:
+        return SubscriptionStats(self.name, self.delivered, self.dropped, self.errors, self.pending)
 
 
 class EventBus:

@@ -4,22 +4,50 @@
 vanished, a damaged database) stops the hub at start-up with the path in the message,
 before any camera connects. It then runs the offline-event producer, the event
 manager and store, the recorder and the clip exporter, and stops them in order.
+
+Start it after the notification sinks: :meth:`History.start` publishes the ``end`` of
+every event the previous run left open, and the sinks should hear of them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from camhub.bus import EventBus
 from camhub.events import EventManager, EventStore, OfflineEvents
+from camhub.events.manager import EventManagerStats
+from camhub.metrics import Exposition, single
 from camhub.record.clip import ClipExporter
 from camhub.record.index import SegmentIndex
-from camhub.record.recorder import Recorder
+from camhub.record.recorder import Recorder, RecorderStats
 from camhub.record.settings import RecordSettings
 from camhub.store import CameraStore
 
 log = logging.getLogger("camhub.history")
+
+
+@dataclass(frozen=True, slots=True)
+class ClipStats:
+    exported: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryStats:
+    """Events, recorder and clips together (``/api/recording``)."""
+
+    data_dir: str
+    events: EventManagerStats
+    recorder: RecorderStats | None
+    clips: ClipStats
+    health: list[str]
+    """Problems a person must see (empty: all well)."""
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 class History:
@@ -58,7 +86,7 @@ class History:
         return s.default.mode != "off" or any(c.mode != "off" for c in s.cameras.values())
 
     def start(self) -> History:
-        self.manager.start()
+        self.manager.start()  # ends (and publishes) what a hub that died left open
         self.offline.start()
         if self.records and self.recorder is None:
             frames = self.frames.subscribe(maxsize=self.RECORDER_QUEUE, name="recorder")
@@ -76,21 +104,68 @@ class History:
             out.append(f"event store: {self.store.last_error}")
         return out
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "data_dir": str(self.data_dir),
-            "events": self.manager.stats(),
-            "recorder": None if self.recorder is None else self.recorder.stats(),
-            "clips": {"exported": self.clips.exported, "failed": self.clips.failed},
-            "health": self.health(),
-        }
+    def stats(self) -> HistoryStats:
+        return HistoryStats(
+            data_dir=str(self.data_dir),
+            events=self.manager.stats(),
+            recorder=None if self.recorder is None else self.recorder.stats(),
+            clips=ClipStats(self.clips.exported, self.clips.failed),
+            health=self.health(),
+        )
+
+    def end_events(self) -> None:
+        """The hub is stopping: no new offline events, and the end of every event still
+        going on goes out (to sinks, the recorder and the event stream) and is stored."""
+        self.offline.stop()
+        self.manager.end_active()
 
     def stop(self) -> None:
-        self.offline.stop()
+        self.end_events()  # nothing left when the service ended them already
         if self.recorder is not None:
             self.recorder.stop()
         self.manager.stop()
-        self.manager.end_active()
         self.clips.close()
         self.store.close()
         self.index.close()
+
+
+def collect(out: Exposition, history: History) -> None:
+    """Prometheus families for the recorder and the event store."""
+    out.gauge(
+        "camhub_recording_healthy",
+        "0 while recording is stopped by an error such as low disk space.",
+        single(not history.health()),
+    )
+    store = history.store.stats()
+    out.counter(
+        "camhub_events_stored_total",
+        "Event changes written to the database.",
+        single(store.written),
+    )
+    out.counter(
+        "camhub_events_store_errors_total", "Failed event database writes.", single(store.errors)
+    )
+    if history.recorder is None:
+        return
+    rec = history.recorder.stats()
+    out.counter(
+        "camhub_recording_dropped_frames_total",
+        "Frames the recorder could not keep up with.",
+        single(rec.dropped),
+    )
+    cams = [(c, [("camera", c.camera)]) for c in rec.cameras]
+    out.counter(
+        "camhub_recorded_frames_total",
+        "Frames written to recordings.",
+        [(labels, c.frames) for c, labels in cams],
+    )
+    out.counter(
+        "camhub_recorded_bytes_total",
+        "Bytes written to recordings.",
+        [(labels, c.bytes) for c, labels in cams],
+    )
+    out.counter(
+        "camhub_recording_errors_total",
+        "Recording write errors.",
+        [(labels, c.errors) for c, labels in cams],
+    )

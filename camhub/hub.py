@@ -78,6 +78,7 @@ class Hub:
             limits=limits,
             security=security,
             video=video,
+            on_malformed=self.store.count_malformed,
         )
         self.processors: list[ProcessorRunner] = []
         self._listeners: list[BusSubscription] = []

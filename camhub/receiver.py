@@ -41,7 +41,7 @@ from camhub.transport import (
     recv_parts,
     send_parts,
 )
-from camhub.types import ArgumentError, Frame, HubEvent, PeerStats
+from camhub.types import ArgumentError, CameraName, Frame, HubEvent, PeerStats
 from camhub.video.packet import CODECS, Codec
 
 log = logging.getLogger("camhub.hub")
@@ -58,6 +58,8 @@ _BURST = 256
 
 FrameSink = Callable[[Frame, str], None]
 """Where decoded frames go: ``sink(frame, peer_address)``, called on the receive thread."""
+MalformedSink = Callable[[CameraName], object]
+"""Where a malformed message whose header names a camera is counted against it."""
 
 
 class Receiver:
@@ -76,6 +78,7 @@ class Receiver:
         limits: Limits = DEFAULT_LIMITS,
         security: SocketSecurity | None = None,
         video: Sequence[Codec] = CODECS,
+        on_malformed: MalformedSink | None = None,
     ) -> None:
         unknown = [c for c in video if c not in CODECS]
         if unknown:
@@ -85,6 +88,7 @@ class Receiver:
         self._video_reply = protocol.video_reply([c for c in CODECS if c in self.video])
         self._sink = sink
         self._bus = bus
+        self._on_malformed = on_malformed
         self.reply = reply
         self.limits = limits
         self.security = security
@@ -335,7 +339,7 @@ class Receiver:
             else:
                 frame = protocol.decode([f.buffer for f in body], self.limits)
         except ProtocolError as exc:
-            return self._malformed(peer, stats, str(exc)), None, False
+            return self._malformed(peer, stats, str(exc), self._camera_of(body)), None, False
         except Exception as exc:  # a decoder bug must not kill the receive thread
             reason = f"undecodable message ({exc!r:.100})"
             return self._malformed(peer, stats, reason), None, False
@@ -354,13 +358,28 @@ class Receiver:
                 stats = self._peers[peer] = PeerStats(peer)
         return stats
 
-    def _malformed(self, peer: str, stats: PeerStats, reason: str) -> bytes:
+    def _camera_of(self, body: Sequence[zmq.Frame]) -> CameraName | None:
+        """The camera a malformed message names, when its header reads (a bad payload
+        under a good header is that camera's malformed frame)."""
+        if not body:
+            return None
+        try:
+            name = protocol.parse_header(body[0].buffer, self.limits)["msg"]
+        except Exception:
+            return None
+        return name if isinstance(name, str) else None
+
+    def _malformed(
+        self, peer: str, stats: PeerStats, reason: str, camera: CameraName | None = None
+    ) -> bytes:
         self.malformed += 1
         stats.malformed += 1
+        if camera is not None and self._on_malformed is not None:
+            self._on_malformed(camera)
         now = time.time()
         if now - stats.last_logged >= 10.0:
             more = f" ({stats.malformed} so far from this peer)" if stats.malformed > 1 else ""
             log.warning("malformed message from %s: %s%s", peer, reason, more)
             stats.last_logged = now
-        self._bus.publish(HubEvent("malformed", None, now, f"{peer}: {reason}"))
+        self._bus.publish(HubEvent("malformed", camera, now, f"{peer}: {reason}"))
         return protocol.error_reply(reason)

@@ -1,6 +1,12 @@
 """The hub as a service: receiver, processors, dashboard and display in one process, with
 periodic status lines and a clean stop. ``camhub hub`` and ``camhub demo`` are thin
-wrappers around :class:`HubService`."""
+wrappers around :class:`HubService`, which runs a :class:`~camhub.config.FleetConfig`.
+
+Bad settings never get as far as a bound port or a created directory: the config is
+validated (purely) before the service exists; the constructor then does the read-only
+checks (key files, token file, model files, GUI, dashboard access); only ``start`` binds,
+creates and spawns.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +14,23 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from camhub.agent import CameraJob
-from camhub.detect.config import DetectConfig
+from camhub.config import FleetConfig, HubConfig
+from camhub.detect.config import DetectConfig, check_files
 from camhub.detect.scheduler import ObjectDetection
 from camhub.display import Display, check_gui, open_display
 from camhub.distributed import RayOptions, RayPool
+from camhub.events import EventManager
 from camhub.history import History
 from camhub.hub import Hub
-from camhub.notify import MqttSettings, Sink, WebhookSettings
+from camhub.notify import Sink
 from camhub.notify.setup import build_sinks
 from camhub.phones.setup import PhoneSetup, prepare
 from camhub.processing import ProcessorRunner, processor_class
 from camhub.puller import Puller
-from camhub.record.settings import RecordSettings
+from camhub.security.options import reload_keys_on_sighup
 from camhub.transport import SocketSecurity
 from camhub.types import CameraName, CameraStats, CamhubError, HubEvent
 from camhub.units import clock_text, duration_text, rate_text
@@ -52,47 +59,6 @@ class ProcessorChoice:
         return cls(type_name.strip(), names)
 
 
-@dataclass(slots=True)
-class ServiceOptions:
-    bind: list[str] = field(default_factory=lambda: ["tcp://*:5555"])
-    web: str | None = "127.0.0.1:8000"
-    """``HOST:PORT`` of the dashboard, or ``None`` for no dashboard."""
-    web_expose: bool = False
-    web_token: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    display: str = "none"
-    offline_after: float = 5.0
-    processors: list[ProcessorChoice] = field(default_factory=list)
-    status_every: float = 10.0
-    """Seconds between status lines (0: none)."""
-    offline_reminder: float = 600.0
-    """Seconds between "still offline" reminders for a camera (the hub logs the moment it
-    goes offline once; status lines skip it until then)."""
-    security: SocketSecurity | None = None
-    """CURVE settings for the receiving sockets (``None``: plaintext)."""
-    pull: list[CameraJob] = field(default_factory=list)
-    """Cameras the hub reads itself (:mod:`camhub.puller`)."""
-    expected: list[CameraName] = field(default_factory=list)
-    """Cameras a sender should push (from the fleet file): listed before they connect."""
-    data: Path | None = None
-    """Data directory for events and recordings (``None``: the hub remembers nothing)."""
-    record: RecordSettings = field(default_factory=RecordSettings)
-    mqtt: MqttSettings | None = None
-    """Broker to publish events to (``None``: no MQTT)."""
-    webhooks: list[WebhookSettings] = field(default_factory=list)
-    detect: DetectConfig | None = None
-    """Object detection and tracking (``None``: off)."""
-    phones: bool = False
-    """Let browsers stream into the hub over HTTPS (see docs/phone.md)."""
-    phones_dir: str | None = None
-    """Where the certificate, pairing code and devices are kept (default: per user)."""
-    phones_host: str | None = None
-    """Host name or address in the join link (default: this machine's LAN address)."""
-    detect_on: RayOptions | None = None
-    """Run the detector on a Ray cluster (``None``: local worker processes)."""
-
-
 def status_line(stats: CameraStats, now: float) -> str:
     if not stats.online:
         since, gone = clock_text(stats.last_seen), duration_text(now - stats.last_seen)
@@ -117,80 +83,102 @@ def status_line(stats: CameraStats, now: float) -> str:
 
 
 class HubService:
-    """Validates everything first (so bad options fail before anything listens), then
-    ``start`` / ``run`` / ``stop``."""
+    """Runs a validated :class:`~camhub.config.FleetConfig`: the constructor checks what
+    only the file system can tell (keys, token and model files) and binds nothing;
+    ``start`` / ``run`` / ``stop`` do the rest."""
 
-    def __init__(self, options: ServiceOptions) -> None:
-        self.options = options
-        if options.offline_after <= 0:
-            raise OptionError(f"--offline-after must be positive, got {options.offline_after}")
-        if options.display != "none":
-            check_gui(options.display)
+    def __init__(self, config: FleetConfig) -> None:
+        self.config = config
+        hub = config.hub
+        self.web_token = hub.web_token if hub.web_token_file is None else _read_token(hub)
+        if hub.web_address is not None and not hub.phones:  # phones: exposed, with a token
+            host, _ = parse_address(hub.web_address)
+            check_access(host, expose=hub.web_expose, token=self.web_token)
+        if hub.display != "none":
+            check_gui(hub.display)
+        detect = config.detection()
+        if detect is not None and detect.on == "local":  # a cluster reads its own copy
+            check_files(detect.backend())
+        self.processors = [ProcessorChoice.parse(text) for text in hub.processors]
+        self.pull = config.pulled()
+        self.record = config.record_settings()
+        self.data: Path | None = hub.data_dir()
+        self.security: SocketSecurity | None = hub.security.build()  # reads the key files
+        self.sinks: list[Sink] = build_sinks(config.sinks())
         self.phone_setup: PhoneSetup | None = None
-        if options.phones:
-            if options.web is None:
-                raise OptionError("--phones needs the dashboard (drop --no-web)")
-            setup = self.phone_setup = prepare(
-                options.phones_dir,
-                tls_cert=options.tls_cert,
-                tls_key=options.tls_key,
-                web_token=options.web_token,
-                host=options.phones_host,
-            )
-            options.tls_cert, options.tls_key = setup.tls_cert, setup.tls_key
-            options.web_token = setup.web_token
-            options.web_expose = True  # reaching it from the LAN is the point
-        if options.web is not None:
-            host, _ = parse_address(options.web)
-            check_access(host, expose=options.web_expose, token=options.web_token)
         self.hub: Hub | None = None
         self.web: WebServer | None = None
         self.display: Display | None = None
         self.runners: list[ProcessorRunner] = []
         self.puller: Puller | None = None
-        self.sinks: list[Sink] = build_sinks(options.mqtt, options.webhooks)
         self.detection: ObjectDetection | None = None
         self.phones: Phones | None = None
         self.offline_events = 0
         self._reminded: dict[CameraName, float] = {}
         self.history: History | None = None
+        self.events: EventManager | None = None
+        """Active events and their counts (the history's, or one that stores nothing)."""
 
     def start(self) -> HubService:
-        opts = self.options
+        config, opts = self.config, self.config.hub
+        web, expose, token = opts.web_address, opts.web_expose, self.web_token
+        tls_cert, tls_key = opts.tls_cert, opts.tls_key
+        if opts.phones:  # its files first: a folder it cannot write stops us before binding
+            setup = self.phone_setup = prepare(
+                opts.phones_dir,
+                tls_cert=tls_cert,
+                tls_key=tls_key,
+                web_token=token,
+                host=opts.phones_host,
+            )
+            tls_cert, tls_key, token = setup.tls_cert, setup.tls_key, setup.web_token
+            expose = True  # reaching it from the LAN is the point
+        reload_keys_on_sighup(self.security)
         hub = self.hub = Hub(
-            bind=opts.bind, offline_after=opts.offline_after, security=opts.security
+            bind=opts.binds, offline_after=opts.offline_after, security=self.security
         )
         try:
             hub.add_listener(self._on_event)
-            if opts.data is not None:  # before any frame: a bad data dir stops us here
-                self.history = History(hub.store, hub.bus, opts.data, opts.record).start()
+            if self.data is not None:  # before any frame: a bad data dir stops us here
+                self.history = History(hub.store, hub.bus, self.data, self.record)
+            self.events = EventManager(hub.bus) if self.history is None else self.history.manager
             for sink in self.sinks:  # each on its own bounded queue of the hub's bus
                 sink.start(hub.bus)
+            # After the sinks: the ends of events a dead hub left open go out to them.
+            if self.history is not None:
+                self.history.start()
+            else:
+                self.events.start()
             hub.start()
-            for name in opts.expected:
+            for name in config.expected():
                 hub.store.declare(name)
                 hub.store.set_reason(name, "waiting for its sender (camhub send) to connect")
-            if opts.pull:
-                self.puller = Puller(hub.store, opts.pull).start()
-            for choice in opts.processors:
+            if self.pull:
+                self.puller = Puller(hub.store, self.pull).start()
+            for choice in self.processors:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
-            if opts.detect is not None:
-                self.detection = start_detection(hub, opts.detect, opts.detect_on)
+            detect = config.detection()
+            if detect is not None:
+                self.detection = start_detection(hub, detect, detect.ray_options)
             if self.phone_setup is not None:
                 self.phones = Phones(
-                    self.phone_setup.registry, hub.store.put, limits=hub.limits, bus=hub.bus
+                    self.phone_setup.registry,
+                    hub.store.put,
+                    limits=hub.limits,
+                    bus=hub.bus,
+                    count_malformed=hub.store.count_malformed,
                 )
-            if opts.web is not None:
+            if web is not None:
                 self.web = WebServer(
                     hub,
-                    opts.web,
+                    web,
                     processors=self.runners,
                     sinks=self.sinks,
                     detection=self.detection,
-                    expose=opts.web_expose,
-                    token=opts.web_token,
-                    tls_cert=opts.tls_cert,
-                    tls_key=opts.tls_key,
+                    expose=expose,
+                    token=token,
+                    tls_cert=tls_cert,
+                    tls_key=tls_key,
                     history=self.history,
                     phones=self.phones,
                 ).start()
@@ -234,13 +222,13 @@ class HubService:
                 log.info(
                     "detection on %s: %s, %.1f looks/s, %d inferences, %d without motion, "
                     "%d skipped, %.0f ms/inference",
-                    cs["camera"],
-                    cs["status"],
-                    cs["detect_fps"],
-                    cs["inferences"],
-                    cs["no_motion"],
-                    cs["skipped"],
-                    cs["inference_ms"],
+                    cs.camera,
+                    cs.status,
+                    cs.detect_fps,
+                    cs.inferences,
+                    cs.no_motion,
+                    cs.skipped,
+                    cs.inference_ms,
                 )
         for runner in self.runners:
             for ws in runner.stats():
@@ -282,7 +270,7 @@ class HubService:
         # The hub logged the outage when it began; repeat it only every offline_reminder s.
         now = time.monotonic()
         last = self._reminded.setdefault(name, now)
-        if now - last < self.options.offline_reminder:
+        if now - last < self.config.hub.offline_reminder:
             return False
         self._reminded[name] = now
         return True
@@ -291,9 +279,9 @@ class HubService:
         """Serve until ``stop`` is set (signals set it), ``duration`` passes or the user
         closes the display with q/Esc. Call from the main thread when displaying."""
         deadline = None if duration is None else time.monotonic() + duration
-        every = self.options.status_every
+        every = self.config.hub.status_every
         next_status = time.monotonic() + every if every > 0 else None
-        tick = 0.03 if self.options.display != "none" else 0.2
+        tick = 0.03 if self.config.hub.display != "none" else 0.2
         while not stop.is_set():
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -309,12 +297,18 @@ class HubService:
     def stop(self) -> None:
         if self.display is not None:
             self.display.close()
-        if self.web is not None:
-            self.web.stop()
         if self.detection is not None:
             self.detection.stop()  # before the hub: its last events still need the bus
         if self.puller is not None:
             self.puller.stop()
+        for runner in self.runners:  # the producers stop first, then every event still
+            runner.stop()  # going on ends, and each end goes out: sinks, event stream
+        if self.history is not None:
+            self.history.end_events()
+        elif self.events is not None:
+            self.events.end_active()
+        if self.web is not None:
+            self.web.stop()
         for sink in self.sinks:  # before the hub closes the bus under them
             sink.flush(timeout=1.0)  # a short grace for events already queued
             sink.stop()
@@ -322,11 +316,14 @@ class HubService:
             self.hub.stop()  # also stops the processors
         if self.history is not None:
             self.history.stop()
+        elif self.events is not None:
+            self.events.stop()
 
 
 def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
     """Start the detector workers (a model that cannot load fails here, naming the file);
     with ``ray``, detector actors on that cluster instead."""
+    backend = cfg.backend()
     pool = None if ray is None else RayPool(cfg.spec(), ray)
     det = ObjectDetection(
         hub.store,
@@ -345,7 +342,8 @@ def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) 
     log.info(
         "detecting %s with %s (%d worker%s, %.0f looks/s per camera%s)",
         ", ".join(cfg.labels) or "every label",
-        cfg.model or "the built-in YOLOv3-tiny",
+        backend.options().get("model")
+        or ("the built-in YOLOv3-tiny" if backend.default else f"the {backend.type} detector"),
         cfg.workers,
         "" if cfg.workers == 1 else "s",
         cfg.detect_fps,
@@ -364,3 +362,15 @@ def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) 
 
 def parse_processors(values: Sequence[str]) -> list[ProcessorChoice]:
     return [ProcessorChoice.parse(v) for v in values]
+
+
+def _read_token(hub: HubConfig) -> str:
+    assert hub.web_token_file is not None
+    path = Path(hub.web_token_file).expanduser()
+    try:
+        lines = path.read_text().strip().splitlines()
+    except OSError as exc:
+        raise OptionError(f"cannot read --web-token-file {path}: {exc.strerror or exc}") from None
+    if not lines or not lines[0].strip():
+        raise OptionError(f"--web-token-file {path} is empty")
+    return lines[0].strip()

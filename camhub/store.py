@@ -26,6 +26,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from camhub.bus import EventBus
 from camhub.camera_state import CameraState
@@ -35,6 +36,17 @@ from camhub.video.gop import GopQueue
 from camhub.video.track import VideoSettings, VideoTrack
 
 log = logging.getLogger("camhub.hub")
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionStats:
+    """A per-frame subscription: frames handed over, lost to a slow consumer, waiting."""
+
+    name: str
+    delivered: int
+    dropped: int
+    pending: int
+    maxsize: int
 
 
 class FrameSubscription:
@@ -92,14 +104,10 @@ class FrameSubscription:
         self._queue.close()
         self._store._unsubscribe(self)
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "delivered": self.delivered,
-            "dropped": self.dropped,
-            "pending": self.pending,
-            "maxsize": self.maxsize,
-        }
+    def stats(self) -> SubscriptionStats:
+        return SubscriptionStats(
+            self.name, self.delivered, self.dropped, self.pending, self.maxsize
+        )
 
 
 class CameraStore:
@@ -199,6 +207,17 @@ class CameraStore:
             state = self._cameras.get(name)
             if state is not None and state.track is not None:
                 state.track.demand()
+
+    def count_malformed(self, name: CameraName) -> bool:
+        """Count a frame naming camera ``name`` that an ingest path refused as malformed
+        (``CameraStats.malformed``). Only a camera the hub knows is counted: garbage does
+        not make a camera (the peer's counters have it). Returns whether it counted."""
+        with self._cond:
+            state = self._cameras.get(name)
+            if state is None:
+                return False
+            state.malformed += 1
+            return True
 
     def declare(self, name: CameraName, *, source: str | None = None) -> None:
         """Make a configured camera known before its first frame (shown as not streaming)."""

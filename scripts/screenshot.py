@@ -21,7 +21,8 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from camhub.cli.demo import camera_names, start_cameras
-from camhub.service import HubService, ProcessorChoice, ServiceOptions
+from camhub.config import FleetConfig
+from camhub.service import HubService
 from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 OUTAGE = (60.0, 57.0)
@@ -44,15 +45,15 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     names = camera_names(4)
-    service = HubService(
-        ServiceOptions(
-            bind=["tcp://127.0.0.1:0"],
-            web="127.0.0.1:0",
-            status_every=0,
-            offline_after=2.0,
-            processors=[ProcessorChoice("motion", [names[0]])],
-        )
-    ).start()
+    hub = {
+        "bind": "tcp://127.0.0.1:0",
+        "web": "127.0.0.1:0",
+        "status_every": 0,
+        "offline_after": 2.0,
+        "processors": [f"motion:{names[0]}"],
+        "keep_data": False,
+    }
+    service = HubService(FleetConfig.model_validate({"hub": hub})).start()
     assert service.hub is not None and service.url is not None
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)

@@ -20,8 +20,8 @@ import numpy as np
 from playwright.sync_api import sync_playwright
 
 import camhub
-from camhub.record.settings import CameraRecording, RecordSettings
-from camhub.service import HubService, ProcessorChoice, ServiceOptions
+from camhub.config import FleetConfig
+from camhub.service import HubService
 from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 
@@ -62,17 +62,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=40.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="camhub-shot-") as data:
-        service = HubService(
-            ServiceOptions(
-                bind=["tcp://127.0.0.1:0"],
-                web="127.0.0.1:0",
-                status_every=0,
-                offline_after=2.0,
-                processors=[ProcessorChoice("motion", ["backyard"])],
-                data=Path(data),
-                record=RecordSettings(default=CameraRecording("events", 2.0, 2.0)),
-            )
-        ).start()
+        hub = {
+            "bind": "tcp://127.0.0.1:0",
+            "web": "127.0.0.1:0",
+            "status_every": 0,
+            "offline_after": 2.0,
+            "processors": ["motion:backyard"],
+            "data": data,
+            "record": {"mode": "events", "pre_roll": 2.0, "post_roll": 2.0},
+        }
+        service = HubService(FleetConfig.model_validate({"hub": hub})).start()
         stop = threading.Event()
         assert service.hub is not None and service.url is not None
         threads = [

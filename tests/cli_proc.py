@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 
 class Proc:
@@ -58,3 +59,18 @@ class Proc:
         self._reader.join(5)  # EOF once the process is gone
         assert self.p.stdout is not None
         self.p.stdout.close()
+
+
+def run_cli(capsys: Any, *args: str) -> tuple[int, str]:
+    """Run ``camhub ARGS`` in this process (for commands that fail before starting
+    anything: no Python start-up per case); returns the exit code and the output
+    (stdout, then stderr)."""
+    from camhub.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse: --help, or a value it refuses itself
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out + out.err

@@ -38,6 +38,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@pytest.fixture
+def taken_ports() -> Iterator[tuple[int, int]]:
+    """Two ports held open. A hub told to listen there stops at once ("in use"): tests of
+    options that must be refused before anything listens pass it, so that an option let
+    through fails fast instead of leaving a hub running."""
+    with socket.socket() as first, socket.socket() as second:
+        for s in (first, second):
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+        yield first.getsockname()[1], second.getsockname()[1]
+
+
+@pytest.fixture
+def taken_bind(taken_ports: tuple[int, int]) -> str:
+    """``tcp://127.0.0.1:PORT`` on a taken port (see :func:`taken_ports`)."""
+    return f"tcp://127.0.0.1:{taken_ports[0]}"
+
+
 def make_image(width: int = 640, height: int = 480, seed: int = 0) -> np.ndarray:
     """A camera-like BGR image: smooth gradients plus some texture (compresses like a photo)."""
     rng = np.random.default_rng(seed)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import numpy as np
 import pytest
 
 import camhub
-from tests.cli_proc import Proc
+from tests.cli_proc import Proc, run_cli
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -82,24 +80,76 @@ def test_hub_stops_on_sigterm_while_a_viewer_streams() -> None:
     [
         (["--web", "0.0.0.0:0"], {}, "refusing to serve the dashboard on 0.0.0.0"),
         (["--web", "0.0.0.0:0", "--web-expose"], {"CAMHUB_WEB_TOKEN": ""}, "needs a token"),
-        (["--web", "nonsense"], {}, "bad dashboard address"),
+        (["--web", "nonsense"], {}, "--web: bad dashboard address"),
         (["--processor", "nope"], {}, "unknown processor 'nope' \\(known: motion"),
         (["--offline-after", "0"], {}, "--offline-after must be positive"),
-        (["--bind", "tcp://nohost"], {}, "bad hub bind address"),
+        (["--bind", "tcp://nohost"], {}, "--bind: bad hub bind address"),
         (["--web-token-file", "/nonexistent/token"], {}, "cannot read --web-token-file"),
+        (["--record-labels", ","], {}, "--record-labels: .*at least 1 item"),
     ],
 )
 def test_hub_bad_options_are_clear_errors(
-    args: list[str], env: dict[str, str], message: str
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+    taken_ports: tuple[int, int],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", *args, env=env)
-    try:
-        assert proc.wait(30) == 2
-        out = "".join(proc.lines)
-        assert re.search(message, out), out
-        assert "Traceback" not in out
-    finally:
-        proc.kill()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    # A taken port: were an option let through, the hub would stop at once ("in use").
+    bind = f"tcp://127.0.0.1:{taken_ports[0]}"
+    code, err = run_cli(capsys, "hub", "--bind", bind, "--no-data", *args)
+    assert code == 2
+    assert re.search(message, err), err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (["--detect", "person", "--model", "{tmp}/mine.onnx"], "model file .*mine.onnx does not exist"),
+        (["--web-token-file", "{tmp}/token"], "cannot read --web-token-file"),
+        (["--secret-key", "{tmp}/hub.key_secret", "--authorized-keys", "{tmp}"], "does not exist"),
+        (["--web", "0.0.0.0:{web}"], "refusing to serve the dashboard"),
+        (["--offline-after", "0"], "--offline-after must be positive"),
+        (["--phones", "--no-web"], "phones need the dashboard"),
+    ],
+)  # fmt: skip
+def test_a_bad_option_binds_nothing_creates_nothing_and_warns_of_nothing(
+    bad: list[str],
+    message: str,
+    tmp_path: Path,
+    taken_ports: tuple[int, int],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    zmq_port, web_port = taken_ports
+    data = tmp_path / "data"
+    bad = [x.format(tmp=tmp_path, web=web_port) for x in bad]
+    code, err = run_cli(
+        capsys, "hub", "--bind", f"tcp://127.0.0.1:{zmq_port}", "--web", f"127.0.0.1:{web_port}",
+        "--data", str(data), "--record", "events", *bad,
+    )  # fmt: skip
+    assert code == 2
+    assert re.search(message, err), err  # the option's own error, not "in use"
+    assert not data.exists()
+    assert "WITHOUT encryption" not in caplog.text
+
+
+def test_good_options_reach_the_ports(
+    tmp_path: Path,
+    taken_ports: tuple[int, int],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The check above can fail: with nothing wrong, the hub warns and then tries the
+    (taken) port."""
+    zmq_port, _ = taken_ports
+    code, err = run_cli(capsys, "hub", "--bind", f"tcp://127.0.0.1:{zmq_port}", "--no-data")
+    assert code == 2 and "Address already in use" in err, err
+    assert "WITHOUT encryption" in caplog.text
 
 
 def test_hub_exposed_with_token_file(tmp_path: Path) -> None:
@@ -172,11 +222,6 @@ def test_demo_runs_cameras_and_dashboard_then_stops() -> None:
 
 
 @pytest.mark.parametrize("command", ["hub", "demo"])
-def test_help(command: str) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "camhub", command, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert out.returncode == 0 and "usage: camhub " + command in out.stdout
+def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_cli(capsys, command, "--help")
+    assert code == 0 and "usage: camhub " + command in out

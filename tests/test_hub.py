@@ -127,6 +127,41 @@ def test_malformed_messages_get_error_reply_and_are_counted(hub: camhub.Hub, jpe
     assert sum(p.malformed for p in hub.peer_stats()) == 3
 
 
+def test_a_malformed_frame_counts_against_the_camera_its_header_names(
+    hub: camhub.Hub, jpeg: bytes
+) -> None:
+    with camhub.Sender(hub.endpoint, window=1) as good:
+        assert good.send_jpeg("door", jpeg) and good.flush()
+    events: list[HubEvent] = []
+    hub.add_listener(events.append)
+    ctx = zmq.Context.instance()
+    evil = ctx.socket(zmq.REQ)
+    evil.setsockopt(zmq.LINGER, 0)
+    evil.setsockopt(zmq.RCVTIMEO, 3000)
+    evil.connect(hub.endpoint)
+    try:
+        # A good header naming the camera, a payload that does not match it.
+        evil.send_multipart([b'{"msg": "door", "width": 64, "height": 48}', jpeg])
+        assert evil.recv().startswith(b"ERR header says 64x48")
+        evil.send_multipart([b'{"msg": "door", "dtype": "uint8", "shape": [4, 4]}', b"short"])
+        assert evil.recv().startswith(b"ERR")
+        # Garbage naming a camera the hub never saw does not make it a camera...
+        evil.send_multipart([b'{"msg": "ghost", "dtype": "uint8", "shape": [4, 4]}', b"x"])
+        assert evil.recv().startswith(b"ERR")
+        # ...and a header that does not read names no camera at all.
+        evil.send_multipart([b"{not json", jpeg])
+        assert evil.recv().startswith(b"ERR")
+    finally:
+        evil.close()
+    door = hub.camera_stats("door")
+    assert door is not None and door.malformed == 2 and door.frames == 1
+    assert hub.camera_names() == ["door"]
+    assert hub.malformed == 4
+    assert wait_until(lambda: len(events) == 4)
+    assert [e.camera for e in events] == ["door", "door", "ghost", None]
+    assert all(e.kind == "malformed" for e in events)
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -9,7 +9,8 @@ import threading
 import pytest
 
 import camhub
-from camhub.service import HubService, ServiceOptions
+from camhub.config import FleetConfig
+from camhub.service import HubService
 from tests.web.conftest import jpegs, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -19,14 +20,15 @@ def test_offline_camera_is_logged_once_per_outage_plus_rare_reminders(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
-    options = ServiceOptions(
-        bind=["tcp://127.0.0.1:0"],
-        web=None,
-        offline_after=0.5,
-        status_every=0.1,
-        offline_reminder=1.5,
-    )
-    service = HubService(options).start()
+    hub = {
+        "bind": "tcp://127.0.0.1:0",
+        "dashboard": False,
+        "keep_data": False,
+        "offline_after": 0.5,
+        "status_every": 0.1,
+        "offline_reminder": 1.5,
+    }
+    service = HubService(FleetConfig.model_validate({"hub": hub})).start()
     try:
         assert service.hub is not None
         with camhub.Sender(service.hub.endpoint) as sender:

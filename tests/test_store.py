@@ -92,3 +92,17 @@ def test_offline_and_online_events_come_from_the_store() -> None:
     assert [e.kind for e in events] == ["camera_new", "camera_offline", "camera_online"]
     store.stop()
     bus.close()
+
+
+def test_malformed_frames_count_only_against_known_cameras() -> None:
+    store = CameraStore()
+    store.put(_frame("a", 0), "peer")
+    store.declare("b")
+    assert store.count_malformed("a") and store.count_malformed("a")
+    assert store.count_malformed("b")
+    assert not store.count_malformed("nobody")
+    a, b = store.camera_stats("a"), store.camera_stats("b")
+    assert a is not None and (a.malformed, a.frames) == (2, 1)
+    assert b is not None and b.malformed == 1
+    assert store.camera_names() == ["a", "b"]
+    store.stop()

@@ -27,10 +27,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_check(args: argparse.Namespace) -> int:
     config = load_config(args.file)
+    hub = config.hub
     print(f"{args.file}: OK")
-    print(f"  hub: send to {config.hub.address}, listen on {config.hub.bind}, "
-          f"dashboard {config.hub.web}, offline after {config.hub.offline_after:g} s")  # fmt: skip
-    rec = config.hub.record
+    print(f"  hub: send to {hub.address}, listen on {', '.join(hub.binds)}, "
+          f"dashboard {hub.web_address or 'off'}, offline after {hub.offline_after:g} s")  # fmt: skip
+    rec = hub.record
     print(f"  recording: {rec.mode} by default (pre-roll {rec.pre_roll:g} s, post-roll "
           f"{rec.post_roll:g} s), keep {rec.keep_days:g} days"
           + (f", at most {rec.max_gb:g} GB" if rec.max_gb else ""))  # fmt: skip
@@ -44,4 +45,23 @@ def run_check(args: argparse.Namespace) -> int:
         sends = "raw" if cam.encoding == "raw" else f"codec {cam.codec}"
         extra = ", ".join(x for x in [sends, *limits, recording, who] if x)
         print(f"  cameras[{i}]: {cam.name or '(host name)'}: {spec.kind} {spec.display} ({extra})")
+    for sink in config.sinks():
+        print(f"  notify: {sink.type} {_target(sink)}")
+    detect = config.detection()
+    if detect is not None:
+        backend = detect.backend()
+        where = "on a Ray cluster" if detect.on == "ray" else f"{detect.workers} worker(s)"
+        print(f"  detect: {', '.join(detect.labels) or 'every label'} with {backend.type} "
+              f"({where}, {detect.detect_fps:g} looks/s)")  # fmt: skip
     return 0
+
+
+def _target(sink: object) -> str:
+    """Where a sink sends, without credentials, path or query."""
+    from camhub.notify.settings import shown_url
+
+    address = getattr(sink, "address", None)
+    url = getattr(sink, "url", None)
+    if isinstance(address, str):
+        return address
+    return shown_url(url) if isinstance(url, str) else ""

@@ -15,14 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from camhub.agent import Agent, CameraJob
-from camhub.record.settings import CameraRecording, RecordSettings
+from camhub.config import FleetConfig, Overlay, read_config
 from camhub.scenes import SCENES, SceneSource
-from camhub.service import (
-    HubService,
-    OptionError,
-    ProcessorChoice,
-    ServiceOptions,
-)
+from camhub.service import HubService, OptionError
 from camhub.signals import stop_on_signals
 from camhub.sources import ThreadedSource
 from camhub.web.server import WebConfigError
@@ -119,15 +114,16 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _start_service(options: ServiceOptions, fallback: bool) -> HubService:
+def _start_service(config: FleetConfig, fallback: bool) -> HubService:
     try:
-        return HubService(options).start()
+        return HubService(config).start()
     except WebConfigError as exc:
         if not fallback or "cannot listen" not in str(exc):
             raise
-        print(f"camhub demo: {options.web} is taken; using a free port instead", flush=True)
-        options.web = options.web.rsplit(":", 1)[0] + ":0"  # type: ignore[union-attr]
-        return HubService(options).start()
+        print(f"camhub demo: {config.hub.web} is taken; using a free port instead", flush=True)
+        web = config.hub.web.rsplit(":", 1)[0] + ":0"
+        config = config.model_copy(update={"hub": config.hub.model_copy(update={"web": web})})
+        return HubService(config).start()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -136,21 +132,31 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.fps <= 120:
         raise OptionError(f"--fps must be in (0, 120], got {args.fps}")
     names = camera_names(args.cameras)
-    options = ServiceOptions(
-        bind=["tcp://127.0.0.1:0"],
-        web=args.web,
-        processors=[] if args.no_motion else [ProcessorChoice("motion", [names[0]])],
-        offline_after=3.0,
-        status_every=args.status_every,
-        data=args.data or Path(tempfile.mkdtemp(prefix="camhub-demo-")),
+    data = args.data or Path(tempfile.mkdtemp(prefix="camhub-demo-"))
+    overlay = (
+        Overlay()
+        .set(("hub", "bind"), ["tcp://127.0.0.1:0"], "camhub demo")
+        .set(("hub", "web"), args.web, "--web")
+        .set(("hub", "offline_after"), 3.0, "camhub demo")
+        .set(("hub", "status_every"), args.status_every, "--status-every")
+        .set(("hub", "data"), str(data), "--data")
         # every camera records around its events; 1 GB at most, so a long demo stays small
-        record=RecordSettings(default=CameraRecording("events"), max_gb=1.0),
+        .set(("hub", "record"), {"mode": "events", "max_gb": 1.0}, "camhub demo")
     )
+    if not args.no_motion:
+        overlay.append(("hub", "processors"), f"motion:{names[0]}", "camhub demo")
+    try:
+        config = read_config(None, overlay)
+    except BaseException:
+        if args.data is None:
+            shutil.rmtree(data, ignore_errors=True)
+        raise
     stop = threading.Event()
     with stop_on_signals(stop):
-        service = _start_service(options, fallback=args.web == "127.0.0.1:8000")
+        service: HubService | None = None
         agent: Agent | None = None
         try:
+            service = _start_service(config, fallback=args.web == "127.0.0.1:8000")
             assert service.hub is not None
             w, h = args.size
             outage = None if args.no_outage or len(names) <= FLAKY else OUTAGE
@@ -164,16 +170,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"camhub demo: open the dashboard at {service.url}  (Ctrl-C to stop)", flush=True)
             if service.url:
                 print(
-                    f"camhub demo: events and recordings at {service.url}events "
-                    f"(kept in {options.data})",
+                    f"camhub demo: events and recordings at {service.url}events (kept in {data})",
                     flush=True,
                 )
             service.run(stop, duration=args.duration)
         finally:
             if agent is not None:
                 agent.stop()
-            service.stop()
-            if args.data is None and options.data is not None:
-                shutil.rmtree(options.data, ignore_errors=True)
+            if service is not None:
+                service.stop()
+            if args.data is None:
+                shutil.rmtree(data, ignore_errors=True)
     print("camhub demo: stopped", flush=True)
     return 0

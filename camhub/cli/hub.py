@@ -3,40 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import threading
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from camhub.agent import CameraJob
-from camhub.cli.send import job_from_config
-from camhub.config import FleetConfig, load_config, record_settings
+from camhub.config import Overlay, read_config
 from camhub.datadir import default_data_dir
-from camhub.detect.config import DetectConfig
-from camhub.detect.labels import UnknownLabel
 from camhub.display import MODES
-from camhub.distributed.cli import add_ray_options, ray_options
-from camhub.notify.setup import mqtt_from_options, webhooks_from_options
+from camhub.distributed.cli import add_ray_options, ray_overlay
+from camhub.notify.settings import NotifySettingsError, parse_broker
 from camhub.phones import qr
 from camhub.phones.setup import DEFAULT_PHONES_WEB
 from camhub.processing import processor_types
-from camhub.puller import pull_names
 from camhub.record.settings import RECORD_MODES
-from camhub.security import add_security_args, security_from_args
-from camhub.service import (
-    HubService,
-    OptionError,
-    ServiceOptions,
-    parse_processors,
-)
+from camhub.security import add_security_args
+from camhub.security.options import PLAINTEXT_WARNING, security_config
+from camhub.service import HubService, OptionError
 from camhub.signals import stop_on_signals
-from camhub.sources import parse_source
-from camhub.types import CamhubError
+from camhub.sources.uri import FORMS_HELP
 from camhub.web import DEFAULT_WEB
 
 TOKEN_ENV = "CAMHUB_WEB_TOKEN"
+
+log = logging.getLogger("camhub.security")
 
 
 def add_web_options(parser: argparse.ArgumentParser) -> None:
@@ -65,27 +56,22 @@ def add_web_options(parser: argparse.ArgumentParser) -> None:
     web.add_argument("--tls-key", metavar="FILE", help="private key of --tls-cert (PEM)")
 
 
-def read_token(args: argparse.Namespace) -> str | None:
+def web_overlay(args: argparse.Namespace, overlay: Overlay) -> None:
+    """The dashboard options over ``[hub]``; the token from $CAMHUB_WEB_TOKEN unless
+    --web-token-file names one."""
+    if args.web is not None:
+        overlay.set(("hub", "web"), args.web, "--web")
+    if args.no_web:
+        overlay.set(("hub", "dashboard"), False, "--no-web")
+    if args.web_expose:
+        overlay.set(("hub", "web_expose"), True, "--web-expose")
     if args.web_token_file is not None:
-        try:
-            path: Path = args.web_token_file
-            token = path.read_text().strip().splitlines()
-        except OSError as exc:
-            raise OptionError(f"cannot read --web-token-file: {exc.strerror or exc}") from None
-        if not token or not token[0].strip():
-            raise OptionError(f"--web-token-file {args.web_token_file} is empty")
-        return token[0].strip()
-    return os.environ.get(TOKEN_ENV) or None
-
-
-def web_options(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "web": None if args.no_web else args.web,
-        "web_expose": args.web_expose,
-        "web_token": read_token(args),
-        "tls_cert": args.tls_cert,
-        "tls_key": args.tls_key,
-    }
+        overlay.set(("hub", "web_token_file"), str(args.web_token_file), "--web-token-file")
+    elif os.environ.get(TOKEN_ENV):
+        overlay.set(("hub", "web_token"), os.environ[TOKEN_ENV], f"${TOKEN_ENV}")
+    for key in ("tls_cert", "tls_key"):
+        if getattr(args, key) is not None:
+            overlay.set(("hub", key), getattr(args, key), "--" + key.replace("_", "-"))
 
 
 def register(subparsers: Any) -> None:
@@ -104,8 +90,7 @@ def register(subparsers: Any) -> None:
         "cameras",
         nargs="*",
         metavar="CAMERA_URL",
-        help="cameras the hub reads itself, with the same sources as camhub send "
-        "(ipwebcam://HOST, droidcam://HOST, rtsp://..., http://.../video, 0, testsrc...)",
+        help=f"cameras the hub reads itself, with the same sources as camhub send ({FORMS_HELP})",
     )
     parser.add_argument(
         "--name",
@@ -121,15 +106,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="TOML/YAML fleet file; its [hub] section (bind, web, offline_after) sets the "
-        "defaults, and options given here win; its cameras with pull = true are read by "
-        "the hub, the others are listed as expected from camhub send",
+        help="TOML/YAML fleet file; every option here has a key there ([hub], [hub.record], "
+        "[mqtt], [[webhooks]], [detect]...), and options given here win; its cameras with "
+        "pull = true are read by the hub, the others are listed as expected from camhub send",
     )
     add_web_options(parser)
     parser.add_argument(
         "--display",
         choices=MODES,
-        default="none",
         help="also show frames on this machine's desktop: one window per "
         "camera, or one montage window (needs a GUI build of OpenCV)",
     )
@@ -152,8 +136,7 @@ def register(subparsers: Any) -> None:
         "--status-every",
         metavar="S",
         type=float,
-        default=10.0,
-        help="log a status line per camera every S seconds (0: never)",
+        help="log a status line per camera every S seconds (default 10; 0: never)",
     )
     add_record_options(parser)
     add_notify_options(parser)
@@ -181,25 +164,21 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def pulled_jobs(args: argparse.Namespace, config: FleetConfig | None) -> list[CameraJob]:
-    """Cameras the hub reads itself: the fleet file's ``pull = true`` ones, then the
-    command line's CAMERA_URLs."""
-    jobs: list[CameraJob] = []
-    if config is not None:
-        pulled = [c for c in config.cameras if c.pull]
-        auto = iter(pull_names([c.source for c in pulled if c.name is None]))
-        jobs += [job_from_config(c, c.name or next(auto)) for c in pulled]
-    for source in args.cameras:
-        parse_source(source)  # a malformed URL fails now, before anything listens
+def camera_overlay(args: argparse.Namespace, overlay: Overlay) -> None:
+    """CAMERA_URLs: cameras the hub reads itself, after the fleet file's."""
     names: list[str] = args.name or []
     if names and len(names) != len(args.cameras):
-        raise CamhubError(
+        raise OptionError(
             f"got {len(names)} --name options for {len(args.cameras)} CAMERA_URLs; "
             "give one per CAMERA_URL"
         )
-    names = names or pull_names(args.cameras)
-    jobs += [CameraJob(name, source) for name, source in zip(names, args.cameras, strict=True)]
-    return jobs
+    for i, source in enumerate(args.cameras):
+        camera = {"source": source, "pull": True}
+        if names:
+            camera["name"] = names[i]
+        overlay.append(
+            ("cameras",), camera, "CAMERA_URL", keys={"name": "--name", "source": "CAMERA_URL"}
+        )
 
 
 def add_record_options(parser: argparse.ArgumentParser) -> None:
@@ -234,27 +213,30 @@ def add_record_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="cap all recordings at GB in total, deleting the oldest (default: no cap)",
     )
+    group.add_argument(
+        "--record-labels",
+        metavar="LABELS",
+        help="in events mode, record only around events of these labels, e.g. "
+        "person,car,motion (default: every label but offline)",
+    )
 
 
-def record_options(args: argparse.Namespace, config: FleetConfig) -> dict[str, Any]:
-    settings = record_settings(config, args.record)
-    changes: dict[str, float] = {}
-    for key in ("keep_days", "max_gb"):
-        value = getattr(args, key)
-        if value is not None:
-            if value < 0:
-                raise OptionError(f"--{key.replace('_', '-')} must not be negative, got {value}")
-            changes[key] = value
-    if changes:
-        import dataclasses
-
-        settings = dataclasses.replace(settings, **changes)  # type: ignore[arg-type]
+def record_overlay(args: argparse.Namespace, overlay: Overlay) -> None:
     if args.no_data:
         if args.data is not None or args.record not in (None, "off"):
             raise OptionError("--no-data keeps nothing: drop --data and --record, or --no-data")
-        return {"data": None, "record": settings}
-    data = args.data or (Path(config.hub.data).expanduser() if config.hub.data else None)
-    return {"data": data or default_data_dir(), "record": settings}
+        overlay.remove(("hub", "data"), "--no-data")
+        overlay.set(("hub", "keep_data"), False, "--no-data")
+    if args.data is not None:
+        overlay.set(("hub", "data"), str(args.data), "--data")
+    if args.record is not None:
+        overlay.set(("hub", "record", "mode"), args.record, "--record")
+    for key in ("keep_days", "max_gb"):
+        if getattr(args, key) is not None:
+            overlay.set(("hub", "record", key), getattr(args, key), "--" + key.replace("_", "-"))
+    if args.record_labels is not None:
+        labels = [x.strip() for x in args.record_labels.split(",") if x.strip()]
+        overlay.set(("hub", "record", "event_labels"), labels, "--record-labels")
 
 
 def add_notify_options(parser: argparse.ArgumentParser) -> None:
@@ -310,73 +292,83 @@ def add_detect_options(parser: argparse.ArgumentParser) -> None:
     add_ray_options(det)
 
 
-def detect_config(args: argparse.Namespace, base: DetectConfig | None) -> DetectConfig | None:
-    """The config file's [detect] section with the command line's options on top."""
+def notify_overlay(args: argparse.Namespace, overlay: Overlay) -> None:
+    """--mqtt over [mqtt]'s host and port (its other keys stay); --webhook adds hooks."""
+    if args.mqtt is not None:
+        try:
+            host, port = parse_broker(args.mqtt)
+        except NotifySettingsError as exc:
+            raise OptionError(f"--mqtt: {exc}") from None
+        overlay.set(("mqtt", "host"), host, "--mqtt").set(("mqtt", "port"), port, "--mqtt")
+    elif args.mqtt_prefix is not None or args.ha_discovery:
+        overlay.requires(
+            ("mqtt",), "--mqtt-prefix and --ha-discovery need --mqtt HOST[:PORT] (or [mqtt])"
+        )
+    if args.mqtt_prefix is not None:
+        overlay.set(("mqtt", "prefix"), args.mqtt_prefix, "--mqtt-prefix")
+    if args.ha_discovery:
+        overlay.set(("mqtt", "discovery"), True, "--ha-discovery")
+    for url in args.webhook:
+        overlay.append(("webhooks",), {"url": url}, "--webhook")
+
+
+def detect_overlay(args: argparse.Namespace, overlay: Overlay) -> None:
+    """--detect and its companions over [detect]."""
     given = {
-        "labels": None
-        if args.detect is None
-        else (
-            []
-            if args.detect.strip() == "all"
-            else [x.strip() for x in args.detect.split(",") if x.strip()]
-        ),
-        "model": args.model,
-        "labels_file": args.labels,
-        "detect_fps": args.detect_fps,
-        "workers": args.detect_workers,
-        "motion_gated": False if args.no_motion_gate else None,
+        ("model", "--model"): args.model,
+        ("labels_file", "--labels"): args.labels,
+        ("detect_fps", "--detect-fps"): args.detect_fps,
+        ("workers", "--detect-workers"): args.detect_workers,
+        ("motion_gated", "--no-motion-gate"): False if args.no_motion_gate else None,
     }
-    changes = {k: v for k, v in given.items() if v is not None}
-    if base is None and args.detect is None:
-        if changes:
-            raise OptionError(
-                "--model/--labels/--detect-* need --detect LABELS (or a [detect] section)"
-            )
-        return None
-    try:
-        cfg = DetectConfig.model_validate({**(base or DetectConfig()).model_dump(), **changes})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        cause = first.get("ctx", {}).get("error")
-        if isinstance(cause, UnknownLabel):  # --detect motorbke: point at the label
-            loc = (*loc, *cause.where)
-        where = ".".join(str(p) for p in loc)
-        message = str(first["msg"]).removeprefix("Value error, ")
-        raise OptionError(f"detection option {where}: {message}") from None
-    return cfg if cfg.enabled else None
+    if args.detect is not None:
+        text = args.detect.strip()
+        labels = [] if text == "all" else [x.strip() for x in text.split(",") if x.strip()]
+        overlay.set(("detect", "labels"), labels, "--detect")
+    elif any(v is not None for v in given.values()):
+        overlay.requires(
+            ("detect",), "--model/--labels/--detect-* need --detect LABELS (or a [detect] section)"
+        )
+    for (key, option), value in given.items():
+        if value is not None:
+            overlay.set(("detect", key), value, option)
+    ray_overlay(args, overlay)
+
+
+def hub_overlay(args: argparse.Namespace) -> Overlay:
+    """Every option given on the command line, as keys of the fleet file."""
+    overlay = Overlay()
+    if args.bind:
+        overlay.set(("hub", "bind"), list(args.bind), "--bind")
+    web_overlay(args, overlay)
+    if args.display is not None:
+        overlay.set(("hub", "display"), args.display, "--display")
+    if args.offline_after is not None:
+        overlay.set(("hub", "offline_after"), args.offline_after, "--offline-after")
+    for text in args.processor:
+        overlay.append(("hub", "processors"), text, "--processor")
+    if args.status_every is not None:
+        overlay.set(("hub", "status_every"), args.status_every, "--status-every")
+    record_overlay(args, overlay)
+    notify_overlay(args, overlay)
+    detect_overlay(args, overlay)
+    if args.phones:
+        overlay.set(("hub", "phones"), True, "--phones")
+    for key in ("phones_dir", "phones_host"):
+        if getattr(args, key) is not None:
+            overlay.set(("hub", key), getattr(args, key), "--" + key.replace("_", "-"))
+    for key, value in security_config(args).items():
+        overlay.set(("hub", "security", key), value, "--" + key.replace("_", "-"))
+    camera_overlay(args, overlay)
+    return overlay
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else FleetConfig()
-    hub_cfg = config.hub
-    if args.web is None:
-        args.web = DEFAULT_PHONES_WEB if args.phones else hub_cfg.web
-    detect = detect_config(args, config.detect)
-    if args.detect_on == "ray" and detect is None:
-        raise OptionError("--detect-on ray needs --detect LABELS (or a [detect] section)")
-    options = ServiceOptions(
-        bind=args.bind or [hub_cfg.bind],
-        display=args.display,
-        offline_after=hub_cfg.offline_after if args.offline_after is None else args.offline_after,
-        processors=parse_processors(args.processor),
-        status_every=args.status_every,
-        security=security_from_args(args),
-        pull=pulled_jobs(args, config),
-        expected=[c.name for c in (config.cameras if config else []) if c.name and not c.pull],
-        mqtt=mqtt_from_options(
-            config.mqtt, args.mqtt, prefix=args.mqtt_prefix, discovery=args.ha_discovery
-        ),
-        webhooks=webhooks_from_options(config.webhooks, args.webhook),
-        detect=detect,
-        detect_on=ray_options(args),
-        phones=args.phones,
-        phones_dir=args.phones_dir,
-        phones_host=args.phones_host,
-        **web_options(args),
-        **record_options(args, config),
-    )
-    service = HubService(options)
+    # Everything is checked before anything starts: the file and the options together
+    # (pure), then what only the file system can tell (keys, token, model files).
+    service = HubService(read_config(args.config, hub_overlay(args)))
+    if service.security is None:
+        log.warning("%s", PLAINTEXT_WARNING)
     stop = threading.Event()
     with stop_on_signals(stop):
         service.start()

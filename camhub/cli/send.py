@@ -9,27 +9,19 @@ import threading
 
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.cli._status import StatusBoard
-from camhub.config import CameraConfig, FleetConfig, load_config
+from camhub.config import FleetConfig, Overlay, read_config
 from camhub.encoding import CODEC_CHOICES
-from camhub.security import add_security_args, security_from_args
+from camhub.security import add_security_args
+from camhub.security.options import SENDER_PLAINTEXT_WARNING, sender_security
 from camhub.signals import stop_on_signals
-from camhub.sources import parse_source
+from camhub.sources.uri import forms_table
 from camhub.types import CamhubError
 
 log = logging.getLogger("camhub.send")
 
-EPILOG = """\
+EPILOG = f"""\
 sources:
-  rtsp://[USER:PASS@]HOST[:PORT]/PATH   RTSP/RTSPS camera (its H.264/H.265 passed through)
-  http://HOST:PORT/video                MJPEG over HTTP (JPEGs passed through untouched)
-  http://HOST:8080                      Android IP Webcam (its /video stream)
-  http://HOST:PORT/shot.jpg             JPEG snapshots, polled --rate times a second
-  ipwebcam://HOST[:PORT][?mode=rtsp]    IP Webcam app: MJPEG, or H.264 over RTSP
-  droidcam://HOST[:PORT]                DroidCam app (port 4747)
-  0, 1, /dev/video0                     local webcams
-  clip.mp4                              a video file in real time (--loop to repeat)
-  testsrc[:WxH@FPS]                     built-in moving test pattern
-  picamera[:N]                          Raspberry Pi camera (needs picamera2)
+{forms_table()}
 
 examples:
   camhub send testsrc --hub tcp://127.0.0.1:5555
@@ -55,9 +47,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="camera name (default: host name); give once per source, or once as a base "
         "name that gets -1, -2... suffixes",
     )
-    p.add_argument("--fps", type=_positive, help="send at most this many frames per second")
-    p.add_argument("--width", type=_width, help="shrink frames wider than this many pixels")
-    p.add_argument("--quality", type=_quality, default=85, help="JPEG quality 1-100 (85)")
+    p.add_argument("--fps", type=float, help="send at most this many frames per second")
+    p.add_argument("--width", type=int, help="shrink frames wider than this many pixels")
+    p.add_argument("--quality", type=int, help="JPEG quality 1-100 (85)")
     p.add_argument("--raw", action="store_true", help="send raw arrays instead of JPEG")
     p.add_argument(
         "--reencode",
@@ -68,13 +60,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--codec",
         choices=CODEC_CHOICES,
-        default="auto",
         help="auto (default): pass the camera's own H.264/H.265 through and encode pictures "
         "as H.264, for a hub that takes video (JPEG otherwise, and for MJPEG cameras); "
         "h264: MJPEG cameras too; jpeg: always JPEG",
     )
     p.add_argument("--loop", action="store_true", help="replay video files forever")
-    p.add_argument("--rate", type=_positive, default=5.0, help="snapshot polls per second (5)")
+    p.add_argument("--rate", type=float, help="snapshot polls per second (5)")
     p.add_argument(
         "--timeout", type=_positive, default=5.0, help="camera open/read timeout in seconds (5)"
     )
@@ -93,73 +84,51 @@ def _positive(text: str) -> float:
     return value
 
 
-def _width(text: str) -> int:
-    if not text.isdigit() or not 16 <= int(text) <= 7680:
-        raise argparse.ArgumentTypeError(f"width must be 16..7680 pixels, got {text!r}")
-    return int(text)
+_CAMERA_OPTIONS = {
+    "fps": "--fps",
+    "width": "--width",
+    "quality": "--quality",
+    "snapshot_rate": "--rate",
+    "codec": "--codec",
+    "name": "--name",
+    "source": "SOURCE",
+}
 
 
-def _quality(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise argparse.ArgumentTypeError(f"quality must be 1..100, got {text!r}")
-    return int(text)
-
-
-def job_from_config(cam: CameraConfig, name: str, timeout: float = 5.0) -> CameraJob:
-    """The streaming job for one fleet-file camera (``camhub send`` and pulled cameras)."""
-    return CameraJob(
-        name=name,
-        source=cam.source,
-        fps=cam.fps,
-        width=cam.width,
-        quality=cam.quality,
-        encoding=cam.encoding,
-        reencode=cam.reencode,
-        codec=cam.codec,
-        loop=cam.loop,
-        snapshot_rate=cam.snapshot_rate,
-        timeout=timeout,
-    )
-
-
-def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list[CameraJob]:
-    """Cameras from the config file (except those the hub pulls), then those on the
-    command line."""
-    jobs: list[CameraJob] = []
-    if config is not None:
-        pushed = [c for c in config.cameras if not c.pull]
-        auto = iter(default_names(len([c for c in pushed if c.name is None])))
-        for cam in pushed:
-            jobs.append(job_from_config(cam, cam.name or next(auto), args.timeout))
-    for source in args.sources:
-        parse_source(source)  # a malformed source fails now, before anything starts
+def send_overlay(args: argparse.Namespace) -> Overlay:
+    """The SOURCEs as cameras after the fleet file's, with the per-camera options."""
+    overlay = Overlay()
+    if args.hub is not None:
+        overlay.set(("hub", "address"), args.hub, "--hub")
     names: list[str] = args.name or []
-    if args.sources:
-        if len(names) == len(args.sources):
-            pass
-        elif len(names) <= 1:
-            names = default_names(len(args.sources), names[0] if names else None)
-        else:
+    if args.sources and len(names) != len(args.sources):
+        if len(names) > 1:
             raise CamhubError(
                 f"got {len(names)} --name options for {len(args.sources)} sources; "
                 "give one per source, or a single base name"
             )
+        names = default_names(len(args.sources), names[0] if names else None)
+    given = {"fps": args.fps, "width": args.width, "quality": args.quality}
     for name, source in zip(names, args.sources, strict=False):
-        jobs.append(
-            CameraJob(
-                name=name,
-                source=source,
-                fps=args.fps,
-                width=args.width,
-                quality=args.quality,
-                encoding="raw" if args.raw else "jpeg",
-                reencode=args.reencode,
-                codec=args.codec,
-                loop=args.loop,
-                snapshot_rate=args.rate,
-                timeout=args.timeout,
-            )
-        )
+        camera = {
+            "name": name,
+            "source": source,
+            **{k: v for k, v in given.items() if v is not None},
+            "encoding": "raw" if args.raw else "jpeg",
+            "reencode": args.reencode,
+            **({} if args.codec is None else {"codec": args.codec}),
+            "loop": args.loop,
+            **({} if args.rate is None else {"snapshot_rate": args.rate}),
+        }
+        overlay.append(("cameras",), camera, "SOURCE", keys=_CAMERA_OPTIONS)
+    return overlay
+
+
+def jobs_from_config(config: FleetConfig, timeout: float = 5.0) -> list[CameraJob]:
+    """The cameras to send: all but those the hub pulls, unnamed ones after this host."""
+    pushed = [c for c in config.cameras if not c.pull]
+    auto = iter(default_names(len([c for c in pushed if c.name is None])))
+    jobs = [c.job(c.name or next(auto), timeout) for c in pushed]
     if not jobs:
         raise CamhubError(
             "no cameras: name at least one SOURCE, or --config FILE with cameras "
@@ -169,9 +138,12 @@ def jobs_from_args(args: argparse.Namespace, config: FleetConfig | None) -> list
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config) if args.config else None
-    hub = args.hub or (config.hub.address if config else "tcp://127.0.0.1:5555")
-    agent = Agent(hub, jobs_from_args(args, config), security=security_from_args(args))
+    config = read_config(args.config, send_overlay(args))
+    jobs = jobs_from_config(config, args.timeout)
+    security = sender_security(args)
+    agent = Agent(config.hub.address, jobs, security=security)
+    if security is None:  # once everything else is known to be good
+        logging.getLogger("camhub.security").warning("%s", SENDER_PLAINTEXT_WARNING)
     stop = threading.Event()
     with stop_on_signals(stop):
         agent.start()

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 import numpy as np
 import numpy.typing as npt
 
+from camhub.section import Section
 from camhub.types import ArgumentError, CamhubError, Image
 
 
@@ -60,11 +61,31 @@ class Box:
         }
 
 
+class BackendConfig(Section):
+    """Base of a detector backend's config section (``[detect.detector]``): a ``type``
+    literal names the backend, the other fields are its options. ``options()`` turns them
+    into constructor keywords."""
+
+    type: str
+    default: ClassVar[bool] = False
+    """The backend used when the config names neither a detector nor a model."""
+    model_suffixes: ClassVar[tuple[str, ...]] = ()
+    """Model files it reads (``.onnx``): ``[detect] model = FILE`` picks it."""
+    files: ClassVar[tuple[str, ...]] = ()
+    """Fields that name files, checked to exist before the hub starts."""
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments for the detector class (default: the fields as they are)."""
+        return self.model_dump(exclude={"type"}, exclude_none=True)
+
+
 class Detector:
     """Base class of object detectors. One instance lives in one worker process."""
 
     type_name: ClassVar[str] = ""
     """Registry key, e.g. ``"darknet"`` or ``"onnx"``."""
+    config: ClassVar[type[BackendConfig] | None] = None
+    """The backend's config section (its ``type`` literal is ``type_name``)."""
 
     labels: list[str]
     input_size: tuple[int, int]
@@ -91,12 +112,36 @@ def register(cls: type[Detector]) -> type[Detector]:
     """Class decorator: make ``cls`` available by its ``type_name``."""
     if not cls.type_name or not cls.type_name.isidentifier():
         raise ArgumentError(f"{cls.__name__}.type_name must be a short identifier")
+    config = _own_config(cls)
+    if config is not None:
+        named = get_args(config.model_fields["type"].annotation)
+        if named != (cls.type_name,):
+            raise ArgumentError(
+                f"{config.__name__}.type must be Literal[{cls.type_name!r}], got {named}"
+            )
     _REGISTRY[cls.type_name] = cls
     return cls
 
 
+def _own_config(cls: type[Detector]) -> type[BackendConfig] | None:
+    """The config section ``cls`` declares itself (a subclass does not inherit its base's:
+    that one names the base's type)."""
+    config: type[BackendConfig] | None = cls.__dict__.get("config")
+    return config
+
+
 def detector_types() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def detector_configs() -> dict[str, type[BackendConfig]]:
+    """Each registered backend's config section by type name (for a tagged union)."""
+    out = {}
+    for name, cls in sorted(_REGISTRY.items()):
+        config = _own_config(cls)
+        if config is not None:
+            out[name] = config
+    return out
 
 
 def detector_class(type_name: str) -> type[Detector]:

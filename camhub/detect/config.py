@@ -1,6 +1,11 @@
-"""The ``[detect]`` section of the config file: which objects, which model, and per-camera
+"""The ``[detect]`` section of the config file: which objects, which detector, and per-camera
 zones and counting lines. Pure validation (no file is opened here; a missing model file
-fails when the hub starts, naming it).
+fails before the hub starts, naming it).
+
+Each detector backend brings its own section (a :class:`~camhub.detect.base.BackendConfig`
+with a ``type`` literal, named by the detector class's ``config``); ``[detect.detector]`` is
+one of them, chosen by ``type`` from the detector registry, so a new backend needs no edit
+here.
 
 Example (TOML)::
 
@@ -10,6 +15,12 @@ Example (TOML)::
     # model = "yolov8n.onnx"        # default: the built-in YOLOv3-tiny (80 COCO classes)
     # labels_file = "coco.txt"      # default: from the model's metadata
 
+    # or, naming the backend and its own options:
+    # [detect.detector]
+    # type = "onnx"
+    # model = "yolov8n.onnx"
+    # score = 0.4
+
     [detect.cameras.door]
     detect_fps = 8
     zones = [{ name = "porch", points = [[200, 300], [440, 300], [440, 480], [200, 480]], loiter_s = 30 }]
@@ -18,24 +29,60 @@ Example (TOML)::
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from camhub.detect.labels import COCO_LABELS, resolve_all
-from camhub.detect.pool import DetectorSpec
-from camhub.detect.scheduler import CameraSettings
-from camhub.detect.zones import Line, Zone, polygon
+from camhub.detect.base import BackendConfig
+from camhub.section import PluginUnion, Section, uses_plugins
+
+if TYPE_CHECKING:
+    from camhub.detect.pool import DetectorSpec
+    from camhub.detect.scheduler import CameraSettings
 
 Coord = Annotated[float, Field(ge=0, le=100_000)]
 PointList = Annotated[list[tuple[Coord, Coord]], Field(min_length=3, max_length=64)]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DetectorSections(PluginUnion):
+    """One registered detector backend's section, chosen by ``type``."""
+
+    @classmethod
+    def members(cls) -> Sequence[type[Section]]:
+        from camhub.detect.base import detector_configs
+
+        return list(detector_configs().values())
 
 
-class ZoneConfig(_Section):
+def _reader(model: str) -> type[BackendConfig]:
+    """The backend that reads this kind of model file."""
+    from camhub.detect.base import detector_configs
+
+    configs = detector_configs().values()
+    suffix = PurePath(model).suffix.lower()
+    chosen = next((c for c in configs if suffix in c.model_suffixes), None)
+    if chosen is None:
+        readers = sorted({x for c in configs for x in c.model_suffixes})
+        raise ValueError(
+            f"no detector reads {suffix or 'suffix-less'} model files "
+            f"(known: {', '.join(readers) or 'none'})"
+        )
+    return chosen
+
+
+def check_files(config: BackendConfig) -> None:
+    """Before the hub starts: every file the backend's section names exists (read-only)."""
+    from camhub.detect.base import DetectorError
+
+    for key in config.files:
+        path = getattr(config, key, None)
+        if isinstance(path, str) and not Path(path).expanduser().is_file():
+            raise DetectorError(f"{key.removesuffix('_file')} file {path} does not exist")
+
+
+class ZoneConfig(Section):
     """A polygon in frame pixels; an object is in it when the bottom centre of its box is."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$", description="Zone name.")
@@ -46,7 +93,7 @@ class ZoneConfig(_Section):
     )
 
 
-class LineConfig(_Section):
+class LineConfig(Section):
     """A counting line from ``a`` to ``b``: crossing it right-to-left (seen along a -> b)
     counts ``in``, the other way ``out``."""
 
@@ -62,23 +109,40 @@ class LineConfig(_Section):
         return self
 
 
-class CameraDetectConfig(_Section):
+class CameraDetectConfig(Section):
+    """One camera's detection settings (``[detect.cameras.NAME]``)."""
+
     detect_fps: float | None = Field(default=None, gt=0, le=60, description="Looks per second.")
     enabled: bool = Field(default=True, description="Detect on this camera.")
-    zones: list[ZoneConfig] = Field(default_factory=list, max_length=64)
-    lines: list[LineConfig] = Field(default_factory=list, max_length=64)
+    zones: list[ZoneConfig] = Field(
+        default_factory=list, max_length=64, description="Zones objects are counted in."
+    )
+    lines: list[LineConfig] = Field(
+        default_factory=list, max_length=64, description="Lines whose crossings are counted."
+    )
 
 
-class DetectConfig(_Section):
+@uses_plugins
+class DetectConfig(Section):
     """Object detection and tracking on the hub."""
+
+    # Built on first use: the detector backends register while this module loads.
+    model_config = ConfigDict(defer_build=True)
 
     enabled: bool = Field(default=True, description="Run object detection.")
     labels: list[str] = Field(
         default_factory=lambda: ["person"],
         description="Labels to track (model label names; empty: every label).",
     )
+    detector: DetectorSections | None = Field(
+        default=None,
+        description="The detector backend and its options, chosen by type "
+        "(default: from model, else the built-in YOLOv3-tiny).",
+    )
     model: str | None = Field(
-        default=None, description="ONNX model file (default: the built-in YOLOv3-tiny)."
+        default=None,
+        description="Model file, short for [detect.detector] with the backend that reads "
+        "this kind of file (default: the built-in YOLOv3-tiny).",
     )
     labels_file: str | None = Field(
         default=None, description="Labels, one per line (default: from the model)."
@@ -100,12 +164,21 @@ class DetectConfig(_Section):
         default_factory=dict, description="Per-camera settings, zones and lines."
     )
 
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        if value is not None:
+            _reader(value)
+        return value
+
     @model_validator(mode="after")
     def _known_labels(self) -> DetectConfig:
         # The built-in model's labels are known without loading it, so a misspelt one fails
         # here, at its line, before the hub starts. Another model's labels are checked when
         # it loads (ObjectDetection.start); old names (motorbike) are accepted by both.
-        if self.model is None and self.labels_file is None:
+        if self.detector is None and self.model is None and self.labels_file is None:
+            from camhub.detect.labels import COCO_LABELS, resolve_all
+
             resolve_all(self.labels, COCO_LABELS, ("labels",))
             for name, cam in self.cameras.items():
                 for i, zone in enumerate(cam.zones):
@@ -114,18 +187,46 @@ class DetectConfig(_Section):
                     resolve_all(line.labels, COCO_LABELS, ("cameras", name, "lines", i, "labels"))
         return self
 
-    def spec(self) -> DetectorSpec:
+    @model_validator(mode="after")
+    def _one_detector(self) -> DetectConfig:
+        shorthand = {"model", "labels_file", "score"} & self.model_fields_set
+        if self.detector is not None and shorthand:
+            raise ValueError(
+                f"give {', '.join(sorted(shorthand))} inside [detect.detector], or leave "
+                "[detect.detector] out"
+            )
+        return self
+
+    def backend(self) -> BackendConfig:
+        """The detector section: ``[detect.detector]``, else the one that ``model``,
+        ``labels_file`` and ``score`` stand for."""
+        if self.detector is not None:
+            assert isinstance(self.detector, BackendConfig)
+            return self.detector
         if self.model is None:
-            options: dict[str, object] = {"score_threshold": self.score}
-            if self.labels_file is not None:
-                options["labels"] = self.labels_file
-            return DetectorSpec("darknet", options, threads=self.threads)
-        options = {"model": self.model, "score_threshold": self.score}
-        if self.labels_file is not None:
-            options["labels"] = self.labels_file
-        return DetectorSpec("onnx", options, threads=self.threads)
+            from camhub.detect.base import detector_configs
+
+            chosen = next((c for c in detector_configs().values() if c.default), None)
+            if chosen is None:
+                raise ValueError("no default detector is registered: set model")
+        else:
+            chosen = _reader(self.model)
+        given = {"model": self.model, "labels_file": self.labels_file, "score": self.score}
+        fields = chosen.model_fields
+        return chosen.model_validate(
+            {k: v for k, v in given.items() if k in fields and v is not None}
+        )
+
+    def spec(self) -> DetectorSpec:
+        from camhub.detect.pool import DetectorSpec
+
+        backend = self.backend()
+        return DetectorSpec(backend.type, backend.options(), threads=self.threads)
 
     def camera_settings(self) -> dict[str, CameraSettings]:
+        from camhub.detect.scheduler import CameraSettings
+        from camhub.detect.zones import Line, Zone, polygon
+
         out = {}
         for name, cam in self.cameras.items():
             out[name] = CameraSettings(

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
-from camhub.detect.base import Box, Detector, DetectorError, letterbox, nms, register, to_boxes
+from camhub.detect.base import (
+    BackendConfig,
+    Box,
+    Detector,
+    DetectorError,
+    letterbox,
+    nms,
+    register,
+    to_boxes,
+)
 from camhub.detect.labels import canonical
 from camhub.detect.models import default_model_files
 from camhub.types import Image
@@ -40,9 +51,37 @@ def _clip(xywh: npt.NDArray[np.float32], w: int, h: int) -> npt.NDArray[np.float
     return xywh
 
 
+class DarknetConfig(BackendConfig):
+    """The built-in YOLOv3-tiny, or another Darknet model (``cfg`` + ``weights``)."""
+
+    type: Literal["darknet"] = "darknet"
+    default: ClassVar[bool] = True
+    files: ClassVar[tuple[str, ...]] = ("cfg", "weights", "labels_file")
+    cfg: str | None = Field(default=None, description="Darknet .cfg (default: built-in).")
+    weights: str | None = Field(default=None, description="Darknet .weights (default: built-in).")
+    labels_file: str | None = Field(
+        default=None, description="Labels, one per line (default: the built-in COCO names)."
+    )
+    score: float = Field(default=0.3, gt=0, lt=1, description="Minimum detection score.")
+    input_size: int = Field(
+        default=416, ge=32, le=2048, multiple_of=32, description="Model input, pixels."
+    )
+    zoom_out: bool = Field(
+        default=True, description="A second, zoomed-out pass when the first finds nothing."
+    )
+
+    def options(self) -> dict[str, Any]:
+        out = self.model_dump(exclude={"type", "labels_file", "score"}, exclude_none=True)
+        out["score_threshold"] = self.score
+        if self.labels_file is not None:
+            out["labels"] = self.labels_file
+        return out
+
+
 @register
 class DarknetDetector(Detector):
     type_name = "darknet"
+    config = DarknetConfig
 
     def __init__(
         self,

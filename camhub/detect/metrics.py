@@ -2,127 +2,93 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from camhub.detect.scheduler import FAILED, ObjectDetection
-from camhub.web.metrics import _Writer
-
-Sample = tuple[Sequence[tuple[str, str]], float | int | bool]
+from camhub.metrics import Exposition, Sample
 
 
-def render(det: ObjectDetection) -> str:
+def collect(out: Exposition, det: ObjectDetection) -> None:
     cams = det.camera_stats()
     workers = det.pool.stats()
-    w = _Writer()
+    per_camera = [(c, [("camera", c.camera)]) for c in cams]
+    per_worker = [(w, [("worker", str(w.worker))]) for w in workers]
 
-    def per_camera(key: str) -> list[Sample]:
-        return [([("camera", str(c["camera"]))], _num(c[key])) for c in cams]
-
-    def per_worker(key: str) -> list[Sample]:
-        return [([("worker", str(s["worker"]))], _num(s[key])) for s in workers]
-
-    w.family(
+    out.gauge(
         "camhub_detect_failed",
-        "gauge",
         "1 while the camera's detector worker is being restarted.",
-        [([("camera", str(c["camera"]))], c["status"] == FAILED) for c in cams],
+        [(labels, c.status == FAILED) for c, labels in per_camera],
     )
-    w.family(
-        "camhub_detect_fps", "gauge", "Detector runs per second achieved.", per_camera("detect_fps")
+    out.gauge(
+        "camhub_detect_fps",
+        "Detector runs per second achieved.",
+        [(labels, c.detect_fps) for c, labels in per_camera],
     )
-    w.family(
+    out.counter(
         "camhub_detect_looks_total",
-        "counter",
         "Frames looked at (motion checked).",
-        per_camera("looks"),
+        [(labels, c.looks) for c, labels in per_camera],
     )
-    w.family(
+    out.counter(
         "camhub_detect_inferences_total",
-        "counter",
         "Frames (or regions) the detector ran on.",
-        per_camera("inferences"),
+        [(labels, c.inferences) for c, labels in per_camera],
     )
-    w.family(
+    out.counter(
         "camhub_detect_no_motion_total",
-        "counter",
         "Looks skipped because nothing moved.",
-        per_camera("no_motion"),
+        [(labels, c.no_motion) for c, labels in per_camera],
     )
-    w.family(
+    out.counter(
         "camhub_detect_skipped_total",
-        "counter",
         "Frames never looked at (rate limit or busy).",
-        per_camera("skipped"),
+        [(labels, c.skipped) for c, labels in per_camera],
     )
-    w.family(
+    out.counter(
         "camhub_detect_failed_total",
-        "counter",
         "Looks lost to a crashed or hung worker.",
-        per_camera("failed"),
+        [(labels, c.failed) for c, labels in per_camera],
     )
-    w.family(
+    out.gauge(
         "camhub_detect_inference_ms",
-        "gauge",
         "Latest inference time per image.",
-        per_camera("inference_ms"),
+        [(labels, c.inference_ms) for c, labels in per_camera],
     )
-    w.family(
+    out.gauge(
         "camhub_detect_queue_wait_ms",
-        "gauge",
         "Frame arrival to dispatch.",
-        per_camera("queue_wait_ms"),
+        [(labels, c.queue_wait_ms) for c, labels in per_camera],
     )
-    objects: list[Sample] = []
-    for c in cams:
-        counts = c["counts"]
-        assert isinstance(counts, dict)
-        by_label = counts.get("objects", {})
-        for label, n in by_label.items():
-            objects.append(([("camera", str(c["camera"])), ("label", label)], n))
-    w.family("camhub_detect_objects", "gauge", "Objects tracked now.", objects)
-    lines: list[Sample] = []
-    for c in cams:
-        counts = c["counts"]
-        assert isinstance(counts, dict)
-        for line, dirs in counts.get("lines", {}).items():
-            for direction, n in dirs.items():
-                lines.append(
-                    ([("camera", str(c["camera"])), ("line", line), ("direction", direction)], n)
-                )
-    w.family(
-        "camhub_detect_line_crossings_total",
-        "counter",
-        "Objects that crossed a counting line.",
-        lines,
+    objects: list[Sample] = [
+        ([("camera", c.camera), ("label", label)], n)
+        for c in cams
+        for label, n in c.counts.objects.items()
+    ]
+    out.gauge("camhub_detect_objects", "Objects tracked now.", objects)
+    crossings: list[Sample] = [
+        ([("camera", c.camera), ("line", line), ("direction", direction)], n)
+        for c in cams
+        for line, directions in c.counts.lines.items()
+        for direction, n in directions.items()
+    ]
+    out.counter(
+        "camhub_detect_line_crossings_total", "Objects that crossed a counting line.", crossings
     )
-    w.family(
+    out.counter(
         "camhub_detect_worker_restarts_total",
-        "counter",
         "Worker restarts after a crash or hang.",
-        per_worker("restarts"),
+        [(labels, w.restarts) for w, labels in per_worker],
     )
-    w.family(
+    out.counter(
         "camhub_detect_worker_inferences_total",
-        "counter",
         "Jobs the worker ran.",
-        per_worker("inferences"),
+        [(labels, w.inferences) for w, labels in per_worker],
     )
-    w.family(
+    out.gauge(
         "camhub_detect_worker_rss_bytes",
-        "gauge",
         "Resident memory of the worker process.",
-        [([("worker", str(s["worker"]))], int(float(_num(s["rss_mb"])) * 2**20)) for s in workers],
+        [(labels, int(w.rss_mb * 2**20)) for w, labels in per_worker],
     )
-    w.family(
+    out.gauge(
         "camhub_detect_worker_busy",
-        "gauge",
         "1 while the worker runs a job.",
-        [([("worker", str(s["worker"]))], s["state"] == "busy") for s in workers],
+        [(labels, w.state == "busy") for w, labels in per_worker],
     )
-    return "\n".join(w.lines) + "\n"
-
-
-def _num(value: object) -> float | int | bool:
-    if isinstance(value, bool | int | float):
-        return value
-    return 0

@@ -1,7 +1,8 @@
 """From tracks to events: one :class:`CameraObjects` per camera turns the tracker's output
-into :class:`~camhub.events.model.EventUpdate` messages (``new`` when a track is confirmed,
-``update`` when its zones change, it crosses a line, starts loitering or gets a clearly
-better snapshot, ``end`` when it is lost), and keeps per-camera counts.
+into events through the shared :class:`~camhub.events.lifecycle.Lifecycle`, keyed by track
+(``new`` when a track is confirmed, ``update`` when its zones change, it crosses a line,
+starts loitering or gets a clearly better snapshot, ``end`` when it is lost), and keeps
+per-camera counts. A look that changes nothing worth telling copies nothing.
 
 The snapshot is the JPEG of the frame where the object scored best, with a penalty for a
 box cut off by the frame edge (a person half out of the picture makes a poor snapshot).
@@ -9,16 +10,16 @@ box cut off by the frame edge (a person half out of the picture makes a poor sna
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from camhub.detect.base import Box
+from camhub.detect.stats import ObjectCounts
 from camhub.detect.tracker import Track, Tracker
 from camhub.detect.zones import Line, Zone
-from camhub.events.model import Event, EventUpdate
+from camhub.events.lifecycle import Lifecycle, Publish
+from camhub.events.model import Event
 from camhub.types import CameraName, Frame
-
-Publish = Callable[[object], None]
 
 
 def snapshot_quality(
@@ -35,6 +36,7 @@ class _Live:
     """What the events layer remembers about one confirmed track."""
 
     event: Event
+    """The live event (the lifecycle's): changed in place, copied only when published."""
     zones_since: dict[str, float] = field(default_factory=dict)
     loitering: set[str] = field(default_factory=set)
     entered: list[dict[str, object]] = field(default_factory=list)
@@ -57,15 +59,22 @@ class CameraObjects:
         update_every: float = 1.0,
     ) -> None:
         self.camera = camera
-        self.publish = publish
         self.labels = frozenset(labels)
         """Labels to track (empty: every label the detector knows)."""
         self.zones = list(zones)
         self.lines = list(lines)
         self.tracker = tracker or Tracker()
         self.update_every = update_every
+        self._events: Lifecycle[int] = Lifecycle(publish)
         self._live: dict[int, _Live] = {}
-        self.events_started = 0
+
+    @property
+    def publish(self) -> Publish:
+        return self._events.publish
+
+    @property
+    def events_started(self) -> int:
+        return self._events.started
 
     def update(
         self,
@@ -102,22 +111,15 @@ class CameraObjects:
 
     def _observe(self, t: Track, frame: Frame, at: float, width: int, height: int) -> None:
         state = self._live.get(t.id)
-        changed: list[str] = []
+        new = state is None
         if state is None:
-            state = _Live(
-                Event(
-                    camera=self.camera,
-                    label=t.label,
-                    start=t.first_seen,
-                    track_id=t.id,
-                )
-            )
-            self._live[t.id] = state
+            event = Event(camera=self.camera, label=t.label, start=t.first_seen, track_id=t.id)
+            state = self._live[t.id] = _Live(event)
         ev = state.event
-        before = ev.copy() if state.best_quality >= 0 else None
         ev.score = t.score
         ev.top_score = max(ev.top_score or 0.0, t.score)
         ev.box = t.int_box
+        changed: list[str] = []
         if t.matched:
             q = snapshot_quality(t.int_box, t.score, width, height)
             if q > state.best_quality * 1.1 or state.best_quality < 0:
@@ -128,20 +130,30 @@ class CameraObjects:
                 changed.append("snapshot")
         changed += self._zones(t, state, at)
         changed += self._lines(t, state, at)
-        ev.data["crossed"] = list(state.crossed)
-        if before is None:
-            self.events_started += 1
+        if new:
             state.last_update = at
-            self.publish(EventUpdate("new", ev.copy()))
+            self._fill(state, at)
+            self._events.start(t.id, ev)
             return
         structural = any(c != "snapshot" for c in changed)
         if structural or (changed and at - state.last_update >= self.update_every):
             state.last_update = at
-            self.publish(EventUpdate("update", ev.copy(), before))
+            self._fill(state, at)
+            self._events.update(t.id)
+
+    @staticmethod
+    def _fill(state: _Live, at: float) -> None:
+        """The zone and line history in the event's data, as of ``at`` (just before it is
+        published: looks in between change only the lists, not the event)."""
+        data = state.event.data
+        data["entered"] = list(state.entered)
+        data["left"] = list(state.left)
+        data["loitering"] = sorted(state.loitering)
+        data["zone_time"] = {n: round(at - s, 3) for n, s in state.zones_since.items()}
+        data["crossed"] = list(state.crossed)
 
     def _zones(self, t: Track, state: _Live, at: float) -> list[str]:
         changed = []
-        ev = state.event
         foot = t.foot
         for z in self.zones:
             if not z.applies_to(t.label):
@@ -165,11 +177,8 @@ class CameraObjects:
             ):
                 state.loitering.add(z.name)
                 changed.append(f"loiter:{z.name}")
-        ev.zones = sorted(state.zones_since)
-        ev.data["entered"] = list(state.entered)
-        ev.data["left"] = list(state.left)
-        ev.data["loitering"] = sorted(state.loitering)
-        ev.data["zone_time"] = {n: round(at - s, 3) for n, s in state.zones_since.items()}
+        if changed:
+            state.event.zones = sorted(state.zones_since)
         return changed
 
     def _lines(self, t: Track, state: _Live, at: float) -> list[str]:
@@ -191,11 +200,10 @@ class CameraObjects:
         state = self._live.pop(t.id, None)
         if state is None:
             return
-        before = state.event.copy()
-        state.event.end = t.last_seen
-        self.publish(EventUpdate("end", state.event.copy(), before))
+        self._fill(state, t.last_seen)
+        self._events.end(t.id, t.last_seen)
 
-    def counts(self) -> dict[str, object]:
+    def counts(self) -> ObjectCounts:
         """Objects in view by label, objects per zone, and line counts."""
         by_label: dict[str, int] = {}
         for t in self.tracker.tracks:
@@ -205,9 +213,9 @@ class CameraObjects:
         for state in self._live.values():
             for name in state.event.zones:
                 in_zone[name] = in_zone.get(name, 0) + 1
-        return {
-            "objects": by_label,
-            "zones": in_zone,
-            "lines": {line.name: dict(line.counts) for line in self.lines},
-            "events_started": self.events_started,
-        }
+        return ObjectCounts(
+            objects=by_label,
+            zones=in_zone,
+            lines={line.name: dict(line.counts) for line in self.lines},
+            events_started=self.events_started,
+        )

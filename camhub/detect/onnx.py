@@ -22,12 +22,22 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
-from camhub.detect.base import Box, Detector, DetectorError, letterbox, nms, register, to_boxes
+from camhub.detect.base import (
+    BackendConfig,
+    Box,
+    Detector,
+    DetectorError,
+    letterbox,
+    nms,
+    register,
+    to_boxes,
+)
 from camhub.detect.darknet import read_labels
 from camhub.types import Image
 
@@ -99,9 +109,37 @@ def guess_layout(shape: Sequence[int | str | None], n_labels: int) -> Layout | N
     return None
 
 
+class OnnxConfig(BackendConfig):
+    """Your own ONNX export (YOLOv5/v7/v8/11, or one with NMS in the model)."""
+
+    type: Literal["onnx"] = "onnx"
+    model_suffixes: ClassVar[tuple[str, ...]] = (".onnx",)
+    files: ClassVar[tuple[str, ...]] = ("model", "labels_file")
+    model: str = Field(description="The .onnx file.")
+    labels_file: str | None = Field(
+        default=None, description="Labels, one per line (default: from the model's metadata)."
+    )
+    score: float = Field(default=0.3, gt=0, lt=1, description="Minimum detection score.")
+    layout: Layout = Field(default="auto", description="Output layout (auto: by shape).")
+    providers: list[str] | None = Field(
+        default=None, description="ONNX Runtime execution providers (default: best first)."
+    )
+    input_size: int | None = Field(
+        default=None, ge=32, le=4096, description="Input size, for models without a fixed one."
+    )
+
+    def options(self) -> dict[str, Any]:
+        out = self.model_dump(exclude={"type", "labels_file", "score"}, exclude_none=True)
+        out["score_threshold"] = self.score
+        if self.labels_file is not None:
+            out["labels"] = self.labels_file
+        return out
+
+
 @register
 class OnnxDetector(Detector):
     type_name = "onnx"
+    config = OnnxConfig
 
     def __init__(
         self,

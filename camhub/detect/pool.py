@@ -21,11 +21,13 @@ import multiprocessing as mp
 import os
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Literal
 
 from camhub.detect.base import Box, DetectorError
+from camhub.detect.stats import DetectorWorkerStats
 from camhub.types import ArgumentError, Image
 
 log = logging.getLogger("camhub.detect")
@@ -170,19 +172,19 @@ class Worker:
             self.process.join(timeout=timeout)
         self.kill()
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "worker": self.index,
-            "pid": self.pid,
-            "state": self.state,
-            "restarts": self.restarts,
-            "inferences": self.inferences,
-            "images": self.images,
-            "avg_ms": round(self.total_ms / self.inferences, 1) if self.inferences else None,
-            "last_ms": round(self.last_ms, 1),
-            "rss_mb": round(self.rss / 2**20, 1),
-            "last_error": self.last_error,
-        }
+    def stats(self) -> DetectorWorkerStats:
+        return DetectorWorkerStats(
+            worker=self.index,
+            pid=self.pid,
+            state=self.state,
+            restarts=self.restarts,
+            inferences=self.inferences,
+            images=self.images,
+            avg_ms=round(self.total_ms / self.inferences, 1) if self.inferences else None,
+            last_ms=round(self.last_ms, 1),
+            rss_mb=round(self.rss / 2**20, 1),
+            last_error=self.last_error,
+        )
 
 
 class DetectorPool:
@@ -325,5 +327,5 @@ class DetectorPool:
         for w in self.workers:
             w.stop()
 
-    def stats(self) -> list[dict[str, object]]:
+    def stats(self) -> Sequence[DetectorWorkerStats]:
         return [w.stats() for w in self.workers]

@@ -21,6 +21,7 @@ A worker that crashes or hangs is restarted by the pool; its cameras report
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -37,6 +38,7 @@ from camhub.detect.labels import resolve_all
 from camhub.detect.motion import MotionGate, Region
 from camhub.detect.objects import CameraObjects
 from camhub.detect.pool import DetectorPool, DetectorSpec, JobDone
+from camhub.detect.stats import CameraDetectionStats, DetectionStats, ObjectCounts
 from camhub.detect.tracker import Tracker
 from camhub.detect.zones import Line, Zone
 from camhub.store import CameraStore
@@ -64,7 +66,7 @@ class ObjectsUpdate:
     width: int
     height: int
     objects: list[dict[str, object]]
-    counts: dict[str, object]
+    counts: ObjectCounts
     region: Region | None
     status: str
 
@@ -75,7 +77,7 @@ class ObjectsUpdate:
             "width": self.width,
             "height": self.height,
             "objects": self.objects,
-            "counts": self.counts,
+            "counts": self.counts.as_dict(),
             "region": None if self.region is None else list(self.region),
             "status": self.status,
         }
@@ -122,23 +124,23 @@ class _Camera:
             return 0.0
         return (len(recent) - 1) / max(1e-6, recent[-1] - recent[0])
 
-    def stats(self, now: float) -> dict[str, object]:
-        return {
-            "camera": self.name,
-            "status": self.status,
-            "detect_fps": round(self.detect_fps(now), 2),
-            "detect_fps_target": self.settings.detect_fps,
-            "looks": self.looks,
-            "inferences": self.detections,
-            "full_frame": self.full_frame,
-            "no_motion": self.no_motion,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "inference_ms": round(self.infer_ms, 1),
-            "queue_wait_ms": round(self.wait_ms, 1),
-            "in_flight": self.in_flight,
-            "counts": self.objects.counts(),
-        }
+    def stats(self, now: float) -> CameraDetectionStats:
+        return CameraDetectionStats(
+            camera=self.name,
+            status=self.status,
+            detect_fps=round(self.detect_fps(now), 2),
+            detect_fps_target=self.settings.detect_fps,
+            looks=self.looks,
+            inferences=self.detections,
+            full_frame=self.full_frame,
+            no_motion=self.no_motion,
+            skipped=self.skipped,
+            failed=self.failed,
+            inference_ms=round(self.infer_ms, 1),
+            queue_wait_ms=round(self.wait_ms, 1),
+            in_flight=self.in_flight,
+            counts=self.objects.counts(),
+        )
 
 
 class ObjectDetection:
@@ -424,7 +426,7 @@ class ObjectDetection:
 
     # -- health -----------------------------------------------------------------------
 
-    def camera_stats(self) -> list[dict[str, object]]:
+    def camera_stats(self) -> list[CameraDetectionStats]:
         now = time.time()
         workers = self.pool.workers
         # With every local worker restarting, no camera is being served, not only those
@@ -433,8 +435,7 @@ class ObjectDetection:
         with self._lock:
             out = [c.stats(now) for c in sorted(self._cams.values(), key=lambda c: c.name)]
         if down:
-            for stats in out:
-                stats["status"] = FAILED
+            out = [dataclasses.replace(stats, status=FAILED) for stats in out]
         return out
 
     def latest(self, camera: CameraName) -> ObjectsUpdate | None:
@@ -450,16 +451,16 @@ class ObjectDetection:
             "lines": [{"name": ln.name, "a": list(ln.a), "b": list(ln.b)} for ln in settings.lines],
         }
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "labels": self.labels,
-            "model_labels": len(self.pool.labels),
-            "input_size": list(self.pool.input_size),
-            "batch_size": self.pool.batch_size,
-            "motion_gated": self.motion_gated,
-            "workers": self.pool.stats(),
-            "cameras": self.camera_stats(),
-        }
+    def stats(self) -> DetectionStats:
+        return DetectionStats(
+            labels=list(self.labels),
+            model_labels=len(self.pool.labels),
+            input_size=list(self.pool.input_size),
+            batch_size=self.pool.batch_size,
+            motion_gated=self.motion_gated,
+            workers=self.pool.stats(),
+            cameras=self.camera_stats(),
+        )
 
 
 def _picture(frame: Frame) -> Image | None:

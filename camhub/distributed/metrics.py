@@ -2,75 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from camhub.distributed.pool import RayPool
-from camhub.web.metrics import _Writer
-
-Sample = tuple[Sequence[tuple[str, str]], float | int | bool]
+from camhub.metrics import Exposition, single
 
 
-def render(pool: RayPool) -> str:
-    actors = pool.stats()
-    w = _Writer()
-
-    def per_actor(key: str) -> list[Sample]:
-        out: list[Sample] = []
-        for a in actors:
-            value = a[key]
-            labels = [("actor", str(a["worker"])), ("node", str(a["node_id"])[:12])]
-            out.append((labels, value if isinstance(value, int | float) else 0))
-        return out
-
-    w.family(
+def collect(out: Exposition, pool: RayPool) -> None:
+    actors = [(a, [("actor", str(a.worker)), ("node", a.node_id[:12])]) for a in pool.stats()]
+    out.gauge(
         "camhub_ray_cluster_up",
-        "gauge",
         "1 while detection runs on the Ray cluster (0: fallback or stopped).",
-        [((), pool.state == "running")],
+        single(pool.state == "running"),
     )
-    w.family(
+    out.counter(
         "camhub_ray_fallbacks_total",
-        "counter",
         "Times the cluster was lost and detection fell back.",
-        [((), pool.fallbacks)],
+        single(pool.fallbacks),
     )
-    w.family(
+    out.counter(
         "camhub_ray_jobs_lost_total",
-        "counter",
         "Detection jobs sent but never answered (actor or node died, timeout).",
-        [((), pool.lost)],
+        single(pool.lost),
     )
-    w.family(
+    out.gauge(
         "camhub_ray_actor_ready",
-        "gauge",
         "1 while the actor takes calls.",
-        [
-            (labels, a["state"] in ("ready", "busy"))
-            for (labels, _), a in zip(per_actor("inferences"), actors, strict=True)
-        ],
+        [(labels, a.state in ("ready", "busy")) for a, labels in actors],
     )
-    w.family(
+    out.counter(
         "camhub_ray_actor_inferences_total",
-        "counter",
         "Jobs the actor answered.",
-        per_actor("inferences"),
+        [(labels, a.inferences) for a, labels in actors],
     )
-    w.family(
+    out.counter(
         "camhub_ray_actor_failures_total",
-        "counter",
         "Calls the actor failed or lost.",
-        per_actor("failures"),
+        [(labels, a.failures) for a, labels in actors],
     )
-    w.family(
+    out.counter(
         "camhub_ray_actor_restarts_total",
-        "counter",
         "Times Ray restarted the actor (a new process answered).",
-        per_actor("restarts"),
+        [(labels, a.restarts) for a, labels in actors],
     )
-    w.family(
+    out.gauge(
         "camhub_ray_actor_inference_ms",
-        "gauge",
         "Recent decode + inference time per job on the actor.",
-        per_actor("avg_ms"),
+        [(labels, a.avg_ms or 0) for a, labels in actors],
     )
-    return "\n".join(w.lines) + "\n"

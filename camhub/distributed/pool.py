@@ -32,6 +32,7 @@ import numpy as np
 from camhub.detect.base import Box, DetectorError
 from camhub.detect.pool import DetectorPool, DetectorSpec, Job, JobDone, Worker
 from camhub.distributed.options import ClusterError, RayOptions
+from camhub.distributed.stats import ActorStats, ClusterHealth
 from camhub.jpeg import encode_jpeg
 from camhub.types import Frame, Image
 
@@ -174,33 +175,31 @@ class RayPool(DetectorPool):
             self._kill(self._reconnected)
         self._set_state("stopped", "")
 
-    def stats(self) -> list[dict[str, object]]:
-        """Per actor, with the keys local workers have (``worker``, ``state``, ...) plus
-        where it runs and how it fails."""
+    def stats(self) -> list[ActorStats]:
+        """Per actor: what local workers report (``worker``, ``state``, ...) plus where
+        it runs and how it fails."""
         with self._lock:
             actors = list(self._actors)
-        out: list[dict[str, object]] = []
-        for a in actors:
-            out.append(
-                {
-                    "worker": a["index"],
-                    "pid": a["pid"],
-                    "state": "busy" if a["state"] == "ready" and a["in_flight"] else a["state"],
-                    "restarts": a["restarts"],
-                    "inferences": a["served"],
-                    "images": a["served"],
-                    "avg_ms": a["infer_ms"],
-                    "last_ms": a["infer_ms"],
-                    "rss_mb": round(a["rss"] / 2**20, 1),
-                    "last_error": a["last_error"] or None,
-                    "backend": "local" if self._local else "ray",
-                    "node_id": a["node_id"],
-                    "host": a["host"],
-                    "in_flight": a["in_flight"],
-                    "failures": a["failures"],
-                }
+        return [
+            ActorStats(
+                worker=a["index"],
+                pid=a["pid"],
+                state="busy" if a["state"] == "ready" and a["in_flight"] else a["state"],
+                restarts=a["restarts"],
+                inferences=a["served"],
+                images=a["served"],
+                avg_ms=a["infer_ms"],
+                last_ms=a["infer_ms"],
+                rss_mb=round(a["rss"] / 2**20, 1),
+                last_error=a["last_error"] or None,
+                backend="local" if self._local else "ray",
+                node_id=a["node_id"],
+                host=a["host"],
+                in_flight=a["in_flight"],
+                failures=a["failures"],
             )
-        return out
+            for a in actors
+        ]
 
     # -- Ray specifics ------------------------------------------------------------------
 
@@ -212,20 +211,20 @@ class RayPool(DetectorPool):
             raise ClusterError("not connected to a Ray cluster")
         self._bridge.conn.send(("grow", n))
 
-    def health(self) -> dict[str, Any]:
-        """JSON-ready summary: where detection runs and how it fares."""
-        return {
-            "backend": "ray",
-            "address": self.options.address,
-            "state": self.state,
-            "reason": self.state_reason,
-            "fallbacks": self.fallbacks,
-            "cluster": self.cluster,
-            "sent": self.sent,
-            "lost": self.lost,
-            "hub_encoded": self.encoded,
-            "actors": self.stats(),
-        }
+    def health(self) -> ClusterHealth:
+        """Where detection runs and how it fares."""
+        return ClusterHealth(
+            backend="ray",
+            address=self.options.address,
+            state=self.state,
+            reason=self.state_reason,
+            fallbacks=self.fallbacks,
+            cluster=dict(self.cluster),
+            sent=self.sent,
+            lost=self.lost,
+            hub_encoded=self.encoded,
+            actors=self.stats(),
+        )
 
     # -- bridge ------------------------------------------------------------------------
 

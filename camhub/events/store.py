@@ -8,18 +8,24 @@ in their own table, so listing events never reads them.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from camhub.datadir import DataDirError, ensure_dir, open_db
 from camhub.events.model import Event
 
 log = logging.getLogger("camhub.events")
+
+INTERRUPTED = "hub interrupted"
+"""``data["ended_by"]`` of an event ended at start-up because the hub that watched it
+died (a crash, SIGKILL, a power cut) before it could end it."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -67,6 +73,22 @@ def _row_event(row: tuple[object, ...]) -> Event:
     return event
 
 
+@dataclass(frozen=True, slots=True)
+class EventStoreStats:
+    """The event database: writes done, lost and failed."""
+
+    path: str
+    written: int
+    """Event changes written to the database."""
+    dropped: int
+    errors: int
+    """Failed writes."""
+    last_error: str | None
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
 class EventStore:
     """Open with :meth:`open`; ``save`` from any thread; ``close`` commits what is queued."""
 
@@ -96,7 +118,9 @@ class EventStore:
         """Event changes not stored because the writer fell ``max_pending`` behind."""
         self.errors = 0
         self.last_error: str | None = None
+        self._interrupted: list[tuple[Event, Event]] = []
         self.interrupted = self._close_dangling()
+        """How many events the previous run left open (ended at open)."""
         self._thread = threading.Thread(target=self._run, name="camhub-event-store", daemon=True)
         self._thread.start()
 
@@ -107,14 +131,33 @@ class EventStore:
         return cls(data_dir / "events.db", keep_days=keep_days)
 
     def _close_dangling(self) -> int:
-        # Events the last run never ended (crash, kill): end them where they were last
-        # seen, so no event stays "going on" forever.
-        cur = self._conn.execute(
-            'UPDATE events SET "end" = MAX(start, updated) WHERE "end" IS NULL'
-        )
-        if cur.rowcount:
-            log.info("ended %d event(s) left open by the previous run", cur.rowcount)
-        return int(cur.rowcount)
+        # Events the last run never ended (crash, kill, power cut): end them where they
+        # were last seen, so no event stays "going on" forever. The event manager then
+        # publishes their ends (take_interrupted), so that sinks hear of them too.
+        rows = self._conn.execute(
+            f'SELECT {_COLUMNS}, updated FROM events WHERE "end" IS NULL'
+        ).fetchall()
+        for row in rows:
+            before = _row_event(row[:-1])
+            after = before.copy()
+            after.end = max(before.start, float(row[-1]))
+            after.data["ended_by"] = INTERRUPTED
+            self._interrupted.append((before, after))
+        if rows:
+            self._conn.execute("BEGIN")
+            self._conn.executemany(
+                'UPDATE events SET "end" = ?, data = ? WHERE id = ?',
+                [(a.end, json.dumps(a.data, default=str), a.id) for _, a in self._interrupted],
+            )
+            self._conn.execute("COMMIT")
+            log.info("ended %d event(s) left open by the previous run", len(rows))
+        return len(rows)
+
+    def take_interrupted(self) -> list[tuple[Event, Event]]:
+        """``(before, after)`` of each event this store ended at open because the last
+        run left it open; handed out once (the event manager publishes their ends)."""
+        out, self._interrupted = self._interrupted, []
+        return out
 
     # -- writing -------------------------------------------------------------------
 
@@ -285,14 +328,10 @@ class EventStore:
         with self._read_lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
 
-    def stats(self) -> dict[str, object]:
-        return {
-            "path": str(self.path),
-            "written": self.written,
-            "dropped": self.dropped,
-            "errors": self.errors,
-            "last_error": self.last_error,
-        }
+    def stats(self) -> EventStoreStats:
+        return EventStoreStats(
+            str(self.path), self.written, self.dropped, self.errors, self.last_error
+        )
 
 
 __all__ = ["DataDirError", "EventStore"]

@@ -1,26 +1,28 @@
 """Turns "is it there in this frame?" into an event's life: ``new``, ``update``, ``end``.
 
-Processors (motion, the object tracker) see one frame at a time; events need memory:
-a flicker of two frames is not an event (``min_frames``), and a pause shorter than
-``end_after`` seconds does not split one event into two. One tracker follows one thing
-(a label, or one track) on one camera; a processor that follows many keeps one per key.
+Processors (motion, your own) see one frame at a time; events need memory: a flicker of
+two frames is not an event (``min_frames``), and a pause shorter than ``end_after`` seconds
+does not split one event into two. One tracker follows one thing (a label, or one track)
+on one camera; a processor that follows many keeps one per key. The new/update/end
+bookkeeping itself is the shared :class:`~camhub.events.lifecycle.Lifecycle`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from camhub.events.model import Event, EventUpdate
+from camhub.events.lifecycle import Lifecycle, Publish
+from camhub.events.model import Event
 from camhub.types import ArgumentError, CameraName
 
-Publish = Callable[[EventUpdate], None]
 Snapshot = bytes | Callable[[], bytes] | None
 """A JPEG, or a function that makes one: called only when the frame is the event's best."""
 
 
 class EventTracker:
     """Feed it every processed frame with :meth:`observe`; it calls ``publish`` with an
-    :class:`EventUpdate` when an event starts, gets a better snapshot, or ends."""
+    :class:`~camhub.events.model.EventUpdate` when an event starts, gets a better
+    snapshot, or ends."""
 
     def __init__(
         self,
@@ -39,18 +41,25 @@ class EventTracker:
             raise ArgumentError(f"end_after must not be negative, got {end_after}")
         self.camera = camera
         self.label = label
-        self.publish = publish
         self.min_frames = min_frames
         self.end_after = end_after
         self.update_every = update_every
         self.track_id = track_id
-        self.event: Event | None = None
-        """The event going on, if any."""
+        self._events: Lifecycle[str] = Lifecycle(publish)
         self._streak = 0
         self._first_seen = 0.0
         self._last_seen = 0.0
         self._last_update = 0.0
         self._dirty = False
+
+    @property
+    def publish(self) -> Publish:
+        return self._events.publish
+
+    @property
+    def event(self) -> Event | None:
+        """The event going on, if any."""
+        return self._events.get(self.label)
 
     def observe(
         self,
@@ -82,20 +91,22 @@ class EventTracker:
         if event is None:
             if self._streak < self.min_frames:
                 return
-            event = self.event = Event(
-                camera=self.camera,
-                label=self.label,
-                start=self._first_seen,
-                score=score,
-                top_score=score,
-                box=box,
-                snapshot=_jpeg(snapshot),
-                track_id=self.track_id,
-                data=dict(data or {}),
-            )
             self._last_update = at
             self._dirty = False
-            self.publish(EventUpdate("new", event.copy()))
+            self._events.start(
+                self.label,
+                Event(
+                    camera=self.camera,
+                    label=self.label,
+                    start=self._first_seen,
+                    score=score,
+                    top_score=score,
+                    box=box,
+                    snapshot=_jpeg(snapshot),
+                    track_id=self.track_id,
+                    data=dict(data or {}),
+                ),
+            )
             return
         event.score = score
         if score is not None and (event.top_score is None or score > event.top_score):
@@ -109,11 +120,9 @@ class EventTracker:
             self._send_update(at)
 
     def _send_update(self, at: float) -> None:
-        assert self.event is not None
-        before = self.event.copy()
         self._last_update = at
         self._dirty = False
-        self.publish(EventUpdate("update", self.event.copy(), before))
+        self._events.update(self.label)
 
     def tick(self, now: float) -> None:
         """Time passed without a frame: end the event if its thing has been gone for
@@ -123,14 +132,11 @@ class EventTracker:
 
     def end(self, at: float | None = None) -> None:
         """End the event going on (if any) at ``at`` (default: when last seen)."""
-        event = self.event
-        if event is None:
+        if self.event is None:
             return
-        before = event.copy()
-        event.end = max(event.start, self._last_seen if at is None else at)
-        self.event = None
         self._streak = 0
-        self.publish(EventUpdate("end", event.copy(), before))
+        self._dirty = False
+        self._events.end(self.label, self._last_seen if at is None else at)
 
 
 def _jpeg(snapshot: Snapshot) -> bytes | None:

@@ -2,7 +2,8 @@
 
 Each sink subscribes to the hub's :class:`~camhub.bus.EventBus` with its own bounded
 queue and thread; see :mod:`camhub.notify.base` for the lifecycle. The sink classes load
-on first use (PEP 562), so reading a config file does not import paho.
+on first use (PEP 562): ``import camhub.notify`` does not import paho. Reading a config
+file does, since the registered sinks' classes name their config sections.
 """
 
 from __future__ import annotations

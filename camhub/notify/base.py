@@ -12,13 +12,16 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel
 
 from camhub.bus import BusSubscription, EventBus
-from camhub.events.model import EventUpdate
+from camhub.events.model import ActiveCount, EventUpdate
 from camhub.types import ArgumentError, CamhubError, HubEvent
+
+if TYPE_CHECKING:
+    from camhub.section import Section
 
 log = logging.getLogger("camhub.notify")
 
@@ -52,12 +55,19 @@ class Sink:
 
     Subclasses implement ``add(message)`` (deliver one message; it may block, it runs on
     the sink's own thread) and may override ``open``/``close`` for connections and threads.
-    They report through ``_sent``, ``_drop`` and ``_error``.
+    They report through ``_sent``, ``_drop`` and ``_error``. A sink only maps messages to
+    its outputs (topics, URLs, lines): the event lifecycle, the counts and the JSON come
+    from :mod:`camhub.events`.
     """
 
     type_name: ClassVar[str] = ""
-    kinds: ClassVar[tuple[type, ...]] = (EventUpdate, HubEvent)
-    """Which bus messages the sink receives."""
+    config: ClassVar[type[Section] | None] = None
+    """Its config section (``type`` = ``type_name``); ``None``: not configurable by file."""
+    kinds: ClassVar[tuple[type, ...]] = (EventUpdate, ActiveCount, HubEvent)
+    """Which bus messages the sink receives: event changes (their JSON is
+    ``message.json``, built once and shared), the event manager's active counts, and the
+    hub's camera notices. Narrow it to what ``add`` maps, so that the bounded queue holds
+    only those."""
 
     def __init__(self, name: str, *, queue_size: int = 256) -> None:
         self.name = name

@@ -10,7 +10,10 @@ topic                                  retained  payload
                                                  hub dies
 ``<prefix>/events``                    no        JSON ``{"type", "before", "after"}`` per
                                                  :class:`~camhub.events.model.EventUpdate`
+                                                 (its shared :attr:`~EventUpdate.json`)
 ``<prefix>/<camera>/<label>``          yes       number of active events of that label
+                                                 (the event manager's
+                                                 :class:`~camhub.events.model.ActiveCount`)
 ``<prefix>/<camera>/<label>/snapshot`` yes       JPEG of the event's best snapshot
 ``<prefix>/<camera>/status``           yes       ``online`` / ``offline``
 =====================================  ========  ==========================================
@@ -20,6 +23,14 @@ The paho network thread connects and reconnects by itself (exponential backoff u
 queue in the bounded bus subscription (oldest dropped and counted). On every (re)connect
 the sink republishes ``available``, camera states, counts and discovery configs, since a
 restarted broker may have lost its retained messages.
+
+The sink owns the retained state under its prefix. On every connect it also reads back
+what the broker retains there (``<prefix>/+/+``): a count or a camera status left by an
+earlier run that is no longer true (a camera that never came back, an event a killed hub
+never ended) is corrected to what this hub knows (``offline``, ``0``).
+
+The sink keeps no event lifecycle: it maps each bus message to topics. Hub event kinds are
+mapped explicitly; a kind it has no mapping for is logged once and skipped.
 """
 
 from __future__ import annotations
@@ -37,10 +48,10 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel
 
-from camhub.events.model import EventUpdate
+from camhub.events.model import ActiveCount, EventUpdate
 from camhub.notify.base import Sink, register
 from camhub.notify.homeassistant import Discovery
-from camhub.notify.payload import topic_part, update_bytes
+from camhub.notify.payload import topic_part
 from camhub.notify.settings import MqttSettings, NotifySettingsError
 from camhub.types import ArgumentTypeError, HubEvent
 
@@ -48,6 +59,16 @@ log = logging.getLogger("camhub.notify.mqtt")
 
 Key = tuple[str, str]
 """``(camera, label)``"""
+Message = tuple[str, bytes, bool]
+"""``(topic, payload, retain)``"""
+
+_STATUS: dict[str, str | None] = {
+    "camera_new": "online",
+    "camera_online": "online",
+    "camera_offline": "offline",
+    "malformed": None,  # about a peer, not a camera's state
+}
+"""What each hub event kind means for ``<prefix>/<camera>/status`` (``None``: nothing)."""
 
 
 def _clock(at: float) -> str:
@@ -76,6 +97,7 @@ class MqttSink(Sink):
     """Publishes events, counts, snapshots and camera states to one broker."""
 
     type_name = "mqtt"
+    config = MqttSettings
 
     def __init__(self, settings: MqttSettings, *, name: str = "mqtt") -> None:
         super().__init__(name, queue_size=settings.queue_size)
@@ -91,9 +113,14 @@ class MqttSink(Sink):
         self._client: mqtt.Client | None = None
         self._connected = threading.Event()
         self._state = threading.Lock()
-        self._active: dict[Key, set[str]] = {}
-        self._snapshots: dict[Key, bytes] = {}
-        self._status: dict[str, str] = {}
+        self._retained: dict[str, bytes] = {}
+        """Every retained state topic this sink published, with its latest payload: what a
+        (re)connect republishes, and the truth a stale retained message is corrected to."""
+        self._cameras: set[str] = set()
+        self._labels: set[Key] = set()
+        self._unknown_kinds: set[str] = set()
+        self.corrected = 0
+        """Retained messages left by an earlier run that the sink corrected."""
         self._next_delay: float | None = None
         self._tls: _TrackingContext | None = None
 
@@ -152,6 +179,7 @@ class MqttSink(Sink):
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
         return client
 
     def open(self) -> None:
@@ -204,6 +232,9 @@ class MqttSink(Sink):
         self._next_delay = None
         for topic, payload, retain in self._state_messages():
             client.publish(topic, payload, qos=self.settings.qos, retain=retain)
+        # After the republish: what the broker hands back retained is then either ours
+        # or left by an earlier run (see _on_message).
+        client.subscribe(f"{self.prefix}/+/+", qos=1)
         self._connected.set()
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: object) -> None:
@@ -242,28 +273,34 @@ class MqttSink(Sink):
             self._next_delay,
         )
 
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        """A retained status or count under the prefix, handed over on subscribing: if it
+        is not what this hub knows, publish the truth (the hub owns these topics)."""
+        if not msg.retain:
+            return  # live copies of what the sink itself publishes
+        topic = msg.topic
+        default = b"offline" if topic.endswith("/status") else b"0"
+        with self._state:  # held while publishing: the sink thread cannot interleave
+            truth = self._retained.get(topic, default)
+            if bytes(msg.payload) == truth:
+                return
+            client.publish(topic, truth, qos=self.settings.qos, retain=True)
+            self.corrected += 1
+        self._sent()
+        log.info(
+            "MQTT: retained %s said %r (left by an earlier run); corrected to %r",
+            topic,
+            bytes(msg.payload[:32]).decode(errors="replace"),
+            truth.decode(),
+        )
+
     # -- messages --------------------------------------------------------------------
 
-    def _state_messages(self) -> list[tuple[str, bytes, bool]]:
+    def _state_messages(self) -> list[Message]:
         """What a (re)connected broker must know: availability, states, counts, configs."""
-        out: list[tuple[str, bytes, bool]] = [(f"{self.prefix}/available", b"online", True)]
         with self._state:
-            status = dict(self._status)
-            counts = {key: len(ids) for key, ids in self._active.items()}
-            snapshots = dict(self._snapshots)
-        cameras = set(status) | {cam for cam, _ in counts}
-        if self.discovery is not None:
-            for cam in sorted(cameras):
-                out += [(t, p, True) for t, p in self.discovery.camera_configs(cam)]
-            for cam, label in sorted(counts):
-                out += [(t, p, True) for t, p in self.discovery.label_configs(cam, label)]
-        for cam, state in status.items():
-            out.append((self._camera_topic(cam, "status"), state.encode(), True))
-        for (cam, label), n in counts.items():
-            out.append((self._label_topic(cam, label), str(n).encode(), True))
-        for (cam, label), jpeg in snapshots.items():
-            out.append((self._label_topic(cam, label) + "/snapshot", jpeg, True))
-        return out
+            state = list(self._retained.items())
+        return [(f"{self.prefix}/available", b"online", True)] + [(t, p, True) for t, p in state]
 
     def _camera_topic(self, camera: str, leaf: str) -> str:
         return f"{self.prefix}/{topic_part(camera)}/{leaf}"
@@ -271,71 +308,67 @@ class MqttSink(Sink):
     def _label_topic(self, camera: str, label: str) -> str:
         return f"{self.prefix}/{topic_part(camera)}/{topic_part(label)}"
 
-    def messages_for(self, message: object) -> list[tuple[str, bytes, bool]]:
-        """Update the sink's state with ``message``; return ``(topic, payload, retain)``s."""
+    def messages_for(self, message: object) -> list[Message]:
+        """Map one bus message to ``(topic, payload, retain)``s (remembering the retained
+        ones, to republish on reconnect)."""
         if isinstance(message, EventUpdate):
             return self._event_messages(message)
+        if isinstance(message, ActiveCount):
+            return self._count_messages(message)
         if isinstance(message, HubEvent):
             return self._hub_messages(message)
         return []
 
-    def _hub_messages(self, event: HubEvent) -> list[tuple[str, bytes, bool]]:
-        if event.camera is None or event.kind == "malformed":
+    def _retain(self, topic: str, payload: bytes) -> list[Message]:
+        """A retained state message, if it changes what the broker holds (under _state)."""
+        if self._retained.get(topic) == payload:
             return []
-        state = "offline" if event.kind == "camera_offline" else "online"
-        with self._state:
-            new_camera = event.camera not in self._status and not any(
-                cam == event.camera for cam, _ in self._active
-            )
-            if self._status.get(event.camera) == state:
-                return []
-            self._status[event.camera] = state
-        out: list[tuple[str, bytes, bool]] = []
-        if new_camera and self.discovery is not None:
-            out += [(t, p, True) for t, p in self.discovery.camera_configs(event.camera)]
-        out.append((self._camera_topic(event.camera, "status"), state.encode(), True))
+        self._retained[topic] = payload
+        return [(topic, payload, True)]
+
+    def _announce(self, camera: str, label: str | None = None) -> list[Message]:
+        """Home Assistant discovery configs for a camera (and label) not seen before."""
+        out: list[Message] = []
+        if camera not in self._cameras:
+            self._cameras.add(camera)
+            if self.discovery is not None:
+                for t, p in self.discovery.camera_configs(camera):
+                    out += self._retain(t, p)
+        if label is not None and (camera, label) not in self._labels:
+            self._labels.add((camera, label))
+            if self.discovery is not None:
+                for t, p in self.discovery.label_configs(camera, label):
+                    out += self._retain(t, p)
         return out
 
-    def _event_messages(self, update: EventUpdate) -> list[tuple[str, bytes, bool]]:
-        ev = update.after
-        key = (ev.camera, ev.label)
-        out: list[tuple[str, bytes, bool]] = []
+    def _hub_messages(self, event: HubEvent) -> list[Message]:
+        if event.kind not in _STATUS:
+            if event.kind not in self._unknown_kinds:
+                self._unknown_kinds.add(event.kind)
+                log.warning("MQTT sink %s: no topic for hub event kind %r; skipped", self.name,
+                            event.kind)  # fmt: skip
+            return []
+        state = _STATUS[event.kind]
+        if state is None or event.camera is None:
+            return []
         with self._state:
-            new_camera = ev.camera not in self._status and not any(
-                cam == ev.camera for cam, _ in self._active
-            )
-            new_label = key not in self._active
-            ids = self._active.setdefault(key, set())
-            before = len(ids)
-            if update.before is not None and update.before.label != ev.label:
-                old = self._active.get((ev.camera, update.before.label))
-                if old is not None and ev.id in old:
-                    old.discard(ev.id)
-                    out.append(
-                        (
-                            self._label_topic(ev.camera, update.before.label),
-                            str(len(old)).encode(),
-                            True,
-                        )
-                    )
-            if update.type == "end" or ev.end is not None:
-                ids.discard(ev.id)
-            else:
-                ids.add(ev.id)
-            count = len(ids)
-            snapshot = ev.snapshot if ev.snapshot != self._snapshots.get(key) else None
-            if snapshot is not None:
-                self._snapshots[key] = snapshot
-        if self.discovery is not None:
-            if new_camera:
-                out += [(t, p, True) for t, p in self.discovery.camera_configs(ev.camera)]
-            if new_label:
-                out += [(t, p, True) for t, p in self.discovery.label_configs(ev.camera, ev.label)]
-        out.append((f"{self.prefix}/events", update_bytes(update), False))
-        if count != before or new_label:
-            out.append((self._label_topic(ev.camera, ev.label), str(count).encode(), True))
-        if snapshot is not None:
-            out.append((self._label_topic(ev.camera, ev.label) + "/snapshot", snapshot, True))
+            out = self._announce(event.camera)
+            return out + self._retain(self._camera_topic(event.camera, "status"), state.encode())
+
+    def _count_messages(self, count: ActiveCount) -> list[Message]:
+        with self._state:
+            out = self._announce(count.camera, count.label)
+            topic = self._label_topic(count.camera, count.label)
+            return out + self._retain(topic, str(count.active).encode())
+
+    def _event_messages(self, update: EventUpdate) -> list[Message]:
+        ev = update.after
+        with self._state:
+            out = self._announce(ev.camera, ev.label)
+            out.append((f"{self.prefix}/events", update.json, False))
+            if ev.snapshot:
+                out += self._retain(self._label_topic(ev.camera, ev.label) + "/snapshot",
+                                    ev.snapshot)  # fmt: skip
         return out
 
     def add(self, message: object) -> None:
@@ -368,13 +401,16 @@ class MqttSink(Sink):
         if self.discovery is None or client is None or not self._connected.wait(timeout):
             return 0
         with self._state:
-            cameras = set(self._status) | {cam for cam, _ in self._active}
-            labels = {cam: [lab for c, lab in self._active if c == cam] for cam in cameras}
-        infos = [
-            client.publish(topic, b"", qos=1, retain=True)
-            for cam in sorted(cameras)
-            for topic in self.discovery.removal_topics(cam, labels[cam])
-        ]
+            topics = [
+                topic
+                for cam in sorted(self._cameras)
+                for topic in self.discovery.removal_topics(
+                    cam, sorted(lab for c, lab in self._labels if c == cam)
+                )
+            ]
+            for topic in topics:  # a reconnect must not announce them again
+                self._retained.pop(topic, None)
+        infos = [client.publish(topic, b"", qos=1, retain=True) for topic in topics]
         for info in infos:
             try:
                 info.wait_for_publish(timeout)

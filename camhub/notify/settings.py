@@ -1,5 +1,11 @@
 """Settings of the notification sinks, as they appear in the fleet config file
-(``[mqtt]`` and ``[[webhooks]]``) and behind ``camhub hub --mqtt/--webhook``.
+(``[mqtt]``, ``[[webhooks]]`` and ``[[notify]]`` with a ``type``) and behind
+``camhub hub --mqtt/--webhook``.
+
+Every sink's section derives from :class:`SinkSection` and names its ``type``; the sink
+class points at it (``config = MySettings``) and registers itself
+(:func:`camhub.notify.register`). :class:`SinkSections` is the tagged union of every
+registered sink's section, so a new sink needs no edit here or in the config file model.
 
 Validation is pure: it checks shapes (a URL's scheme and host, a port's range) but never
 connects or opens a file.
@@ -7,12 +13,15 @@ connects or opens a file.
 
 from __future__ import annotations
 
+import base64
 import re
-from typing import Literal
-from urllib.parse import urlsplit
+from collections.abc import Sequence
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from camhub.section import PluginUnion, Section, secret
 from camhub.types import CamhubError
 
 _TOPIC_PART = re.compile(r"^[^#+\x00]+$")
@@ -22,8 +31,25 @@ class NotifySettingsError(CamhubError, ValueError):
     """A notification option (broker address, webhook URL...) is unusable."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class SinkSection(Section):
+    """Base of a sink's settings: ``type`` says which sink reads them."""
+
+    type: str
+
+
+class SinkSections(PluginUnion):
+    """One of the registered sinks' sections, chosen by ``type`` (``[[notify]]``)."""
+
+    @classmethod
+    def members(cls) -> Sequence[type[Section]]:
+        from camhub.notify.base import sink_class, sink_types
+
+        out: list[type[Section]] = []
+        for name in sink_types():
+            config = sink_class(name).__dict__.get("config")  # its own, not a base's
+            if config is not None:
+                out.append(config)
+        return out
 
 
 def _topic_prefix(value: str, what: str) -> str:
@@ -35,15 +61,14 @@ def _topic_prefix(value: str, what: str) -> str:
     return value
 
 
-class MqttSettings(_Section):
+class MqttSettings(SinkSection):
     """An MQTT broker to publish events, counts, snapshots and camera states to."""
 
+    type: Literal["mqtt"] = Field(default="mqtt", description="Sink type.")
     host: str = Field(description="Broker host name or IP address.", min_length=1, max_length=253)
     port: int = Field(default=1883, ge=1, le=65535, description="Broker port (TLS: often 8883).")
     username: str | None = Field(default=None, max_length=256, description="Broker user name.")
-    password: str | None = Field(
-        default=None, max_length=1024, repr=False, description="Broker password."
-    )
+    password: str | None = secret(default=None, max_length=1024, description="Broker password.")
     tls: bool = Field(default=False, description="Connect with TLS.")
     ca_file: str | None = Field(
         default=None, description="PEM file of the CA that signed the broker's certificate "
@@ -114,10 +139,15 @@ class MqttSettings(_Section):
         return f"{host}:{self.port}"
 
 
-class WebhookSettings(_Section):
-    """A URL that receives every event as an HTTP POST of JSON."""
+class WebhookSettings(SinkSection):
+    """A URL that receives every event as an HTTP POST of JSON. Credentials in the URL
+    (``https://user:password@host/...``) are sent as HTTP basic authentication."""
 
-    url: str = Field(description="http:// or https:// URL to POST to.", max_length=2048)
+    type: Literal["webhook"] = Field(default="webhook", description="Sink type.")
+    url: str = secret(
+        description="http:// or https:// URL to POST to (user:password@ for basic auth).",
+        max_length=2048,
+    )
     name: str | None = Field(
         default=None, max_length=64, description="Name in health stats (default: the host)."
     )
@@ -126,14 +156,40 @@ class WebhookSettings(_Section):
     backoff: float = Field(
         default=1.0, ge=0, le=300, description="Wait before the first retry; doubles each time."
     )
-    headers: dict[str, str] = Field(
-        default_factory=dict,
-        repr=False,  # may hold a token
-        description="Extra request headers, e.g. Authorization.",
+    headers: dict[str, str] = secret(  # may hold a token
+        default_factory=dict, description="Extra request headers, e.g. Authorization."
     )
     queue_size: int = Field(
         default=256, ge=1, le=100_000, description="Events queued while the target is slow."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _basic_auth(cls, data: Any) -> Any:
+        """``user:password@`` in the URL becomes an Authorization header: urllib would
+        otherwise take it for part of the host name, and the hook could never deliver."""
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return data
+        try:
+            parts = urlsplit(data["url"].strip())
+            user, password = parts.username, parts.password
+        except ValueError:
+            return data  # the url check says what is wrong
+        if user is None:
+            return data
+        headers = data.get("headers") or {}
+        if not isinstance(headers, dict):
+            return data
+        if any(key.lower() == "authorization" for key in headers):
+            raise ValueError(
+                "the URL has user:password@ and headers has an Authorization header: "
+                "give the credentials in one place"
+            )
+        pair = f"{unquote(user)}:{unquote(password or '')}".encode()
+        auth = "Basic " + base64.b64encode(pair).decode("ascii")
+        host = parts.netloc.rpartition("@")[2]
+        url = urlunsplit(parts._replace(netloc=host))
+        return {**data, "url": url, "headers": {**headers, "Authorization": auth}}
 
     @field_validator("url")
     @classmethod
@@ -151,23 +207,42 @@ class WebhookSettings(_Section):
         return value
 
 
+_URL = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)?(?P<netloc>[^/?#]*)(?P<rest>.*)$", re.S
+)
+
+
+def shown_url(value: str) -> str:
+    """``value`` safe to show: no ``user:password@``, and no path or query (Slack,
+    Discord and Home Assistant webhooks carry their secret there)."""
+    m = _URL.match(value.strip())
+    assert m is not None  # the pattern matches any text
+    netloc = m["netloc"]
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    tail = m["rest"] if m["rest"] in ("", "/") else "/…"
+    return f"{m['scheme'] or ''}{netloc}{tail}"
+
+
 def check_url(value: str, *, what: str) -> str:
-    """An absolute http(s) URL with a host, or a ``ValueError`` that says what is wrong."""
+    """An absolute http(s) URL with a host, or a ``ValueError`` that says what is wrong
+    (showing the URL without its credentials, path or query)."""
     text = value.strip()
+    shown = shown_url(text)
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise ValueError(f"bad {what} {value!r}: {exc}") from None
+        raise ValueError(f"bad {what} {shown!r}: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise ValueError(
-            f"bad {what} {value!r}: it must start with http:// or https:// "
+            f"bad {what} {shown!r}: it must start with http:// or https:// "
             f"(got {parts.scheme + '://' if parts.scheme else 'no scheme'})"
         )
     if not parts.hostname:
-        raise ValueError(f"bad {what} {value!r}: no host name")
+        raise ValueError(f"bad {what} {shown!r}: no host name")
     if any(c.isspace() for c in text):
-        raise ValueError(f"bad {what} {value!r}: it contains white space")
+        raise ValueError(f"bad {what} {shown!r}: it contains white space")
     return text
 
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel
 
 from camhub.events.model import EventUpdate
 from camhub.notify.base import Sink, register
-from camhub.notify.payload import update_bytes
 from camhub.notify.settings import WebhookSettings
 from camhub.types import ArgumentTypeError
 
@@ -39,6 +38,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 @register
 class WebhookSink(Sink):
     type_name = "webhook"
+    config = WebhookSettings
     kinds = (EventUpdate,)
 
     def __init__(self, settings: WebhookSettings, *, name: str | None = None) -> None:
@@ -73,7 +73,7 @@ class WebhookSink(Sink):
     def add(self, message: object) -> None:
         if not isinstance(message, EventUpdate):
             return
-        body = update_bytes(message)
+        body = message.json  # built once per change, shared with the other outputs
         delay = self.settings.backoff
         for attempt in range(self.settings.retries + 1):
             if attempt:

@@ -10,7 +10,9 @@ Three things are bounded, each with its own reason text that the phone is shown:
 * what each frame may be: the hub's :class:`~camhub.protocol.Limits`, applied by the
   same decoder as the ZeroMQ path.
 
-Every refusal is counted per client (device name once known, else the address).
+Every refusal is counted per client (device name once known, else the address), and in
+totals that the hub adds to its own (``/api/cameras``, the dashboard header, ``/metrics``),
+by a reason code such as :data:`REFUSED_TOKEN`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,23 @@ from dataclasses import dataclass, field
 MAX_CLIENTS_TRACKED = 4096
 """Counters kept for at most this many clients (oldest forgotten first), so address churn
 cannot grow memory without bound."""
+
+# Why a browser camera was refused: the ``reason`` label of ``camhub_refused_total``
+# (prefixed, beside the secure mode's reasons).
+REFUSED_LIMIT = "phone_limit"
+"""Too many connection attempts or open connections (from one address, or in all)."""
+REFUSED_PAIRING = "phone_pairing"
+"""A pairing request with a wrong or stale code, a revoked name, or no valid JSON."""
+REFUSED_NO_HELLO = "phone_no_hello"
+"""No hello with a device token in time."""
+REFUSED_TOKEN = "phone_token"
+"""A missing or unknown device token."""
+REFUSED_REVOKED = "phone_revoked"
+"""A revoked device (at connection, or while streaming)."""
+REFUSED_IDLE = "phone_idle"
+"""A connection that sent nothing for the idle timeout."""
+_BAD_FRAMES = frozenset({"malformed", "oversized"})
+_MESSAGES = frozenset({"malformed", "oversized", "rate_limited"})
 
 
 @dataclass(slots=True)
@@ -84,6 +103,21 @@ class ClientStats:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
+@dataclass(frozen=True, slots=True)
+class GateTotals:
+    """What every browser camera did since the hub started (totals are never forgotten,
+    unlike the per-client counters)."""
+
+    messages: int = 0
+    """Frame messages received: accepted, malformed, oversized or over the frame rate."""
+    frames: int = 0
+    malformed: int = 0
+    """Frames refused as bad: not a JPEG the hub accepts, or over the size limit."""
+    refused: int = 0
+    refused_by_reason: dict[str, int] = field(default_factory=dict)
+    """By reason code (:data:`REFUSED_TOKEN`...)."""
+
+
 class PhoneGate:
     """Admission and accounting for every browser camera; thread-safe."""
 
@@ -94,6 +128,8 @@ class PhoneGate:
         self._open: dict[str, int] = {}
         self._stats: OrderedDict[str, ClientStats] = OrderedDict()
         self.open_total = 0
+        self._messages = self._frames = self._malformed = self._refused = 0
+        self._by_reason: dict[str, int] = {}
 
     def stats_for(self, client: str) -> ClientStats:
         with self._lock:
@@ -110,13 +146,37 @@ class PhoneGate:
         return stats
 
     def count(self, client: str, what: str, reason: str = "") -> None:
-        """Add one to counter ``what`` of ``client`` and remember ``reason``."""
+        """Add one to counter ``what`` of ``client`` and remember ``reason`` (refusals:
+        :meth:`refuse`, which also says why in a code)."""
+        if what == "refused":
+            self.refuse(client, "phone", reason)
+            return
         with self._lock:
             stats = self._stats_locked(client)
             setattr(stats, what, getattr(stats, what) + 1)
             if reason:
                 stats.last_reason = reason
             stats.last_at = time.time()
+            if what in _MESSAGES:
+                self._messages += 1
+            if what in _BAD_FRAMES:
+                self._malformed += 1
+
+    def refuse(self, client: str, code: str, reason: str) -> None:
+        """Count a refusal of ``client``: ``code`` for the totals (:data:`REFUSED_TOKEN`...),
+        ``reason`` is the text the phone is shown."""
+        with self._lock:
+            self._refuse(self._stats_locked(client), code, reason)
+
+    def totals(self) -> GateTotals:
+        with self._lock:
+            return GateTotals(
+                self._messages,
+                self._frames,
+                self._malformed,
+                self._refused,
+                dict(sorted(self._by_reason.items())),
+            )
 
     def _take_attempt(self, address: str) -> bool:
         bucket = self._attempts.get(address)
@@ -129,10 +189,12 @@ class PhoneGate:
             self._attempts.move_to_end(address)
         return bucket.take()
 
-    def _refuse(self, stats: ClientStats, reason: str) -> str:
+    def _refuse(self, stats: ClientStats, code: str, reason: str) -> str:
         stats.refused += 1
         stats.last_reason = reason
         stats.last_at = time.time()
+        self._refused += 1
+        self._by_reason[code] = self._by_reason.get(code, 0) + 1
         return reason
 
     def attempt(self, address: str) -> str | None:
@@ -141,7 +203,7 @@ class PhoneGate:
         with self._lock:
             stats = self._stats_locked(address)
             if not self._take_attempt(address):
-                return self._refuse(stats, _too_many(address))
+                return self._refuse(stats, REFUSED_LIMIT, _too_many(address))
             return None
 
     def admit(self, address: str) -> str | None:
@@ -151,14 +213,18 @@ class PhoneGate:
         with self._lock:
             stats = self._stats_locked(address)
             if not self._take_attempt(address):
-                return self._refuse(stats, _too_many(address))
+                return self._refuse(stats, REFUSED_LIMIT, _too_many(address))
             if self._open.get(address, 0) >= lim.max_per_address:
                 return self._refuse(
-                    stats, f"too many open connections from {address} (limit {lim.max_per_address})"
+                    stats,
+                    REFUSED_LIMIT,
+                    f"too many open connections from {address} (limit {lim.max_per_address})",
                 )
             if self.open_total >= lim.max_connections:
                 return self._refuse(
-                    stats, f"the hub has its maximum of {lim.max_connections} browser cameras"
+                    stats,
+                    REFUSED_LIMIT,
+                    f"the hub has its maximum of {lim.max_connections} browser cameras",
                 )
             self._open[address] = self._open.get(address, 0) + 1
             self.open_total += 1
@@ -171,6 +237,8 @@ class PhoneGate:
             stats.frames += 1
             stats.bytes += nbytes
             stats.last_at = time.time()
+            self._messages += 1
+            self._frames += 1
 
     def leave(self, address: str) -> None:
         with self._lock:

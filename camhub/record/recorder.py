@@ -10,6 +10,7 @@ event starts, the ring is written first, so the recording begins before the trig
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -71,6 +72,26 @@ class CameraRecorderStats:
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderStats:
+    """The recorder as a whole, and each camera it has seen."""
+
+    seen: int
+    """Frames read from the store."""
+    dropped: int
+    """Frames lost because the recorder fell behind (its subscription's drops)."""
+    preroll_bytes: int
+    preroll_dropped: int
+    deleted: int
+    """Segments deleted by retention."""
+    recovered: int
+    disk_error: str | None
+    cameras: list[CameraRecorderStats]
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(slots=True)
@@ -394,16 +415,17 @@ class Recorder:
         """Problems a person must see (empty: all well)."""
         return [] if self.disk_error is None else [self.disk_error]
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> RecorderStats:
         with self._lock:
             cams = sorted(self._cameras.values(), key=lambda c: c.name)
-        return {
-            "seen": self.seen,
-            "dropped": self.frames.dropped,
-            "preroll_bytes": self.ring_bytes,
-            "preroll_dropped": self.ring_dropped,
-            "deleted": self.deleted,
-            "recovered": self.recovered,
-            "disk_error": self.disk_error,
-            "cameras": [c.stats.as_dict() for c in cams],
-        }
+            copies = [dataclasses.replace(c.stats) for c in cams]
+        return RecorderStats(
+            seen=self.seen,
+            dropped=self.frames.dropped,
+            preroll_bytes=self.ring_bytes,
+            preroll_dropped=self.ring_dropped,
+            deleted=self.deleted,
+            recovered=self.recovered,
+            disk_error=self.disk_error,
+            cameras=copies,
+        )

@@ -1,18 +1,62 @@
-"""What to record, per camera, and how long to keep it."""
+"""What to record, per camera, and how long to keep it.
+
+The bounds of each setting are declared once, as the annotated types below; the fleet
+file's ``[hub.record]`` section (:mod:`camhub.config`) uses the same types, and
+:class:`RecordSettings` checks values built in Python against them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Any, Literal
+
+import annotated_types
+from pydantic import Field
 
 from camhub.types import CameraName, CamhubError
 
 RecordMode = Literal["off", "events", "continuous"]
 RECORD_MODES: tuple[RecordMode, ...] = ("off", "events", "continuous")
 
+PreRoll = Annotated[float, Field(ge=0, le=300, description="Seconds kept before an event.")]
+PostRoll = Annotated[float, Field(ge=0, le=300, description="Seconds kept after an event.")]
+SegmentSeconds = Annotated[
+    float, Field(ge=1, le=600, description="Length of one recording file (s).")
+]
+KeepDays = Annotated[
+    float, Field(ge=0, le=36500, description="Delete recordings older than this (0: never).")
+]
+MaxGB = Annotated[
+    float,
+    Field(ge=0, le=1e6, description="Total size cap for all recordings, oldest first (0: none)."),
+]
+MinFreeGB = Annotated[
+    float, Field(ge=0, le=1e6, description="Stop recording while the disk has less free space.")
+]
+PrerollMB = Annotated[
+    float, Field(ge=1, le=1e5, description="Memory for all pre-roll buffers together (MB).")
+]
+
 
 class RecordSettingsError(CamhubError, ValueError):
     """A recording setting is out of range."""
+
+
+def _bounds(kind: Any) -> tuple[float, float]:
+    low, high = float("-inf"), float("inf")
+    for meta in kind.__metadata__:
+        for bound in getattr(meta, "metadata", ()):
+            if isinstance(bound, annotated_types.Ge):
+                low = float(bound.ge)  # type: ignore[arg-type]
+            elif isinstance(bound, annotated_types.Le):
+                high = float(bound.le)  # type: ignore[arg-type]
+    return low, high
+
+
+def _check(name: str, value: float, kind: Any, unit: str = "") -> None:
+    low, high = _bounds(kind)
+    if not low <= value <= high:
+        raise RecordSettingsError(f"{name} must be {low:g}..{high:g}{unit}, got {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,10 +71,8 @@ class CameraRecording:
     def __post_init__(self) -> None:
         if self.mode not in RECORD_MODES:
             raise RecordSettingsError(f"record must be one of {RECORD_MODES}, got {self.mode!r}")
-        for name in ("pre_roll", "post_roll"):
-            value = getattr(self, name)
-            if not 0 <= value <= 300:
-                raise RecordSettingsError(f"{name} must be 0..300 seconds, got {value}")
+        _check("pre_roll", self.pre_roll, PreRoll, " seconds")
+        _check("post_roll", self.post_roll, PostRoll, " seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +96,11 @@ class RecordSettings:
     """Labels that start an event recording (``None``: any but ``offline``)."""
 
     def __post_init__(self) -> None:
-        checks = (
-            ("segment_seconds", self.segment_seconds, 1.0, 600.0),
-            ("keep_days", self.keep_days, 0.0, 36500.0),
-            ("max_gb", self.max_gb, 0.0, 1e6),
-            ("min_free_gb", self.min_free_gb, 0.0, 1e6),
-            ("preroll_mb", self.preroll_mb, 1.0, 1e5),
-        )
-        for name, value, low, high in checks:
-            if not low <= value <= high:
-                raise RecordSettingsError(f"{name} must be {low:g}..{high:g}, got {value}")
+        _check("segment_seconds", self.segment_seconds, SegmentSeconds)
+        _check("keep_days", self.keep_days, KeepDays)
+        _check("max_gb", self.max_gb, MaxGB)
+        _check("min_free_gb", self.min_free_gb, MinFreeGB)
+        _check("preroll_mb", self.preroll_mb, PrerollMB)
 
     def for_camera(self, camera: CameraName) -> CameraRecording:
         return self.cameras.get(camera, self.default)

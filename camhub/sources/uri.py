@@ -29,11 +29,47 @@ VIDEO_SUFFIXES = frozenset(
 )
 SNAPSHOT_SUFFIXES = (".jpg", ".jpeg")
 SCHEMES = ("rtsp", "rtsps", "http", "https", "ipwebcam", "droidcam", "file")
-FORMS_HELP = (
-    "rtsp://HOST[:PORT]/PATH, http://HOST:PORT/video (MJPEG), http://HOST/shot.jpg (snapshots), "
-    "ipwebcam://HOST[:PORT], droidcam://HOST, a webcam index (0, 1) or /dev/videoN, "
-    "a video file path, testsrc[:WxH@FPS] or picamera[:N]"
-)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceForm:
+    """One way to write a source, for help texts (``camhub send --help``, config keys)."""
+
+    form: str
+    """As the command's help shows it: ``rtsp://[USER:PASS@]HOST[:PORT]/PATH``."""
+    short: str
+    """In one-line lists: ``rtsp://HOST[:PORT]/PATH``."""
+    help: str
+
+
+SOURCE_FORMS: tuple[SourceForm, ...] = (
+    SourceForm("rtsp://[USER:PASS@]HOST[:PORT]/PATH", "rtsp://HOST[:PORT]/PATH",
+               "RTSP/RTSPS camera (its H.264/H.265 passed through)"),
+    SourceForm("http://HOST:PORT/video", "http://HOST:PORT/video (MJPEG)",
+               "MJPEG over HTTP (JPEGs passed through untouched)"),
+    SourceForm("http://HOST:8080", "", "Android IP Webcam (its /video stream)"),
+    SourceForm("http://HOST:PORT/shot.jpg", "http://HOST/shot.jpg (snapshots)",
+               "JPEG snapshots, polled --rate times a second"),
+    SourceForm("ipwebcam://HOST[:PORT][?mode=mjpeg]", "ipwebcam://HOST[:PORT]",
+               "IP Webcam app: its H.264 over RTSP, else MJPEG"),
+    SourceForm("droidcam://HOST[:PORT]", "droidcam://HOST", "DroidCam app (port 4747)"),
+    SourceForm("0, 1, /dev/video0", "a webcam index (0, 1) or /dev/videoN", "local webcams"),
+    SourceForm("clip.mp4", "a video file path",
+               "a video file in real time, its H.264 passed through (--loop to repeat)"),
+    SourceForm("testsrc[:WxH@FPS]", "testsrc[:WxH@FPS]", "built-in moving test pattern"),
+    SourceForm("picamera[:N]", "picamera[:N]", "Raspberry Pi camera (needs picamera2)"),
+)  # fmt: skip
+"""Every source form, written once for every help text: add a kind's forms here."""
+
+FORMS_HELP = ", ".join(f.short for f in SOURCE_FORMS if f.short)
+
+
+def forms_table(indent: str = "  ") -> str:
+    """The source forms as a two-column table (``camhub send --help``)."""
+    width = max(len(f.form) for f in SOURCE_FORMS)
+    return "\n".join(f"{indent}{f.form:<{width}}  {f.help}" for f in SOURCE_FORMS)
+
+
 _TESTSRC = re.compile(r"^testsrc(?::(?:(\d{1,5})x(\d{1,5}))?(?:@(\d+(?:\.\d+)?))?)?$")
 _PICAMERA = re.compile(r"^picamera2?(?::(\d{1,2}))?$")
 _DEV_VIDEO = re.compile(r"^/dev/video(\d{1,3})$")

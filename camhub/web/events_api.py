@@ -1,23 +1,20 @@
 """The dashboard's events and recordings: JSON API, snapshots, MP4 clips, a live event
-stream (server-sent events), the events page and their /metrics lines.
+stream (server-sent events) and the events page.
 
-``event_routes(history)`` returns the routes; :func:`camhub.web.app.create_app` adds
-them when the hub has a :class:`~camhub.history.History`.
+``EventsApi(history).routes()`` returns the routes; :func:`camhub.web.app.create_app`
+adds them when the hub has a :class:`~camhub.history.History` (whose ``/metrics``
+families :func:`camhub.history.collect` writes).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from camhub.detect.labels import aliases_of
@@ -25,32 +22,19 @@ from camhub.events.model import Event, EventUpdate
 from camhub.history import History
 from camhub.record.clip import ClipError
 from camhub.types import CamhubError
+from camhub.web import responses
+from camhub.web.responses import NO_STORE
+from camhub.web.responses import error as _error
+from camhub.web.responses import json as _json
 
-STATIC = Path(__file__).parent / "static"
-_NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-_HTML_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' blob: data:; media-src 'self'; "
-        "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
-        "frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+_PAGE_HEADERS = responses.html_headers(media="'self'")
+"""The events page plays clips."""
 _SSE_QUEUE = 256
 _HEARTBEAT = 1.0
 
 
 class BadQuery(CamhubError, ValueError):
     """A query parameter the events API cannot use (answered 400, never raised further)."""
-
-
-def _json(data: object, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers=_NO_STORE)
-
-
-def _error(message: str, status: int) -> JSONResponse:
-    return _json({"error": message}, status)
 
 
 def _number(request: Request, key: str) -> float | None:
@@ -66,18 +50,6 @@ def _number(request: Request, key: str) -> float | None:
     return value
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    out = event.as_dict()
-    out["has_snapshot"] = event.snapshot is not None
-    base = "/api/events/" + quote(event.id, safe="")
-    out["links"] = {
-        "self": base,
-        "snapshot": base + "/snapshot.jpg",
-        "clip": base + "/clip.mp4",
-    }
-    return out
-
-
 class EventsApi:
     """The handlers, bound to one :class:`History`."""
 
@@ -86,7 +58,7 @@ class EventsApi:
         self.closing = False
 
     async def page(self, request: Request) -> Response:
-        return FileResponse(STATIC / "events.html", headers=_HTML_HEADERS)
+        return responses.page("events.html", _PAGE_HEADERS)
 
     async def list_events(self, request: Request) -> Response:
         try:
@@ -107,7 +79,7 @@ class EventsApi:
             limit=limit,
         )
         active = {e.id: e for e in self.history.manager.active()}
-        items = [event_json(active.get(e.id, e)) for e in events]
+        items = [active.get(e.id, e).as_dict() for e in events]
         return _json({"events": items, "time": time.time()})
 
     async def _event(self, request: Request) -> Event | Response:
@@ -119,7 +91,7 @@ class EventsApi:
 
     async def get_event(self, request: Request) -> Response:
         event = await self._event(request)
-        return event if isinstance(event, Response) else _json(event_json(event))
+        return event if isinstance(event, Response) else _json(event.as_dict())
 
     async def snapshot(self, request: Request) -> Response:
         event = await self._event(request)
@@ -130,7 +102,7 @@ class EventsApi:
             jpeg = event.snapshot
         if not jpeg:
             return _error(f"event {event.id!r} has no snapshot", 404)
-        return Response(jpeg, media_type="image/jpeg", headers=_NO_STORE)
+        return Response(jpeg, media_type="image/jpeg", headers=NO_STORE)
 
     async def event_clip(self, request: Request) -> Response:
         event = await self._event(request)
@@ -174,10 +146,11 @@ class EventsApi:
         )
 
     async def status(self, request: Request) -> Response:
-        return _json(self.history.stats())
+        return _json(self.history.stats().as_dict())
 
     async def stream(self, request: Request) -> Response:
-        """Server-sent events: one ``data:`` line of JSON per EventUpdate."""
+        """Server-sent events: one ``data:`` line of JSON per EventUpdate (the update's
+        shared JSON, the same bytes MQTT and webhooks send)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[EventUpdate] = asyncio.Queue(_SSE_QUEUE)
 
@@ -196,7 +169,7 @@ class EventsApi:
         async def lines() -> AsyncIterator[bytes]:
             try:
                 yield b"retry: 2000\n\n"
-                while not self.closing:
+                while not (self.closing and queue.empty()):  # ends at stop still go out
                     try:
                         update = await asyncio.wait_for(queue.get(), _HEARTBEAT)
                     except TimeoutError:
@@ -204,19 +177,15 @@ class EventsApi:
                             return
                         yield b": ping\n\n"
                         continue
-                    payload = {
-                        "type": update.type,
-                        "after": event_json(update.after),
-                        "before": None if update.before is None else event_json(update.before),
-                    }
-                    yield f"event: {update.type}\ndata: {json.dumps(payload)}\n\n".encode()
+                    kind = update.type.encode()
+                    yield b"event: " + kind + b"\ndata: " + update.json + b"\n\n"
             finally:
                 manager.remove_listener(listener)
 
         return StreamingResponse(
             lines(),
             media_type="text/event-stream",
-            headers={**_NO_STORE, "X-Accel-Buffering": "no"},
+            headers={**NO_STORE, "X-Accel-Buffering": "no"},
         )
 
     def routes(self) -> list[BaseRoute]:
@@ -231,40 +200,3 @@ class EventsApi:
             Route("/api/recordings/clip.mp4", self.range_clip),
             Route("/api/recording", self.status),
         ]
-
-
-def metrics_text(history: History) -> str:
-    """Prometheus lines for the recorder and the event store."""
-    lines: list[str] = []
-
-    def family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        lines.extend(f"{name}{labels} {value!r}" for labels, value in samples)
-
-    health = history.health()
-    family("camhub_recording_healthy", "gauge", "0 while recording is stopped by an error "
-           "such as low disk space.", [("", 0 if health else 1)])  # fmt: skip
-    store = history.store.stats()
-    family("camhub_events_stored_total", "counter", "Event changes written to the database.",
-           [("", store["written"])])  # type: ignore[list-item]  # fmt: skip
-    family("camhub_events_store_errors_total", "counter", "Failed event database writes.",
-           [("", store["errors"])])  # type: ignore[list-item]  # fmt: skip
-    rec = history.recorder
-    if rec is not None:
-        stats = rec.stats()
-        family("camhub_recording_dropped_frames_total", "counter", "Frames the recorder "
-               "could not keep up with.", [("", stats["dropped"])])  # type: ignore[list-item]  # fmt: skip
-        cams: list[dict[str, Any]] = stats["cameras"]  # type: ignore[assignment]
-        per = [(f'{{camera="{_escape(c["camera"])}"}}', c) for c in cams]
-        family("camhub_recorded_frames_total", "counter", "Frames written to recordings.",
-               [(label, c["frames"]) for label, c in per])  # fmt: skip
-        family("camhub_recorded_bytes_total", "counter", "Bytes written to recordings.",
-               [(label, c["bytes"]) for label, c in per])  # fmt: skip
-        family("camhub_recording_errors_total", "counter", "Recording write errors.",
-               [(label, c["errors"]) for label, c in per])  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')

@@ -14,35 +14,38 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from camhub.bus import EventBus
 from camhub.phones import qr
 from camhub.phones.devices import DeviceError, DeviceRegistry
-from camhub.phones.gate import FrameRate, PhoneGate
+from camhub.phones.gate import (
+    REFUSED_IDLE,
+    REFUSED_NO_HELLO,
+    REFUSED_PAIRING,
+    REFUSED_REVOKED,
+    REFUSED_TOKEN,
+    FrameRate,
+    PhoneGate,
+)
 from camhub.phones.wire import decode_frame
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
-from camhub.types import Frame, HubEvent
+from camhub.types import CameraName, Frame, HubEvent
+from camhub.web.responses import STATIC, html_headers
+from camhub.web.responses import json as _json
 
 log = logging.getLogger("camhub.phones")
 
-STATIC = Path(__file__).parent / "static"
 OPEN_PATHS = frozenset({"/cam", "/cam/cam.js", "/cam/cam.css", "/cam/pair", "/cam/ws"})
 """Paths a phone reaches without the dashboard token (they check their own)."""
 _HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
-        "style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; "
-        "base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # The camera page shows the camera's own stream and talks over a WebSocket.
+    **html_headers(media="'self' blob: mediastream:", connect="'self'"),
     "Cache-Control": "no-store",
 }
 CLOSE_UNKNOWN = 4401
@@ -65,6 +68,9 @@ class Phones:
     bus: EventBus | None = None
     """Where bad frames are announced, as the ZeroMQ receiver announces its malformed
     messages (a ``malformed`` :class:`~camhub.types.HubEvent`)."""
+    count_malformed: Callable[[CameraName], object] | None = None
+    """Where a bad frame counts against its camera (the camera store's
+    ``count_malformed``, as for ZeroMQ senders)."""
 
     @property
     def join_url(self) -> str | None:
@@ -74,13 +80,11 @@ class Phones:
             return None
         return f"{self.join_base}cam?pair={quote(self.registry.current_pairing_code())}"
 
-    def malformed(self, peer: str, reason: str) -> None:
+    def malformed(self, peer: str, reason: str, camera: CameraName | None = None) -> None:
+        if camera is not None and self.count_malformed is not None:
+            self.count_malformed(camera)
         if self.bus is not None:
-            self.bus.publish(HubEvent("malformed", None, time.time(), f"{peer}: {reason}"))
-
-
-def _json(data: object, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
+            self.bus.publish(HubEvent("malformed", camera, time.time(), f"{peer}: {reason}"))
 
 
 def _address(conn: Request | WebSocket) -> str:
@@ -114,12 +118,12 @@ class PhoneEndpoints:
             if not isinstance(code, str) or not isinstance(name, str):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            gate.count(address, "refused", "bad pairing request")
+            gate.refuse(address, REFUSED_PAIRING, "bad pairing request")
             return _json({"error": 'send JSON {"code": PAIRING_CODE, "name": DEVICE_NAME}'}, 400)
         try:
             token = self.phones.registry.pair(code, name)
         except DeviceError as exc:
-            gate.count(address, "refused", str(exc))
+            gate.refuse(address, REFUSED_PAIRING, str(exc))
             return _json({"error": str(exc)}, 403)
         return _json({"token": token, "name": name.strip()})
 
@@ -161,7 +165,7 @@ class PhoneEndpoints:
             token = hello.get("token") if isinstance(hello, dict) else None
         except TimeoutError:
             reason = "no hello with a device token in time"
-            gate.count(address, "refused", reason)
+            gate.refuse(address, REFUSED_NO_HELLO, reason)
             await self._close(ws, 1008, reason)
             return None
         except (ValueError, KeyError, TypeError):
@@ -176,9 +180,10 @@ class PhoneEndpoints:
 
     async def _refuse(self, ws: WebSocket, client: str, exc: DeviceError) -> None:
         reason = str(exc)
-        self.phones.gate.count(client, "refused", reason)
+        revoked = "revoked" in reason
+        self.phones.gate.refuse(client, REFUSED_REVOKED if revoked else REFUSED_TOKEN, reason)
         log.warning("phone refused (%s): %s", client, reason)
-        await self._close(ws, CLOSE_REVOKED if "revoked" in reason else CLOSE_UNKNOWN, reason)
+        await self._close(ws, CLOSE_REVOKED if revoked else CLOSE_UNKNOWN, reason)
 
     async def _stream(self, ws: WebSocket, camera: str, token: str, address: str) -> None:
         phones = self.phones
@@ -214,7 +219,7 @@ class PhoneEndpoints:
         while True:
             await asyncio.sleep(idle / 4)
             if time.monotonic() - activity[0] > idle:
-                self.phones.gate.count(camera, "refused", "idle")
+                self.phones.gate.refuse(camera, REFUSED_IDLE, "idle")
                 await self._close(ws, 1008, f"nothing received for {idle:g} s")
                 return
 
@@ -237,7 +242,7 @@ class PhoneEndpoints:
                 if message.get("code") == 1009:
                     reason = f"frame over the limit of {limits.max_payload} bytes"
                     gate.count(camera, "oversized", reason)
-                    phones.malformed(peer, reason)
+                    phones.malformed(peer, reason, camera)
                     log.warning("phone %s closed: %s", camera, reason)
                 return
             if now - checked >= 1.0:
@@ -267,7 +272,7 @@ class PhoneEndpoints:
             except ProtocolError as exc:
                 reason = str(exc)
                 gate.count(camera, "malformed", reason)
-                phones.malformed(peer, reason)
+                phones.malformed(peer, reason, camera)
                 log.warning("phone %s sent a bad frame: %s", camera, reason)
                 await self._close(ws, 1007, f"bad frame: {reason}")
                 return

@@ -105,8 +105,8 @@ def test_a_person_walking_by_raises_one_new_event_and_the_door_counts_them(hub) 
             assert wait_until(lambda: door.counts["in"] == 1, 60), (door.counts, det.stats())
             # After the walk: nobody moves, so the detector rests.
             assert wait_until(lambda: any(u.type == "end" for u in got), 60), det.stats()
-            quiet = det.camera_stats()[0]["no_motion"]
-            assert wait_until(lambda: det.camera_stats()[0]["no_motion"] >= quiet + 3, 30)  # type: ignore[operator]
+            quiet = det.camera_stats()[0].no_motion
+            assert wait_until(lambda: det.camera_stats()[0].no_motion >= quiet + 3, 30)
             stats = det.camera_stats()[0]
             time.sleep(2.0)
             after = det.camera_stats()[0]
@@ -116,13 +116,13 @@ def test_a_person_walking_by_raises_one_new_event_and_the_door_counts_them(hub) 
     assert len(news) == 1 and news[0].after.label == "person"
     assert news[0].after.snapshot is not None
     assert door.counts == {"in": 1, "out": 0}
-    assert after["status"] == "ok"
+    assert after.status == "ok"
     # Still scene: looks happen (cheap motion checks) but inferences stop.
-    assert after["looks"] > stats["looks"]  # type: ignore[operator]
-    assert after["inferences"] == stats["inferences"], (stats, after)
-    assert after["no_motion"] > stats["no_motion"]  # type: ignore[operator]
+    assert after.looks > stats.looks
+    assert after.inferences == stats.inferences, (stats, after)
+    assert after.no_motion > stats.no_motion
     workers = det.pool.stats()
-    assert workers[0]["rss_mb"] > 10  # type: ignore[operator]
+    assert workers[0].rss_mb > 10
 
 
 def test_a_killed_worker_is_restarted_and_ingest_goes_on(hub) -> None:  # type: ignore[no-untyped-def]
@@ -143,11 +143,9 @@ def test_a_killed_worker_is_restarted_and_ingest_goes_on(hub) -> None:  # type: 
             assert wait_until(lambda: det.pool.workers[0].state == "busy", 10)
             os.kill(pid, signal.SIGKILL)
             assert wait_until(lambda: det.pool.workers[0].restarts == 1, 30)
-            assert wait_until(
-                lambda: det.camera_stats()[0]["status"] == FAILED or bool(failures), 10
-            )
+            assert wait_until(lambda: det.camera_stats()[0].status == FAILED or bool(failures), 10)
             assert wait_until(lambda: det.pool.workers[0].state in ("ready", "busy"), 60)
-            assert wait_until(lambda: det.camera_stats()[0]["status"] == "ok", 60)
+            assert wait_until(lambda: det.camera_stats()[0].status == "ok", 60)
             inferences = det.pool.workers[0].inferences
             assert wait_until(lambda: det.pool.workers[0].inferences > inferences, 30)
             frames_after = store.counts()["yard"]
@@ -156,7 +154,7 @@ def test_a_killed_worker_is_restarted_and_ingest_goes_on(hub) -> None:  # type: 
     assert det.pool.workers[0].pid != pid
     assert failures, "viewers must be told that detection failed"
     assert frames_after > frames_before + 5  # ingest never stopped
-    assert det.camera_stats()[0]["failed"] == 1
+    assert det.camera_stats()[0].failed == 1
 
 
 def test_a_hung_worker_is_killed_and_restarted(hub) -> None:  # type: ignore[no-untyped-def]
@@ -179,7 +177,7 @@ def test_a_hung_worker_is_killed_and_restarted(hub) -> None:  # type: ignore[no-
             assert wait_until(lambda: det.pool.workers[0].restarts >= 1, 30)
             assert "hung" in str(det.pool.workers[0].last_error)
             dark.clear()
-            assert wait_until(lambda: det.camera_stats()[0]["status"] == "ok", 60)
+            assert wait_until(lambda: det.camera_stats()[0].status == "ok", 60)
     finally:
         det.stop()
 
@@ -242,9 +240,7 @@ def test_due_cameras_are_batched_into_one_job_when_the_detector_takes_batches(
             f.__enter__()
         assert wait_until(lambda: log.exists() and "4" in log.read_text().split(), 60)
         assert wait_until(
-            lambda: (
-                len(det.camera_stats()) == 4 and all(c["inferences"] for c in det.camera_stats())
-            ),  # type: ignore[misc]
+            lambda: len(det.camera_stats()) == 4 and all(c.inferences for c in det.camera_stats()),
             30,
         )
     finally:
@@ -287,13 +283,12 @@ def test_two_workers_share_the_cameras_one_frame_in_flight_each(hub) -> None:  #
         def done() -> bool:
             # Cameras feed 10 fps and are looked at 5 times a second: each skips frames.
             return all(w.inferences >= 3 for w in det.pool.workers) and all(
-                c["skipped"] > 0  # type: ignore[operator]
-                for c in det.camera_stats()
+                c.skipped > 0 for c in det.camera_stats()
             )
 
         while time.monotonic() < deadline and not done():
             cams = det.camera_stats()
-            in_flight_max.append(sum(1 for c in cams if c["in_flight"]))
+            in_flight_max.append(sum(1 for c in cams if c.in_flight))
             time.sleep(0.02)
     finally:
         for f in feeders:
@@ -303,7 +298,7 @@ def test_two_workers_share_the_cameras_one_frame_in_flight_each(hub) -> None:  #
     assert len({w.pid for w in det.pool.workers}) == 2
     # Never more cameras waiting on a worker than there are workers (batch size 1).
     assert max(in_flight_max) <= 2
-    assert all(c["skipped"] > 0 for c in det.camera_stats())  # type: ignore[operator]
+    assert all(c.skipped > 0 for c in det.camera_stats())
 
 
 @pytest.mark.parametrize("gated", [True, False])
@@ -335,12 +330,12 @@ def test_cameras_without_a_picture_form_are_skipped_and_the_others_detected(
             assert wait_until(
                 lambda: (
                     det.pool.workers[0].inferences >= 4
-                    and any(c["camera"] == "yard" and c["inferences"] for c in det.camera_stats())
+                    and any(c.camera == "yard" and c.inferences for c in det.camera_stats())
                 ),
                 60,
             )
-        stats = {c["camera"]: c for c in det.camera_stats()}
-        assert all(not stats[n]["in_flight"] for n in ("png", "vector", "floats"))
+        stats = {c.camera: c for c in det.camera_stats()}
+        assert all(not stats[n].in_flight for n in ("png", "vector", "floats"))
         assert "object detection loop error" not in caplog.text
     finally:
         det.stop()

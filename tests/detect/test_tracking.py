@@ -127,7 +127,7 @@ def test_zone_entering_leaving_and_loitering() -> None:
         frame = Frame("door", array=image, received_at=1000.0 + t)
         cam.update(frame, gt(boxes), at=frame.received_at)
         if t == 2.0:
-            assert cam.counts()["zones"] == {"porch": 1}
+            assert cam.counts().zones == {"porch": 1}
     cam.close(2000.0)
     end = rec.of("end")[0].after
     assert [e["zone"] for e in end.data["entered"]] == ["porch"]  # type: ignore[union-attr]

@@ -65,11 +65,11 @@ class Feeder:
 
 
 def inferences(det: ObjectDetection) -> dict[str, int]:
-    return {str(c["camera"]): int(c["inferences"]) for c in det.camera_stats()}  # type: ignore[call-overload]
+    return {str(c.camera): int(c.inferences) for c in det.camera_stats()}
 
 
 def failed(det: ObjectDetection) -> int:
-    return sum(int(c["failed"]) for c in det.camera_stats())  # type: ignore[call-overload]
+    return sum(int(c.failed) for c in det.camera_stats())
 
 
 def all_advanced(det: ObjectDetection, before: dict[str, int]) -> bool:
@@ -107,12 +107,11 @@ def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
         pool.grow(1)  # grows while running; SPREAD puts it on the other node
         assert wait_until(
             lambda: (
-                sum(a["state"] in ("ready", "busy") and bool(a["inferences"]) for a in pool.stats())
-                == 2
+                sum(a.state in ("ready", "busy") and bool(a.inferences) for a in pool.stats()) == 2
             ),
             timeout=120,
         ), pool.health()
-        nodes = {a["node_id"] for a in pool.stats()}
+        nodes = {a.node_id for a in pool.stats()}
         assert len(nodes) == 2, f"actors not spread over both nodes: {pool.health()}"
 
         # Real detections on both nodes turn into tracked objects and events, per camera.
@@ -126,7 +125,7 @@ def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
         assert wait_until(lambda: labels_by_camera() == expected, timeout=60), labels_by_camera()
 
         node2_pids = {p.pid for p in cluster.nodes[1].processes()}
-        head_node = next(str(a["node_id"]) for a in pool.stats() if a["pid"] not in node2_pids)
+        head_node = next(str(a.node_id) for a in pool.stats() if a.pid not in node2_pids)
         before, failed_before = inferences(det), failed(det)
         killed_at = time.monotonic()
         assert cluster.nodes[1].kill() > 0
@@ -141,20 +140,20 @@ def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
             pool.health(),
             det.camera_stats(),
         )
-        assert any(a["failures"] for a in pool.stats()), pool.health()
+        assert any(a.failures for a in pool.stats()), pool.health()
 
         # Ray restarts the lost actor (max_restarts) on the surviving node: capacity is back.
         assert wait_until(
             lambda: (
-                all(a["node_id"] == head_node for a in pool.stats())
-                and any(a["restarts"] for a in pool.stats())
-                and all(a["state"] in ("ready", "busy") for a in pool.stats())
+                all(a.node_id == head_node for a in pool.stats())
+                and any(a.restarts for a in pool.stats())
+                and all(a.state in ("ready", "busy") for a in pool.stats())
             ),
             timeout=90,
         ), pool.health()
-        served = {a["worker"]: a["inferences"] for a in pool.stats()}
+        served = {a.worker: a.inferences for a in pool.stats()}
         assert wait_until(
-            lambda: all(a["inferences"] > served[a["worker"]] for a in pool.stats()),  # type: ignore[operator]
+            lambda: all(a.inferences > served[a.worker] for a in pool.stats()),
             timeout=30,
         ), pool.health()
         assert pool.state == "running"
@@ -165,9 +164,7 @@ def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
         assert cluster.nodes[0].kill() > 0
         assert wait_until(lambda: pool.state == "fallback", timeout=30), pool.health()
         assert "DETECTION CLUSTER LOST" in caplog.text
-        assert wait_until(lambda: {a["node_id"] for a in pool.stats()} == {"local"}, 60), (
-            pool.health()
-        )
+        assert wait_until(lambda: {a.node_id for a in pool.stats()} == {"local"}, 60), pool.health()
         in_fallback = inferences(det)
         assert wait_until(lambda: all_advanced(det, in_fallback), timeout=30), pool.health()
         assert pool.fallbacks == 1

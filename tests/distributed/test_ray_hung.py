@@ -43,9 +43,9 @@ def test_a_hung_actor_is_restarted_by_ray_in_a_new_process(
     try:
         det.start()
         assert wait_until(
-            lambda: sum(a["state"] in ("ready", "busy") for a in pool.stats()) == 2, 120
+            lambda: sum(a.state in ("ready", "busy") for a in pool.stats()) == 2, 120
         ), pool.health()
-        pids = {a["worker"]: a["pid"] for a in pool.stats()}
+        pids = {a.worker: a.pid for a in pool.stats()}
         black = encode_jpeg(np.zeros((480, 640, 3), np.uint8))
         store.put(Frame("dark", jpeg=black, width=640, height=480), "test")
         deadline = time.monotonic() + 60
@@ -54,19 +54,19 @@ def test_a_hung_actor_is_restarted_by_ray_in_a_new_process(
             time.sleep(0.2)
         assert pool.lost >= 1, pool.health()
         # The actors' figures come with the bridge's health report, once a second.
-        assert wait_until(lambda: any(a["failures"] for a in pool.stats()), 5), pool.health()
-        hung = [a for a in pool.stats() if a["failures"]]
-        assert len(hung) == 1 and "no answer within 4 s" in str(hung[0]["last_error"])
+        assert wait_until(lambda: any(a.failures for a in pool.stats()), 5), pool.health()
+        hung = [a for a in pool.stats() if a.failures]
+        assert len(hung) == 1 and "no answer within 4 s" in str(hung[0].last_error)
         index = hung[0]["worker"]
         # Ray starts the killed actor again, in a new process, and it serves again.
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             store.put(Frame("porch", jpeg=person, width=512, height=512), "test")
-            a = next(a for a in pool.stats() if a["worker"] == index)
-            if a["restarts"] and a["pid"] != pids[index] and a["state"] in ("ready", "busy"):
+            a = next(a for a in pool.stats() if a.worker == index)
+            if a.restarts and a.pid != pids[index] and a.state in ("ready", "busy"):
                 break
             time.sleep(0.2)
-        assert a["restarts"] >= 1 and a["pid"] != pids[index], pool.health()
+        assert a.restarts >= 1 and a.pid != pids[index], pool.health()
         assert pool.state == "running"
     finally:
         det.stop()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_proc import run_cli
+
 pytestmark = pytest.mark.timeout(60)
 
 
@@ -37,14 +39,29 @@ def test_data_dir_that_cannot_be_made_stops_the_hub(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_bad_record_mode_is_refused() -> None:
-    proc = _hub("--record", "always")
-    assert proc.returncode == 2 and "invalid choice: 'always'" in proc.stderr
+def test_bad_record_mode_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_cli(capsys, "hub", "--record", "always")
+    assert code == 2 and "invalid choice: 'always'" in out
 
 
-def test_no_data_conflicts_with_record() -> None:
-    proc = _hub("--no-data", "--record", "events")
-    assert proc.returncode == 2 and "--no-data keeps nothing" in proc.stderr
+def test_no_data_conflicts_with_record(taken_bind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_cli(capsys, "hub", "--bind", taken_bind, "--no-data", "--record", "events")
+    assert code == 2 and "--no-data keeps nothing" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--keep-days", "-1"], "--keep-days must be 0..36500, got -1"),
+        (["--max-gb", "-2"], "--max-gb must be 0..1000000, got -2"),
+        (["--record-labels", " , "], "--record-labels: List should have at least 1 item"),
+    ],
+)
+def test_bad_retention_options_name_the_option(
+    args: list[str], words: str, taken_bind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_cli(capsys, "hub", "--bind", taken_bind, "--no-web", *args)
+    assert code == 2 and words in out, out
 
 
 @pytest.mark.parametrize("no_data", [False, True])

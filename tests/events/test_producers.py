@@ -106,8 +106,13 @@ def test_motion_ends_when_the_camera_stops_sending(
                     time.sleep(0.04)
             assert sender.flush(5)
         # no more frames: the worker's idle ticks end the motion, the store its offline
+        # (either may come first: end_after 0.5 s and offline_after 0.6 s race)
         assert wait_until(
-            lambda: any(u.type == "end" and u.after.label == "motion" for u in got), timeout=10
+            lambda: (
+                any(u.type == "end" and u.after.label == "motion" for u in got)
+                and any(u.after.label == "offline" for u in got)
+            ),
+            timeout=10,
         )
     finally:
         runner.stop()
@@ -116,3 +121,22 @@ def test_motion_ends_when_the_camera_stops_sending(
     end = motion[-1].after
     assert end.end is not None and end.end <= time.time() - 0.4  # when last seen moving
     assert any(u.after.label == "offline" for u in got)
+
+
+def test_an_offline_event_starts_when_the_outage_is_noticed(
+    wired: tuple[camhub.Hub, EventBus, EventManager],
+) -> None:
+    hub, _bus, manager = wired
+    got: list[EventUpdate] = []
+    manager.add_listener(got.append)
+    with camhub.Sender(hub.endpoint) as sender:
+        for i in range(3):
+            sender.send_jpeg("gate", _scene(i, False))
+        assert wait_until(lambda: [u.type for u in got] == ["new"], timeout=10)
+    last = hub.store.latest("gate")
+    assert last is not None
+    new = got[0].after
+    # The last frame's time is kept; the event itself starts when the hub noticed.
+    assert new.data["last_frame_at"] == last.received_at
+    assert new.start - last.received_at >= hub.store.offline_after
+    assert new.data["detail"].startswith("last frame at")  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import camhub
-from tests.cli_proc import Proc
+from tests.cli_proc import Proc, run_cli
 from tests.servers.mosquitto import Broker, Subscriber
 from tests.servers.ports import free_port
 
@@ -96,36 +96,31 @@ def test_hub_runs_while_the_broker_is_down() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--mqtt", "host:notaport"], "bad MQTT broker 'host:notaport'"),
-        (["--mqtt", "127.0.0.1", "--mqtt-prefix", "a/#"], "bad MQTT option: prefix"),
+        (["--mqtt", "host:notaport"], "--mqtt: bad MQTT broker 'host:notaport'"),
+        (["--mqtt", "127.0.0.1", "--mqtt-prefix", "a/#"], "--mqtt-prefix: prefix 'a/#'"),
         (["--ha-discovery"], "need --mqtt"),
-        (["--webhook", "ftp://example.com/x"], "bad --webhook: url: bad webhook URL"),
+        (["--webhook", "ftp://example.com/x"], "--webhook: url: bad webhook URL"),
         (["--webhook", "example.com"], "must start with http:// or https://"),
     ],
 )
-def test_bad_notify_options_are_clear_errors(args: list[str], message: str) -> None:
-    proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--no-web", *args)
-    try:
-        assert proc.wait(30) == 2
-        out = "".join(proc.lines)
-        assert message in out, out
-        assert "Traceback" not in out
-        errors = [line for line in out.splitlines() if line.startswith("camhub hub: error:")]
-        assert len(errors) == 1 and message in errors[0]
-    finally:
-        proc.kill()
+def test_bad_notify_options_are_clear_errors(
+    args: list[str], message: str, taken_bind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_cli(capsys, "hub", "--bind", taken_bind, "--no-web", "--no-data", *args)
+    assert code == 2
+    assert "Traceback" not in out
+    errors = [line for line in out.splitlines() if line.startswith("camhub hub: error:")]
+    assert len(errors) == 1 and message in errors[0], out
 
 
-def test_bad_mqtt_config_names_the_line(tmp_path: Path) -> None:
+def test_bad_mqtt_config_names_the_line(
+    tmp_path: Path, taken_bind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "hub.toml"
     config.write_text('[hub]\n\n[mqtt]\nhost = "127.0.0.1"\nport = 70000\n')
-    proc = Proc("hub", "--config", str(config), "--no-web")
-    try:
-        assert proc.wait(30) == 2
-        out = "".join(proc.lines)
-        assert f"{config}:5: mqtt.port" in out, out
-    finally:
-        proc.kill()
+    code, out = run_cli(capsys, "hub", "--config", str(config), "--bind", taken_bind, "--no-web")
+    assert code == 2
+    assert f"{config}:5: mqtt.port" in out, out
 
 
 def test_unreadable_ca_file_is_a_one_line_start_error(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from camhub.bus import EventBus
+from camhub.events import EventManager
 from camhub.events.model import Event, EventUpdate
 from camhub.notify import MqttSettings, MqttSink
 from camhub.types import HubEvent
@@ -25,6 +26,16 @@ PEER = Path(__file__).parent / "mqtt_peer.py"
 
 def settings(broker: Broker, **kw: object) -> MqttSettings:
     return MqttSettings.model_validate({"host": broker.host, "port": broker.port, **kw})
+
+
+@pytest.fixture
+def bus(bus: EventBus) -> Iterator[EventBus]:
+    """A hub's bus has its event manager: the active counts come from there."""
+    manager = EventManager(bus).start()
+    try:
+        yield bus
+    finally:
+        manager.stop()
 
 
 @pytest.fixture
@@ -60,6 +71,8 @@ def test_topics_and_payloads(
     bus.publish(HubEvent("camera_offline", "door", time.time()))
 
     assert subscriber.wait_for("camhub/door/status", lambda m: m.payload == b"offline")
+    # The count comes from the event manager, one bus hop after the event it counts.
+    subscriber.wait_for("camhub/door/motion", lambda m: m.payload == b"0")
     status = [m.payload for m in subscriber.on("camhub/door/status")]
     assert status == [b"online", b"offline"]
 
@@ -230,3 +243,78 @@ def test_custom_prefix_and_label_topics(broker: Broker, bus: EventBus) -> None:
     finally:
         sink.stop()
         sub.close()
+
+
+def test_hub_event_kinds_without_a_topic_are_logged_once_and_skipped(
+    sink: MqttSink, bus: EventBus, subscriber: Subscriber, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="camhub.notify.mqtt")
+    now = time.time()
+    bus.publish(HubEvent("camera_new", "door", now))
+    bus.publish(HubEvent("camera_offline", "door", now))
+    for _ in range(3):  # a kind the hub may grow later: never taken for "online"
+        bus.publish(HubEvent("camera_renamed", "door", now))  # type: ignore[arg-type]
+    bus.publish(HubEvent("malformed", None, now, "127.0.0.1: bad header"))
+    bus.publish(HubEvent("camera_new", "yard", now))  # handled after all of the above
+    subscriber.wait_for("camhub/yard/status")
+    assert [m.payload for m in subscriber.on("camhub/door/status")] == [b"online", b"offline"]
+    warned = [r for r in caplog.records if "camera_renamed" in r.getMessage()]
+    assert len(warned) == 1 and "skipped" in warned[0].getMessage()
+    assert sink.stats().errors == 0
+
+
+def _leave_retained(broker: Broker, messages: dict[str, bytes]) -> None:
+    """What an earlier hub that died left on the broker."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="old-hub")
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        for topic, payload in messages.items():
+            client.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def test_retained_state_left_by_an_earlier_run_is_corrected_on_connect(
+    broker: Broker, bus: EventBus, subscriber: Subscriber
+) -> None:
+    _leave_retained(
+        broker,
+        {
+            "camhub/door/status": b"online",  # a camera that never came back
+            "camhub/door/offline": b"1",  # events the dead hub never ended
+            "camhub/door/motion": b"1",
+            "camhub/gate/status": b"offline",  # already true: left alone
+            "camhub/gate/motion": b"0",
+        },
+    )
+    subscriber.wait_for("camhub/gate/motion")
+    subscriber.clear()
+    sink = MqttSink(settings(broker)).start(bus)
+    try:
+        assert subscriber.wait_for("camhub/door/status").payload == b"offline"
+        assert subscriber.wait_for("camhub/door/offline").payload == b"0"
+        assert subscriber.wait_for("camhub/door/motion").payload == b"0"
+        assert wait_until(lambda: sink.corrected == 3, 5)
+        # A camera that streams in this run keeps its truth.
+        bus.publish(HubEvent("camera_new", "door", time.time()))
+        subscriber.wait_for("camhub/door/status", lambda m: m.payload == b"online")
+        assert sink.flush()
+    finally:
+        sink.stop()
+    assert not subscriber.on("camhub/gate/status") and not subscriber.on("camhub/gate/motion")
+    assert sink.corrected == 3
+    truth = {
+        "camhub/door/offline": b"0",
+        "camhub/door/motion": b"0",
+        "camhub/door/status": b"online",
+    }
+    late = Subscriber(broker, "camhub/+/+").wait_ready()
+    try:
+        assert {t: late.wait_for(t).payload for t in truth} == truth
+    finally:
+        late.close()

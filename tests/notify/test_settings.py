@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from camhub.config import ConfigError, Overlay, parse_config
 from camhub.notify import (
     MqttSettings,
     NotifySettingsError,
@@ -14,7 +15,7 @@ from camhub.notify import (
     sink_types,
 )
 from camhub.notify.base import UnknownSink
-from camhub.notify.setup import build_sinks, mqtt_from_options, webhooks_from_options
+from camhub.notify.setup import build_sinks
 
 
 @pytest.mark.parametrize(
@@ -62,22 +63,31 @@ def test_mqtt_settings_errors(data: dict[str, object], message: str) -> None:
 
 
 def test_command_line_over_config() -> None:
-    base = MqttSettings(host="a", port=1000, qos=1, username="u", password="p")
-    merged = mqtt_from_options(base, "b:2000", prefix="home/cams", discovery=True)
+    # camhub hub --mqtt b:2000 --mqtt-prefix home/cams --ha-discovery --webhook URL
+    text = '[mqtt]\nhost = "a"\nport = 1000\nqos = 1\nusername = "u"\npassword = "p"\n'
+    overlay = (
+        Overlay()
+        .set(("mqtt", "host"), "b", "--mqtt")
+        .set(("mqtt", "port"), 2000, "--mqtt")
+        .set(("mqtt", "prefix"), "home/cams", "--mqtt-prefix")
+        .set(("mqtt", "discovery"), True, "--ha-discovery")
+    )
+    merged = parse_config(text, "hub.toml", overlay).mqtt
     assert merged is not None
     assert (merged.host, merged.port, merged.qos, merged.username) == ("b", 2000, 1, "u")
-    assert merged.prefix == "home/cams" and merged.discovery
-    assert mqtt_from_options(None, None) is None
-    assert mqtt_from_options(base, None) == base
-    with pytest.raises(NotifySettingsError, match="need --mqtt"):
-        mqtt_from_options(None, None, discovery=True)
+    assert merged.password == "p" and merged.prefix == "home/cams" and merged.discovery
+    assert parse_config("", "hub.toml").mqtt is None
+    assert parse_config(text, "hub.toml").mqtt == MqttSettings(
+        host="a", port=1000, qos=1, username="u", password="p"
+    )
+    with pytest.raises(ConfigError, match="need --mqtt"):
+        parse_config("", "hub.toml", Overlay().requires(("mqtt",), "--ha-discovery need --mqtt"))
 
 
 def test_webhooks_and_registry() -> None:
-    hooks = webhooks_from_options(
-        [WebhookSettings(url="http://a.example/x")], ["https://a.example/y"]
-    )
-    sinks = build_sinks(MqttSettings(host="h"), hooks)
+    overlay = Overlay().append(("webhooks",), {"url": "https://a.example/y"}, "--webhook")
+    config = parse_config('[[webhooks]]\nurl = "http://a.example/x"\n', "h.toml", overlay)
+    sinks = build_sinks([MqttSettings(host="h"), *config.webhooks])
     assert [s.type_name for s in sinks] == ["mqtt", "webhook", "webhook"]
     assert len({s.name for s in sinks}) == 3  # two hooks on one host keep apart
     assert sink_types() == ["mqtt", "webhook"]

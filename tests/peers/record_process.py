@@ -20,6 +20,6 @@ hub.start()
 print("READY", hub.endpoint, flush=True)
 assert history.recorder is not None
 while True:
-    written = sum(int(c["frames"]) for c in history.recorder.stats()["cameras"])  # type: ignore[attr-defined]
+    written = sum(int(c.frames) for c in history.recorder.stats().cameras)
     print(f"WRITTEN {written}", flush=True)
     time.sleep(0.05)

@@ -81,6 +81,7 @@ def start_phone_hub(
         gate=PhoneGate(limits),
         limits=frame_limits or hub.limits,
         bus=hub.bus,
+        count_malformed=hub.store.count_malformed,
     )
     web = WebServer(
         hub,

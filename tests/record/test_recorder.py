@@ -109,7 +109,7 @@ def test_continuous_segments_roll_over_and_are_indexed(tmp_path: Path) -> None:
     segs = index.find("yard")
     assert len(segs) == 5 and all(s.closed and s.frames == 10 for s in segs)
     assert index.find("quiet") == []
-    assert stats["seen"] == 60
+    assert stats.seen == 60
     index.close()
 
 
@@ -165,7 +165,7 @@ def test_a_slow_recorder_drops_frames_and_counts_them(tmp_path: Path) -> None:
         frames.put(frame("cam", 1000.0 + i / 10, i))
     rec = Recorder(frames, None, SegmentIndex.open(tmp_path), settings).start()
     assert wait_until(lambda: rec.seen == 8)
-    assert rec.stats()["dropped"] == 92
+    assert rec.stats().dropped == 92
     rec.stop()
 
 
@@ -218,10 +218,10 @@ def test_frames_with_no_picture_form_are_counted_not_recorded_and_others_go_on(
         frames.put(Frame("vector", array=np.arange(10, dtype=np.int64), received_at=t0 + i))
         frames.put(frame("yard", t0 + i, i))
     assert wait_until(lambda: rec.seen >= 60, timeout=20)
-    stats = {c["camera"]: c for c in rec.stats()["cameras"]}  # type: ignore[attr-defined]
+    stats = {c.camera: c for c in rec.stats().cameras}
     rec.stop()
-    assert stats["png"]["unrecordable"] == 20 and stats["vector"]["unrecordable"] == 20
-    assert stats["yard"]["frames"] == 20
+    assert stats["png"].unrecordable == 20 and stats["vector"].unrecordable == 20
+    assert stats["yard"].frames == 20
     assert len(_recorded(rec, "yard")) == 20 and _recorded(rec, "png") == []
     assert caplog.text.count("cannot be recorded") == 2  # once per camera, no tracebacks
     assert "Traceback" not in caplog.text

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import camhub
-from camhub.record.settings import CameraRecording, RecordSettings
-from camhub.service import HubService, ProcessorChoice, ServiceOptions
+from camhub.config import FleetConfig
+from camhub.service import HubService
 from tests.web.conftest import StreamingCamera, wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -40,19 +40,16 @@ def _scene(still: int, moving: int) -> list[bytes]:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubService]:
     data: Path = tmp_path_factory.mktemp("data")
-    options = ServiceOptions(
-        bind=["tcp://127.0.0.1:0"],
-        web="127.0.0.1:0",
-        offline_after=1.0,
-        processors=[ProcessorChoice("motion", ["yard"])],
-        status_every=0,
-        data=data,
-        record=RecordSettings(
-            default=CameraRecording("events", pre_roll=1.0, post_roll=1.0),
-            min_free_gb=0,
-        ),
-    )
-    svc = HubService(options).start()
+    hub = {
+        "bind": "tcp://127.0.0.1:0",
+        "web": "127.0.0.1:0",
+        "offline_after": 1.0,
+        "processors": ["motion:yard"],
+        "status_every": 0,
+        "data": str(data),
+        "record": {"mode": "events", "pre_roll": 1.0, "post_roll": 1.0, "min_free_gb": 0},
+    }
+    svc = HubService(FleetConfig.model_validate({"hub": hub})).start()
     assert svc.hub is not None
     yard = StreamingCamera(svc.hub.endpoint, "yard", fps=15, frames=_scene(75, 30), size=(160, 120))
     yield svc
@@ -86,7 +83,7 @@ def test_api_lists_events_with_snapshots_and_clips(service: HubService) -> None:
     assert camhub.decode_jpeg(snap.content).shape == (120, 160, 3)
     clip = httpx.get(url + event["links"]["clip"].lstrip("/"), timeout=60)
     assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
-    path = Path(service.options.data or ".") / "downloaded.mp4"
+    path = Path(service.data or ".") / "downloaded.mp4"
     path.write_bytes(clip.content)
     with av.open(str(path)) as container:
         video = container.streams.video[0]

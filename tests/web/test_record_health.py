@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from camhub.record.settings import CameraRecording, RecordSettings
-from camhub.service import HubService, ServiceOptions
+from camhub.config import FleetConfig
+from camhub.service import HubService
 from tests.web.conftest import StreamingCamera, wait_until
 
 pytestmark = pytest.mark.timeout(60)
@@ -19,15 +19,15 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 def full_disk(tmp_path: Path) -> Iterator[HubService]:
-    options = ServiceOptions(
-        bind=["tcp://127.0.0.1:0"],
-        web="127.0.0.1:0",
-        status_every=0,
-        data=tmp_path,
+    hub = {
+        "bind": "tcp://127.0.0.1:0",
+        "web": "127.0.0.1:0",
+        "status_every": 0,
+        "data": str(tmp_path),
         # more free space than any disk has: the guard trips at once
-        record=RecordSettings(default=CameraRecording("continuous"), min_free_gb=1e6),
-    )
-    svc = HubService(options).start()
+        "record": {"mode": "continuous", "min_free_gb": 1e6},
+    }
+    svc = HubService(FleetConfig.model_validate({"hub": hub})).start()
     yield svc
     svc.stop()
 
