@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -27,7 +27,6 @@ from camhub.types import Encoding, Frame, Image, VideoError
 from camhub.video.packet import CODECS, Codec
 
 if TYPE_CHECKING:
-    from camhub.agent import CameraJob
     from camhub.video.encoder import H264Encoder
     from camhub.video.pictures import PictureDecoder
 
@@ -38,6 +37,23 @@ CODEC_CHOICES: tuple[CodecChoice, ...] = ("auto", "h264", "jpeg")
 
 Accepts = Callable[[Codec], bool]
 """``accepts(codec)``: whether the outlet takes video in ``codec`` now."""
+
+
+class CameraJob(Protocol):
+    """What :class:`FrameEncoder` reads of a camera's job (:class:`camhub.agent.CameraJob`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def codec(self) -> CodecChoice: ...
+    @property
+    def encoding(self) -> Encoding: ...
+    @property
+    def width(self) -> int | None: ...
+    @property
+    def quality(self) -> int: ...
+    @property
+    def reencode(self) -> bool: ...
 
 
 class FrameEncoder:
