@@ -12,9 +12,9 @@
 3. Frame age from capture to the hub: an RTSP camera passed through (the true age, from
    the barcode, beside the age the hub reports from the camera's RTCP capture time), and
    a sender-encoded source (the test pattern, 640x480 at 15 fps: H.264 and JPEG).
-4. Bytes per second on the wire for one camera at 640x480 and 1280x720, 15 fps, on a
-   scene made from real photographs with motion (tests/video/media.py): camhub's H.264
-   encoder against JPEG q85, with the PSNR of each against the source pictures.
+
+Bytes per second are those the hub counted (payloads). H.264 against JPEG q85 for a
+sender-encoded camera, with PSNR, is ``bench/bench_video.py``'s.
 
 It never asserts: it prints figures and ratios measured in the same run.
 """
@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,10 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_sources import cpu_seconds, send_process, stop  # noqa: E402
 from camhub.hub import Hub  # noqa: E402
-from camhub.jpeg import decode_jpeg, encode_jpeg  # noqa: E402
 from camhub.sources import open_source  # noqa: E402
 from camhub.types import Frame  # noqa: E402
-from camhub.video.encoder import H264Encoder  # noqa: E402
 from camhub.video.pictures import PictureDecoder  # noqa: E402
 from tests.servers.rtsp import RTSPServer, rtsp_missing  # noqa: E402
 from tests.servers.stamp import read_barcode  # noqa: E402
@@ -202,51 +199,17 @@ def bench_age(seconds: float) -> None:
             finally:
                 stop(proc)
             ages = [f.age for f in frames if f.age is not None]
+            rate = sum(f.nbytes for f in frames) / seconds / 1e3
             label = "H.264 encoded by the sender" if codec == "auto" else "JPEG (--codec jpeg)"
             print(f"   test pattern 640x480@15, {label:<28} p50 {statistics.median(ages) * 1e3:5.1f} ms"
-                  f"  p95 {pct(ages, 0.95) * 1e3:5.1f} ms  n={len(ages)}")  # fmt: skip
-
-
-# -- 4. bytes on the wire -------------------------------------------------------------------
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 99.0 if mse == 0 else float(10 * np.log10(255**2 / mse))
-
-
-def bench_bytes(frames: int = 150, fps: int = 15) -> None:
-    from tests.video.media import Scene
-
-    print(f"\n4. bytes on the wire, a scene of real photographs with motion, {fps} fps, "
-          f"{frames} frames")  # fmt: skip
-    for width, height in ((640, 480), (1280, 720)):
-        scene = Scene(width, height, step=max(2, width // 100))
-        pictures = [scene.frame(i) for i in range(frames)]
-        encoder, decoder = H264Encoder(), PictureDecoder()
-        h264_bytes, h264_psnr = 0, []
-        for i, picture in enumerate(pictures):
-            packet = encoder.encode(picture, i / fps)
-            h264_bytes += len(packet.data)
-            decoded = decoder.decode(packet)
-            if decoded is not None:
-                h264_psnr.append(psnr(decoded, picture))
-        jpeg_bytes, jpeg_psnr = 0, []
-        for picture in pictures:
-            jpeg = encode_jpeg(picture, quality=85)
-            jpeg_bytes += len(jpeg)
-            jpeg_psnr.append(psnr(decode_jpeg(jpeg), picture))
-        seconds = frames / fps
-        print(f"   {width}x{height}: H.264 {h264_bytes / seconds / 1e3:7.1f} kB/s "
-              f"(PSNR {statistics.mean(h264_psnr):.1f} dB)  JPEG q85 {jpeg_bytes / seconds / 1e3:7.1f} kB/s "
-              f"(PSNR {statistics.mean(jpeg_psnr):.1f} dB)  -> {jpeg_bytes / h264_bytes:.1f}x fewer bytes")  # fmt: skip
+                  f"  p95 {pct(ages, 0.95) * 1e3:5.1f} ms  {rate:6.1f} kB/s  n={len(ages)}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--only", choices=["cpu", "reader", "age", "bytes"])
+    parser.add_argument("--only", choices=["cpu", "reader", "age"])
     args = parser.parse_args()
     print(f"cpus: {len(psutil.Process().cpu_affinity() or [])}, load {psutil.getloadavg()[0]:.1f}")
     why = rtsp_missing()
@@ -254,12 +217,11 @@ def main() -> None:
         "cpu": lambda: bench_sender_cpu(args.seconds, args.runs),
         "reader": lambda: bench_reader(args.seconds),
         "age": lambda: bench_age(args.seconds),
-        "bytes": lambda: bench_bytes(),
     }
     for key, step in steps.items():
         if args.only not in (None, key):
             continue
-        if why and key != "bytes":
+        if why:
             print(f"\n(skipped {key}: GStreamer's RTSP server is missing: {why})")
             continue
         step()

@@ -26,10 +26,11 @@ from camhub.video.packet import TIME_BASE, VideoPacket, parameter_sets, with_par
 
 KEYFRAME_INTERVAL = 2.0
 """Seconds between keyframes: how long a new viewer (or a hub after a loss) waits."""
-CRF = 18
-"""libx264's constant rate factor. FFmpeg's default (23) falls short of the PSNR of JPEG
-q85 (camhub's JPEG default) at 720p with ``ultrafast``; 18 matches it at about 1/11 of the
-bytes (bench/bench_video_sources.py)."""
+CRF = 20
+"""libx264's constant rate factor. With ``ultrafast``, FFmpeg's default (23) falls just
+short of the PSNR of JPEG q85 (camhub's JPEG default) on a noisy 720p scene; 20 beats it
+in every scene of ``bench/bench_video.py`` at 5.8-8.6x fewer bytes. Lower buys little
+PSNR and spends the bytes on sensor noise."""
 
 
 class H264Encoder:
