@@ -71,7 +71,7 @@ def sender_run(
     try:
         # Counted, never decoded at the hub: only the sender's work is measured.
         want = "h264" if codec == "auto" else "jpeg"
-        wait_for(lambda: stats_of(hub, name)[2] == want, 30, f"{name} to send {want}")
+        wait_for(lambda: stats_of(hub, name)[2] == want, 120, f"{name} to send {want}")
         time.sleep(1.0)
         ps = psutil.Process(proc.pid)
         cpu0, (n0, b0, _) = cpu_seconds(ps), stats_of(hub, name)
@@ -158,7 +158,7 @@ def bench_reader(seconds: float) -> None:
 
 
 def collect(hub: Hub, name: str, seconds: float, want: str) -> list[Frame]:
-    wait_for(lambda: stats_of(hub, name)[2] == want, 30, f"{name} to send {want}")
+    wait_for(lambda: stats_of(hub, name)[2] == want, 120, f"{name} to send {want}")
     subscription = hub.subscribe([name], maxsize=4096)
     frames: list[Frame] = []
     deadline = time.monotonic() + seconds
