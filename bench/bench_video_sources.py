@@ -98,7 +98,8 @@ def bench_sender_cpu(seconds: float, runs: int) -> None:
     rows = {c: [statistics.median(x[i] for x in r) for i in range(3)] for c, r in results.items()}
     for codec, label in (("auto", "pass-through (--codec auto)"), ("jpeg", "decode + JPEG q85")):
         cpu, fps, bps = rows[codec]
-        print(f"   {label:<30} {cpu:6.2f} ms CPU/frame  {fps:5.1f} fps  {bps / 1e3:8.1f} kB/s")
+        print(f"   {label:<30} {cpu:6.2f} ms CPU/frame sent  {cpu * fps / 10:5.1f}% of a core  "
+              f"{fps:5.1f} fps at the hub  {bps / 1e3:8.1f} kB/s")  # fmt: skip
     ratio = rows["jpeg"][0] / max(rows["auto"][0], 1e-9)
     print(f"   pass-through uses {ratio:.1f}x less sender CPU; "
           f"{rows['jpeg'][2] / max(rows['auto'][2], 1):.1f}x fewer bytes on the wire")  # fmt: skip
