@@ -133,7 +133,6 @@ class RTSPSource(ThreadedSource):
         ssrc: int | None = None
         while not self.stopping:
             channel, data = client.read()
-            arrival = time.time()
             try:
                 if channel == track.rtcp_channel:
                     for report in sender_reports(data):
@@ -149,7 +148,9 @@ class RTSPSource(ThreadedSource):
             if packet.payload_type != media.payload_type:
                 continue
             ssrc = packet.ssrc
-            for unit in depacketizer.push(packet):
+            units = depacketizer.push(packet)
+            arrival = time.time() if units else 0.0
+            for unit in units:
                 if not unit.complete:
                     self.damaged += 1
                     if pictures is not None:

@@ -134,6 +134,8 @@ class RTSPClient:
         self.verify_tls = verify_tls
         self._sock: socket.socket | None = None
         self._buf = bytearray()
+        self._pos = 0
+        """Where unread bytes start in ``_buf`` (see :meth:`read`)."""
         self._cseq = 0
         self._auth: _Auth | None = None
         self._session: str | None = None
@@ -200,6 +202,18 @@ class RTSPClient:
         none comes within the read timeout. Keeps the session alive meanwhile."""
         if self._early:
             return self._early.popleft()
+        # The common case, a whole interleaved packet already read: no call, no copy of
+        # the rest of the buffer (it is compacted only now and then).
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos >= 4 and buf[pos] == 0x24:
+            end = pos + 4 + ((buf[pos + 2] << 8) | buf[pos + 3])
+            if len(buf) >= end:
+                packet = (buf[pos + 1], bytes(buf[pos + 4 : end]))
+                if end == len(buf):
+                    buf.clear()
+                    end = 0
+                self._pos = end
+                return packet
         self._deadline = time.monotonic() + self.read_timeout
         try:
             while True:
@@ -333,6 +347,9 @@ class RTSPClient:
     def _next_message(self) -> tuple[int, bytes] | Response:
         """The next interleaved packet or response; requests from the camera are answered
         here and skipped."""
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
         while True:
             buf = self._buf
             if not buf:
