@@ -130,7 +130,8 @@ class ThreadedSource:
         return self
 
     def read(self, timeout: float | None = None) -> Frame:
-        """The newest frame not returned before; starts the reader on first use."""
+        """The newest picture not returned before, or the next video packet in order (see
+        the module docstring); starts the reader on first use."""
         self.start()
         try:
             return self._slot.get(timeout)
