@@ -20,19 +20,13 @@ from camhub.bus import EventBus
 from camhub.events import EventManager, EventStore, OfflineEvents
 from camhub.events.manager import EventManagerStats
 from camhub.metrics import Exposition, single
-from camhub.record.clip import ClipExporter
+from camhub.record.clip import ClipExporter, ClipStats
 from camhub.record.index import SegmentIndex
 from camhub.record.recorder import Recorder, RecorderStats
 from camhub.record.settings import RecordSettings
 from camhub.store import CameraStore
 
 log = logging.getLogger("camhub.history")
-
-
-@dataclass(frozen=True, slots=True)
-class ClipStats:
-    exported: int
-    failed: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +103,7 @@ class History:
             data_dir=str(self.data_dir),
             events=self.manager.stats(),
             recorder=None if self.recorder is None else self.recorder.stats(),
-            clips=ClipStats(self.clips.exported, self.clips.failed),
+            clips=self.clips.stats(),
             health=self.health(),
         )
 

@@ -77,8 +77,8 @@ class Receiver:
         reply: bytes = protocol.DEFAULT_REPLY,
         limits: Limits = DEFAULT_LIMITS,
         security: SocketSecurity | None = None,
-        video: Sequence[Codec] = CODECS,
         on_malformed: MalformedSink | None = None,
+        video: Sequence[Codec] = CODECS,
     ) -> None:
         unknown = [c for c in video if c not in CODECS]
         if unknown:
@@ -345,7 +345,7 @@ class Receiver:
             return self._malformed(peer, stats, reason), None, False
         if frame.video is not None and frame.video.codec not in self.video:
             reason = f"this hub does not take {frame.video.codec} video; send JPEG"
-            return self._malformed(peer, stats, reason), None, False
+            return self._malformed(peer, stats, reason, frame.name), None, False
         self._sink(frame, peer)
         return self.reply, ack, bool(offer)
 

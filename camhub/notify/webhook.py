@@ -10,6 +10,7 @@ bounded queue drops (and counts) the oldest events once it is full.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import urllib.error
 import urllib.request
@@ -50,9 +51,8 @@ class WebhookSink(Sink):
         self.attempts = 0
         self._opener = urllib.request.build_opener(_NoRedirect())
         self._ok = True
-        # Shown in stats and logs: scheme, host, port and path, never credentials or query.
-        port = f":{parts.port}" if parts.port else ""
-        self._shown = f"{parts.scheme}://{parts.hostname}{port}{parts.path}"
+        self._shown = redact_url(settings.url)
+        self._secrets = _secret_parts(settings.url)
 
     @classmethod
     def from_settings(cls, settings: BaseModel) -> Sink:
@@ -86,6 +86,7 @@ class WebhookSink(Sink):
                 self._sent()
                 return
             self._ok = False
+            error = self._scrub(error)
             self._error(error)
             log.warning(
                 "webhook %s: %s (attempt %d of %d)",
@@ -128,3 +129,38 @@ class WebhookSink(Sink):
             return True, f"no answer within {self.settings.timeout:g} s"
         except OSError as exc:
             return True, f"connection failed: {exc.strerror or exc}"
+        except ValueError as exc:  # http.client.InvalidURL and the like: it never will work
+            return False, f"unusable URL: {exc}"
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without any part of the URL that may be its credential."""
+        for secret in self._secrets:
+            text = text.replace(secret, "…")
+        return text
+
+
+def redact_url(url: str) -> str:
+    """A webhook URL as logs and the API show it: ``scheme://host[:port]/…`` and a short
+    fingerprint (to tell two hooks on one host apart). Slack, Discord and Home Assistant
+    webhooks carry their credential in the path; others in the query or user info."""
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return f"(unparsable URL {_fingerprint(url)})"
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    hidden = parts.path not in ("", "/") or parts.query or parts.username or parts.fragment
+    return f"{parts.scheme}://{host}{port}/{'…' if hidden else ''} ({_fingerprint(url)})"
+
+
+def _fingerprint(url: str) -> str:
+    return "#" + hashlib.sha256(url.encode()).hexdigest()[:8]
+
+
+def _secret_parts(url: str) -> list[str]:
+    """The full URL and each part of it that may hold a credential, longest first."""
+    parts = urlsplit(url)
+    found = [url, parts.path, parts.query, parts.fragment, parts.username, parts.password]
+    found += [seg for seg in parts.path.split("/") if len(seg) >= 10]  # token-like
+    return sorted({p for p in found if p and len(p) >= 4}, key=len, reverse=True)

@@ -28,6 +28,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from camhub.datadir import open_private, private_dir, tighten_dir
 from camhub.types import CamhubError
 
 log = logging.getLogger("camhub.phones")
@@ -78,11 +79,13 @@ class Device:
         return self.revoked_at is not None
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically; the file is 0600 from its first byte
+    (a leftover temporary file of a crash, whatever its mode, is not reused)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
+    tmp.unlink(missing_ok=True)
+    with open_private(tmp) as f:
+        f.write(text.encode())
     os.replace(tmp, path)
 
 
@@ -94,7 +97,8 @@ class DeviceRegistry:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         try:
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.folder)
+            tighten_dir(self.folder, "phones folder")  # it holds the dashboard token
         except OSError as exc:
             raise DeviceFileError(
                 f"cannot create the phones folder {self.folder}: {exc.strerror or exc}"
@@ -120,7 +124,7 @@ class DeviceRegistry:
             raise DeviceFileError(f"cannot read {path}: {exc.strerror or exc}") from None
         if len(code) < 16:
             code = secrets.token_urlsafe(16)
-            _write_atomic(path, code + "\n")
+            write_private(path, code + "\n")
         return code
 
     def current_pairing_code(self) -> str:
@@ -131,7 +135,7 @@ class DeviceRegistry:
     def rotate_pairing_code(self) -> str:
         """A new pairing code: old QR codes stop working, paired phones keep working."""
         code = secrets.token_urlsafe(16)
-        _write_atomic(self.folder / PAIRING_FILE, code + "\n")
+        write_private(self.folder / PAIRING_FILE, code + "\n")
         self.pairing_code = code
         return code
 
@@ -168,7 +172,7 @@ class DeviceRegistry:
 
     def _save(self) -> None:
         items = [asdict(d) for d in sorted(self._devices.values(), key=lambda d: d.name)]
-        _write_atomic(self.path, json.dumps({"devices": items}, indent=1) + "\n")
+        write_private(self.path, json.dumps({"devices": items}, indent=1) + "\n")
         self._signature = self._stat()
 
     def refresh(self, force: bool = False) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from camhub.phones.devices import DeviceFileError, DeviceRegistry, default_dir
+from camhub.phones.devices import DeviceFileError, DeviceRegistry, default_dir, write_private
 from camhub.security.certs import ensure_certificate, lan_addresses
 
 DEFAULT_PHONES_WEB = "0.0.0.0:8443"
@@ -41,14 +41,19 @@ class PhoneSetup:
 
 
 def _token(folder: Path, given: str | None) -> str:
+    """The dashboard token kept in ``folder``: made on first use, written 0600 from its
+    first byte; a token file that others can read (an older camhub's) is tightened."""
     if given:
         return given
     path = folder / TOKEN_FILE
     try:
+        if path.is_symlink():
+            raise DeviceFileError(f"{path} is a symbolic link; the token file must be a file")
         token = path.read_text().strip() if path.is_file() else ""
         if not token:
             token = secrets.token_urlsafe(18)
-            path.write_text(token + "\n")
+            write_private(path, token + "\n")
+        elif path.stat().st_mode & 0o077:
             path.chmod(0o600)
     except OSError as exc:
         raise DeviceFileError(f"cannot keep the dashboard token in {path}: {exc}") from None

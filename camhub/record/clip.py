@@ -1,25 +1,33 @@
 """Clips: recorded JPEG segments transcoded to H.264 MP4 (plays in browsers and phones).
 
-Only on request, and never on the ingest path: one worker thread does every export, so
-a burst of clip requests queues behind it instead of taking the hub's CPU. Finished
-clips are cached in ``clips/`` (the newest few are kept) so a replay costs nothing.
+Only on request, and never on the ingest path. :func:`write_mp4` makes a clip;
+:class:`ClipExporter` decides when, through an :class:`~camhub.record.export_queue.
+ExportQueue`: one worker thread, a bounded queue (429 beyond it), one job for requests
+of the same range (ranges are widened to whole seconds, so a millisecond shift asks for
+the same clip), and a job dropped or stopped when every requester has hung up. Finished
+clips of a settled range are cached in ``clips/`` (the newest few are kept) so a replay
+costs nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+import uuid
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from camhub.datadir import open_private, private_dir
 from camhub.jpeg import decode_jpeg
+from camhub.record.export_queue import ExportQueue, JobCancelled, QueueFull, Ticket
 from camhub.record.index import SegmentIndex
 from camhub.record.segment import SegmentError, read_segment
 from camhub.types import CameraName, CamhubError
@@ -37,6 +45,14 @@ class ClipError(CamhubError):
         self.status = status
 
 
+class ClipBusy(ClipError):
+    """Too many clips are waiting to be made; ask again in ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, 429)
+        self.retry_after = retry_after
+
+
 def _even(n: int) -> int:
     return max(2, n - n % 2)
 
@@ -47,8 +63,14 @@ def write_mp4(frames: Any, path: Path, *, crf: int = 23) -> int:
     import av  # PyAV is heavy: only a clip request pays for it
 
     tmp = path.with_name(path.name + ".part")
+    tmp.unlink(missing_ok=True)  # left by a crash
+    open_private(tmp).close()  # 0600 whatever the umask; libav keeps the mode
     count = 0
-    container = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
+    try:
+        container = av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"})
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     try:
         stream: Any = None
         t0 = 0.0
@@ -84,8 +106,11 @@ def write_mp4(frames: Any, path: Path, *, crf: int = 23) -> int:
         if stream is not None:
             for packet in stream.encode(None):
                 container.mux(packet)
-    finally:
+    except BaseException:
         container.close()
+        tmp.unlink(missing_ok=True)  # cancelled or failed: no half clip stays behind
+        raise
+    container.close()
     if count == 0:
         tmp.unlink(missing_ok=True)
     else:
@@ -93,41 +118,89 @@ def write_mp4(frames: Any, path: Path, *, crf: int = 23) -> int:
     return count
 
 
-class ClipExporter:
-    """``export(camera, start, end)`` returns a Future of the MP4's path."""
+@dataclass(frozen=True, slots=True)
+class ClipStats:
+    exported: int
+    failed: int
+    waiting: int
+    """Exports queued behind the running one."""
+    shared: int
+    """Requests that joined an export already waiting or running."""
+    refused: int
+    """Requests answered 429: the queue was full."""
+    cancelled: int
+    """Exports dropped or stopped because every requester hung up."""
 
-    def __init__(self, index: SegmentIndex, out_dir: Path, *, keep: int = 16) -> None:
+
+def clip_range(start: float, end: float) -> tuple[float, float]:
+    """The range widened to whole seconds: near-identical requests share one clip."""
+    return float(math.floor(start)), float(math.ceil(end))
+
+
+class ClipExporter:
+    """``export(camera, start, end)`` returns a :class:`Ticket` for the MP4's path;
+    release it when the requester no longer waits."""
+
+    SETTLED_AFTER_S = 2.0
+    """A range ending longer ago than this is recorded for good, and its clip cached."""
+
+    def __init__(
+        self, index: SegmentIndex, out_dir: Path, *, keep: int = 16, max_pending: int = 8
+    ) -> None:
         self.index = index
         self.out_dir = out_dir
         self.keep = keep
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camhub-clip")
-        self._lock = threading.Lock()
+        self.queue: ExportQueue[Path] = ExportQueue("clip", max_pending)
         self.exported = 0
         self.failed = 0
 
-    def export(self, camera: CameraName, start: float, end: float) -> Future[Path]:
+    def export(self, camera: CameraName, start: float, end: float) -> Ticket[Path]:
+        """Raises :class:`ClipError` (400 bad range, 409 nothing recorded, 429 busy)."""
         if not end > start:
             raise ClipError(f"the clip's end ({end}) must be after its start ({start})", 400)
+        start, end = clip_range(start, end)
         if end - start > MAX_CLIP_SECONDS:
             raise ClipError(f"clips are at most {MAX_CLIP_SECONDS:g} s long", 400)
         if not any(s.frames or not s.closed for s in self.index.find(camera, start, end)):
-            raise ClipError(f"no recording of camera {camera!r} between {start:.3f} and {end:.3f}")
-        return self._pool.submit(self._export, camera, start, end)
+            raise ClipError(f"no recording of camera {camera!r} between {start:.0f} and {end:.0f}")
+        cached = self._path(camera, start, end)
+        if cached is not None and cached.exists():
+            return Ticket.ready(cached)
+        try:
+            return self.queue.submit(
+                (camera, start, end),
+                lambda cancelled: self._export(camera, start, end, cancelled),
+            )
+        except QueueFull as exc:
+            raise ClipBusy(str(exc), exc.retry_after) from None
+        except JobCancelled as exc:
+            raise ClipError(str(exc), 503) from None
 
-    def _export(self, camera: CameraName, start: float, end: float) -> Path:
-        # A range that reaches into the present is still being recorded: no cache then.
-        settled = end < time.time() - 2.0
-        key = f"{camera}\0{start:.3f}\0{end:.3f}" + ("" if settled else f"\0{time.time()}")
-        path = self.out_dir / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.mp4"
-        if path.exists():
+    def _path(self, camera: CameraName, start: float, end: float) -> Path | None:
+        """Where the clip of a settled range is cached; None while it is being recorded."""
+        if end >= time.time() - self.SETTLED_AFTER_S:
+            return None
+        key = f"{camera}\0{start:.0f}\0{end:.0f}"
+        return self.out_dir / f"{hashlib.sha1(key.encode()).hexdigest()[:20]}.mp4"
+
+    def _export(
+        self, camera: CameraName, start: float, end: float, cancelled: threading.Event
+    ) -> Path:
+        path = self._path(camera, start, end)
+        if path is None:  # still being recorded: a fresh file every time
+            path = self.out_dir / f"live-{uuid.uuid4().hex[:20]}.mp4"
+        elif path.exists():
             return path
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.out_dir)
         segments = self.index.find(camera, start, end)
 
         def frames() -> Any:
             for seg in segments:
                 try:
-                    yield from read_segment(seg.path, start, end)
+                    for frame in read_segment(seg.path, start, end):
+                        if cancelled.is_set():
+                            raise JobCancelled("nobody waits for this clip any more")
+                        yield frame
                 except SegmentError as exc:  # a lost or damaged segment: skip it
                     log.warning("clip of %s skips a segment: %s", camera, exc)
 
@@ -135,6 +208,10 @@ class ClipExporter:
 
         try:
             count = write_mp4(frames(), path)
+        except JobCancelled:
+            log.info("clip of %s from %.0f to %.0f cancelled: its requesters left",
+                     camera, start, end)  # fmt: skip
+            raise
         except (OSError, av.FFmpegError) as exc:
             self.failed += 1
             raise ClipError(f"cannot write the clip: {exc}", 500) from None
@@ -150,5 +227,9 @@ class ClipExporter:
         for old in clips[: max(0, len(clips) - self.keep)]:
             old.unlink(missing_ok=True)
 
+    def stats(self) -> ClipStats:
+        q = self.queue
+        return ClipStats(self.exported, self.failed, q.pending, q.shared, q.refused, q.cancelled)
+
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.queue.close()

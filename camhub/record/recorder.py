@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Protocol
 
 from camhub.bus import BusSubscription, EventBus
+from camhub.datadir import private_dir
 from camhub.events.model import EventUpdate
 from camhub.record.index import SegmentIndex
 from camhub.record.segment import SegmentWriter
@@ -301,7 +302,7 @@ class Recorder:
         day = time.strftime("%Y-%m-%d", time.localtime(at))
         path = self.root / camera_dir(cam.name) / day / f"{at:.3f}.cseg"
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
             cam.segment_id = self.index.add(cam.name, path, at)
             cam.writer = SegmentWriter(path)
         except Exception as exc:  # OSError, sqlite3.Error: try again in a while

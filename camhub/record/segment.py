@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from camhub.datadir import open_private, private_dir
 from camhub.types import CamhubError
 
 MAGIC = b"CAMHUBSEG1\n"
@@ -50,8 +51,8 @@ class SegmentWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file: BinaryIO = open(path, "xb")  # noqa: SIM115 - closed in close()
+        private_dir(path.parent)
+        self._file: BinaryIO = open_private(path)  # closed in close()
         self._file.write(MAGIC)
         self.frames = 0
         self.size = len(MAGIC)

@@ -13,8 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from camhub.types import Image, VideoError
+import numpy as np
+import numpy.typing as npt
+
+from camhub.errors import VideoError
 from camhub.video.packet import Codec, VideoPacket
+
+Image = npt.NDArray[np.generic]
+"""As ``camhub.types.Image``; not imported from there, which imports this module lazily."""
 
 _FFMPEG_NAMES: dict[Codec, str] = {"h264": "h264", "hevc": "hevc", "vp8": "vp8", "vp9": "vp9"}
 

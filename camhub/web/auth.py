@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import ipaddress
+import json
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl
 
@@ -124,3 +126,63 @@ async def _refuse(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _host_name(host_header: str) -> str:
+    """The name part of a Host header: ``[::1]:8000`` -> ``::1``, ``a:80`` -> ``a``."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_loopback_name(host_header: str) -> bool:
+    """True for ``localhost``, an IPv4 address in 127.0.0.0/8 and ``[::1]``, any port."""
+    name = _host_name(host_header).rstrip(".")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class LoopbackHostOnly:
+    """Refuses (421) requests whose Host header is not a loopback name.
+
+    A dashboard without a token trusts whoever reaches its loopback address. A web page
+    on ``evil.example`` that points its name at 127.0.0.1 (DNS rebinding) reaches it too,
+    from the victim's own browser, but its requests then carry ``Host: evil.example``.
+    Requests without a Host header (HTTP/1.0 tools) come from no browser and pass.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = _header(scope, b"host")
+            if host is not None and not is_loopback_name(host):
+                await _misdirected(scope, send, host)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _misdirected(scope: Scope, send: Send, host: str) -> None:
+    body = json.dumps(
+        {
+            "error": f"this dashboard has no token, so it answers only to localhost, "
+            f"127.0.0.1 or [::1], not to Host {host[:100]!r} (a page under another name "
+            "may be a DNS rebinding attack). To reach it by another name, give it a token "
+            "(CAMHUB_WEB_TOKEN or --web-token-file)"
+        }
+    ).encode()
+    prefix = ""
+    if scope["type"] == "websocket":
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        prefix = "websocket."  # refused before the handshake, as plain HTTP
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": prefix + "http.response.start", "status": 421, "headers": headers})
+    await send({"type": prefix + "http.response.body", "body": body})

@@ -14,15 +14,15 @@ import time
 from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from camhub.detect.labels import aliases_of
 from camhub.events.model import Event, EventUpdate
 from camhub.history import History
-from camhub.record.clip import ClipError
 from camhub.types import CamhubError
 from camhub.web import responses
+from camhub.web.clips import clip_response
 from camhub.web.responses import NO_STORE
 from camhub.web.responses import error as _error
 from camhub.web.responses import json as _json
@@ -110,7 +110,10 @@ class EventsApi:
             return event
         rec = self.history.settings.for_camera(event.camera)
         end = time.time() if event.end is None else event.end
-        return await self._clip(event.camera, event.start - rec.pre_roll, end + rec.post_roll)
+        start = event.start - rec.pre_roll
+        return await clip_response(
+            request, self.history.clips, event.camera, start, end + rec.post_roll
+        )
 
     async def range_clip(self, request: Request) -> Response:
         camera = request.query_params.get("camera")
@@ -120,15 +123,7 @@ class EventsApi:
             return _error(str(exc), 400)
         if not camera or start is None or end is None:
             return _error("give camera, start and end (seconds since 1970)", 400)
-        return await self._clip(camera, start, end)
-
-    async def _clip(self, camera: str, start: float, end: float) -> Response:
-        try:
-            future = self.history.clips.export(camera, start, end)
-            path = await asyncio.wrap_future(future)
-        except ClipError as exc:
-            return _error(str(exc), exc.status)
-        return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "no-store"})
+        return await clip_response(request, self.history.clips, camera, start, end)
 
     async def recordings(self, request: Request) -> Response:
         try:

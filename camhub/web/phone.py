@@ -36,6 +36,7 @@ from camhub.phones.gate import (
 from camhub.phones.wire import decode_frame
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.types import CameraName, Frame, HubEvent
+from camhub.web.guard import raise_ws_limit
 from camhub.web.responses import STATIC, html_headers
 from camhub.web.responses import json as _json
 
@@ -48,6 +49,9 @@ _HEADERS = {
     **html_headers(media="'self' blob: mediastream:", connect="'self'"),
     "Cache-Control": "no-store",
 }
+BODY_TIMEOUT_S = 10.0
+FRAME_HEADER_ALLOWANCE = 64 * 1024
+"""Room for a frame message's JSON header on top of the largest JPEG."""
 CLOSE_UNKNOWN = 4401
 CLOSE_REVOKED = 4403
 
@@ -113,7 +117,15 @@ class PhoneEndpoints:
         if refused is not None:
             return _json({"error": refused}, 429)
         try:
-            body = json.loads(await _bounded_body(request, 4096))
+            # A body sent a byte at a time must not hold the connection for long.
+            raw = await asyncio.wait_for(_bounded_body(request, 4096), BODY_TIMEOUT_S)
+        except TimeoutError:
+            gate.refuse(address, REFUSED_PAIRING, "pairing request body too slow")
+            return _json({"error": f"send the body within {BODY_TIMEOUT_S:g} s"}, 408)
+        except ValueError:  # over 4096 bytes
+            raw = b""
+        try:
+            body = json.loads(raw)
             code, name = body["code"], body["name"]
             if not isinstance(code, str) or not isinstance(name, str):
                 raise TypeError
@@ -163,6 +175,13 @@ class PhoneEndpoints:
             msg = await asyncio.wait_for(ws.receive_text(), gate.limits.auth_timeout_s)
             hello = json.loads(msg)
             token = hello.get("token") if isinstance(hello, dict) else None
+        except WebSocketDisconnect as exc:
+            if exc.code == 1009:  # the server's pre-authentication message limit
+                reason = "message before the hello over the limit for unauthenticated clients"
+                gate.count(address, "oversized", reason)
+                self.phones.malformed(f"{address} (browser)", reason)
+                log.warning("phone connection from %s closed: %s", address, reason)
+            raise
         except TimeoutError:
             reason = "no hello with a device token in time"
             gate.refuse(address, REFUSED_NO_HELLO, reason)
@@ -192,6 +211,8 @@ class PhoneEndpoints:
         port = ws.client.port if ws.client is not None else 0
         peer = f"{address}:{port} (browser)"
         rate = FrameRate(gate.limits.max_fps)
+        # Only now, with the device known, may messages be as large as a frame.
+        raise_ws_limit(ws.scope, limits.max_payload + FRAME_HEADER_ALLOWANCE)
         await ws.send_text(
             json.dumps(
                 {

@@ -20,7 +20,9 @@ from camhub.notify import Sink
 from camhub.processing import ProcessorRunner
 from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
-from camhub.web.phone import Phones
+from camhub.web.auth import LoopbackHostOnly
+from camhub.web.guard import ConnectionGuard, ConnectionLimits, protocols
+from camhub.web.phone import FRAME_HEADER_ALLOWANCE, Phones
 
 log = logging.getLogger("camhub.web")
 # uvicorn's own start/stop chatter repeats what camhub logs; keep its warnings and errors.
@@ -82,6 +84,17 @@ class _QuietServer(uvicorn.Server):
 
     TICK = 0.25
 
+    def __init__(self, config: uvicorn.Config, guard: ConnectionGuard) -> None:
+        super().__init__(config)
+        self.guard = guard
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # uvicorn waits a while for connections to close, then leaves the rest open.
+        if self.guard.abort_all():
+            await asyncio.sleep(0)  # the transports close their sockets on the next turn
+            await asyncio.sleep(0)
+
     async def main_loop(self) -> None:
         # Each tick counts as ten of uvicorn's, so on_tick refreshes the Date header every
         # time; shutdown is noticed within TICK seconds.
@@ -110,6 +123,7 @@ class WebServer:
         tls_key: str | Path | None = None,
         history: History | None = None,
         phones: Phones | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.host, port = parse_address(address)
         check_access(self.host, expose=expose, token=token)
@@ -132,20 +146,28 @@ class WebServer:
         self.dashboard: Dashboard = self.app.state.dashboard
         self._socket = self._bind(self.host, port)
         self.port = int(self._socket.getsockname()[1])
+        # Connection limits (head deadline, per-address cap) live in the protocols: see
+        # camhub.web.guard. No limit_concurrency: it counts idle connections of everybody.
+        self.guard = ConnectionGuard(limits)
+        http_protocol, ws_protocol = protocols(self.guard)
+        # Without a token the dashboard trusts its loopback address, so it answers only
+        # to loopback names (DNS rebinding); a token guards every other name.
+        served = self.app if token else LoopbackHostOnly(self.app)
         self.config = uvicorn.Config(
-            self.app,
+            served,
             log_config=None,
             access_log=False,  # query strings may carry the token
             lifespan="on",
+            http=http_protocol,
             # WebSockets only for browser cameras; no compression: JPEG does not shrink,
             # and inflating is where a decompression bomb would go off.
-            ws="none" if phones is None else "websockets-sansio",
-            ws_max_size=(phones.limits.max_payload if phones else 0) + 64 * 1024,
+            ws="none" if phones is None else ws_protocol,
+            ws_max_size=(phones.limits.max_payload if phones else 0) + FRAME_HEADER_ALLOWANCE,
             ws_per_message_deflate=False,
             ssl_certfile=None if tls_cert is None else str(tls_cert),
             ssl_keyfile=None if tls_key is None else str(tls_key),
             timeout_graceful_shutdown=2,
-            limit_concurrency=256,
+            timeout_keep_alive=self.guard.limits.keep_alive_s,
             server_header=False,
         )
         try:
@@ -153,7 +175,7 @@ class WebServer:
         except (OSError, ValueError) as exc:
             self._socket.close()
             raise WebConfigError(f"cannot load TLS certificate/key: {exc}") from None
-        self.server = _QuietServer(self.config)
+        self.server = _QuietServer(self.config, self.guard)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import camhub
+from camhub.notify.webhook import redact_url
 from tests.cli_proc import Proc, run_cli
 from tests.servers.mosquitto import Broker, Subscriber
 from tests.servers.ports import free_port
@@ -63,7 +64,7 @@ def test_hub_publishes_camera_states_and_shows_sink_health(
         assert mqtt["connected"] is True and mqtt["sent"] >= 2 and mqtt["dropped"] == 0
         assert mqtt["target"] == f"127.0.0.1:{broker.port}"
         hook = next(s for s in health if s["type"] == "webhook")
-        assert hook["target"] == dead_hook and hook["sent"] == 0
+        assert hook["target"] == redact_url(dead_hook) and hook["sent"] == 0
 
         text = httpx.get(url + "metrics", timeout=5).text
         sent = re.search(r'camhub_sink_sent_total\{sink="mqtt",type="mqtt"\} (\d+)', text)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from camhub.bus import EventBus
 from camhub.events.model import Event, EventUpdate
 from camhub.notify import WebhookSettings, WebhookSink
+from camhub.notify.webhook import redact_url
 from camhub.types import HubEvent
 from tests.conftest import wait_until
 from tests.servers.ports import free_port
@@ -54,7 +55,7 @@ def test_posts_event_json(target: Target, bus: EventBus) -> None:
         assert sink.flush()
         stats = sink.stats()
         assert (stats.sent, stats.dropped, stats.errors) == (2, 0, 0)
-        assert stats.connected and stats.target == target.url
+        assert stats.connected and stats.target == redact_url(target.url)
     finally:
         sink.stop()
 

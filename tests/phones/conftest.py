@@ -21,6 +21,7 @@ from camhub.phones.wire import encode_frame
 from camhub.protocol import Limits
 from camhub.security.certs import ensure_certificate
 from camhub.web import WebServer
+from camhub.web.guard import ConnectionLimits
 from camhub.web.phone import Phones
 
 
@@ -71,6 +72,7 @@ def start_phone_hub(
     frame_limits: Limits | None = None,
     port: int = 0,
     token: str | None = None,
+    connection_limits: ConnectionLimits | None = None,
 ) -> PhoneHub:
     hub = camhub.Hub(bind="tcp://127.0.0.1:0", offline_after=1.0).start()
     registry = DeviceRegistry(folder)
@@ -92,6 +94,7 @@ def start_phone_hub(
         tls_cert=cert,
         tls_key=key,
         phones=phones,
+        limits=connection_limits,
     ).start()
     phones.join_base = f"https://127.0.0.1:{web.port}/"
     return PhoneHub(hub, web, phones, registry, cert, folder)

@@ -37,11 +37,14 @@ def test_clip_is_h264_mp4_with_the_recorded_duration(tmp_path: Path) -> None:
             assert video.codec_context.name == "h264"
             assert (video.width, video.height) == (160, 120)
             frames = list(container.decode(video))
-        assert len(frames) == 36  # 1001.0 .. 1004.5 at 10 fps
+        assert len(frames) == 41  # widened to whole seconds: 1001.0 .. 1005.0 at 10 fps
         duration = float(frames[-1].pts * video.time_base - frames[0].pts * video.time_base)
-        assert duration == pytest.approx(3.5, abs=0.05)
+        assert duration == pytest.approx(4.0, abs=0.05)
         again = exporter.export("door", 1001.0, 1004.5).result(30)
         assert again == path and exporter.exported == 1  # cached
+        # A millisecond shift asks for the same clip.
+        shifted = exporter.export("door", 1001.001, 1004.499).result(30)
+        assert shifted == path and exporter.exported == 1
     finally:
         exporter.close()
         index.close()
@@ -65,6 +68,26 @@ def test_no_recording_and_bad_ranges_are_clear_errors(tmp_path: Path) -> None:
         seg.path.write_bytes(b"garbage")
         with pytest.raises(ClipError, match="unreadable"):
             exporter.export("door", 1000.0, 1001.0).result(30)
+    finally:
+        exporter.close()
+        index.close()
+
+
+def test_a_cancelled_export_leaves_no_file(tmp_path: Path) -> None:
+    import threading
+
+    from camhub.record.export_queue import JobCancelled
+
+    index = SegmentIndex.open(tmp_path)
+    _record(index, "door", 1000.0, 30, 10.0)
+    exporter = ClipExporter(index, tmp_path / "clips")
+    try:
+        cancelled = threading.Event()
+        cancelled.set()  # every requester left before the first frame
+        with pytest.raises(JobCancelled):
+            exporter._export("door", 1000.0, 1003.0, cancelled)
+        assert list((tmp_path / "clips").iterdir()) == []
+        assert exporter.exported == 0 and exporter.failed == 0
     finally:
         exporter.close()
         index.close()

@@ -212,7 +212,7 @@ def test_slow_viewer_skips_and_does_not_hold_back_others(
     stalled = socket.socket()
     stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stalled.connect(("127.0.0.1", web.port))
-    stalled.sendall(b"GET /api/cameras/busy/stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+    stalled.sendall(b"GET /api/cameras/busy/stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     try:
         time.sleep(1.0)
         before = hub.camera_stats("busy").frames  # type: ignore[union-attr]
