@@ -163,3 +163,8 @@ def collect(out: Exposition, history: History) -> None:
         "Recording write errors.",
         [(labels, c.errors) for c, labels in cams],
     )
+    out.counter(
+        "camhub_recording_skipped_packets_total",
+        "Video packets not recorded: their group lost a packet, or no keyframe came yet.",
+        [(labels, c.skipped) for c, labels in cams],
+    )

@@ -3,6 +3,12 @@
 A row is written before its file is created, and completed when the segment closes; a
 row still open at start-up belongs to a segment whose writer died, and
 :meth:`SegmentIndex.recover` completes it from the file itself.
+
+``container`` says what the file is: ``cseg`` (the cameras' JPEGs,
+:mod:`camhub.record.segment`) or ``fmp4`` (a video camera's own packets in fragmented
+MP4, :mod:`camhub.record.video_segment`); ``codec`` is ``jpeg`` or the video codec and
+``mime`` the type a browser is asked about (``video/mp4; codecs="avc1.64001f"``; empty
+for ``cseg``, which no browser plays).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from pathlib import Path
 
 from camhub.datadir import ensure_dir, open_db
 from camhub.record.segment import SegmentError, scan_segment
+from camhub.record.video_segment import recover_segment
+from camhub.video.packet import TIME_BASE, BitstreamError
 
 log = logging.getLogger("camhub.record")
 
@@ -26,11 +34,20 @@ CREATE TABLE IF NOT EXISTS segments (
     "end" REAL NOT NULL,
     frames INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL DEFAULT 0,
-    closed INTEGER NOT NULL DEFAULT 0
+    closed INTEGER NOT NULL DEFAULT 0,
+    container TEXT NOT NULL DEFAULT 'cseg',
+    codec TEXT NOT NULL DEFAULT 'jpeg',
+    mime TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS segments_by_camera ON segments(camera, start);
 CREATE INDEX IF NOT EXISTS segments_by_start ON segments(start);
 """
+_ADDED = {  # columns newer than the first schema: added to older databases on open
+    "container": "TEXT NOT NULL DEFAULT 'cseg'",
+    "codec": "TEXT NOT NULL DEFAULT 'jpeg'",
+    "mime": "TEXT NOT NULL DEFAULT ''",
+}
+_COLUMNS = 'id, camera, path, start, "end", frames, bytes, closed, container, codec, mime'
 
 
 @dataclass(slots=True)
@@ -43,6 +60,9 @@ class Segment:
     frames: int
     bytes: int
     closed: bool
+    container: str = "cseg"
+    codec: str = "jpeg"
+    mime: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -53,6 +73,9 @@ class Segment:
             "frames": self.frames,
             "bytes": self.bytes,
             "closed": self.closed,
+            "container": self.container,
+            "codec": self.codec,
+            "mime": self.mime,
         }
 
 
@@ -64,6 +87,10 @@ class SegmentIndex:
         self.path = root / "recordings.db"
         self._conn = open_db(self.path, SCHEMA)
         self._lock = threading.Lock()
+        have = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(segments)")}
+        for column, decl in _ADDED.items():
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE segments ADD COLUMN {column} {decl}")
 
     @classmethod
     def open(cls, data_dir: Path) -> SegmentIndex:
@@ -75,7 +102,7 @@ class SegmentIndex:
             self._conn.close()
 
     def _row(self, row: tuple[object, ...]) -> Segment:
-        sid, camera, path, start, end, frames, size, closed = row
+        sid, camera, path, start, end, frames, size, closed, container, codec, mime = row
         return Segment(
             int(sid),  # type: ignore[call-overload]
             str(camera),
@@ -85,13 +112,26 @@ class SegmentIndex:
             int(frames),  # type: ignore[call-overload]
             int(size),  # type: ignore[call-overload]
             bool(closed),
+            str(container),
+            str(codec),
+            str(mime),
         )
 
-    def add(self, camera: str, path: Path, start: float) -> int:
+    def add(
+        self,
+        camera: str,
+        path: Path,
+        start: float,
+        *,
+        container: str = "cseg",
+        codec: str = "jpeg",
+        mime: str = "",
+    ) -> int:
         with self._lock:
             cur = self._conn.execute(
-                'INSERT INTO segments (camera, path, start, "end") VALUES (?, ?, ?, ?)',
-                (camera, str(path.relative_to(self.root)), start, start),
+                'INSERT INTO segments (camera, path, start, "end", container, codec, mime) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (camera, str(path.relative_to(self.root)), start, start, container, codec, mime),
             )
             return int(cur.lastrowid or 0)
 
@@ -110,25 +150,31 @@ class SegmentIndex:
         """Complete the rows of segments whose writer died; returns how many."""
         with self._lock:
             rows = self._conn.execute(
-                'SELECT id, camera, path, start, "end", frames, bytes, closed FROM segments '
-                "WHERE closed = 0"
+                f"SELECT {_COLUMNS} FROM segments WHERE closed = 0"
             ).fetchall()
         for row in rows:
             seg = self._row(row)
             try:
-                scan = scan_segment(seg.path)
-            except SegmentError as exc:
-                log.warning("dropping the index row of a lost segment: %s", exc)
+                frames, end, size, truncated = _scan(seg)
+            except (SegmentError, BitstreamError, OSError) as exc:
+                log.warning("dropping the index row of a lost segment %s: %s", seg.path, exc)
                 self.remove(seg.id)
                 continue
-            self.update(seg.id, scan.last or seg.start, scan.frames, scan.size, closed=True)
+            self.update(seg.id, end, frames, size, closed=True)
             log.info(
                 "recovered segment %s: %d frames%s",
                 seg.path.name,
-                scan.frames,
-                " (its last frame was cut short)" if scan.truncated else "",
+                frames,
+                " (its last frame was cut short)" if truncated else "",
             )
         return len(rows)
+
+    def get(self, sid: int) -> Segment | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM segments WHERE id = ?", (sid,)
+            ).fetchone()
+        return None if row is None else self._row(row)
 
     def find(
         self,
@@ -151,7 +197,7 @@ class SegmentIndex:
         if end is not None:
             where.append("start <= ?")
             args.append(end)
-        sql = 'SELECT id, camera, path, start, "end", frames, bytes, closed FROM segments'
+        sql = f"SELECT {_COLUMNS} FROM segments"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY start LIMIT ?"
@@ -163,8 +209,7 @@ class SegmentIndex:
     def oldest_closed(self, limit: int = 100) -> list[Segment]:
         with self._lock:
             rows = self._conn.execute(
-                'SELECT id, camera, path, start, "end", frames, bytes, closed FROM segments '
-                "WHERE closed = 1 ORDER BY start LIMIT ?",
+                f"SELECT {_COLUMNS} FROM segments WHERE closed = 1 ORDER BY start LIMIT ?",
                 (limit,),
             ).fetchall()
         return [self._row(r) for r in rows]
@@ -179,3 +224,13 @@ class SegmentIndex:
         with self._lock:
             rows = self._conn.execute("SELECT DISTINCT camera FROM segments ORDER BY camera")
             return [str(r[0]) for r in rows.fetchall()]
+
+
+def _scan(seg: Segment) -> tuple[int, float, int, bool]:
+    """(frames, end time, bytes, was cut short) of a segment whose writer died; a video
+    segment's cut-off last fragment is trimmed from the file."""
+    if seg.container == "fmp4":
+        found = recover_segment(seg.path)
+        return found.samples, seg.start + found.duration / TIME_BASE, found.end, found.truncated
+    scan = scan_segment(seg.path)
+    return scan.frames, scan.last or seg.start, scan.size, scan.truncated

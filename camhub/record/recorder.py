@@ -6,6 +6,12 @@ thread is slow, the subscription drops the oldest frames and counts them, and in
 never waits. Events arrive from the bus. In ``events`` mode each camera keeps a ring of
 its last ``pre_roll`` seconds (all rings together capped at ``preroll_mb``); when an
 event starts, the ring is written first, so the recording begins before the trigger.
+
+JPEG and raw cameras go to JPEG segments (:mod:`.segment`); video cameras to fragmented
+MP4 segments of their own packets (:mod:`.video_segment`), each starting on a keyframe.
+A video packet is only written after an unbroken chain back to its keyframe: a gap in
+the camera's ``seq`` or a frame the subscription dropped stops that camera's writing
+(and its pre-roll) until its next keyframe.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import shutil
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -26,9 +33,13 @@ from camhub.bus import BusSubscription, EventBus
 from camhub.datadir import private_dir
 from camhub.events.model import EventUpdate
 from camhub.record.index import SegmentIndex
+from camhub.record.preroll import PreRoll
 from camhub.record.segment import SegmentWriter
 from camhub.record.settings import CameraRecording, RecordSettings
+from camhub.record.video_segment import VideoSegmentWriter
 from camhub.types import CameraName, Frame
+from camhub.video.codecconfig import TrackConfig, track_config, track_key
+from camhub.video.packet import BitstreamError, VideoPacket
 
 log = logging.getLogger("camhub.record")
 
@@ -36,6 +47,9 @@ TRIGGER_LATENCY = 5.0
 """Seconds the ring keeps beyond ``pre_roll``: an event reaches the recorder a little
 after it starts (a detector needs a few frames), and its pre-roll is counted from its
 start."""
+
+BATCH_WAIT = 0.05
+"""Seconds the recorder lets frames gather in its queue between rounds."""
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -70,6 +84,13 @@ class CameraRecorderStats:
     last_error: str | None = None
     unrecordable: int = 0
     """Frames with no picture form (a sender's own payload format, an odd raw array)."""
+    codec: str | None = None
+    """What the camera's segments hold: ``jpeg``, or the video codec."""
+    skipped: int = 0
+    """Video packets not recorded because their group lost a packet, or no keyframe
+    had started one yet."""
+    buffered: int = 0
+    """Video packets held for the fragment not yet written."""
 
     def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -95,14 +116,22 @@ class RecorderStats:
         return dataclasses.asdict(self)
 
 
+Item = bytes | VideoPacket
+"""What a camera's frame is recorded as: its JPEG, or its video packet."""
+
+
 @dataclass(slots=True)
 class _Camera:
     name: CameraName
     settings: CameraRecording
     stats: CameraRecorderStats
-    ring: deque[tuple[float, bytes]] = field(default_factory=deque)
-    ring_bytes: int = 0
-    writer: SegmentWriter | None = None
+    ring: PreRoll[Item] = field(default_factory=PreRoll)
+    writer: SegmentWriter | VideoSegmentWriter | None = None
+    last_seq: int | None = None
+    broken: bool = False
+    """A packet of the current video group was lost: nothing until the next keyframe."""
+    track: TrackConfig | None = None
+    track_key: bytes = b""
     segment_id: int = 0
     active: set[str] = field(default_factory=set)
     until: float = 0.0
@@ -174,23 +203,36 @@ class Recorder:
     # -- the recorder thread -----------------------------------------------------------
 
     def _run(self) -> None:
+        drops_seen = 0
         while not self._stop.is_set():
             frame = self.frames.get(timeout=0.2)
-            # Triggers after the wait: an event published before a frame was put is
-            # always seen before that frame is handled.
-            self._take_triggers()
-            now = time.time()
-            # Maintenance (retention, the free-disk guard) before the frame: the very
-            # first frame must not reach a disk that is already too full.
-            if now >= self._next_maintenance:
-                self._next_maintenance = now + 5.0
-                self._maintain(now)
-            if frame is not None:
+            while True:
+                # Triggers after the wait: an event published before a frame was put is
+                # always seen before that frame is handled.
+                self._take_triggers()
+                now = time.time()
+                # Maintenance (retention, the free-disk guard) before the frame: the very
+                # first frame must not reach a disk that is already too full.
+                if now >= self._next_maintenance:
+                    self._next_maintenance = now + 5.0
+                    self._maintain(now)
+                # Read after the frame was taken: a drop seen now lies before any frame
+                # still to come, so breaking every video group here lets no gap through.
+                dropped = self.frames.dropped
+                if dropped != drops_seen:
+                    drops_seen = dropped
+                    self._break_all()
+                if frame is None:
+                    break
                 self.seen += 1
                 try:
                     self._on_frame(frame)
                 except Exception:  # one camera's bad frame must not end recording
                     log.exception("recorder failed on a frame of camera %s", frame.name)
+                frame = self.frames.get(timeout=0)
+            # Frames wait a moment and are then taken together: a few wake-ups a second
+            # instead of one per frame (the queue holds far more than BATCH_WAIT's worth).
+            self._stop.wait(BATCH_WAIT)
         self._take_triggers()
 
     def _camera(self, name: CameraName) -> _Camera:
@@ -232,85 +274,190 @@ class Recorder:
         mode = cam.settings.mode
         if mode == "off":
             return
-        try:
-            jpeg = frame.to_jpeg()
-        except Exception as exc:  # no picture form: counted, not recorded, logged once
-            cam.stats.unrecordable += 1
-            if cam.stats.unrecordable == 1:
-                log.warning("camera %s sends frames that cannot be recorded: %s", frame.name, exc)
+        item = self._item(cam, frame)
+        if item is None:
             return
         at = frame.received_at
         if mode == "continuous" or cam.active or at <= cam.until:
             if not self.disk_error:
-                self._write(cam, at, jpeg)
+                self._write(cam, at, item)
             return
         if cam.writer is not None:  # the event and its post-roll are over
             self._close_segment(cam)
-        self._remember(cam, at, jpeg)
+        self._remember(cam, at, item)
 
-    def _remember(self, cam: _Camera, at: float, jpeg: bytes) -> None:
-        ring = cam.ring
-        ring.append((at, jpeg))
-        cam.ring_bytes += len(jpeg)
-        self.ring_bytes += len(jpeg)
-        horizon = at - cam.settings.pre_roll - TRIGGER_LATENCY
-        while ring and ring[0][0] < horizon:
-            self._evict(cam)
+    def _item(self, cam: _Camera, frame: Frame) -> Item | None:
+        """What to record of ``frame``: its JPEG, or its packet if the chain back to
+        the keyframe is whole (``None``: nothing)."""
+        packet = frame.video
+        if packet is None:
+            try:
+                return frame.to_jpeg()
+            except Exception as exc:  # no picture form: counted, not recorded, logged once
+                cam.stats.unrecordable += 1
+                if cam.stats.unrecordable == 1:
+                    log.warning("camera %s sends frames that cannot be recorded: %s", cam.name, exc)
+                return None
+        seq, last = frame.seq, cam.last_seq
+        cam.last_seq = seq
+        # A gap in seq, or a frame the hub's store marked broken (a loss it saw upstream;
+        # ``Frame.broken`` comes with the store's video tracking, hence getattr).
+        if (seq is not None and last is not None and seq != last + 1) or getattr(
+            frame, "broken", False
+        ):
+            self._break(cam)
+        if packet.keyframe:
+            cam.broken = False
+        elif cam.broken:
+            cam.stats.skipped += 1
+            return None
+        return packet
+
+    def _break(self, cam: _Camera) -> None:
+        """A packet of ``cam``'s group was lost: write what came before, then wait."""
+        cam.broken = True
+        cam.ring.close_group()
+        if isinstance(cam.writer, VideoSegmentWriter):
+            try:
+                cam.writer.end_group()
+            except OSError as exc:
+                self._fail(cam, f"cannot write {cam.writer.path}: {exc.strerror or exc}")
+                self._close_segment(cam)
+
+    def _break_all(self) -> None:
+        for cam in list(self._cameras.values()):
+            if cam.stats.codec not in (None, "jpeg"):
+                self._break(cam)
+
+    def _remember(self, cam: _Camera, at: float, item: Item) -> None:
+        size = len(item) if isinstance(item, bytes) else len(item.data)
+        key = isinstance(item, bytes) or item.keyframe
+        if isinstance(item, VideoPacket):
+            cam.stats.codec = item.codec
+        before = cam.ring.bytes
+        if not cam.ring.add(at, item, size, starts_group=key):
+            cam.stats.skipped += 1  # its keyframe left the ring (the memory cap)
+            return
+        cam.ring.trim(at - cam.settings.pre_roll - TRIGGER_LATENCY)
+        self.ring_bytes += cam.ring.bytes - before
         cap = self.settings.preroll_mb * 1e6
         while self.ring_bytes > cap:
-            fattest = max(self._cameras.values(), key=lambda c: c.ring_bytes)
-            self._evict(fattest)
+            fattest = max(self._cameras.values(), key=lambda c: c.ring.bytes)
+            self.ring_bytes -= fattest.ring.drop_oldest()
             self.ring_dropped += 1
 
-    def _evict(self, cam: _Camera) -> None:
-        _at, jpeg = cam.ring.popleft()
-        cam.ring_bytes -= len(jpeg)
-        self.ring_bytes -= len(jpeg)
-
     def _flush_ring(self, cam: _Camera, since: float) -> None:
-        while cam.ring:
-            at, jpeg = cam.ring[0]
-            self._evict(cam)
-            if at >= since:
-                self._write(cam, at, jpeg)
+        self.ring_bytes -= cam.ring.bytes
+        for at, item in cam.ring.take(since):
+            self._write(cam, at, item)
 
-    def _write(self, cam: _Camera, at: float, jpeg: bytes) -> None:
-        writer = cam.writer
-        too_long = writer is not None and at - (writer.first or at) >= self.settings.segment_seconds
-        if too_long:
-            self._close_segment(cam)
-            writer = None
+    def _write(self, cam: _Camera, at: float, item: Item) -> None:
+        writer = (
+            self._video_writer(cam, at, item)
+            if isinstance(item, VideoPacket)
+            else self._jpeg_writer(cam, at)
+        )
         if writer is None:
-            if at < cam.retry_at:
-                return
-            writer = self._open_segment(cam, at)
-            if writer is None:
-                return
+            return
         try:
-            writer.write(at, jpeg)
-            writer.flush()  # to the OS at once: a SIGKILL then loses nothing written
+            if isinstance(writer, VideoSegmentWriter):
+                assert isinstance(item, VideoPacket)
+                writer.write(at, item)  # a fragment reaches the OS once it is complete
+                size = len(item.data)
+                cam.stats.buffered = writer.buffered
+            else:
+                assert isinstance(item, bytes)
+                writer.write(at, item)
+                writer.flush()  # to the OS at once: a SIGKILL then loses nothing written
+                size = len(item)
         except OSError as exc:
             self._fail(cam, f"cannot write {writer.path}: {exc.strerror or exc}")
             self._close_segment(cam)
             return
         cam.written_at = time.monotonic()
         cam.stats.frames += 1
-        cam.stats.bytes += len(jpeg)
+        cam.stats.bytes += size
         cam.stats.recording = True
 
-    def _open_segment(self, cam: _Camera, at: float) -> SegmentWriter | None:
+    def _jpeg_writer(self, cam: _Camera, at: float) -> SegmentWriter | None:
+        writer = cam.writer
+        if writer is not None and (
+            isinstance(writer, VideoSegmentWriter)  # the camera changed to JPEG
+            or at - (writer.first or at) >= self.settings.segment_seconds
+        ):
+            self._close_segment(cam)
+            writer = None
+        if writer is None:
+            if at < cam.retry_at:
+                return None
+            cam.stats.codec = "jpeg"
+            path = self._segment_path(cam, at, "cseg")
+            if not self._open_segment(cam, at, path, lambda: SegmentWriter(path)):
+                return None
+            assert isinstance(cam.writer, SegmentWriter)
+            return cam.writer
+        return writer
+
+    def _video_writer(
+        self, cam: _Camera, at: float, packet: VideoPacket
+    ) -> VideoSegmentWriter | None:
+        writer = cam.writer
+        cam.stats.codec = packet.codec
+        if not packet.keyframe:
+            if isinstance(writer, VideoSegmentWriter):
+                return writer
+            cam.stats.skipped += 1  # no segment to go on with: wait for a keyframe
+            return None
+        key = track_key(packet.codec, packet.data)
+        if cam.track is None or key != cam.track_key:  # parsed only when they change
+            try:
+                cam.track, cam.track_key = track_config(packet.codec, packet.data), key
+            except BitstreamError as exc:  # a keyframe without its parameter sets
+                cam.stats.unrecordable += 1
+                if cam.stats.unrecordable == 1:
+                    log.warning("camera %s sends video that cannot be recorded: %s", cam.name, exc)
+                self._break(cam)
+                return None
+        track = cam.track
+        if isinstance(writer, VideoSegmentWriter) and (
+            writer.track == track and at - (writer.first or at) < self.settings.segment_seconds
+        ):
+            return writer
+        self._close_segment(cam)  # too long, another camera format, new parameter sets
+        if at < cam.retry_at:
+            return None
+        path = self._segment_path(cam, at, "mp4")
+        opened = self._open_segment(
+            cam, at, path, lambda: VideoSegmentWriter(path, track, at),
+            container="fmp4", codec=packet.codec, mime=track.mime,
+        )  # fmt: skip
+        if not opened:
+            return None
+        assert isinstance(cam.writer, VideoSegmentWriter)
+        return cam.writer
+
+    def _segment_path(self, cam: _Camera, at: float, ext: str) -> Path:
         day = time.strftime("%Y-%m-%d", time.localtime(at))
-        path = self.root / camera_dir(cam.name) / day / f"{at:.3f}.cseg"
+        return self.root / camera_dir(cam.name) / day / f"{at:.3f}.{ext}"
+
+    def _open_segment(
+        self,
+        cam: _Camera,
+        at: float,
+        path: Path,
+        create: Callable[[], SegmentWriter | VideoSegmentWriter],
+        **kind: str,
+    ) -> bool:
         try:
             private_dir(path.parent)
-            cam.segment_id = self.index.add(cam.name, path, at)
-            cam.writer = SegmentWriter(path)
+            cam.segment_id = self.index.add(cam.name, path, at, **kind)
+            cam.writer = create()
         except Exception as exc:  # OSError, sqlite3.Error: try again in a while
             self._fail(cam, f"cannot start a segment in {path.parent}: {exc}")
             cam.retry_at = at + 5.0
-            return None
+            return False
         cam.stats.segments += 1
-        return cam.writer
+        return True
 
     def _close_segment(self, cam: _Camera) -> None:
         writer = cam.writer
@@ -318,6 +465,7 @@ class Recorder:
             return
         cam.writer = None
         cam.stats.recording = False
+        cam.stats.buffered = 0
         try:
             writer.close()
         except OSError as exc:

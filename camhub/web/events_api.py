@@ -12,14 +12,19 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
+from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from camhub.detect.labels import aliases_of
 from camhub.events.model import Event, EventUpdate
 from camhub.history import History
+from camhub.record.clip import ClipError
+from camhub.record.index import Segment
+from camhub.record.remux import Remux, plan_clip
 from camhub.types import CamhubError
 from camhub.web import responses
 from camhub.web.clips import clip_response
@@ -30,6 +35,8 @@ from camhub.web.responses import json as _json
 _PAGE_HEADERS = responses.html_headers(media="'self'")
 """The events page plays clips."""
 _SSE_QUEUE = 256
+MAX_CLIP_STREAMS = 8
+"""Video clips sent at the same time (each one reads the disk; more wait with 429)."""
 _HEARTBEAT = 1.0
 
 
@@ -50,12 +57,20 @@ def _number(request: Request, key: str) -> float | None:
     return value
 
 
+def segment_json(seg: Segment) -> dict[str, Any]:
+    out = seg.as_dict()
+    if seg.container == "fmp4":
+        out["url"] = f"/api/recordings/{seg.id}.mp4"
+    return out
+
+
 class EventsApi:
     """The handlers, bound to one :class:`History`."""
 
     def __init__(self, history: History) -> None:
         self.history = history
         self.closing = False
+        self._clip_streams = 0
 
     async def page(self, request: Request) -> Response:
         return responses.page("events.html", _PAGE_HEADERS)
@@ -111,9 +126,7 @@ class EventsApi:
         rec = self.history.settings.for_camera(event.camera)
         end = time.time() if event.end is None else event.end
         start = event.start - rec.pre_roll
-        return await clip_response(
-            request, self.history.clips, event.camera, start, end + rec.post_roll
-        )
+        return await self._clip(request, event.camera, start, end + rec.post_roll)
 
     async def range_clip(self, request: Request) -> Response:
         camera = request.query_params.get("camera")
@@ -123,7 +136,49 @@ class EventsApi:
             return _error(str(exc), 400)
         if not camera or start is None or end is None:
             return _error("give camera, start and end (seconds since 1970)", 400)
+        return await self._clip(request, camera, start, end)
+
+    async def _clip(self, request: Request, camera: str, start: float, end: float) -> Response:
+        try:
+            remux = await asyncio.to_thread(plan_clip, self.history.index, camera, start, end)
+        except ClipError as exc:
+            return _error(str(exc), exc.status)
+        if remux is not None:  # a video camera: its own packets, streamed as they are read
+            return self._stream_clip(remux)
         return await clip_response(request, self.history.clips, camera, start, end)
+
+    def _stream_clip(self, remux: Remux) -> Response:
+        if self._clip_streams >= MAX_CLIP_STREAMS:
+            busy = _error(f"{MAX_CLIP_STREAMS} clips are being sent; try again in a moment", 429)
+            busy.headers["Retry-After"] = "1"
+            return busy
+        self._clip_streams += 1
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in iterate_in_threadpool(remux.chunks()):
+                    yield chunk
+            finally:  # also when the client hangs up: the stream stops reading
+                self._clip_streams -= 1
+
+        headers = {"Content-Length": str(remux.size), "Cache-Control": "no-store"}
+        return StreamingResponse(body(), media_type="video/mp4", headers=headers)
+
+    async def segment(self, request: Request) -> Response:
+        """A video segment file as recorded: browsers play it directly."""
+        sid = request.path_params["id"]
+        seg = await asyncio.to_thread(self.history.index.get, sid)
+        if seg is None:
+            return _error(f"no recording segment {sid}", 404)
+        if seg.container != "fmp4":
+            return _error(
+                f"segment {sid} holds JPEG frames, which browsers do not play: "
+                "ask /api/recordings/clip.mp4 for its range",
+                409,
+            )
+        if not seg.path.exists():
+            return _error(f"segment {sid} was deleted", 404)
+        return FileResponse(seg.path, media_type="video/mp4", headers={"Cache-Control": "no-store"})
 
     async def recordings(self, request: Request) -> Response:
         try:
@@ -134,7 +189,7 @@ class EventsApi:
         segs = await asyncio.to_thread(self.history.index.find, camera, after, before, limit=5000)
         return _json(
             {
-                "segments": [s.as_dict() for s in segs],
+                "segments": [segment_json(s) for s in segs],
                 "cameras": await asyncio.to_thread(self.history.index.cameras),
                 "time": time.time(),
             }
@@ -193,5 +248,6 @@ class EventsApi:
             Route("/api/events/{id}", self.get_event),
             Route("/api/recordings", self.recordings),
             Route("/api/recordings/clip.mp4", self.range_clip),
+            Route("/api/recordings/{id:int}.mp4", self.segment),
             Route("/api/recording", self.status),
         ]
