@@ -87,6 +87,7 @@ class RTSPSource(ThreadedSource):
         """Access units lost or cut (a packet missing, or one before them in their group)."""
         self.sessions = 0
         """RTSP sessions that started playing."""
+        self._timeline = _Timeline()
         self.clock_source = "arrival"
         """Where capture times come from: ``camera`` (RTCP sender reports) or ``arrival``."""
 
@@ -126,7 +127,8 @@ class RTSPSource(ThreadedSource):
         assert codec is not None
         depacketizer = Depacketizer(codec)
         clock = RtpClock(media.clock_rate)
-        timeline = _Timeline(media.clock_rate)
+        timeline = self._timeline
+        timeline.restart(media.clock_rate)
         sets = media.parameter_sets()
         size = _size(codec, sets)
         pictures = None if self.packets else PictureDecoder()
@@ -224,19 +226,37 @@ class RTSPSource(ThreadedSource):
 
 class _Timeline:
     """RTP timestamps as a 90 kHz presentation time from 0 that keeps counting through
-    the 32-bit wrap."""
+    the 32-bit wrap, and across reconnects (a new session's RTP clock starts anywhere:
+    it continues from the last time, plus the wall-clock time the camera was away)."""
 
-    def __init__(self, rate: int) -> None:
-        self.rate = rate
+    def __init__(self) -> None:
+        self.rate = TIME_BASE
         self._last: int | None = None
+        self._ticks = 0
+        self._pts = -1
+        self._base = 0
+        """The presentation time of the session's first timestamp."""
+        self._left_at: float | None = None
+
+    def restart(self, rate: int) -> None:
+        """A new session (``rate``: its RTP clock's ticks per second)."""
+        self.rate = rate
+        if self._last is not None:
+            self._left_at = time.monotonic()
+        self._last = None
         self._ticks = 0
 
     def pts(self, timestamp: int) -> int:
         if self._last is not None:
             step = (timestamp - self._last) & 0xFFFFFFFF
             self._ticks += step - 0x100000000 if step >= 0x80000000 else step
+        elif self._left_at is not None:  # the first timestamp after a reconnect
+            away = round((time.monotonic() - self._left_at) * TIME_BASE)
+            self._base = self._pts + max(1, away)
+            self._left_at = None
         self._last = timestamp
-        return self._ticks * TIME_BASE // self.rate
+        self._pts = self._base + self._ticks * TIME_BASE // self.rate
+        return self._pts
 
 
 def _size(codec: Codec, sets: list[bytes]) -> tuple[int, int] | None:

@@ -220,3 +220,26 @@ def test_an_http_server_is_not_taken_for_a_camera(jpegs: list[bytes]) -> None:
                 source.read(timeout=3)
         finally:
             source.stop()
+
+
+def test_after_a_reconnect_packets_start_at_a_keyframe_and_time_goes_on(
+    rtsp_available: None,
+) -> None:
+    server = RTSPServer(size="160x120", fps=15).start()
+    source = open_source(server.url, "cam", packets=True, read_timeout=2.0)
+    try:
+        before = read_n(source, 5, timeout=15)
+        server.stop()
+        assert wait_until(lambda: not source.status().connected, 10)
+        server = RTSPServer(size="160x120", fps=15, port=server.port).start()
+        back = time.time()
+        frame = source.read(timeout=15)
+        while (frame.captured_at or 0) < back:  # packets from before the cut
+            frame = source.read(timeout=15)
+        after = [frame, *read_n(source, 2, timeout=15)]
+    finally:
+        source.stop()
+        server.stop()
+    assert after[0].video is not None and after[0].video.keyframe
+    last_pts = max(f.video.pts or 0 for f in before if f.video is not None)
+    assert all(f.video is not None and (f.video.pts or 0) > last_pts for f in after)
