@@ -16,7 +16,10 @@ Phases, in one run, same scenes:
 3. **no motion**: static scenes, detection on, then off: CPU the detection costs.
 
 Printed: inferences/s, detect fps per camera while a person is in view, walks found (a
-person in view >= 1 s), first-sight -> ``new`` event latency p50/p95, CPU with no motion.
+person in view >= 1 s), first-sight -> ``new`` event latency p50/p95, CPU with no motion,
+and per detector job: the bytes the hub moved to the worker (pickled through its pipe, plus
+what it wrote to shared memory where the pool has it) and the look latency (from the
+scheduler picking the frame to its boxes back on the hub) p50/p95.
 
     python bench/bench_detect.py [--seconds 40] [--quick]
 """
@@ -24,6 +27,7 @@ person in view >= 1 s), first-sight -> ``new`` event latency p50/p95, CPU with n
 from __future__ import annotations
 
 import argparse
+import multiprocessing.connection
 import sys
 import threading
 import time
@@ -49,6 +53,24 @@ CAMERAS = 4
 FPS = 15.0
 PERIOD = 10.0
 WALK = 4.0
+
+
+class PipeBytes:
+    """Counts every byte this process sends through a multiprocessing Connection (the
+    pool's pipes to its workers): the same measure for any version of the pool."""
+
+    total = 0
+
+    @classmethod
+    def install(cls) -> None:
+        conn = multiprocessing.connection.Connection
+        send = conn._send_bytes  # type: ignore[attr-defined]
+
+        def counted(self: object, buf: memoryview) -> None:
+            cls.total += len(buf)
+            send(self, buf)
+
+        conn._send_bytes = counted  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -99,8 +121,15 @@ class Phase:
     seconds_in_view: dict[str, float] = field(default_factory=dict)
     cpu_s: float = 0.0
     avg_ms: float = 0.0
-    started: float = 0.0
     """Average time per detector call in the worker (wall clock)."""
+    started: float = 0.0
+    jobs: int = 0
+    piped: int = 0
+    """Bytes sent through the workers' pipes during the phase."""
+    shared: int = 0
+    """Bytes written to the workers' shared memory during the phase."""
+    look_ms: list[float] = field(default_factory=list)
+    """Per look: scheduler picked the frame -> boxes back on the hub."""
 
 
 class Feeder:
@@ -183,6 +212,15 @@ def run_phase(
             )
         )
         det.start()
+        finish = det._finish
+
+        def timed(done: object) -> None:
+            now = time.time()
+            for item in done.job.items:  # type: ignore[attr-defined]
+                phase.look_ms.append((now - item.dispatched_at) * 1000)
+            finish(done)  # type: ignore[arg-type]
+
+        det._finish = timed  # type: ignore[method-assign]
     feeder = Feeder(store, cams, static)
     pids = [] if det is None else [w.pid for w in det.pool.workers if w.pid]
     me = psutil.Process()
@@ -194,6 +232,10 @@ def run_phase(
         time.sleep(3.0)
     cpu0 = cpu_of(pids) + sum(me.cpu_times()[:2])
     inf0 = 0 if det is None else sum(w.images for w in det.pool.workers)
+    jobs0 = 0 if det is None else sum(w.inferences for w in det.pool.workers)
+    piped0 = PipeBytes.total
+    shared0 = 0 if det is None else getattr(det.pool, "shared_bytes", 0)
+    phase.look_ms.clear()
     phase.started = feeder.start or time.time()
     time.sleep(seconds)
     feeder.stop.set()
@@ -203,6 +245,9 @@ def run_phase(
     phase.frames = feeder.frames if not static else round(seconds * FPS * CAMERAS)
     if det is not None:
         phase.inferences = sum(w.images for w in det.pool.workers) - inf0
+        phase.jobs = sum(w.inferences for w in det.pool.workers) - jobs0
+        phase.piped = PipeBytes.total - piped0
+        phase.shared = getattr(det.pool, "shared_bytes", 0) - shared0
         phase.avg_ms = sum(w.total_ms for w in det.pool.workers) / max(
             1, sum(w.inferences for w in det.pool.workers)
         )
@@ -314,6 +359,35 @@ def report(gated: Phase, every: Phase, still_on: Phase, still_off: Phase) -> Non
         "saturated every-frame mode managed, because it spends them on the cameras where "
         "something moves."
     )
+    rows = []
+    for p in (gated, every):
+        jobs = max(1, p.jobs)
+        rows.append(
+            [
+                p.name,
+                f"{p.jobs}",
+                f"{p.piped / jobs / 1024:.1f}",
+                f"{p.shared / jobs / 1024:.1f}",
+                f"{(p.piped + p.shared) / jobs / 1024:.1f}",
+                f"{pct(p.look_ms, 0.5):.0f}",
+                f"{pct(p.look_ms, 0.95):.0f}",
+            ]
+        )
+    print()
+    print(
+        table(
+            rows,
+            [
+                "mode",
+                "jobs",
+                "KiB/job through the pipe",
+                "KiB/job into shared memory",
+                "KiB/job in all",
+                "look latency p50 ms",
+                "p95 ms",
+            ],
+        )
+    )
     on = still_on.cpu_s / still_on.seconds * 100
     off = still_off.cpu_s / still_off.seconds * 100
     print(
@@ -333,6 +407,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.still = 12.0, 5.0
+    PipeBytes.install()
     print(f"bench_detect: {psutil.cpu_count()} CPUs, building scenes...", flush=True)
     cams = build_cameras()
     gated = run_phase("motion-gated (default)", cams, args.seconds, gated=True, fps=5.0)

@@ -50,7 +50,7 @@ from tests.distributed.cluster import Cluster, start_cluster  # noqa: E402
 
 @dataclass
 class Item:
-    """What the scheduler hands a pool per image (a whole frame, no motion region)."""
+    """What the scheduler hands a pool per look, to route the answer (a whole frame)."""
 
     frame: Frame
     region: None = None
@@ -81,7 +81,7 @@ def saturate(
     started = None
     while time.monotonic() < end:
         while (w := pool.free()) is not None:
-            pool.submit(w, [image], [Item(frame)])
+            pool.submit(w, [pool.prepare(frame)], [Item(frame)])
         for done in pool.poll(0.01):
             if done.boxes is None:
                 continue
@@ -120,7 +120,7 @@ def serial(pool: DetectorPool, image: Any, frame: Frame, n: int) -> tuple[float,
             if w is None:
                 pool.poll(0.01)
         t0 = time.perf_counter()
-        job = pool.submit(w, [image], [Item(frame)])
+        job = pool.submit(w, [pool.prepare(frame)], [Item(frame)])
         got = None
         while got is None:
             for done in pool.poll(0.001):

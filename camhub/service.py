@@ -119,7 +119,9 @@ class HubService:
         self.events: EventManager | None = None
         """Active events and their counts (the history's, or one that stores nothing)."""
 
-    def start(self) -> HubService:
+    def start(self, stop: threading.Event | None = None) -> HubService:
+        """Start everything; ``stop`` set while detection waits for its model or its
+        cluster calls that wait off (the dashboard is already up by then)."""
         config, opts = self.config, self.config.hub
         web, expose, token = opts.web_address, opts.web_expose, self.web_token
         tls_cert, tls_key = opts.tls_cert, opts.tls_key
@@ -159,7 +161,7 @@ class HubService:
                 self.runners.append(hub.add_processor(choice.type_name, cameras=choice.cameras))
             detect = config.detection()
             if detect is not None:
-                self.detection = start_detection(hub, detect, detect.ray_options)
+                self.detection = build_detection(hub, detect, detect.ray_options)
             if self.phone_setup is not None:
                 self.phones = Phones(
                     self.phone_setup.registry,
@@ -184,6 +186,9 @@ class HubService:
                 ).start()
                 if self.phones is not None and self.phone_setup is not None:
                     self.phones.join_base = self.phone_setup.base_url(self.web.port)
+            if self.detection is not None and detect is not None:
+                # After the dashboard: a cluster may take a while to answer.
+                start_detection(self.detection, detect, detect.ray_options, abort=stop)
             self.display = open_display(opts.display, hub)
         except BaseException:
             self.stop()
@@ -320,12 +325,11 @@ class HubService:
             self.events.stop()
 
 
-def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
-    """Start the detector workers (a model that cannot load fails here, naming the file);
-    with ``ray``, detector actors on that cluster instead."""
-    backend = cfg.backend()
+def build_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) -> ObjectDetection:
+    """Detection as configured, not started: local worker processes, or with ``ray``
+    detector actors on that cluster."""
     pool = None if ray is None else RayPool(cfg.spec(), ray)
-    det = ObjectDetection(
+    return ObjectDetection(
         hub.store,
         hub.bus,
         cfg.spec(),
@@ -338,7 +342,22 @@ def start_detection(hub: Hub, cfg: DetectConfig, ray: RayOptions | None = None) 
         job_timeout=cfg.job_timeout,
         pool=pool,
     )
-    det.start()
+
+
+def start_detection(
+    det: ObjectDetection,
+    cfg: DetectConfig,
+    ray: RayOptions | None = None,
+    abort: threading.Event | None = None,
+) -> ObjectDetection:
+    """Start the detector workers or actors (a model that cannot load fails here, naming
+    the file); ``abort`` set meanwhile leaves detection off."""
+    if ray is not None:
+        log.info("waiting for detector actors on %s (Ctrl-C to stop)", ray.where)
+    det.start(abort)
+    if not det.running:
+        return det
+    backend = cfg.backend()
     log.info(
         "detecting %s with %s (%d worker%s, %.0f looks/s per camera%s)",
         ", ".join(cfg.labels) or "every label",

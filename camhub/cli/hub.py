@@ -371,7 +371,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("%s", PLAINTEXT_WARNING)
     stop = threading.Event()
     with stop_on_signals(stop):
-        service.start()
+        service.start(stop)
         try:
             if service.join_url:
                 print_join(service)

@@ -1,13 +1,24 @@
-"""What a detector is: a batch of BGR images in, a list of :class:`Box` per image out.
+"""What a detector is: model-size images in, boxes in model-input pixels out.
 
-A detector states its ``labels``, the ``input_size`` it resizes to and the ``batch_size``
-it prefers; ``load()`` does the expensive part (reading the model) once per worker process,
-``close()`` frees it. Backends register by type name, as processors do, so a third-party
-detector is one decorated class::
+A detector states its ``labels``, the ``input_size`` it wants and the ``batch_size`` it
+prefers; ``load()`` does the expensive part (reading the model) once per worker process,
+``close()`` frees it. The hub fits each look into ``input_size`` once (crop, resize keeping
+the aspect ratio, pad with the detector's ``fill`` grey: :func:`letterbox`) and hands the
+detector :class:`ModelInput` s; ``infer`` returns a :class:`Found` per input, in input
+pixels, and the caller maps them back to the frame. ``detect`` does all three on whole
+images, for scripts and tests.
+
+A backend is one module: a decorated class, and beside it the pydantic model of its config
+section (a ``type`` literal naming it), which the class names as ``config``::
+
+    class MineConfig(BackendConfig):
+        type: Literal["mine"] = "mine"
+        model: str
 
     @register
     class MyDetector(Detector):
         type_name = "mine"
+        config = MineConfig
         ...
 
 The shared geometry (letterbox resize, box mapping back to the frame, NMS) lives here so
@@ -61,6 +72,49 @@ class Box:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a detector found in one model input: ``x, y, w, h`` rows in input pixels, a
+    score and a class index per row."""
+
+    xywh: npt.NDArray[np.float32]
+    scores: npt.NDArray[np.float32]
+    class_ids: npt.NDArray[np.int64]
+
+    @classmethod
+    def none(cls) -> Found:
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+    @classmethod
+    def of_boxes(cls, boxes: Sequence[Box]) -> Found:
+        if not boxes:
+            return cls.none()
+        return cls(
+            np.array([b.xywh for b in boxes], np.float32).reshape(-1, 4),
+            np.array([b.score for b in boxes], np.float32),
+            np.array([b.class_id for b in boxes], np.int64),
+        )
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInput:
+    """One look fitted to the model: ``pixels`` is BGR uint8 shaped ``(h, w, 3)`` at the
+    detector's ``input_size``; ``fit`` says where the picture sits in it."""
+
+    pixels: npt.NDArray[np.uint8]
+    fit: Letterbox
+
+    @property
+    def content(self) -> tuple[int, int, int, int]:
+        """``x, y, w, h`` of the picture inside the padding, in input pixels."""
+        h, w = self.pixels.shape[:2]
+        px, py = self.fit.pad_x, self.fit.pad_y
+        return (px, py, max(1, w - 2 * px), max(1, h - 2 * py))
+
+
 class BackendConfig(Section):
     """Base of a detector backend's config section (``[detect.detector]``): a ``type``
     literal names the backend, the other fields are its options. ``options()`` turns them
@@ -80,7 +134,11 @@ class BackendConfig(Section):
 
 
 class Detector:
-    """Base class of object detectors. One instance lives in one worker process."""
+    """Base class of object detectors. One instance lives in one worker process.
+
+    Implement ``infer`` (model inputs, already fitted). A detector written before model
+    inputs existed may implement ``detect`` on whole images instead; it then gets the
+    fitted inputs as its images."""
 
     type_name: ClassVar[str] = ""
     """Registry key, e.g. ``"darknet"`` or ``"onnx"``."""
@@ -91,13 +149,39 @@ class Detector:
     input_size: tuple[int, int]
     """``(width, height)`` the model sees."""
     batch_size: int = 1
-    """How many images one ``detect`` call should get to be efficient."""
+    """How many images one ``infer`` call should get to be efficient."""
+    fill: int = 114
+    """Grey that pads a picture to ``input_size`` (what the model was trained with)."""
+    threads: int = 1
+    """Native threads the model may use (set from ``DetectorSpec.threads`` before load)."""
 
     def load(self) -> None:
         """Read the model; raise :class:`DetectorError` naming the file on failure."""
 
+    def infer(self, inputs: Sequence[ModelInput]) -> list[Found]:
+        """One :class:`Found` per input, in input pixels."""
+        if type(self).detect is Detector.detect:
+            raise NotImplementedError(f"{type(self).__name__} implements neither infer nor detect")
+        boxes = self.detect([i.pixels for i in inputs])
+        return [Found.of_boxes(b) for b in boxes]
+
     def detect(self, images: Sequence[Image]) -> list[list[Box]]:
-        raise NotImplementedError
+        """Boxes per whole BGR image, in its pixels: fit, infer, map back."""
+        if type(self).infer is Detector.infer:
+            raise NotImplementedError(f"{type(self).__name__} implements neither infer nor detect")
+        inputs = [fit_input(image, self) for image in images]
+        out = []
+        for image, given, found in zip(images, inputs, self.infer(inputs), strict=True):
+            h, w = image.shape[:2]
+            out.append(to_boxes(given.fit.to_image(found.xywh, w, h), found, self.labels))
+        return out
+
+    def warm_up(self) -> None:
+        """One inference on a blank input, so that the first real look is not the slow one
+        (lazy allocations, kernel choice): a pool takes calls only after this."""
+        w, h = self.input_size
+        blank = np.full((h, w, 3), self.fill, np.uint8)
+        self.infer([ModelInput(blank, Letterbox(1.0, 0, 0))])
 
     def close(self) -> None:
         """Free the model (called once, when the worker stops)."""
@@ -204,6 +288,12 @@ def letterbox(
     return out, Letterbox(scale, pad_x, pad_y)
 
 
+def fit_input(image: Image, detector: Detector) -> ModelInput:
+    """A BGR image fitted to the detector's input (the hub does this once per look)."""
+    pixels, fit = letterbox(image, detector.input_size, fill=detector.fill)
+    return ModelInput(pixels, fit)
+
+
 def iou_matrix(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Intersection over union of every ``x, y, w, h`` row of ``a`` with every row of ``b``."""
     if len(a) == 0 or len(b) == 0:
@@ -253,14 +343,11 @@ def nms(
     return np.asarray(keep, dtype=np.int64)
 
 
-def to_boxes(
-    xywh: npt.NDArray[np.float32],
-    scores: npt.NDArray[np.float32],
-    class_ids: npt.NDArray[np.int64],
-    labels: Sequence[str],
-) -> list[Box]:
+def to_boxes(xywh: npt.NDArray[np.float32], found: Found, labels: Sequence[str]) -> list[Box]:
+    """Boxes from ``found``'s scores and classes at ``xywh`` (its rows, mapped to the
+    picture); rows less than a pixel wide or high are dropped."""
     out = []
-    for (x, y, w, h), s, c in zip(xywh, scores, class_ids, strict=True):
+    for (x, y, w, h), s, c in zip(xywh, found.scores, found.class_ids, strict=True):
         if w < 1 or h < 1:
             continue
         c = int(c)

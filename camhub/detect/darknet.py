@@ -3,6 +3,8 @@
 Small and fast enough for a 2-core CPU (about 30-40 ms per 416x416 image), at the cost of
 accuracy: it misses small or partly hidden people that a YOLOv8 export would find. Point
 ``--model`` at an ONNX export for better accuracy (``camhub.detect.onnx``).
+
+Config section (``type = "darknet"``): :class:`DarknetConfig`.
 """
 
 from __future__ import annotations
@@ -17,17 +19,17 @@ from pydantic import Field
 
 from camhub.detect.base import (
     BackendConfig,
-    Box,
     Detector,
     DetectorError,
-    letterbox,
+    Found,
+    ModelInput,
     nms,
     register,
-    to_boxes,
 )
 from camhub.detect.labels import canonical
 from camhub.detect.models import default_model_files
-from camhub.types import Image
+
+Rows = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]
 
 
 def read_labels(path: Path) -> list[str]:
@@ -41,11 +43,15 @@ def read_labels(path: Path) -> list[str]:
     return labels
 
 
-def _clip(xywh: npt.NDArray[np.float32], w: int, h: int) -> npt.NDArray[np.float32]:
-    x2 = np.clip(xywh[:, 0] + xywh[:, 2], 0, w)
-    y2 = np.clip(xywh[:, 1] + xywh[:, 3], 0, h)
-    xywh[:, 0] = np.clip(xywh[:, 0], 0, w)
-    xywh[:, 1] = np.clip(xywh[:, 1], 0, h)
+def _clip(
+    xywh: npt.NDArray[np.float32], area: tuple[int, int, int, int]
+) -> npt.NDArray[np.float32]:
+    """Rows clipped to ``area`` (``x, y, w, h``)."""
+    ax, ay, aw, ah = area
+    x2 = np.clip(xywh[:, 0] + xywh[:, 2], ax, ax + aw)
+    y2 = np.clip(xywh[:, 1] + xywh[:, 3], ay, ay + ah)
+    xywh[:, 0] = np.clip(xywh[:, 0], ax, ax + aw)
+    xywh[:, 1] = np.clip(xywh[:, 1], ay, ay + ah)
     xywh[:, 2] = x2 - xywh[:, 0]
     xywh[:, 3] = y2 - xywh[:, 1]
     return xywh
@@ -82,6 +88,7 @@ class DarknetConfig(BackendConfig):
 class DarknetDetector(Detector):
     type_name = "darknet"
     config = DarknetConfig
+    fill = 127
 
     def __init__(
         self,
@@ -139,53 +146,58 @@ class DarknetDetector(Detector):
         if not self.labels:
             raise DetectorError(f"no labels for {self.weights} (pass a labels file)")
 
-    def detect(self, images: Sequence[Image]) -> list[list[Box]]:
+    def infer(self, inputs: Sequence[ModelInput]) -> list[Found]:
         if self._net is None:
             self.load()
-        net = self._net
-        assert net is not None
         results = []
-        for image in images:
-            passes = [self._pass(image, 1.0)]
+        for given in inputs:
+            xywh, scores, class_ids = self._pass(given.pixels)
+            passes = [(_clip(xywh, given.content), scores, class_ids)]
             # Only when the full-size pass found nothing: a frame-filling close-up is then
             # the likely miss, and scenes with objects pay for one pass, not two.
             if self.zoom_out and len(passes[0][0]) == 0:
-                # The zoomed-out pass sees small things at half resolution and invents
-                # parts of people; keep from it only the large objects it exists for.
-                h, w = image.shape[:2]
-                xywh, scores, class_ids = self._pass(image, 2.0)
-                large = np.maximum(xywh[:, 2] / w, xywh[:, 3] / h) >= 0.6
-                passes.append((xywh[large], scores[large], class_ids[large]))
+                passes.append(self._zoomed_out(given))
             xywh = np.concatenate([p[0] for p in passes])
             scores = np.concatenate([p[1] for p in passes])
             class_ids = np.concatenate([p[2] for p in passes])
             idx = nms(xywh, scores, class_ids, self.iou_threshold)
-            results.append(to_boxes(xywh[idx], scores[idx], class_ids[idx], self.labels))
+            results.append(Found(xywh[idx], scores[idx], class_ids[idx]))
         return results
 
-    def _pass(
-        self, image: Image, context: float
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-        """One forward pass with the image shrunk to ``1/context`` of the model input.
+    def _zoomed_out(self, given: ModelInput) -> Rows:
+        """The input shrunk to half its size in the middle of a grey canvas.
 
         YOLOv3-tiny's largest anchor is about 340 px of 416, so an object that fills the
-        frame (a close-up face, a cat in front of the lens) scores low at full size; the
-        second, zoomed-out pass finds those, at the cost of one more inference."""
+        frame (a close-up face, a cat in front of the lens) scores low at full size; this
+        pass finds those, at the cost of one more inference. It sees small things at half
+        resolution and invents parts of people: keep from it only the large objects it
+        exists for."""
+        import cv2
+
+        h, w = given.pixels.shape[:2]
+        hw, hh = w // 2, h // 2
+        ox, oy = (w - hw) // 2, (h - hh) // 2
+        canvas = np.full_like(given.pixels, self.fill)
+        canvas[oy : oy + hh, ox : ox + hw] = cv2.resize(
+            given.pixels, (hw, hh), interpolation=cv2.INTER_AREA
+        )
+        xywh, scores, class_ids = self._pass(canvas)
+        xywh[:, 0] = (xywh[:, 0] - ox) * (w / hw)
+        xywh[:, 1] = (xywh[:, 1] - oy) * (h / hh)
+        xywh[:, 2] *= w / hw
+        xywh[:, 3] *= h / hh
+        content = given.content
+        xywh = _clip(xywh, content)
+        large = np.maximum(xywh[:, 2] / content[2], xywh[:, 3] / content[3]) >= 0.6
+        return xywh[large], scores[large], class_ids[large]
+
+    def _pass(self, pixels: npt.NDArray[np.uint8]) -> Rows:
+        """One forward pass over a model input; rows in input pixels."""
         import cv2
 
         net = self._net
         assert net is not None
-        h, w = image.shape[:2]
-        ox = oy = 0
-        if context > 1.0:
-            ch, cw = round(h * context), round(w * context)
-            oy, ox = (ch - h) // 2, (cw - w) // 2
-            canvas = np.full((ch, cw, 3), 127, dtype=np.uint8)
-            canvas[oy : oy + h, ox : ox + w] = image
-            image = canvas
-        ih_, iw_ = image.shape[:2]
-        padded, lb = letterbox(image, self.input_size, fill=127)
-        blob = cv2.dnn.blobFromImage(padded, 1 / 255.0, swapRB=True)
+        blob = cv2.dnn.blobFromImage(pixels, 1 / 255.0, swapRB=True)
         net.setInput(blob)  # type: ignore[attr-defined]
         rows = np.concatenate(net.forward(self._outputs))  # type: ignore[attr-defined]
         scores_all = rows[:, 5:]
@@ -193,7 +205,7 @@ class DarknetDetector(Detector):
         scores = scores_all[np.arange(len(rows)), class_ids]
         keep = scores >= self.score_threshold
         rows, class_ids, scores = rows[keep], class_ids[keep], scores[keep]
-        iw, ih = self.input_size
+        ih, iw = pixels.shape[:2]
         xywh = np.stack(
             [
                 (rows[:, 0] - rows[:, 2] / 2) * iw,
@@ -203,11 +215,7 @@ class DarknetDetector(Detector):
             ],
             axis=1,
         ).astype(np.float32)
-        xywh = lb.to_image(xywh, iw_, ih_)
-        xywh[:, 0] -= ox
-        xywh[:, 1] -= oy
-        xywh = _clip(xywh, w, h)
-        return xywh, scores.astype(np.float32), class_ids.astype(np.int64)
+        return xywh.reshape(-1, 4), scores.astype(np.float32), class_ids.astype(np.int64)
 
     def close(self) -> None:
         self._net = None

@@ -15,6 +15,8 @@ Coordinates are in model-input pixels; camhub letterboxes the frame in (grey 114
 Ultralytics does) and maps boxes back. For the first two layouts camhub does the NMS.
 Labels come from a file (one per line) or from the model's ``names`` metadata (Ultralytics
 exports carry it).
+
+Config section (``type = "onnx"``): :class:`OnnxConfig`.
 """
 
 from __future__ import annotations
@@ -30,16 +32,14 @@ from pydantic import Field
 
 from camhub.detect.base import (
     BackendConfig,
-    Box,
     Detector,
     DetectorError,
-    letterbox,
+    Found,
+    ModelInput,
     nms,
     register,
-    to_boxes,
 )
 from camhub.detect.darknet import read_labels
-from camhub.types import Image
 
 Layout = Literal["auto", "yolov8", "yolov5", "end2end", "nms"]
 LAYOUTS_HELP = (
@@ -216,37 +216,31 @@ class OnnxDetector(Detector):
         self.providers = list(session.get_providers())
         self._session = session
 
-    def detect(self, images: Sequence[Image]) -> list[list[Box]]:
+    def infer(self, inputs: Sequence[ModelInput]) -> list[Found]:
         if self._session is None:
             self.load()
-        results: list[list[Box]] = []
+        results: list[Found] = []
         step = max(1, self.batch_size)
-        for start in range(0, len(images), step):
-            results.extend(self._detect_batch(images[start : start + step]))
+        for start in range(0, len(inputs), step):
+            results.extend(self._infer_batch(inputs[start : start + step]))
         return results
 
-    def _detect_batch(self, images: Sequence[Image]) -> list[list[Box]]:
-        padded, boxes_back = [], []
-        for image in images:
-            p, lb = letterbox(image, self.input_size)
-            padded.append(p)
-            boxes_back.append(lb)
-        blob = np.stack(padded)[..., ::-1].transpose(0, 3, 1, 2)  # BGR HWC -> RGB CHW
+    def _infer_batch(self, inputs: Sequence[ModelInput]) -> list[Found]:
+        # BGR HWC -> RGB CHW
+        blob = np.stack([i.pixels for i in inputs])[..., ::-1].transpose(0, 3, 1, 2)
         blob = np.ascontiguousarray(blob, dtype=self._input_dtype) / self._input_dtype(255)
         fixed = self.batch_size if isinstance(self.batch_size, int) else 0
-        n = len(images)
+        n = len(inputs)
         if self._session.get_inputs()[0].shape[0] == fixed and n < fixed:
             blob = np.concatenate([blob, np.zeros((fixed - n, *blob.shape[1:]), blob.dtype)])
         out = np.asarray(self._session.run(None, {self._input_name: blob})[0], dtype=np.float32)
         results = []
-        for i, (image, lb) in enumerate(zip(images, boxes_back, strict=True)):
+        for i in range(n):
             xywh, scores, class_ids, done = self._decode(out, i)
-            h, w = image.shape[:2]
-            xywh = lb.to_image(xywh, w, h)
             if not done:
                 keep = nms(xywh, scores, class_ids, self.iou_threshold)
                 xywh, scores, class_ids = xywh[keep], scores[keep], class_ids[keep]
-            results.append(to_boxes(xywh, scores, class_ids, self.labels))
+            results.append(Found(xywh, scores, class_ids))
         return results
 
     def _decode(self, out: Array, i: int) -> tuple[Array, Array, npt.NDArray[np.int64], bool]:

@@ -15,8 +15,16 @@ One scheduler thread in the hub process, reading the store's newest frames:
   which publishes object events on the bus; the latest boxes go to ``listeners`` (the
   dashboard draws them in the browser).
 
+A job carries looks, not pictures: each is a frame and the region of it to detect on, in
+the pool's own form (``pool.prepare``): the local pool fits it to the model here and passes
+it through shared memory, the Ray pool sends the camera's own JPEG and the region. Boxes
+come back in frame pixels.
+
 A worker that crashes or hangs is restarted by the pool; its cameras report
 ``detection failed, restarting`` until they get a result again.
+
+Camera state is changed by this thread only: other threads (the bus telling that a camera
+went offline) leave a note that the loop acts on; ``_lock`` guards what the web thread reads.
 """
 
 from __future__ import annotations
@@ -29,20 +37,18 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
-
 from camhub.bus import BusSubscription, EventBus
-from camhub.detect.base import Box, DetectorError
+from camhub.detect.base import DetectorError
+from camhub.detect.job import NoPicture, Prepared, frame_size
 from camhub.detect.labels import resolve_all
 from camhub.detect.motion import MotionGate, Region
 from camhub.detect.objects import CameraObjects
-from camhub.detect.pool import DetectorPool, DetectorSpec, JobDone
+from camhub.detect.pool import Aborted, DetectorPool, DetectorSpec, JobDone
 from camhub.detect.stats import CameraDetectionStats, DetectionStats, ObjectCounts
 from camhub.detect.tracker import Tracker
 from camhub.detect.zones import Line, Zone
 from camhub.store import CameraStore
-from camhub.types import ArgumentError, CameraName, Frame, HubEvent, Image
+from camhub.types import ArgumentError, CameraName, Frame, HubEvent
 
 log = logging.getLogger("camhub.detect")
 
@@ -181,13 +187,22 @@ class ObjectDetection:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._offline: deque[HubEvent] = deque(maxlen=1024)
+        """Cameras gone offline, noted by the bus thread for the loop to act on."""
         self.started_at = 0.0
         self._hub_events: BusSubscription | None = None
 
     # -- life cycle -------------------------------------------------------------------
 
-    def start(self) -> ObjectDetection:
-        self.pool.start()  # fails here if the model cannot load, before any thread runs
+    def start(self, abort: threading.Event | None = None) -> ObjectDetection:
+        """Start the pool (a model that cannot load fails here, before any thread runs)
+        and the loop. ``abort`` set while the pool starts (a model loading, a cluster
+        answering): the pool is stopped and detection stays off (``running`` is False)."""
+        try:
+            self.pool.start(abort)
+        except Aborted:
+            log.info("object detection not started: stopped while it started")
+            return self
         try:
             self._resolve_labels()
         except DetectorError:
@@ -201,6 +216,10 @@ class ObjectDetection:
         self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def _resolve_labels(self) -> None:
         """Every label given (tracked, per zone, per line) as the model spells it: old
         Darknet names and other spellings are accepted (``motorbike``, ``Dining_Table``)."""
@@ -212,15 +231,21 @@ class ObjectDetection:
                 line.resolve_labels(known, name)
 
     def _on_hub_event(self, event: HubEvent) -> None:
+        # On the bus's thread: only note it; the loop changes the camera's state.
+        if event.kind == "camera_offline" and event.camera is not None:
+            self._offline.append(event)
+
+    def _apply_offline(self) -> None:
         # A camera that went offline shows nothing any more: its objects' events end now
         # rather than hang open until it comes back.
-        if event.kind != "camera_offline" or event.camera is None:
-            return
-        with self._lock:
+        while self._offline:
+            event = self._offline.popleft()
+            assert event.camera is not None
             cam = self._cams.get(event.camera)
             if cam is None:
-                return
-            cam.objects.close(event.at)
+                continue
+            with self._lock:
+                cam.objects.close(event.at)
             cam.gate = MotionGate()  # its picture will have changed when it is back
 
     def stop(self) -> None:
@@ -259,6 +284,7 @@ class ObjectDetection:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                self._apply_offline()
                 self._dispatch()
                 for done in self.pool.poll(0.02):
                     self._finish(done)
@@ -306,30 +332,24 @@ class ObjectDetection:
             candidates.append((urgency, cam.last_dispatch, cam, frame, count, region))
         candidates.sort(key=lambda c: (c[0], c[1]))
         batch: list[_Item] = []
-        images: list[Image] = []
+        looks: list[Prepared] = []
         for _, _, cam, frame, count, region in candidates[: max(1, self.pool.batch_size)]:
             self._looked(cam, count, now)
-            image = _picture(frame)
-            if image is None:  # an opaque payload or an array that is no picture: skip it
+            try:
+                look = self.pool.prepare(frame, region)
+            except NoPicture:  # an opaque payload or an array that is no picture: skip it
                 cam.skipped += 1
                 continue
-            h, w = image.shape[:2]
-            if region[2] <= 0 or region[3] <= 0:  # a frame that came without its size
-                region = (0, 0, w, h)
-            full = region == (0, 0, w, h)
-            if full:
+            if look.full:
                 cam.full_frame += 1
                 cam.last_full = now
-            else:
-                x, y, rw, rh = region
-                image = image[y : y + rh, x : x + rw]
             cam.in_flight = True
             cam.last_dispatch = now
-            batch.append(_Item(cam.name, frame, None if full else region, now))
-            images.append(image)
+            batch.append(_Item(cam.name, frame, None if look.full else look.region, now))
+            looks.append(look)
         if batch:
             try:
-                self.pool.submit(worker, images, batch)
+                self.pool.submit(worker, looks, batch)
             except BaseException:
                 for item in batch:  # never leave a camera waiting for an answer that won't come
                     self._camera(item.camera).in_flight = False
@@ -344,7 +364,8 @@ class ObjectDetection:
 
     def _where(self, cam: _Camera, frame: Frame, now: float) -> Region | None:
         """The part of the frame to run the detector on, or ``None`` to skip this look."""
-        full = (0, 0, int(frame.width or 0), int(frame.height or 0))
+        w, h = frame_size(frame) or (0, 0)
+        full = (0, 0, w, h)  # an unknown size: the pool takes the whole picture
         if not self.motion_gated:
             return full
         motion = cam.gate.check(frame)
@@ -385,10 +406,7 @@ class ObjectDetection:
         cam.detect_times.append(now)
         cam.infer_ms = done.ms / max(1, len(done.boxes))
         cam.wait_ms = (item.dispatched_at - item.frame.received_at) * 1000
-        boxes = done.boxes[i]
-        if item.region is not None:
-            ox, oy = item.region[0], item.region[1]
-            boxes = [Box(b.x + ox, b.y + oy, b.w, b.h, b.label, b.score, b.class_id) for b in boxes]
+        boxes = done.boxes[i]  # in frame pixels
         cam.objects.update(item.frame, boxes, item.frame.received_at, item.region)
         if any(not t.confirmed for t in cam.objects.tracker.tracks):
             # Something new, seen once: look again at once to confirm it, rather than
@@ -461,23 +479,3 @@ class ObjectDetection:
             workers=self.pool.stats(),
             cameras=self.camera_stats(),
         )
-
-
-def _picture(frame: Frame) -> Image | None:
-    """The frame as a BGR uint8 image, or ``None`` if it has no picture form."""
-    try:
-        image = frame.image
-    except Exception:  # JpegError, an opaque payload: the camera is skipped, not the loop
-        return None
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or min(image.shape[:2]) == 0:
-        return None
-    u8: npt.NDArray[np.uint8] = np.asarray(image, dtype=np.uint8)
-    if u8.ndim == 3 and u8.shape[2] == 3:
-        return u8
-    import cv2
-
-    if u8.ndim == 2:
-        return np.asarray(cv2.cvtColor(u8, cv2.COLOR_GRAY2BGR), dtype=np.uint8)
-    if u8.shape[2] == 4:
-        return np.asarray(cv2.cvtColor(u8, cv2.COLOR_BGRA2BGR), dtype=np.uint8)
-    return None

@@ -1,14 +1,17 @@
 """The detector actor: one loaded model in one Ray worker process, anywhere in the cluster.
 
-It takes JPEG bytes (a 640x480 frame is ~40 KB, against 900 KB decoded, so the network
-carries the small form) and returns one :class:`~camhub.detect.Box` list per image plus how
-long it took. The bridge wraps this plain class with ``ray.remote``; it imports nothing of
-Ray at module level, so the local fallback runs it without Ray.
+It takes looks (:class:`~camhub.distributed.looks.RemoteLook`: the camera's own JPEG and
+the region to look at; a 640x480 frame is ~40 KB, against 900 KB decoded, so the network
+carries the small form), crops and fits each to its model, and returns one
+:class:`~camhub.detect.Box` list per look, in frame pixels, plus how long it took. The
+model is loaded and warmed up (one inference) before the actor answers its first call, so
+a cold first inference is never taken for a hung actor. The bridge wraps this plain class
+with ``ray.remote``; it imports nothing of Ray at module level, so the local fallback runs
+it without Ray.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import sys
@@ -16,7 +19,8 @@ import time
 from typing import Any
 
 from camhub.detect.base import Box
-from camhub.detect.pool import DetectorSpec
+from camhub.detect.spec import DetectorSpec
+from camhub.distributed.looks import RemoteLook, open_look
 
 
 def _rss() -> int:
@@ -29,21 +33,9 @@ def _rss() -> int:
 
 class DetectorActor:
     def __init__(self, spec: DetectorSpec) -> None:
-        import cv2
-
-        # The actor reserved `threads` CPUs; OpenCV would otherwise use every core of the
-        # node and fight the other actors there.
-        cv2.setNumThreads(spec.threads)
-        for module in spec.modules:
-            importlib.import_module(module)
-        from camhub.detect import create_detector
-
-        options = dict(spec.options)
-        if spec.type_name == "onnx":
-            options.setdefault("threads", spec.threads)
         started = time.perf_counter()
-        self.detector = create_detector(spec.type_name, **options)
-        self.detector.load()
+        # Loaded and warmed up here: Ray runs no call on the actor before this returns.
+        self.detector = spec.build()
         self.load_ms = (time.perf_counter() - started) * 1000
 
     def info(self) -> dict[str, Any]:
@@ -63,14 +55,16 @@ class DetectorActor:
             "labels": list(d.labels),
             "input_size": tuple(d.input_size),
             "batch_size": d.batch_size,
+            "fill": d.fill,
             "rss": _rss(),
         }
 
-    def detect(self, jpegs: list[bytes]) -> tuple[list[list[Box]], float, int]:
-        """Boxes per JPEG image, decode + inference ms, and this process's memory."""
-        from camhub.jpeg import decode_jpeg
-
+    def detect(self, looks: list[RemoteLook]) -> tuple[list[list[Box]], float, int]:
+        """Boxes per look in frame pixels, decode + fit + inference ms, and this process's
+        memory."""
         started = time.perf_counter()
-        images = [decode_jpeg(j) for j in jpegs]
-        boxes = self.detector.detect(images)
+        d = self.detector
+        opened = [open_look(look, d) for look in looks]
+        found = d.infer([model_input for model_input, _ in opened])
+        boxes = [where.to_frame(f, d.labels) for (_, where), f in zip(opened, found, strict=True)]
         return boxes, (time.perf_counter() - started) * 1000, _rss()

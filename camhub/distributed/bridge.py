@@ -9,7 +9,7 @@ Messages over the pipe (pickled tuples):
 ===========================================  ==============================================
 hub -> bridge                                meaning
 ===========================================  ==============================================
-``("frame", req, [jpeg, ...])``              detect on these JPEG images
+``("frame", req, [look, ...])``              detect on these looks (``RemoteLook``)
 ``("grow", n)``                              start ``n`` more actors
 ``("stop",)``                                shut down
 ===========================================  ==============================================
@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from camhub.detect.pool import DetectorSpec
+from camhub.detect.spec import DetectorSpec
 from camhub.distributed.options import RayOptions
+from camhub.distributed.output import BRIDGE_FORMAT
 
 log = logging.getLogger("camhub.distributed.bridge")
 
@@ -196,7 +197,7 @@ class Bridge:
     def free(self) -> int:
         return sum(self.options.depth - len(s.inflight) for s in self.slots if s.state == "ready")
 
-    def _submit(self, req: int, jpegs: list[bytes]) -> None:
+    def _submit(self, req: int, looks: list[Any]) -> None:
         ready = [
             s for s in self.slots if s.state == "ready" and len(s.inflight) < self.options.depth
         ]
@@ -208,7 +209,7 @@ class Bridge:
             slot.busy_since = time.monotonic()
         slot.inflight[req] = time.monotonic()
         index = slot.index
-        fut = slot.handle.detect.remote(jpegs).future()
+        fut = slot.handle.detect.remote(looks).future()
         fut.add_done_callback(lambda f: self.events.put(("done", index, req, f)))
 
     def _on_done(self, slot: _Slot, req: int, fut: Any) -> None:
@@ -313,7 +314,7 @@ def main(conn: Connection) -> None:
         options, spec = conn.recv()
     except (EOFError, OSError):
         return
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format=BRIDGE_FORMAT)  # the hub re-logs them
     where = options.where
     ray: Any
     if not options.uses_ray:

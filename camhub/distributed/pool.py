@@ -3,8 +3,15 @@ served by detector actors on a Ray cluster instead of local worker processes.
 
 The scheduler keeps doing what it does for local workers (newest frame per camera, at most
 one in flight per camera, motion gating, skips counted, tracking and events); this pool
-only changes where the detector runs. Each job's images travel as JPEG: a full frame that
-arrived as JPEG is sent as the very bytes the camera sent, a motion region is encoded once.
+only changes where the detector runs. Each look travels as the encoded frame and the region
+(:mod:`camhub.distributed.looks`): a frame that arrived as JPEG is sent as the very bytes
+the camera sent, whatever the region, and the actor crops; a frame without a JPEG is sent
+as a JPEG of the region, encoded once.
+
+Before anything waits on the cluster, its address is probed with a plain TCP connection
+(``PROBE_TIMEOUT``): a wrong address fails at once, with a message, where ``ray.init``
+would retry for the whole ``connect_timeout``. Start-up stops at once when the ``abort``
+event given to :meth:`RayPool.start` is set (the hub was asked to stop).
 
 The Ray driver is a child process (:mod:`camhub.distributed.bridge`). When it dies, or no
 actor has been usable for ``fallback_after`` seconds, the cluster counts as gone: in-flight
@@ -17,6 +24,7 @@ seconds in the background; when it answers, detection moves back to it.
 from __future__ import annotations
 
 import logging
+import pickle
 import socket
 import subprocess
 import sys
@@ -27,19 +35,42 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-import numpy as np
-
 from camhub.detect.base import Box, DetectorError
-from camhub.detect.pool import DetectorPool, DetectorSpec, Job, JobDone, Worker
+from camhub.detect.job import Prepared, Region
+from camhub.detect.pool import Aborted, DetectorPool, DetectorSpec, Job, JobDone, Worker
+from camhub.distributed.looks import RemoteLook, remote_look
 from camhub.distributed.options import ClusterError, RayOptions
+from camhub.distributed.output import relay
 from camhub.distributed.stats import ActorStats, ClusterHealth
-from camhub.jpeg import encode_jpeg
-from camhub.types import Frame, Image
+from camhub.types import ArgumentError, Frame
 
 log = logging.getLogger("camhub.distributed")
 
-JPEG_QUALITY = 90
-"""For images the hub has to encode (motion regions, frames that arrived raw)."""
+PROBE_TIMEOUT = 3.0
+"""Seconds a TCP connection to the cluster's address may take before it counts as down."""
+
+
+def probe(address: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Connect to ``HOST:PORT`` (or ``ray://HOST:PORT``) and hang up; raise
+    :class:`ClusterError` saying why when nothing answers there."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return
+    except TimeoutError:
+        why = f"no answer within {timeout:g} s"
+    except OSError as e:
+        why = e.strerror or str(e)
+    what = (
+        "Ray Client server (ray start --head --ray-client-server-port"
+        if address.startswith("ray://")
+        else "Ray head node (ray start --head --port"
+    )
+    raise ClusterError(
+        f"cannot reach the Ray cluster at {address}: {why}; is a {what}={port}) running "
+        "there, and can this machine reach it?"
+    )
 
 
 @dataclass(slots=True)
@@ -68,14 +99,16 @@ class RayPool(DetectorPool):
         self._token.state = "ready"
         self.workers = []
         self.state = "stopped"
-        """``running`` (on the cluster), ``fallback`` (cluster gone), or ``stopped``."""
+        """``connecting`` (at start), ``running`` (on the cluster), ``fallback`` (cluster
+        gone), or ``stopped``."""
         self.state_reason = ""
         self.cluster: dict[str, Any] = {}
         self.fallbacks = 0
         self.sent = 0
         self.lost = 0
         self.encoded = 0
-        """Images the hub had to JPEG-encode (not sent as the camera's own bytes)."""
+        """Looks the hub had to JPEG-encode (frames without the camera's own JPEG)."""
+        self._abort: threading.Event | None = None
         self._bridge: _Bridge | None = None
         self._local = False
         self._actors: list[dict[str, Any]] = []
@@ -92,8 +125,15 @@ class RayPool(DetectorPool):
 
     # -- DetectorPool interface ---------------------------------------------------------
 
-    def start(self) -> RayPool:
-        bridge = self._connect(self.options)
+    def start(self, abort: threading.Event | None = None) -> RayPool:
+        """Connect and wait for the first actor; ``abort`` set meanwhile stops the wait
+        (:class:`~camhub.detect.pool.Aborted`)."""
+        self._abort = abort
+        self._set_state("connecting", f"waiting for {self.options.where}")
+        try:
+            bridge = self._connect(self.options)
+        finally:
+            self._abort = None
         self._use(bridge, local=False)
         return self
 
@@ -102,41 +142,35 @@ class RayPool(DetectorPool):
             return None
         return self._token
 
-    def submit(self, w: Worker, images: list[Image], items: list[Any]) -> Job:
-        job = Job(self._next_job, items, time.monotonic())
+    def prepare(self, frame: Frame, region: Region | None = None) -> Prepared:
+        """The encoded frame and the region (the actor crops); a frame without a JPEG:
+        a JPEG of the region. See :mod:`camhub.distributed.looks`."""
+        look = remote_look(frame, region, self.input_size)
+        if look.cropped:
+            self.encoded += 1
+        return look
+
+    def submit(self, w: Worker, looks: list[Prepared], items: list[Any]) -> Job:
+        if len(looks) != len(items):
+            raise ArgumentError(f"{len(looks)} looks for {len(items)} items")
+        job = Job(self._next_job, items, time.monotonic(), list(looks))
         self._next_job += 1
         bridge = self._bridge
         if bridge is None:  # free() said no; answer anyway so the cameras do not wait
             self._early.append(JobDone(self._token, job, None, error="no detection process"))
             return job
-        jpegs = [self._jpeg(image, item) for image, item in zip(images, items, strict=True)]
+        sent = [look for look in looks if isinstance(look, RemoteLook)]
+        assert len(sent) == len(looks), "a Ray pool sends looks it prepared itself"
         self._inflight[job.id] = _Sent(job, job.started)
         self._free -= 1
         self.sent += 1
+        data = pickle.dumps(("frame", job.id, sent), protocol=pickle.HIGHEST_PROTOCOL)
+        self.piped_bytes += len(data)
         try:
-            bridge.conn.send(("frame", job.id, jpegs))
+            bridge.conn.send_bytes(data)
         except OSError:
             pass  # the bridge died: the next poll notices and fails the job
         return job
-
-    def _jpeg(self, image: Image, item: Any) -> bytes:
-        """The camera's own JPEG when the job is its whole frame; else encode once."""
-        frame = getattr(item, "frame", None)
-        if (
-            isinstance(frame, Frame)
-            and frame.jpeg is not None
-            and getattr(item, "region", None) is None
-            and (frame.height, frame.width) == tuple(image.shape[:2])
-        ):
-            return frame.jpeg
-        self.encoded += 1
-        try:
-            return encode_jpeg(np.ascontiguousarray(image), quality=JPEG_QUALITY)
-        except ValueError as e:
-            # Sent anyway: the actor's decode error comes back as a failed job, so the
-            # camera is not left waiting for an answer that would never come.
-            log.warning("detection: cannot encode a %s image: %s", image.shape, e)
-            return b""
 
     def poll(self, timeout: float) -> list[JobDone]:
         done, self._early = self._early, []
@@ -229,6 +263,8 @@ class RayPool(DetectorPool):
     # -- bridge ------------------------------------------------------------------------
 
     def _connect(self, options: RayOptions) -> _Bridge:
+        if options.uses_ray and not options.is_local:
+            probe(options.address)
         # A fresh interpreter (multiprocessing's spawn would re-import the caller's main
         # module) in its own session, so that Ctrl-C reaches only the hub, which then stops
         # the bridge in order.
@@ -238,10 +274,15 @@ class RayPool(DetectorPool):
                 [sys.executable, "-m", "camhub.distributed.bridge", str(theirs.fileno())],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
+                # Ray prints to its driver's terminal as it likes: read it, log it.
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         finally:
             theirs.close()
+        assert process.stdout is not None
+        relay(process.stdout, f"camhub-bridge-output-{process.pid}")
         bridge = _Bridge(process, Connection(ours.detach()))
         try:
             bridge.conn.send((options, self.spec))
@@ -258,6 +299,8 @@ class RayPool(DetectorPool):
         actors: list[dict[str, Any]] = []
         connected = False
         while time.monotonic() < deadline and not self._stopping.is_set():
+            if self._abort is not None and self._abort.is_set():
+                raise Aborted(f"stopped while waiting for {where}")
             try:
                 if not bridge.conn.poll(0.2):
                     if bridge.process.poll() is not None:
@@ -279,8 +322,9 @@ class RayPool(DetectorPool):
                     raise DetectorError(f"on {where}: {failed[0]['last_error']}")
                 ready = [a for a in actors if a["state"] == "ready"]
                 if ready:
+                    size = ready[0]["input_size"]
                     self.labels = list(ready[0]["labels"])
-                    self.input_size = tuple(ready[0]["input_size"])
+                    self.input_size = (int(size[0]), int(size[1]))
                     self.batch_size = int(ready[0]["batch_size"])
                     return
         if self._stopping.is_set():
@@ -356,12 +400,22 @@ class RayPool(DetectorPool):
                 reason = "no free actor" if kind == "skip" else f"actor {message[2]}: {message[3]}"
                 if kind == "lost":
                     self.lost += 1
+                    self._actor_failed(message[2], message[3])
                     log.warning("detection: job lost on %s", reason)
                 done.append(JobDone(self._token, sent.job, None, error=reason))
         elif kind == "health":
             self._on_health(message[1], message[2])
         elif kind == "error":
             raise EOFError(message[1])
+
+    def _actor_failed(self, index: int, reason: str) -> None:
+        """Show a lost job's actor as failed now, not at the bridge's next health report
+        (which brings its own count): one failure per reason, however many jobs it lost."""
+        with self._lock:
+            for a in self._actors:
+                if a["index"] == index and a["last_error"] != reason:
+                    a["failures"] += 1
+                    a["last_error"] = reason
 
     def _on_health(self, actors: Sequence[dict[str, Any]], free: int) -> None:
         with self._lock:

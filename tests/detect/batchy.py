@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from camhub.detect import Box, register
+from camhub.detect import Found, ModelInput, register
 from camhub.detect.darknet import DarknetDetector
-from camhub.types import Image
 
 
 @register
@@ -20,7 +19,7 @@ class BatchyDetector(DarknetDetector):
         self.batch_size = 4
         self.log = Path(log)
 
-    def detect(self, images: Sequence[Image]) -> list[list[Box]]:
+    def infer(self, inputs: Sequence[ModelInput]) -> list[Found]:
         with self.log.open("a") as f:
-            f.write(f"{os.getpid()} {len(images)}\n")
-        return super().detect(images)
+            f.write(f"{os.getpid()} {len(inputs)}\n")
+        return super().infer(inputs)

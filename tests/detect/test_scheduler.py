@@ -339,3 +339,46 @@ def test_cameras_without_a_picture_form_are_skipped_and_the_others_detected(
         assert "object detection loop error" not in caplog.text
     finally:
         det.stop()
+
+
+class RecordingBus(EventBus):
+    """The real bus, noting which thread published each object event's end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended_on: list[str] = []
+
+    def publish(self, message: object) -> None:
+        if isinstance(message, EventUpdate) and message.type == "end":
+            self.ended_on.append(threading.current_thread().name)
+        super().publish(message)
+
+
+def test_a_camera_going_offline_is_handled_by_the_detection_thread() -> None:
+    """The bus only notes the offline camera; the loop that dispatches looks changes the
+    camera's state (no second thread changing tracks under the dispatcher's feet)."""
+    bus = RecordingBus()
+    store = CameraStore(bus, offline_after=1.0).start()
+    got: list[EventUpdate] = []
+    sub = bus.subscribe(got.append, name="test", kinds=(EventUpdate,))
+    lamp = np.zeros((480, 640, 3), np.uint8)
+    lamp[200:260, 300:340] = 255
+    det = ObjectDetection(
+        store,
+        bus,
+        DetectorSpec("blobs_for_test", modules=("tests.detect.blobs",)),
+        labels=["lamp"],
+        motion_gated=False,
+    ).start()
+    try:
+        with Feeder(store, "hall", lambda t: lamp):
+            assert wait_until(lambda: any(u.type == "new" for u in got), 60), det.stats()
+        assert wait_until(lambda: bool(bus.ended_on), 15), det.stats()
+    finally:
+        det.stop()
+        sub.close()
+        store.stop()
+    assert bus.ended_on[0] == "camhub-detect", bus.ended_on
+    end = next(u for u in got if u.type == "end")
+    assert end.after.label == "lamp" and end.after.box is not None
+    assert all(abs(a - b) <= 3 for a, b in zip(end.after.box, (300, 200, 40, 60), strict=True))

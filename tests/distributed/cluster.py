@@ -65,6 +65,8 @@ class Cluster:
     address: str
     env: dict[str, str]
     nodes: list[Node] = field(default_factory=list)
+    client_address: str = ""
+    """``ray://127.0.0.1:PORT``: the head's Ray Client server."""
 
     def node_count(self) -> int:
         out = subprocess.run(
@@ -92,14 +94,15 @@ def _ray_start(args: list[str], env: dict[str, str], log: Path) -> None:
 
 
 def start_cluster(base: Path) -> Cluster:
-    """Head node (1 CPU) plus a second node (1 CPU and a ``node2`` resource)."""
-    port = free_port()
+    """Head node (1 CPU, a Ray Client server) plus a second node (1 CPU and a ``node2``
+    resource)."""
+    port, client_port = free_port(), free_port()
     env = dict(os.environ)
     # Ray 2.5x enables token authentication; every node and the hub's driver share one.
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16), **FAST_FAILURE)
     env.pop("RAY_ADDRESS", None)
     address = f"127.0.0.1:{port}"
-    cluster = Cluster(address, env)
+    cluster = Cluster(address, env, client_address=f"ray://127.0.0.1:{client_port}")
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
     head = Node("head", base / "head")
     cluster.nodes.append(head)
@@ -108,6 +111,7 @@ def start_cluster(base: Path) -> Cluster:
             [
                 "--head",
                 f"--port={port}",
+                f"--ray-client-server-port={client_port}",
                 "--include-dashboard=false",
                 f"--temp-dir={head.temp_dir}",
                 *common,

@@ -51,7 +51,8 @@ def test_hub_detects_on_a_local_ray_and_reports_the_actors(monkeypatch: pytest.M
     started: set[int] = set()
     try:
         url = proc.expect(r"dashboard at (http://\S+)", timeout=120).group(1)
-        endpoint = proc.expect(r"receiving on (tcp://\S+)").group(1)
+        # The dashboard is up before the hub waits for its cluster; this comes after.
+        endpoint = proc.expect(r"receiving on (tcp://\S+)", timeout=120).group(1)
         started = descendants(proc.p.pid)
         assert len(started) >= 3  # the bridge, Ray's GCS and raylet, the actor's worker
         sender = threading.Thread(target=stream_scene, args=(endpoint, "porch", stop), daemon=True)
@@ -91,3 +92,40 @@ def test_hub_detects_on_a_local_ray_and_reports_the_actors(monkeypatch: pytest.M
         not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
         for pid in started
     ) or pytest.fail(f"left running: {[p for p in started if psutil.pid_exists(p)]}")
+
+
+@pytest.mark.timeout(420)
+def test_what_ray_prints_becomes_one_line_log_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray prints the cluster's errors to its driver's terminal in colour, with twenty
+    indented lines of dump after each: the hub logs one plain line per message instead."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    proc = Proc(
+        "hub",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--no-web",
+        "--detect",
+        "person",
+        "--detect-on",
+        "ray",
+        "--ray-address",
+        "auto",
+        env={"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(16)},
+    )
+    try:
+        proc.expect(r"receiving on", timeout=300)  # after the first actor is ready
+        raylets = [
+            p
+            for p in psutil.Process(proc.p.pid).children(recursive=True)
+            if "raylet" in " ".join(p.cmdline())
+        ]
+        assert raylets
+        for p in raylets:
+            p.kill()  # Ray then tells its driver, at length
+        proc.expect(r"WARNING camhub\.distributed\.ray: \(raylet\) Raylet is terminated", 60)
+        proc.p.terminate()
+        assert proc.wait(60) == 0
+    finally:
+        proc.kill()
+    assert not [line for line in proc.lines if "\x1b[" in line or line[:1].isspace()], proc.lines
+    assert not [line for line in proc.lines if "[state-dump]" in line], proc.lines

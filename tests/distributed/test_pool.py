@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 
 from camhub.bus import EventBus
 from camhub.detect import DetectorError
-from camhub.detect.pool import DetectorSpec
+from camhub.detect.pool import DetectorSpec, JobDone
 from camhub.detect.scheduler import ObjectDetection
 from camhub.distributed import ClusterError, RayOptions, RayPool, parse_resources
 from camhub.distributed.options import NO_RAY
@@ -207,3 +207,51 @@ def test_a_hung_actor_loses_its_frame_is_restarted_and_the_others_go_on(
         ), pool.health()
     finally:
         det.stop()
+
+
+def test_actors_get_the_cameras_own_jpeg_and_the_region_and_crop_it_themselves() -> None:
+    from camhub.distributed.looks import RemoteLook
+    from tests.detect.test_job import lamp_frame
+
+    spec = DetectorSpec("blobs_for_test", modules=("tests.detect.blobs",))
+    pool = RayPool(spec, RayOptions(address=NO_RAY, connect_timeout=60))
+    pool.start()
+    try:
+        image = lamp_frame((400, 300, 60, 40), (1280, 720))
+        camera = Frame("jpeg", jpeg=encode_jpeg(image, quality=95), width=1280, height=720)
+        raw = Frame("raw", array=image)  # no JPEG: the hub sends a JPEG of the region
+        regions = [None, (360, 260, 160, 120), (300, 200, 900, 500)]
+        looks = [pool.prepare(f, r) for f in (camera, raw) for r in regions]
+        sent = [look for look in looks if isinstance(look, RemoteLook)]
+        assert len(sent) == len(looks) and camera.jpeg is not None
+        assert all(look.jpeg is camera.jpeg for look in sent[:3])
+        assert pool.encoded == 3 and camera.array is None  # the hub decoded nothing
+        # The region crops travel small: shrunk to the model's input before encoding.
+        assert all(len(look.jpeg) < len(camera.jpeg) for look in sent[3:])
+        answers: list[JobDone] = []
+
+        def polled(until: Callable[[], bool]) -> Callable[[], bool]:
+            def check() -> bool:  # the pool learns of free actors and answers by polling
+                answers.extend(pool.poll(0.05))
+                return until()
+
+            return check
+
+        for n, look in enumerate(looks):
+            assert wait_until(polled(lambda: pool.free() is not None), 30), pool.health()
+            worker = pool.free()
+            assert worker is not None
+            pool.submit(worker, [look], [look.region])
+            assert wait_until(polled(lambda n=n: len(answers) > n), 30), pool.health()  # type: ignore[misc]
+        for done in answers:
+            assert done.boxes is not None, done.error
+            [box] = done.boxes[0]
+            assert box.label == "lamp", done.boxes
+            assert all(
+                abs(a - b) <= 3 for a, b in zip(box.xywh, (400, 300, 60, 40), strict=True)
+            ), (
+                done.job.items,
+                box,
+            )
+    finally:
+        pool.stop()

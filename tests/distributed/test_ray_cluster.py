@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from camhub.bus import EventBus
@@ -21,8 +22,10 @@ from camhub.events.model import EventUpdate
 from camhub.jpeg import encode_jpeg
 from camhub.store import CameraStore
 from camhub.types import Frame
+from tests.cli_proc import Proc
 from tests.conftest import wait_until
 from tests.detect.photos import photo
+from tests.detect.test_job import lamp_frame
 from tests.distributed.cluster import Cluster, start_cluster
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(300)]
@@ -75,6 +78,117 @@ def failed(det: ObjectDetection) -> int:
 def all_advanced(det: ObjectDetection, before: dict[str, int]) -> bool:
     now = inferences(det)
     return all(now.get(name, 0) > before.get(name, 0) for name in CAMERAS)
+
+
+def lamps(det: ObjectDetection, store: CameraStore, bus: EventBus, n: int) -> None:
+    """Feed a lamp until ``n`` looks came back."""
+    got: list[EventUpdate] = []
+    sub = bus.subscribe(got.append, name="test", kinds=(EventUpdate,))
+    jpeg = encode_jpeg(lamp_frame((400, 300, 60, 40)))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sum(inferences(det).values()) < n:
+            store.put(Frame("hall", jpeg=jpeg, width=640, height=480), "test")
+            time.sleep(0.1)
+        assert sum(inferences(det).values()) >= n, det.stats()
+        assert wait_until(lambda: any(u.after.label == "lamp" for u in got), 10), det.stats()
+    finally:
+        sub.close()
+
+
+def test_a_ray_client_address_works(cluster: Cluster) -> None:
+    """``ray://HOST:PORT`` (the head's Ray Client server) serves detection as HOST:PORT
+    does: the driver is a Ray Client, the actors run on the cluster."""
+    bus = EventBus()
+    store = CameraStore(bus).start()
+    spec = DetectorSpec("blobs_for_test", modules=("tests.detect.blobs",))
+    pool = RayPool(spec, RayOptions(address=cluster.client_address, num_cpus=0.5))
+    det = ObjectDetection(store, bus, spec, labels=["lamp"], motion_gated=False, pool=pool)
+    try:
+        det.start()
+        lamps(det, store, bus, 3)
+        assert pool.state == "running" and pool.lost == 0, pool.health()
+        assert all(a.node_id not in ("", "local") for a in pool.stats()), pool.health()
+    finally:
+        det.stop()
+        store.stop()
+
+
+def test_a_cold_actor_warms_up_before_it_takes_calls(cluster: Cluster) -> None:
+    """A model whose first inference takes longer than the call timeout (as a real one
+    does on a busy machine) must not be taken for a hung actor: it warms up first."""
+    bus = EventBus()
+    store = CameraStore(bus).start()
+    spec = DetectorSpec("blobs_for_test", {"cold_s": 5.0}, modules=("tests.detect.blobs",))
+    options = RayOptions(address=cluster.address, num_cpus=0.5, call_timeout=2.0)
+    pool = RayPool(spec, options)
+    det = ObjectDetection(store, bus, spec, labels=["lamp"], motion_gated=False, pool=pool)
+    try:
+        det.start()
+        lamps(det, store, bus, 5)
+        actors = pool.stats()
+        assert pool.lost == 0 and all(a.failures == 0 for a in actors), pool.health()
+        assert all(a.restarts == 0 for a in actors), pool.health()
+    finally:
+        det.stop()
+        store.stop()
+
+
+def test_the_hub_shows_its_dashboard_while_it_waits_and_stops_at_once_on_sigterm(
+    cluster: Cluster,
+) -> None:
+    """Actors no node can take (a resource nobody has): the hub waits for the cluster
+    with its dashboard up, and SIGTERM ends the wait at once."""
+    proc = Proc(
+        "hub",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--web",
+        "127.0.0.1:0",
+        "--detect",
+        "person",
+        "--detect-on",
+        "ray",
+        "--ray-address",
+        cluster.address,
+        "--ray-resources",
+        '{"nowhere": 1}',
+    )
+    try:
+        url = proc.expect(r"dashboard at (http://\S+)", timeout=60).group(1)
+        proc.expect(r"waiting for detector actors on the Ray cluster at", timeout=10)
+        api = httpx.get(url + "api/objects", timeout=10).json()
+        assert api["cluster"]["state"] == "connecting", api
+        proc.p.terminate()
+        assert proc.wait(20) == 0, proc.lines
+        proc.expect(r"camhub hub: stopped", timeout=1)
+    finally:
+        proc.kill()
+
+
+def test_an_address_where_no_cluster_listens_is_refused_at_once() -> None:
+    proc = Proc(
+        "hub",
+        "--bind",
+        "tcp://127.0.0.1:0",
+        "--no-web",
+        "--detect",
+        "person",
+        "--detect-on",
+        "ray",
+        "--ray-address",
+        "127.0.0.1:1",
+    )
+    try:
+        assert proc.wait(30) == 2, proc.lines  # not ray.init's 90 s of retries
+        proc.expect(
+            r"error: cannot reach the Ray cluster at 127.0.0.1:1: Connection refused; is a Ray "
+            r"head node \(ray start --head --port=1\) running there",
+            timeout=1,
+        )
+        assert not any("Traceback" in line for line in proc.lines)
+    finally:
+        proc.kill()
 
 
 def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(

@@ -57,7 +57,7 @@ def test_a_hung_actor_is_restarted_by_ray_in_a_new_process(
         assert wait_until(lambda: any(a.failures for a in pool.stats()), 5), pool.health()
         hung = [a for a in pool.stats() if a.failures]
         assert len(hung) == 1 and "no answer within 4 s" in str(hung[0].last_error)
-        index = hung[0]["worker"]
+        index = hung[0].worker
         # Ray starts the killed actor again, in a new process, and it serves again.
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
