@@ -359,12 +359,14 @@ class Sender(_BaseSender):
         self.video_codecs = None
         self._gate.reset()
         self._settled_at = 0
-        """Connections the socket had made when the hub last answered the offer."""
+        """The socket's connection changes when the hub last answered the offer."""
 
     def _check_peer(self) -> bool:
         # libzmq reconnects by itself when a hub restarts, and the new hub may be an
-        # imagezmq one: a video sender watches its socket's handshakes (a poll of an
-        # inproc pipe, about a microsecond; senders without an offer skip it).
+        # imagezmq one: a video sender watches its socket's connections come and go (a
+        # poll of an inproc pipe, about a microsecond; senders without an offer skip it).
+        # A lost connection shows at once, a new one can only follow it RECONNECT_IVL
+        # later, so no frame reaches another hub before this says so.
         if (
             self._offer is None
             or self._watch is None
@@ -373,6 +375,9 @@ class Sender(_BaseSender):
         ):
             return False
         log.info("hub %s reconnected; asking again whether it takes video", self.address)
+        # Frames in flight went to the connection that was lost: no answer will come.
+        self.stats.dropped += self._in_flight
+        self._in_flight = 0
         self._new_peer()
         return True
 

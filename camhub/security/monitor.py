@@ -109,7 +109,7 @@ class HandshakeWatch:
     def __init__(self, sock: zmq.Socket[bytes]) -> None:
         self._curve = sock.getsockopt(zmq.MECHANISM) == zmq.CURVE
         address = f"inproc://camhub-handshake-{next(_ids)}"
-        sock.monitor(address, WATCHED_EVENTS)
+        sock.monitor(address, WATCHED_EVENTS | zmq.EVENT_DISCONNECTED)
         self._pair: zmq.Socket[bytes] | None = context().socket(zmq.PAIR)
         self._pair.setsockopt(zmq.LINGER, 0)
         self._pair.connect(address)
@@ -118,6 +118,10 @@ class HandshakeWatch:
         """The last handshake failure, cleared by a later successful handshake."""
         self.handshakes = 0
         """Connections made so far: libzmq reconnects by itself, perhaps to another hub."""
+        self.disconnects = 0
+        """Connections lost so far. libzmq reports a loss at once and reconnects no sooner
+        than RECONNECT_IVL later, so a sender that looks here before each send learns of a
+        possible change of hub before any frame can reach the next one."""
 
     def _read_events(self) -> None:
         if self._pair is None:
@@ -131,14 +135,17 @@ class HandshakeWatch:
             if kind == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.failure = None
                 self.handshakes += 1
+            elif kind == zmq.EVENT_DISCONNECTED:
+                self.disconnects += 1
             elif kind & WATCHED_EVENTS:
                 self.failure = HandshakeFailure(kind, value, self._curve)
 
     def poll(self) -> int:
-        """Take the events that arrived (without waiting); returns :attr:`handshakes`."""
+        """Take the events that arrived (without waiting); returns how many times the
+        connection changed so far (:attr:`handshakes` plus :attr:`disconnects`)."""
         if self._pair is not None and readable(self._pair):
             self._read_events()
-        return self.handshakes
+        return self.handshakes + self.disconnects
 
     def wait_writable(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the socket to accept a message. Returns False at

@@ -29,7 +29,7 @@ def learn(sender: camhub.Sender) -> None:
     while sender.video_codecs is None:
         assert time.monotonic() < deadline, "the hub never answered the offer"
         sender.send_jpeg("cam", encode_jpeg(np.zeros((HEIGHT, WIDTH, 3), np.uint8)))
-        sender.flush()
+        sender.flush(10)
     assert sender.accepts("h264")
 
 
@@ -81,7 +81,7 @@ def test_h264_from_sender_to_hub_gives_ffmpeg_pictures() -> None:
                 assert sender.send_frame(video(packet))
                 if first is None:  # a picture reader: the decoder runs from here on
                     first = next(f for f in feed if f.video is not None)
-            assert sender.flush()
+            assert sender.flush(10)
         frames = received(sub)
         stats = hub.camera_stats("cam")
     assert first is not None and first.array is not None
@@ -243,7 +243,7 @@ def test_sender_behind_a_stalled_hub_reconnects_and_resumes_at_a_keyframe() -> N
         while sender.stats.sent < 40 or not sender.accepts("h264"):
             step()
             assert i < 400
-        assert sender.flush()
+        assert sender.flush(10)
         sender.close()
         everything = received(sub, jpeg=True)
     finally:
