@@ -1,10 +1,13 @@
 """The sending agent behind ``camhub send``: one thread per camera takes the newest frame
-from its source, shrinks/encodes it only when asked, and sends it to the hub.
+from its source, encodes it as the hub can take it (:mod:`camhub.encoding`), and sends it.
 
-JPEG frames from MJPEG cameras and the test pattern go out byte for byte (no decode,
-no re-encode) unless a ``width`` forces a resize or ``raw`` asks for arrays. Because each
-step takes the newest frame, a slow network or hub lowers the frame rate instead of
-making frames older.
+An RTSP camera's or a video file's own H.264/H.265 packets pass through untouched to a
+hub that takes video; pictures (webcams, the test pattern) are encoded as H.264 for such
+a hub; everything else, and any hub that takes no video, gets JPEG, and MJPEG cameras'
+JPEGs go out byte for byte (no decode, no re-encode) unless a ``width`` forces a resize
+or ``raw`` asks for arrays. Because each step takes the newest frame (the newest group
+of pictures, for video), a slow network or hub lowers the frame rate instead of making
+frames older.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
-
-from camhub.jpeg import JpegError, encode_jpeg
+from camhub.encoding import CODEC_CHOICES, CodecChoice, FrameEncoder
+from camhub.jpeg import JpegError
 from camhub.sender import Sender
 from camhub.sources import SourceTimeout, ThreadedSource, open_source
 from camhub.transport import SocketSecurity, check_endpoint
-from camhub.types import ArgumentError, Encoding, Frame, Image, SourceEnded, SourceError
+from camhub.types import ArgumentError, Encoding, Frame, SourceEnded, SourceError, VideoError
 from camhub.units import rate_text
+from camhub.video.gop import KeyframeRequest
+from camhub.video.packet import Codec
 
 log = logging.getLogger("camhub.agent")
 
@@ -48,6 +52,21 @@ class CameraJob:
     loop: bool = False
     snapshot_rate: float = 5.0
     timeout: float = 5.0
+    codec: CodecChoice = "auto"
+    """``auto``: the camera's own video, else H.264 made here, else JPEG (see
+    :mod:`camhub.encoding`); ``h264``; ``jpeg``: JPEG as before video existed."""
+
+    def __post_init__(self) -> None:
+        if self.codec not in CODEC_CHOICES:
+            raise ArgumentError(
+                f"codec must be one of {', '.join(CODEC_CHOICES)}, got {self.codec!r}"
+            )
+
+    @property
+    def packets(self) -> bool:
+        """Whether a camera's own video packets are wanted (not for ``--codec jpeg``,
+        ``raw`` or a resize, which need pictures)."""
+        return self.codec != "jpeg" and self.encoding != "raw" and self.width is None
 
     def open(self) -> ThreadedSource:
         return open_source(
@@ -57,6 +76,7 @@ class CameraJob:
             read_timeout=self.timeout,
             rate=self.snapshot_rate,
             loop=self.loop,
+            packets=self.packets,
         )
 
 
@@ -64,39 +84,6 @@ def default_names(count: int, base: str | None = None) -> list[str]:
     """``base`` (the host name by default), with ``-1``, ``-2``... when several cameras."""
     base = base or socket.gethostname().split(".")[0] or "camera"
     return [base] if count == 1 else [f"{base}-{i + 1}" for i in range(count)]
-
-
-def prepare(frame: Frame, job: CameraJob) -> Frame:
-    """The frame as it should go on the wire for ``job``: JPEG bytes pass through unless
-    a resize or re-encode is asked for; arrays are JPEG-encoded unless ``raw``; video
-    packets pass through untouched."""
-    if frame.video is not None:
-        out = Frame(name=job.name, video=frame.video, width=frame.width, height=frame.height)
-        out.captured_at = frame.captured_at
-        return out
-    width = frame.width
-    resize = job.width is not None and width is not None and width > job.width
-    if not resize and not job.reencode and job.encoding == "jpeg" and frame.jpeg is not None:
-        out = Frame(name=job.name, jpeg=frame.jpeg, width=frame.width, height=frame.height)
-    else:
-        image = frame.image
-        if resize:
-            import cv2
-
-            assert job.width is not None
-            h, w = image.shape[:2]
-            new_h = max(2, round(h * job.width / w / 2) * 2)
-            small: Image = cv2.resize(
-                image.astype(np.uint8, copy=False), (job.width, new_h), interpolation=cv2.INTER_AREA
-            )
-            image = small
-        if job.encoding == "jpeg":
-            jpeg = encode_jpeg(image, quality=job.quality)
-            out = Frame(name=job.name, jpeg=jpeg, width=image.shape[1], height=image.shape[0])
-        else:
-            out = Frame(name=job.name, array=image)
-    out.captured_at = frame.captured_at
-    return out
 
 
 @dataclass(slots=True)
@@ -128,6 +115,13 @@ class Outlet(Protocol):
     @property
     def last_error(self) -> str | None: ...
 
+    on_keyframe_needed: KeyframeRequest | None
+    """Set by the worker: called when the outlet lost part of a group."""
+
+    def accepts(self, codec: Codec) -> bool:
+        """Whether video in ``codec`` goes out now (else the worker sends pictures)."""
+        ...
+
     def send_frame(self, frame: Frame) -> bool: ...
 
     def interrupt(self) -> None: ...
@@ -139,11 +133,14 @@ StateListener = Callable[["CameraWorker"], None]
 
 
 class CameraWorker:
-    """Streams one camera from its own thread: source -> :func:`prepare` -> outlet.
+    """Streams one camera from its own thread: source ->
+    :class:`~camhub.encoding.FrameEncoder` -> outlet.
 
     ``outlet`` makes the outlet inside the worker's thread (ZeroMQ sockets belong to the
     thread that uses them); by default a :class:`Sender` to ``hub``. ``on_state`` is
     called from that thread whenever :attr:`state` or :attr:`error` changes.
+    ``encode_video=False``: pictures become H.264 only for ``codec="h264"`` (a hub that
+    pulls a camera has no network to save).
     """
 
     def __init__(
@@ -157,6 +154,7 @@ class CameraWorker:
         security: SocketSecurity | None = None,
         outlet: Callable[[], Outlet] | None = None,
         on_state: StateListener | None = None,
+        encode_video: bool = True,
     ) -> None:
         self.job = job
         self._make_outlet = outlet or self._new_sender
@@ -168,6 +166,7 @@ class CameraWorker:
         self.window = window
         self.send_timeout = send_timeout
         self.source = make_source(job)
+        self.encoder = FrameEncoder(job, own_jpeg=self.source.own_jpeg, encode=encode_video)
         self.state = "starting"
         self.error: str | None = None
         self.sent = 0
@@ -201,7 +200,11 @@ class CameraWorker:
 
     def _new_sender(self) -> Outlet:
         return Sender(
-            self.hub, window=self.window, timeout=self.send_timeout, security=self.security
+            self.hub,
+            window=self.window,
+            timeout=self.send_timeout,
+            security=self.security,
+            video=self.encoder.offer(),
         )
 
     def _set(self, state: str, error: str | None = None) -> None:
@@ -215,6 +218,7 @@ class CameraWorker:
 
     def _run(self) -> None:
         sender = self._sender = self._make_outlet()
+        sender.on_keyframe_needed = self.encoder.keyframe_needed
         if self._stop.is_set():
             sender.interrupt()
         try:
@@ -235,9 +239,11 @@ class CameraWorker:
     def _loop(self, sender: Outlet) -> None:
         period = 1.0 / self.job.fps if self.job.fps else 0.0
         next_at = time.monotonic()
+        stream = False
+        """The camera sends video packets: every one is read, none is waited for."""
         self.source.start()
         while not self._stop.is_set():
-            if period:
+            if period and not stream:
                 # Wait for the next slot first, then take the newest frame: never a stale one.
                 delay = next_at - time.monotonic()
                 if delay > 0 and self._stop.wait(delay):
@@ -249,34 +255,45 @@ class CameraWorker:
                 if not status.connected:
                     self._set("offline", status.last_error)
                 continue
+            stream = frame.video is not None
             try:
-                out = prepare(frame, self.job)
-            except JpegError as exc:  # one damaged camera JPEG must not stop the camera
+                out = self.encoder.encode(frame, sender.accepts, more=self.source.pending > 0)
+            except (JpegError, VideoError) as exc:  # one damaged frame must not stop the camera
                 self.failed += 1
                 log.debug("camera %s: skipped a frame: %s", self.job.name, exc)
                 continue
-            if sender.send_frame(out):
-                self.sent += 1
-                self.bytes += out.nbytes
-                self._meter.add(out.nbytes)
-                self._set("streaming")
-            elif not self._stop.is_set():
-                self.failed += 1
-                # The sender knows why: refused (wrong key...) is not the same as down.
-                self._set(
-                    "refused" if sender.refused else "hub down",
-                    sender.last_error or f"hub {self.hub} not answering",
-                )
-            self.last_size = (out.width or 0, out.height or 0)
-            if period and out.video is None:  # packets of a stream go at its own pace
+            if out is None:
+                continue
+            # Pictures (the camera's, or decoded from its packets) go at most at --fps;
+            # the camera's own packets all go, at the stream's pace.
+            paced = bool(period) and not (stream and out.video is frame.video)
+            if paced and stream and time.monotonic() < next_at:
+                continue
+            self._send(sender, out)
+            if paced:
                 next_at = max(next_at + period, time.monotonic())
+
+    def _send(self, sender: Outlet, out: Frame) -> None:
+        if sender.send_frame(out):
+            self.sent += 1
+            self.bytes += out.nbytes
+            self._meter.add(out.nbytes)
+            self._set("streaming")
+        elif not self._stop.is_set():
+            self.failed += 1
+            # The sender knows why: refused (wrong key...) is not the same as down.
+            self._set(
+                "refused" if sender.refused else "hub down",
+                sender.last_error or f"hub {self.hub} not answering",
+            )
+        self.last_size = (out.width or 0, out.height or 0)
 
     def status_line(self) -> str:
         fps, bps = self._meter.rates()
         size = f"{self.last_size[0]}x{self.last_size[1]}" if self.last_size else "-"
         line = (
             f"{self.job.name:<16.16} {self.state:<9} {fps:5.1f} fps {rate_text(bps):>10}  "
-            f"{size:>9} {self.job.encoding:<4}  sent {self.sent}"
+            f"{size:>9} {self.encoder.mode:<4}  sent {self.sent}"
         )
         dropped = self.source.dropped
         if dropped:

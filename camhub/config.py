@@ -326,6 +326,12 @@ class CameraConfig(Section):
     reencode: bool = Field(
         default=False, description="Re-encode camera JPEGs at `quality` instead of passing them."
     )
+    codec: Literal["auto", "h264", "jpeg"] = Field(
+        default="auto",
+        description="auto: the camera's own H.264/H.265 passes through, pictures become "
+        "H.264, for a hub that takes video (else JPEG); h264: MJPEG cameras too; jpeg: "
+        "JPEG only.",
+    )
     loop: bool = Field(default=False, description="Replay video files forever.")
     snapshot_rate: float = Field(
         default=5.0, gt=0, le=120, description="Polls per second for snapshot (.jpg) sources."
@@ -372,6 +378,7 @@ class CameraConfig(Section):
             quality=self.quality,
             encoding=self.encoding,
             reencode=self.reencode,
+            codec=self.codec,
             loop=self.loop,
             snapshot_rate=self.snapshot_rate,
             timeout=timeout,

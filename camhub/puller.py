@@ -3,8 +3,9 @@ fleet file), as Frigate and go2rtc do: no ``camhub send`` needed for a phone app
 camera the hub can reach.
 
 Each camera runs on the same :class:`~camhub.agent.CameraWorker` as ``camhub send`` (same
-sources, same JPEG pass-through, same resize/re-encode options), but its outlet is the
-hub's store instead of a ZeroMQ sender. Configured cameras are declared up front, so the
+sources, same pass-through of the camera's own H.264/H.265 or JPEG, same resize/re-encode
+options), but its outlet is the hub's store instead of a ZeroMQ sender. Pictures are not
+encoded as H.264 here unless the camera asks for ``codec = "h264"``. Configured cameras are declared up front, so the
 dashboard lists them before their first frame, with the reason they are not streaming.
 """
 
@@ -19,6 +20,8 @@ from urllib.parse import urlsplit
 from camhub.agent import CameraJob, CameraWorker
 from camhub.sources import parse_source
 from camhub.types import CameraName, CamhubError, Frame
+from camhub.video.gop import KeyframeRequest
+from camhub.video.packet import Codec
 
 log = logging.getLogger("camhub.puller")
 
@@ -37,13 +40,18 @@ class PullTarget(Protocol):
 
 
 class _StoreOutlet:
-    """A :class:`~camhub.agent.Outlet` that hands frames straight to the store."""
+    """A :class:`~camhub.agent.Outlet` that hands frames straight to the store, which
+    takes every codec: a camera's own video passes through."""
 
     refused = False
     last_error: str | None = None
 
     def __init__(self, store: PullTarget) -> None:
         self.store = store
+        self.on_keyframe_needed: KeyframeRequest | None = None
+
+    def accepts(self, codec: Codec) -> bool:
+        return True
 
     def send_frame(self, frame: Frame) -> bool:
         frame.received_at = time.time()
@@ -88,7 +96,12 @@ class Puller:
         try:
             for job in jobs:
                 self.workers.append(
-                    CameraWorker(job, outlet=lambda: _StoreOutlet(store), on_state=self._on_state)
+                    CameraWorker(
+                        job,
+                        outlet=lambda: _StoreOutlet(store),
+                        on_state=self._on_state,
+                        encode_video=False,
+                    )
                 )
         except BaseException:
             for worker in self.workers:

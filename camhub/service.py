@@ -69,6 +69,8 @@ def status_line(stats: CameraStats, now: float) -> str:
     parts = [f"{stats.fps:.1f} fps"]
     if stats.width and stats.height:
         parts.append(f"{stats.width}x{stats.height}")
+    if stats.encoding:
+        parts.append(stats.encoding)
     if stats.age_ms is not None:
         parts.append(f"age {stats.age_ms:.0f} ms")
     parts.append(rate_text(stats.kbps * 1000 / 8))

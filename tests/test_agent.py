@@ -17,6 +17,7 @@ import zmq
 
 import camhub
 from camhub.agent import Agent, CameraJob, default_names
+from camhub.encoding import CodecChoice
 from tests.cli_proc import run_cli
 from tests.conftest import wait_until
 from tests.servers.ffmpeg_mjpeg import FFmpegMJPEGServer
@@ -62,6 +63,11 @@ def frames_at_hub(hub: camhub.Hub, name: str, count: int, timeout: float = 15) -
     return got[1]
 
 
+def encoding(hub: camhub.Hub, name: str) -> str | None:
+    stats = hub.camera_stats(name)
+    return stats.encoding if stats is not None else None
+
+
 def test_every_source_kind_reaches_the_hub_from_one_process(
     hub: camhub.Hub, media: dict[str, Path], jpegs: list[bytes], agent_factory: list[Agent]
 ) -> None:
@@ -80,11 +86,15 @@ def test_every_source_kind_reaches_the_hub_from_one_process(
         for job in jobs:
             frames_at_hub(hub, job.name, 5)
         lines = agent.status_lines()
+        # MJPEG cameras' JPEGs pass through; the file's H.264 passes through (from its
+        # first keyframe after the hub said it takes video); the test pattern's pictures
+        # become H.264 for this hub.
+        expected = {"pattern": "h264", "mjpeg": "jpeg", "ipwebcam": "jpeg", "shots": "jpeg",
+                    "clip": "h264"}  # fmt: skip
+        assert wait_until(lambda: {j.name: encoding(hub, j.name) for j in jobs} == expected, 15)
     assert set(hub.camera_names()) == {job.name for job in jobs}
     for job, line in zip(jobs, lines, strict=True):
         assert line.startswith(job.name) and "streaming" in line and "fps" in line
-    # MJPEG and the test pattern pass through as JPEG; the decoded file is encoded once.
-    assert all((hub.latest(j.name) or camhub.Frame("x")).encoding == "jpeg" for j in jobs)
 
 
 @pytest.mark.rtsp
@@ -95,9 +105,10 @@ def test_rtsp_reaches_the_hub(hub: camhub.Hub, agent_factory: list[Agent]) -> No
     with RTSPServer(size="160x120", fps=15) as server:
         start_agent(agent_factory, hub.endpoint, CameraJob("rtsp", server.url))
         frames_at_hub(hub, "rtsp", 10)
+        # The camera's own H.264, from its first keyframe after the hub said it takes it.
+        assert wait_until(lambda: encoding(hub, "rtsp") == "h264", 10)
     frame = hub.latest("rtsp")
     assert frame is not None and (frame.width, frame.height) == (160, 120)
-    assert frame.encoding == "jpeg"
 
 
 def test_mjpeg_pass_through_is_byte_identical(
@@ -131,19 +142,30 @@ def test_resize_raw_and_reencode(
         frames_at_hub(hub, "small", 3)
         frames_at_hub(hub, "raw", 3)
         frames_at_hub(hub, "re", 3)
+        assert wait_until(lambda: encoding(hub, "small") == "h264", 10)  # once the hub answered
     small, raw, re = hub.latest("small"), hub.latest("raw"), hub.latest("re")
     assert re is not None and re.jpeg is not None and re.jpeg not in jpegs
     assert (re.width, re.height) == (160, 120) and len(re.jpeg) < max(map(len, jpegs))
-    assert small is not None and (small.width, small.height, small.encoding) == (160, 120, "jpeg")
+    assert small is not None and (small.width, small.height) == (160, 120)
     assert raw is not None and raw.encoding == "raw" and raw.image.shape == (120, 160, 3)
 
 
-def test_fps_limit(hub: camhub.Hub, agent_factory: list[Agent]) -> None:
-    start_agent(agent_factory, hub.endpoint, CameraJob("slow", "testsrc:64x48@30", fps=5))
-    first = frames_at_hub(hub, "slow", 1)
+@pytest.mark.parametrize("codec", ["jpeg", "h264"])
+def test_fps_limit(hub: camhub.Hub, agent_factory: list[Agent], codec: CodecChoice) -> None:
+    start_agent(
+        agent_factory, hub.endpoint, CameraJob("slow", "testsrc:64x48@30", fps=5, codec=codec)
+    )
+    frames_at_hub(hub, "slow", 1)
+
+    def received() -> int:
+        stats = hub.camera_stats("slow")
+        return stats.frames if stats is not None else 0
+
+    first = received()
     time.sleep(2.0)
-    sent = frames_at_hub(hub, "slow", first) - first
+    sent = received() - first  # every frame that arrived, decoded or not
     assert 7 <= sent <= 12, f"{sent} frames in 2 s at --fps 5"
+    assert encoding(hub, "slow") == codec
 
 
 def test_camera_restart_resumes_streaming(

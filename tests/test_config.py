@@ -160,7 +160,8 @@ def test_cli_check_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     path.write_text(GOOD_TOML.replace("192.168.1.23", "me:secret99@192.168.1.23"))
     assert main(["config", "check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "OK" in out and "cameras[0]: door: mjpeg http://me:***@192.168.1.23:8080/video" in out
+    assert "OK" in out and "cameras[0]: door: ipwebcam ipwebcam://me:***@192.168.1.23:8080 " in out
+    assert "(codec auto, 10 fps, camhub send pushes it)" in out
     assert "secret99" not in out
 
 
@@ -182,7 +183,7 @@ def test_cli_check_says_who_streams_each_camera(
     )
     assert main(["config", "check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "cameras[0]: phone: mjpeg" in out and "the hub pulls it" in out
+    assert "cameras[0]: phone: ipwebcam" in out and "the hub pulls it" in out
     assert "cameras[1]: pi: picamera" in out and "camhub send pushes it" in out
 
 

@@ -49,6 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "camhub.receiver",
             "camhub.sources",
             "camhub.sender",
+            "camhub.encoding",
             "camhub.agent",
             "camhub.puller",
             "camhub.scenes",

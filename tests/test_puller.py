@@ -75,6 +75,16 @@ def test_pulled_rtsp_camera_streams(hub: camhub.Hub, pullers: list[Puller]) -> N
         assert hub.wait_newer("garage", 9, timeout=20) is not None
     frame = hub.latest("garage")
     assert frame is not None and (frame.width, frame.height) == (160, 120)
+    # The camera's own H.264 went into the store, from the first packet: no JPEG.
+    stats = hub.camera_stats("garage")
+    assert stats is not None and stats.encoding == "h264" and stats.broken == 0
+
+
+def test_pulled_pictures_stay_pictures(hub: camhub.Hub, pullers: list[Puller]) -> None:
+    pull(pullers, hub, CameraJob("pattern", "testsrc:64x48@15"))
+    assert hub.wait_newer("pattern", 2, timeout=20) is not None
+    stats = hub.camera_stats("pattern")
+    assert stats is not None and stats.encoding == "jpeg"  # no network: no H.264 here
 
 
 def test_configured_camera_is_listed_with_its_reason_until_it_comes_up(

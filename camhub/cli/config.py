@@ -42,7 +42,8 @@ def run_check(args: argparse.Namespace) -> int:
         limits = [f"{cam.fps:g} fps" if cam.fps else "", f"width {cam.width}" if cam.width else ""]
         recording = f"records {cam.record}" if cam.record else ""
         who = "the hub pulls it" if cam.pull else "camhub send pushes it"
-        extra = ", ".join(x for x in [cam.encoding, *limits, recording, who] if x)
+        sends = "raw" if cam.encoding == "raw" else f"codec {cam.codec}"
+        extra = ", ".join(x for x in [sends, *limits, recording, who] if x)
         print(f"  cameras[{i}]: {cam.name or '(host name)'}: {spec.kind} {spec.display} ({extra})")
     for sink in config.sinks():
         print(f"  notify: {sink.type} {_target(sink)}")

@@ -10,6 +10,7 @@ import threading
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.cli._status import StatusBoard
 from camhub.config import FleetConfig, Overlay, read_config
+from camhub.encoding import CODEC_CHOICES
 from camhub.security import add_security_args
 from camhub.security.options import SENDER_PLAINTEXT_WARNING, sender_security
 from camhub.signals import stop_on_signals
@@ -56,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="re-encode camera JPEGs at --quality (smaller, but costs CPU; by default "
         "MJPEG cameras' JPEGs are sent untouched)",
     )
+    p.add_argument(
+        "--codec",
+        choices=CODEC_CHOICES,
+        help="auto (default): pass the camera's own H.264/H.265 through and encode pictures "
+        "as H.264, for a hub that takes video (JPEG otherwise, and for MJPEG cameras); "
+        "h264: MJPEG cameras too; jpeg: always JPEG",
+    )
     p.add_argument("--loop", action="store_true", help="replay video files forever")
     p.add_argument("--rate", type=float, help="snapshot polls per second (5)")
     p.add_argument(
@@ -81,6 +89,7 @@ _CAMERA_OPTIONS = {
     "width": "--width",
     "quality": "--quality",
     "snapshot_rate": "--rate",
+    "codec": "--codec",
     "name": "--name",
     "source": "SOURCE",
 }
@@ -107,6 +116,7 @@ def send_overlay(args: argparse.Namespace) -> Overlay:
             **{k: v for k, v in given.items() if v is not None},
             "encoding": "raw" if args.raw else "jpeg",
             "reencode": args.reencode,
+            **({} if args.codec is None else {"codec": args.codec}),
             "loop": args.loop,
             **({} if args.rate is None else {"snapshot_rate": args.rate}),
         }

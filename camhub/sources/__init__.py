@@ -8,8 +8,9 @@ and reports :class:`camhub.types.SourceStatus`. One module per kind:
 kind           source strings                                         module
 =============  =====================================================  ============
 rtsp           ``rtsp://``, ``rtsps://``, ``ipwebcam://H?mode=rtsp``  ``rtsp``
-mjpeg          ``http(s)://...``, ``http://H:8080``, ``ipwebcam://H``,  ``mjpeg``
-               ``droidcam://H``
+ipwebcam       ``ipwebcam://H`` (RTSP H.264, else MJPEG)              ``ipwebcam``
+mjpeg          ``http(s)://...``, ``http://H:8080``,                  ``mjpeg``
+               ``ipwebcam://H?mode=mjpeg``, ``droidcam://H``
 snapshot       ``http(s)://.../shot.jpg``, ``ipwebcam://H?mode=snapshot``  ``snapshot``
 webcam         ``0``, ``1``, ``/dev/video0``                          ``webcam``
 file           ``clip.mp4``, ``file:///path/clip.mp4``                ``file``
@@ -47,7 +48,7 @@ __all__ = [
 
 def default_name(spec: SourceSpec) -> str:
     """A camera name derived from the source: host name, file stem, ``webcam0``..."""
-    if spec.kind in ("rtsp", "mjpeg", "snapshot"):
+    if spec.kind in ("rtsp", "ipwebcam", "mjpeg", "snapshot"):
         return urlsplit(spec.url).hostname or spec.kind
     if spec.kind == "file":
         return os.path.splitext(os.path.basename(spec.url))[0] or "file"
@@ -70,12 +71,16 @@ def open_source(
     resolution: tuple[int, int] | None = None,
     fps: float | None = None,
     verify_tls: bool = True,
+    packets: bool = False,
 ) -> ThreadedSource:
     """Open a camera from a source string; the reader starts on first ``start``/``read``.
 
     ``name`` defaults to one derived from the source. ``rate`` is the snapshot polling
     rate (per second); ``loop`` replays video files; ``resolution``/``fps`` are asked of
-    webcams and Pi cameras. Raises :class:`SourceURIError` at once for a malformed or
+    webcams and Pi cameras. ``packets``: an RTSP camera or a video file whose codec
+    camhub passes through (H.264, H.265; VP8, VP9 files), and a Pi camera with a hardware
+    encoder, hand on their own coded packets (``Frame.video``) instead of decoded
+    pictures; other sources ignore it. Raises :class:`SourceURIError` at once for a malformed or
     unknown source, and :class:`camhub.types.SourceError` for a missing file or library.
     """
     spec = parse_source(uri)
@@ -85,10 +90,16 @@ def open_source(
     timeouts = SourceTimeouts(
         open=open_timeout, read=read_timeout, retry_min=min(0.25, retry_max), retry_max=retry_max
     )
+    if spec.kind == "ipwebcam":
+        from camhub.sources.ipwebcam import IPWebcamSource
+
+        return IPWebcamSource(spec, name, timeouts, packets=packets, verify_tls=verify_tls)
     if spec.kind == "rtsp":
         from camhub.sources.rtsp import RTSPSource
 
-        return RTSPSource(spec, name, timeouts)
+        # rtsps: the certificate is not checked (cameras use self-signed ones), as
+        # FFmpeg did not check it either.
+        return RTSPSource(spec, name, timeouts, packets=packets)
     if spec.kind == "mjpeg":
         from camhub.sources.mjpeg import MJPEGSource
 
@@ -106,11 +117,11 @@ def open_source(
 
         if not os.path.isfile(spec.url):
             raise FatalSourceError(f"video file {spec.url!r} does not exist")
-        return FileSource(spec, name, loop, timeouts)
+        return FileSource(spec, name, loop, timeouts, packets=packets)
     if spec.kind == "picamera":
         from camhub.sources.picamera import PiCameraSource
 
-        return PiCameraSource(spec, name, resolution or (640, 480), fps, timeouts)
+        return PiCameraSource(spec, name, resolution or (640, 480), fps, timeouts, packets=packets)
     from camhub.sources.testsrc import TestPatternSource
 
     return TestPatternSource(spec, name, timeouts)

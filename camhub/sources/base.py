@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from camhub.types import ArgumentError, Frame, Image, SourceEnded, SourceError, SourceStatus
 from camhub.video.gop import GopQueue
+from camhub.video.packet import VideoPacket
 
 log = logging.getLogger("camhub.sources")
 
@@ -84,6 +85,9 @@ class ThreadedSource:
     kind = "source"
     reconnects_after_end = True
     """Network cameras that close the stream are retried; finite files are not."""
+    own_jpeg = False
+    """The JPEGs this source hands on are the camera's own coding (MJPEG, snapshots), so
+    ``--codec auto`` passes them through instead of encoding H.264."""
 
     def __init__(
         self,
@@ -126,7 +130,8 @@ class ThreadedSource:
         return self
 
     def read(self, timeout: float | None = None) -> Frame:
-        """The newest frame not returned before; starts the reader on first use."""
+        """The newest picture not returned before, or the next video packet in order (see
+        the module docstring); starts the reader on first use."""
         self.start()
         try:
             return self._slot.get(timeout)
@@ -173,6 +178,11 @@ class ThreadedSource:
         self._slot.close()
 
     @property
+    def pending(self) -> int:
+        """Frames waiting to be read."""
+        return len(self._slot)
+
+    @property
     def dropped(self) -> int:
         """Frames the camera delivered that no reader took before a newer one came."""
         return self._slot.dropped
@@ -198,7 +208,11 @@ class ThreadedSource:
         width: int | None = None,
         height: int | None = None,
         captured_at: float | None = None,
+        video: VideoPacket | None = None,
     ) -> None:
+        """Hand one frame to readers: a picture (``jpeg`` or ``array``), or one access
+        unit of the camera's video (``video``), which queues behind the ones before it
+        instead of replacing them. ``captured_at`` defaults to now."""
         now = time.time()
         with self._lock:
             self._seq += 1
@@ -215,6 +229,7 @@ class ThreadedSource:
             captured_at=now if captured_at is None else captured_at,
             width=width,
             height=height,
+            video=video,
         )
         self._slot.put(frame)
 

@@ -4,6 +4,8 @@ JPEG bytes are handed on untouched, so a sender forwards them without re-encodin
 from __future__ import annotations
 
 import http.client
+from collections.abc import Callable
+from typing import Protocol
 
 from camhub.jpeg import JpegError, jpeg_size
 from camhub.sources.base import SourceTimeouts, ThreadedSource
@@ -16,6 +18,7 @@ READ_SIZE = 64 * 1024
 
 class MJPEGSource(ThreadedSource):
     kind = "mjpeg"
+    own_jpeg = True
 
     def __init__(
         self,
@@ -35,29 +38,45 @@ class MJPEGSource(ThreadedSource):
             self._http.close()
 
     def _read_parts(self, response: http.client.HTTPResponse) -> None:
-        content_type = response.getheader("Content-Type") or ""
-        if content_type.lower().startswith("image/"):
-            raise OSError(
-                f"{self.display} sends a single image ({content_type}), not an MJPEG stream; "
-                "for snapshots use a URL ending in .jpg (e.g. /shot.jpg)"
-            )
-        hint = web_page_hint(content_type, self.display)
-        if hint is not None:
-            raise OSError(hint)
-        parser = MultipartParser(boundary_from_content_type(content_type))
-        while not self.stopping:
-            try:
-                data = response.read1(READ_SIZE)
-            except http.client.IncompleteRead:
-                raise ConnectionError("the camera cut the stream off mid-frame") from None
-            if not data:
-                return  # the camera closed the stream; the base class reconnects
-            for jpeg in parser.feed(data):
-                try:
-                    width, height = jpeg_size(jpeg)  # header only: microseconds
-                except JpegError:
-                    continue  # a damaged part: skip it, keep the stream
-                self._emit(jpeg=jpeg, width=width, height=height)
+        read_mjpeg(response, self.display, self._emit, lambda: self.stopping)
 
     def _interrupt(self) -> None:
         self._http.close()
+
+
+class Emit(Protocol):
+    def __call__(self, *, jpeg: bytes, width: int, height: int) -> None: ...
+
+
+def read_mjpeg(
+    response: http.client.HTTPResponse,
+    display: str,
+    emit: Emit,
+    stopping: Callable[[], bool],
+) -> None:
+    """Hand on each JPEG of an MJPEG response until the camera closes it (return) or
+    ``stopping()``; a response that is not an MJPEG stream raises ``OSError`` saying what
+    it is instead."""
+    content_type = response.getheader("Content-Type") or ""
+    if content_type.lower().startswith("image/"):
+        raise OSError(
+            f"{display} sends a single image ({content_type}), not an MJPEG stream; "
+            "for snapshots use a URL ending in .jpg (e.g. /shot.jpg)"
+        )
+    hint = web_page_hint(content_type, display)
+    if hint is not None:
+        raise OSError(hint)
+    parser = MultipartParser(boundary_from_content_type(content_type))
+    while not stopping():
+        try:
+            data = response.read1(READ_SIZE)
+        except http.client.IncompleteRead:
+            raise ConnectionError("the camera cut the stream off mid-frame") from None
+        if not data:
+            return  # the camera closed the stream; the source reconnects
+        for jpeg in parser.feed(data):
+            try:
+                width, height = jpeg_size(jpeg)  # header only: microseconds
+            except JpegError:
+                continue  # a damaged part: skip it, keep the stream
+            emit(jpeg=jpeg, width=width, height=height)

@@ -3,15 +3,29 @@
 picamera2 comes with Raspberry Pi OS (``sudo apt install python3-picamera2``); it is not
 on PyPI in a form that works elsewhere, so it is imported only when such a source is
 opened, and its absence is reported in plain words.
+
+Opened with ``packets=True`` (``camhub send`` with ``--codec auto|h264``), the camera's
+H.264 comes from the Pi's hardware encoder through picamera2 (SPS and PPS repeated before
+every keyframe, a keyframe every 2 s), and passes through like an RTSP camera's; where
+the Pi has no hardware encoder (a Pi 5) the source gives pictures and the sender encodes
+them. This path cannot be tested without a Pi: it is kept as small as picamera2 allows.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+import time
 from typing import Any
 
 from camhub.sources.base import FatalSourceError, SourceTimeouts, ThreadedSource
 from camhub.sources.uri import SourceSpec
+from camhub.video.packet import VideoPacket
+
+log = logging.getLogger("camhub.sources")
+
+KEYFRAME_INTERVAL = 2.0
+"""Seconds between the hardware encoder's keyframes (as :mod:`camhub.video.encoder`)."""
 
 MISSING = (
     "picamera2 is not installed, so Pi camera sources cannot be used here. On Raspberry Pi "
@@ -39,12 +53,16 @@ class PiCameraSource(ThreadedSource):
         resolution: tuple[int, int] = (640, 480),
         fps: float | None = None,
         timeouts: SourceTimeouts | None = None,
+        *,
+        packets: bool = False,
     ) -> None:
         super().__init__(spec.display, name, timeouts)
         self._picamera2 = load_picamera2()  # fail at once, not in the thread
         self.index = spec.index or 0
         self.resolution = resolution
         self.fps = fps
+        self.packets = packets
+        """Hand on the hardware encoder's H.264 where the Pi has one."""
 
     def _stream(self) -> None:
         camera = self._picamera2(self.index)
@@ -60,6 +78,8 @@ class PiCameraSource(ThreadedSource):
                 buffer_count=2,
             )
             camera.configure(config)
+            if self.packets and self._record(camera):
+                return
             camera.start()
             while not self.stopping:
                 job = camera.capture_array("main", wait=False)
@@ -69,3 +89,42 @@ class PiCameraSource(ThreadedSource):
                 self._emit(array=image)
         finally:
             camera.close()
+
+    def _record(self, camera: Any) -> bool:
+        """Stream the hardware encoder's H.264 until stopped; ``False`` when the Pi has no
+        hardware encoder (the caller hands on pictures instead)."""
+        try:
+            encoders = importlib.import_module("picamera2.encoders")
+            outputs = importlib.import_module("picamera2.outputs")
+            fps = self.fps or 30.0
+            encoder = encoders.H264Encoder(
+                repeat=True, iperiod=max(1, round(fps * KEYFRAME_INTERVAL))
+            )
+        except Exception as exc:  # no /dev/video11 (Pi 5), an old picamera2
+            log.info("camera %s: no hardware H.264 encoder (%s); sending pictures", self.name, exc)
+            self.packets = False
+            return False
+        source = self
+
+        class _Packets(outputs.Output):  # type: ignore[misc, name-defined]
+            def outputframe(
+                self,
+                frame: bytes,
+                keyframe: bool = True,
+                timestamp: int | None = None,
+                packet: object = None,
+                audio: bool = False,
+            ) -> None:
+                if audio:
+                    return
+                pts = None if timestamp is None else timestamp * 9 // 100  # us -> 90 kHz
+                video = VideoPacket("h264", bytes(frame), bool(keyframe), pts=pts)
+                source._emit(video=video, captured_at=time.time())
+
+        camera.start_recording(encoder, _Packets())
+        try:
+            while not self._stop.wait(0.5):
+                pass
+        finally:
+            camera.stop_recording()
+        return True

@@ -16,6 +16,7 @@ MAX_SNAPSHOT = 32 * 1024 * 1024
 
 class SnapshotSource(ThreadedSource):
     kind = "snapshot"
+    own_jpeg = True
 
     def __init__(
         self,

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import Literal
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit, urlunsplit
 
 from camhub.types import SourceError
 
-SourceKind = Literal["rtsp", "mjpeg", "snapshot", "webcam", "file", "testsrc", "picamera"]
+SourceKind = Literal[
+    "rtsp", "ipwebcam", "mjpeg", "snapshot", "webcam", "file", "testsrc", "picamera"
+]
 
 IPWEBCAM_PORT = 8080
 DROIDCAM_PORT = 4747
@@ -42,17 +44,18 @@ class SourceForm:
 
 SOURCE_FORMS: tuple[SourceForm, ...] = (
     SourceForm("rtsp://[USER:PASS@]HOST[:PORT]/PATH", "rtsp://HOST[:PORT]/PATH",
-               "RTSP/RTSPS camera (H.264 decoded with FFmpeg)"),
+               "RTSP/RTSPS camera (its H.264/H.265 passed through)"),
     SourceForm("http://HOST:PORT/video", "http://HOST:PORT/video (MJPEG)",
                "MJPEG over HTTP (JPEGs passed through untouched)"),
     SourceForm("http://HOST:8080", "", "Android IP Webcam (its /video stream)"),
     SourceForm("http://HOST:PORT/shot.jpg", "http://HOST/shot.jpg (snapshots)",
                "JPEG snapshots, polled --rate times a second"),
-    SourceForm("ipwebcam://HOST[:PORT][?mode=rtsp]", "ipwebcam://HOST[:PORT]",
-               "IP Webcam app: MJPEG, or H.264 over RTSP"),
+    SourceForm("ipwebcam://HOST[:PORT][?mode=mjpeg]", "ipwebcam://HOST[:PORT]",
+               "IP Webcam app: its H.264 over RTSP, else MJPEG"),
     SourceForm("droidcam://HOST[:PORT]", "droidcam://HOST", "DroidCam app (port 4747)"),
     SourceForm("0, 1, /dev/video0", "a webcam index (0, 1) or /dev/videoN", "local webcams"),
-    SourceForm("clip.mp4", "a video file path", "a video file in real time (--loop to repeat)"),
+    SourceForm("clip.mp4", "a video file path",
+               "a video file in real time, its H.264 passed through (--loop to repeat)"),
     SourceForm("testsrc[:WxH@FPS]", "testsrc[:WxH@FPS]", "built-in moving test pattern"),
     SourceForm("picamera[:N]", "picamera[:N]", "Raspberry Pi camera (needs picamera2)"),
 )  # fmt: skip
@@ -239,9 +242,19 @@ def _network(kind: SourceKind, parts: SplitResult, port: int | None = None) -> S
     )
 
 
+IPWEBCAM_RTSP_PATHS = ("/h264_ulaw.sdp", "/h264_pcm.sdp")
+"""Where IP Webcam serves H.264 over RTSP (on its HTTP port), with u-law or PCM audio."""
+
+
 def _ipwebcam(parts: SplitResult) -> SourceSpec:
-    mode = {k: v[-1] for k, v in parse_qs(parts.query).items()}.get("mode", "mjpeg").lower()
+    mode = {k: v[-1] for k, v in parse_qs(parts.query).items()}.get("mode", "auto").lower()
     port = parts.port or IPWEBCAM_PORT
+    if mode == "auto":
+        # The app's H.264 stream where it has one (the source falls back to MJPEG).
+        rtsp = parts._replace(scheme="rtsp", path=IPWEBCAM_RTSP_PATHS[0], query="")
+        spec = _network("ipwebcam", rtsp, port)
+        shown = parts._replace(path="", query="", netloc=_netloc(parts, redacted=True, port=port))
+        return replace(spec, display=urlunsplit(shown), params={})
     if mode == "mjpeg":
         return _network("mjpeg", parts._replace(scheme="http", path="/video", query=""), port)
     if mode == "snapshot":
@@ -252,8 +265,18 @@ def _ipwebcam(parts: SplitResult) -> SourceSpec:
         return _network("rtsp", rtsp, port)
     raise SourceURIError(
         f"bad ipwebcam mode {mode!r} in {redact(parts.geturl())!r}: "
-        "expected ?mode=mjpeg (default), ?mode=rtsp or ?mode=snapshot"
+        "expected ?mode=auto (default: H.264 over RTSP, else MJPEG), ?mode=rtsp, "
+        "?mode=mjpeg or ?mode=snapshot"
     )
+
+
+def ipwebcam_fallbacks(spec: SourceSpec) -> tuple[list[SourceSpec], SourceSpec]:
+    """For an ``ipwebcam://`` camera in auto mode: the app's RTSP streams to try in
+    turn, and its MJPEG stream for a phone that has none."""
+    parts = urlsplit(spec.url)
+    rtsp = [_network("rtsp", parts._replace(path=path)) for path in IPWEBCAM_RTSP_PATHS]
+    mjpeg = _network("mjpeg", parts._replace(scheme="http", path="/video"))
+    return rtsp, mjpeg
 
 
 def _http(parts: SplitResult) -> SourceSpec:

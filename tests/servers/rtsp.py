@@ -39,21 +39,38 @@ class RTSPServer:
         port: int = 0,
         pattern: str = "ball",
         bitrate: int = 0,
+        file: Path | None = None,
+        login: tuple[str, str] | None = None,
+        jpeg: bool = False,
+        path: str = PATH,
     ) -> None:
         self.size, self.fps, self.stamp, self.port = size, fps, stamp, port
         self.pattern, self.bitrate = pattern, bitrate
+        self.file = file
+        """An MP4 whose H.264 is streamed as it is (the camera's access units are known)."""
+        self.login = login
+        """(user, password) the server asks for with Digest authentication."""
+        self.path = path
+        self.jpeg = jpeg
+        """Send MJPEG over RTP instead of H.264 (a codec camhub does not pass through)."""
         self.proc: subprocess.Popen[str] | None = None
 
     @property
     def url(self) -> str:
-        return f"rtsp://127.0.0.1:{self.port}{PATH}"
+        return f"rtsp://127.0.0.1:{self.port}{self.path}"
 
     def start(self, timeout: float = 20.0) -> RTSPServer:
         cmd = [SYSTEM_PYTHON, str(SCRIPT), "--size", self.size, "--fps", str(self.fps),
                "--port", str(self.port), "--pattern", self.pattern,
-               "--bitrate", str(self.bitrate)]  # fmt: skip
+               "--bitrate", str(self.bitrate), "--path", self.path]  # fmt: skip
         if self.stamp:
             cmd.append("--stamp")
+        if self.file is not None:
+            cmd += ["--file", str(self.file)]
+        if self.jpeg:
+            cmd.append("--jpeg")
+        if self.login is not None:
+            cmd += ["--user", self.login[0], "--password", self.login[1]]
         # stdin stays an open pipe: the server exits when it closes (if the test dies).
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -24,7 +24,8 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
-from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+gi.require_version("GstRtsp", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
 
 STAMP_BITS = 48
 STAMP_ROWS = 32
@@ -91,6 +92,10 @@ def main() -> int:
         "--pattern", default="ball", help="videotestsrc pattern (ball, smpte, snow)"
     )
     parser.add_argument("--bitrate", type=int, default=0, help="x264 kbit/s (0 = its default)")
+    parser.add_argument("--file", help="stream this MP4's H.264 as it is (no re-encode)")
+    parser.add_argument("--jpeg", action="store_true", help="send MJPEG (RFC 2435), not H.264")
+    parser.add_argument("--user", help="ask for this user name (Digest authentication)")
+    parser.add_argument("--password", default="", help="the --user's password")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
 
@@ -98,19 +103,44 @@ def main() -> int:
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(args.port))
-    if args.stamp:
+    if args.file:
+        # The camera's access units are the file's: a test can compare them byte for byte.
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(
+            f"( filesrc location={args.file} ! qtdemux ! h264parse "
+            "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        )
+    elif args.stamp:
         factory: GstRtspServer.RTSPMediaFactory = StampFactory(width, height, args.fps)
     else:
         factory = GstRtspServer.RTSPMediaFactory()
         bitrate = f" bitrate={args.bitrate}" if args.bitrate else ""
         motion = " horizontal-speed=4" if args.pattern == "smpte" else ""
+        encode = (
+            "videoconvert ! video/x-raw,format=I420 ! jpegenc ! rtpjpegpay name=pay0 pt=26"
+            if args.jpeg
+            else f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps}{bitrate} "
+            "! rtph264pay name=pay0 pt=96 config-interval=1"
+        )
         factory.set_launch(
             f"( videotestsrc is-live=true pattern={args.pattern}{motion} "
-            f"! video/x-raw,width={width},height={height},framerate={args.fps}/1 "
-            f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={args.fps}{bitrate} "
-            "! rtph264pay name=pay0 pt=96 config-interval=1 )"
+            f"! video/x-raw,width={width},height={height},framerate={args.fps}/1 ! {encode} )"
         )
         factory.set_shared(True)
+    if args.user:
+        auth = GstRtspServer.RTSPAuth()
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "user")
+        auth.add_digest(args.user, args.password, token)
+        server.set_auth(auth)
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_role_from_structure(
+            Gst.Structure.new_from_string(
+                "user, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+            )
+        )
+        factory.set_permissions(permissions)
     server.get_mount_points().add_factory(args.path, factory)
     if server.attach(None) == 0:
         print("ERROR cannot attach the RTSP server", flush=True)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from camhub.sources import default_name, open_source
-from camhub.sources.uri import SourceURIError, parse_source, redact
+from camhub.sources.uri import SourceURIError, ipwebcam_fallbacks, parse_source, redact
 
 
 @pytest.mark.parametrize(
@@ -23,8 +23,9 @@ from camhub.sources.uri import SourceURIError, parse_source, redact
         ("http://10.0.0.7:8080/", "mjpeg", "http://10.0.0.7:8080/video"),
         ("http://10.0.0.7:8080/shot.jpg", "snapshot", "http://10.0.0.7:8080/shot.jpg"),
         ("http://10.0.0.7/cgi/snap.JPEG", "snapshot", "http://10.0.0.7/cgi/snap.JPEG"),
-        ("ipwebcam://10.0.0.7", "mjpeg", "http://10.0.0.7:8080/video"),
-        ("ipwebcam://10.0.0.7:9000", "mjpeg", "http://10.0.0.7:9000/video"),
+        ("ipwebcam://10.0.0.7", "ipwebcam", "rtsp://10.0.0.7:8080/h264_ulaw.sdp"),
+        ("ipwebcam://10.0.0.7:9000", "ipwebcam", "rtsp://10.0.0.7:9000/h264_ulaw.sdp"),
+        ("ipwebcam://10.0.0.7?mode=mjpeg", "mjpeg", "http://10.0.0.7:8080/video"),
         ("ipwebcam://10.0.0.7?mode=rtsp", "rtsp", "rtsp://10.0.0.7:8080/h264_ulaw.sdp"),
         ("ipwebcam://10.0.0.7?mode=snapshot", "snapshot", "http://10.0.0.7:8080/shot.jpg"),
         ("droidcam://10.0.0.8", "mjpeg", "http://10.0.0.8:4747/video"),
@@ -73,6 +74,15 @@ def test_credentials_are_kept_for_use_and_hidden_from_view() -> None:
     shortcut = parse_source("ipwebcam://me:hunter22@10.0.0.7?mode=rtsp")
     assert shortcut.url == "rtsp://me:hunter22@10.0.0.7:8080/h264_ulaw.sdp"
     assert "hunter22" not in shortcut.display
+    rtsp, mjpeg = ipwebcam_fallbacks(parse_source("ipwebcam://me:hunter22@10.0.0.7"))
+    assert [s.url for s in rtsp] == [
+        "rtsp://me:hunter22@10.0.0.7:8080/h264_ulaw.sdp",
+        "rtsp://me:hunter22@10.0.0.7:8080/h264_pcm.sdp",
+    ]
+    assert mjpeg.url == "http://me:hunter22@10.0.0.7:8080/video"
+    assert all("hunter22" not in s.display for s in [*rtsp, mjpeg])
+    auto = parse_source("ipwebcam://me:hunter22@10.0.0.7")
+    assert auto.display == "ipwebcam://me:***@10.0.0.7:8080" and auto.secrets()[auto.url]
 
 
 @given(
