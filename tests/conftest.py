@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -84,14 +85,38 @@ def hub() -> Iterator[camhub.Hub]:
         yield h
 
 
-def wait_until(predicate: object, timeout: float = 5.0, interval: float = 0.02) -> bool:
-    assert callable(predicate)
+def wait_until(
+    predicate: Callable[[], object],
+    timeout: float = 10.0,
+    what: str | Callable[[], object] = "",
+    interval: float = 0.02,
+) -> None:
+    """Poll ``predicate`` until it is true; raise ``AssertionError`` naming what was
+    awaited if it is still false after ``timeout`` seconds.
+
+    It returns nothing on purpose: a wait that could return False let a timeout pass
+    silently wherever it was written as a bare statement. ``timeout`` is only a ceiling
+    against a hang, never a bound the code must beat, so give it room. ``what`` says what
+    was awaited; a callable is called only on failure (for state worth printing then).
+    """
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
+    while not predicate():
+        if time.monotonic() > deadline:
+            if predicate():  # one last look: the process may have been descheduled
+                return
+            detail = what() if callable(what) else what
+            raise AssertionError(
+                f"timed out after {timeout:g} s waiting for {detail or _describe(predicate)}"
+            )
         time.sleep(interval)
-    return bool(predicate())
+
+
+def _describe(predicate: Callable[[], object]) -> str:
+    """The source text of a predicate (a lambda's line), else its repr."""
+    try:
+        return " ".join(inspect.getsource(predicate).split())
+    except (OSError, TypeError):
+        return repr(predicate)
 
 
 def start_peer(script: str, *args: str) -> subprocess.Popen[str]:

@@ -91,7 +91,7 @@ def test_every_source_kind_reaches_the_hub_from_one_process(
         # become H.264 for this hub.
         expected = {"pattern": "h264", "mjpeg": "jpeg", "ipwebcam": "jpeg", "shots": "jpeg",
                     "clip": "h264"}  # fmt: skip
-        assert wait_until(lambda: {j.name: encoding(hub, j.name) for j in jobs} == expected, 15)
+        wait_until(lambda: {j.name: encoding(hub, j.name) for j in jobs} == expected, 15)
     assert set(hub.camera_names()) == {job.name for job in jobs}
     for job, line in zip(jobs, lines, strict=True):
         assert line.startswith(job.name) and "streaming" in line and "fps" in line
@@ -106,7 +106,7 @@ def test_rtsp_reaches_the_hub(hub: camhub.Hub, agent_factory: list[Agent]) -> No
         start_agent(agent_factory, hub.endpoint, CameraJob("rtsp", server.url))
         frames_at_hub(hub, "rtsp", 10)
         # The camera's own H.264, from its first keyframe after the hub said it takes it.
-        assert wait_until(lambda: encoding(hub, "rtsp") == "h264", 10)
+        wait_until(lambda: encoding(hub, "rtsp") == "h264", 10)
     frame = hub.latest("rtsp")
     assert frame is not None and (frame.width, frame.height) == (160, 120)
 
@@ -142,7 +142,7 @@ def test_resize_raw_and_reencode(
         frames_at_hub(hub, "small", 3)
         frames_at_hub(hub, "raw", 3)
         frames_at_hub(hub, "re", 3)
-        assert wait_until(lambda: encoding(hub, "small") == "h264", 10)  # once the hub answered
+        wait_until(lambda: encoding(hub, "small") == "h264", 10)  # once the hub answered
     small, raw, re = hub.latest("small"), hub.latest("raw"), hub.latest("re")
     assert re is not None and re.jpeg is not None and re.jpeg not in jpegs
     assert (re.width, re.height) == (160, 120) and len(re.jpeg) < max(map(len, jpegs))
@@ -176,7 +176,7 @@ def test_camera_restart_resumes_streaming(
         agent = start_agent(agent_factory, hub.endpoint, CameraJob("phone1", server.url))
         frames_at_hub(hub, "phone1", 3)
         server.stop()
-        assert wait_until(lambda: agent.workers[0].state == "offline", timeout=10)
+        wait_until(lambda: agent.workers[0].state == "offline", timeout=10)
         assert "offline" in agent.status_lines()[0]
         time.sleep(1.5)  # down for a while: the backoff has grown
         before = frames_at_hub(hub, "phone1", 1)
@@ -194,7 +194,7 @@ def test_hub_down_then_up(agent_factory: list[Agent]) -> None:
     agent = start_agent(
         agent_factory, f"tcp://127.0.0.1:{port}", CameraJob("cam", "testsrc:64x48@10")
     )
-    assert wait_until(lambda: agent.workers[0].state == "hub down", timeout=10)
+    wait_until(lambda: agent.workers[0].state == "hub down", timeout=10)
     assert "not reachable" in agent.status_lines()[0]
     with camhub.Hub(f"tcp://127.0.0.1:{port}") as late_hub:
         assert late_hub.wait_newer("cam", 2, timeout=15) is not None
@@ -228,7 +228,7 @@ def test_slow_hub_never_makes_frames_older(jpegs: list[bytes], agent_factory: li
     try:
         with PyMJPEGServer(jpegs, fps=30, stamp=True) as camera:
             start_agent(agent_factory, f"tcp://127.0.0.1:{port}", CameraJob("cam", camera.url))
-            assert wait_until(lambda: len(ages) >= 20, timeout=20)
+            wait_until(lambda: len(ages) >= 20, timeout=20)
     finally:
         stop.set()
         thread.join(5)

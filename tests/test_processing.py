@@ -21,6 +21,7 @@ from camhub.processing import (
     processor_types,
     register,
 )
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -41,13 +42,6 @@ def hub() -> Iterator[camhub.Hub]:
     h = camhub.Hub(bind="tcp://127.0.0.1:0", offline_after=2.0).start()
     yield h
     h.stop()
-
-
-def _wait(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def _stream(hub: camhub.Hub, name: str, count: int, fps: float, out: list[int]) -> threading.Thread:
@@ -80,12 +74,12 @@ def test_slow_processor_does_not_slow_ingest_or_other_cameras(hub: camhub.Hub) -
     for t in threads:
         t.join(30)
     assert acked == [60, 60]
-    _wait(
+    wait_until(
         lambda: all(
             (s := hub.camera_stats(n)) is not None and s.frames == 60 for n in ("slow", "fast")
         )
     )
-    _wait(
+    wait_until(
         lambda: (ws := runner.camera_stats("fast")) is not None and ws.processed + ws.skipped == 60
     )
     time.sleep(0.3)
@@ -117,13 +111,13 @@ def test_processor_always_gets_the_newest_frame(hub: camhub.Hub) -> None:
             # The runner finds new cameras by watching the store: let it find this one
             # and block on its first frame, then send the rest while it is busy.
             sender.send_jpeg("cam", jpegs[0])
-            _wait(lambda: seen)
+            wait_until(lambda: seen)
             for jpeg in jpegs[1:]:
                 sender.send_jpeg("cam", jpeg)
             assert sender.flush(5)
-        _wait(lambda: hub.camera_stats("cam").frames == 10)  # type: ignore[union-attr]
+        wait_until(lambda: hub.camera_stats("cam").frames == 10)  # type: ignore[union-attr]
         release.set()
-        _wait(lambda: len(seen) >= 2)
+        wait_until(lambda: len(seen) >= 2)
         assert seen[-1] == 9, f"after a slow call the newest frame comes next, got {seen}"
         stats = runner.camera_stats("cam")
         assert stats is not None and stats.skipped == 9 - seen[0] - 1
@@ -155,7 +149,7 @@ def test_lifecycle_per_camera_and_boxes_drawn_for_the_view(hub: camhub.Hub) -> N
         for name in ("a", "b"):
             sender.send_jpeg(name, _frames(1)[0])
         assert sender.flush(5)
-    _wait(lambda: runner.latest("a") is not None and runner.latest("b") is not None)
+    wait_until(lambda: runner.latest("a") is not None and runner.latest("b") is not None)
     runner.stop()
     assert sorted(_Lifecycle.events) == [
         ("start", "a"),
@@ -188,7 +182,7 @@ def test_errors_are_counted_and_do_not_stop_the_worker(
                 sender.send_jpeg("c", jpeg)
                 sender.flush(5)
                 time.sleep(0.05)
-        _wait(lambda: (s := runner.camera_stats("c")) is not None and s.errors >= 3)
+        wait_until(lambda: (s := runner.camera_stats("c")) is not None and s.errors >= 3)
     finally:
         runner.stop()
     stats = runner.camera_stats("c")
@@ -204,7 +198,7 @@ def test_frames_iterator_counts_skips(hub: camhub.Hub) -> None:
         for jpeg in _frames(5):
             sender.send_jpeg("it", jpeg)
         assert sender.flush(5)
-    _wait(lambda: hub.camera_stats("it").frames == 5)  # type: ignore[union-attr]
+    wait_until(lambda: hub.camera_stats("it").frames == 5)  # type: ignore[union-attr]
     feed = hub.frames(timeout=0.3)
     got = [f.seq for f in feed]
     assert got == [4]  # only the newest, the earlier ones were already superseded
@@ -250,7 +244,7 @@ def test_processors_stop_with_the_hub() -> None:
     with camhub.Sender(hub.endpoint) as sender:
         sender.send_jpeg("x", _frames(1)[0])
         assert sender.flush(5)
-    _wait(lambda: runner.latest("x") is not None)
+    wait_until(lambda: runner.latest("x") is not None)
     hub.stop()
     assert runner.stopping.is_set()
     assert not any(t.name.startswith("camhub-proc-motion") for t in threading.enumerate())

@@ -11,7 +11,8 @@ import pytest
 import camhub
 from camhub.config import FleetConfig
 from camhub.service import HubService
-from tests.web.conftest import jpegs, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import jpegs
 
 pytestmark = pytest.mark.timeout(60)
 

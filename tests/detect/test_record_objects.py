@@ -18,8 +18,9 @@ from camhub.record.recorder import Recorder
 from camhub.record.segment import read_segment
 from camhub.record.settings import CameraRecording, RecordSettings
 from camhub.store import CameraStore
+from tests.conftest import wait_until
 from tests.detect.scene import Walker, background, cameraman, render
-from tests.detect.test_scheduler import Feeder, wait_until
+from tests.detect.test_scheduler import Feeder
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,7 +47,7 @@ def test_a_person_event_records_a_clip_with_pre_roll(tmp_path: Path) -> None:
 
     try:
         with Feeder(store, "hall", scene, fps=10):
-            assert wait_until(lambda: bool(news), 60)
+            wait_until(lambda: bool(news), 60)
             time.sleep(1.0)
     finally:
         det.stop()

@@ -20,16 +20,8 @@ from camhub.events.model import EventUpdate
 from camhub.jpeg import encode_jpeg
 from camhub.store import CameraStore
 from camhub.types import Frame
+from tests.conftest import wait_until
 from tests.detect.scene import HEIGHT, Walker, background, cameraman, render
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
 
 
 class Feeder:
@@ -101,12 +93,12 @@ def test_a_person_walking_by_raises_one_new_event_and_the_door_counts_them(hub) 
     ).start()
     try:
         with Feeder(store, "porch", walking(period=100.0)):
-            assert wait_until(lambda: any(u.type == "new" for u in got), 60), det.stats()
-            assert wait_until(lambda: door.counts["in"] == 1, 60), (door.counts, det.stats())
+            wait_until(lambda: any(u.type == "new" for u in got), 60, what=lambda: det.stats())
+            wait_until(lambda: door.counts["in"] == 1, 60, what=lambda: (door.counts, det.stats()))
             # After the walk: nobody moves, so the detector rests.
-            assert wait_until(lambda: any(u.type == "end" for u in got), 60), det.stats()
+            wait_until(lambda: any(u.type == "end" for u in got), 60, what=lambda: det.stats())
             quiet = det.camera_stats()[0].no_motion
-            assert wait_until(lambda: det.camera_stats()[0].no_motion >= quiet + 3, 30)
+            wait_until(lambda: det.camera_stats()[0].no_motion >= quiet + 3, 30)
             stats = det.camera_stats()[0]
             time.sleep(2.0)
             after = det.camera_stats()[0]
@@ -135,19 +127,19 @@ def test_a_killed_worker_is_restarted_and_ingest_goes_on(hub) -> None:  # type: 
     det.start()
     try:
         with Feeder(store, "yard", walking()):
-            assert wait_until(lambda: det.pool.workers[0].inferences >= 2, 60)
+            wait_until(lambda: det.pool.workers[0].inferences >= 2, 60)
             pid = det.pool.workers[0].pid
             assert pid is not None
             frames_before = store.counts()["yard"]
             # Kill it while it works (it is busy most of the time at 4 fps).
-            assert wait_until(lambda: det.pool.workers[0].state == "busy", 10)
+            wait_until(lambda: det.pool.workers[0].state == "busy", 10)
             os.kill(pid, signal.SIGKILL)
-            assert wait_until(lambda: det.pool.workers[0].restarts == 1, 30)
-            assert wait_until(lambda: det.camera_stats()[0].status == FAILED or bool(failures), 10)
-            assert wait_until(lambda: det.pool.workers[0].state in ("ready", "busy"), 60)
-            assert wait_until(lambda: det.camera_stats()[0].status == "ok", 60)
+            wait_until(lambda: det.pool.workers[0].restarts == 1, 30)
+            wait_until(lambda: det.camera_stats()[0].status == FAILED or bool(failures), 10)
+            wait_until(lambda: det.pool.workers[0].state in ("ready", "busy"), 60)
+            wait_until(lambda: det.camera_stats()[0].status == "ok", 60)
             inferences = det.pool.workers[0].inferences
-            assert wait_until(lambda: det.pool.workers[0].inferences > inferences, 30)
+            wait_until(lambda: det.pool.workers[0].inferences > inferences, 30)
             frames_after = store.counts()["yard"]
     finally:
         det.stop()
@@ -172,12 +164,12 @@ def test_a_hung_worker_is_killed_and_restarted(hub) -> None:  # type: ignore[no-
     ).start()
     try:
         with Feeder(store, "cellar", lambda t: black if dark.is_set() else bg):
-            assert wait_until(lambda: det.pool.workers[0].inferences >= 1, 60)
+            wait_until(lambda: det.pool.workers[0].inferences >= 1, 60)
             dark.set()
-            assert wait_until(lambda: det.pool.workers[0].restarts >= 1, 30)
+            wait_until(lambda: det.pool.workers[0].restarts >= 1, 30)
             assert "hung" in str(det.pool.workers[0].last_error)
             dark.clear()
-            assert wait_until(lambda: det.camera_stats()[0].status == "ok", 60)
+            wait_until(lambda: det.camera_stats()[0].status == "ok", 60)
     finally:
         det.stop()
 
@@ -208,10 +200,10 @@ def test_objects_of_a_camera_that_goes_offline_end() -> None:
     try:
         # Someone stands in view; then the camera stops sending.
         with Feeder(store, "gate", lambda t: render([Walker(person, 200, 200, 0, 99)], t, bg)[0]):
-            assert wait_until(lambda: any(u.type == "new" for u in got), 60)
+            wait_until(lambda: any(u.type == "new" for u in got), 60)
             assert not any(u.type == "end" for u in got)
         stopped = time.time()
-        assert wait_until(lambda: any(u.type == "end" for u in got), 15)
+        wait_until(lambda: any(u.type == "end" for u in got), 15)
     finally:
         det.stop()
         sub.close()
@@ -238,8 +230,8 @@ def test_due_cameras_are_batched_into_one_job_when_the_detector_takes_batches(
     try:
         for f in feeders:
             f.__enter__()
-        assert wait_until(lambda: log.exists() and "4" in log.read_text().split(), 60)
-        assert wait_until(
+        wait_until(lambda: log.exists() and "4" in log.read_text().split(), 60)
+        wait_until(
             lambda: len(det.camera_stats()) == 4 and all(c.inferences for c in det.camera_stats()),
             30,
         )
@@ -262,7 +254,7 @@ def test_an_onnx_model_runs_in_the_workers(hub, tmp_path: Path) -> None:  # type
     try:
         assert det.pool.labels == ["Normal", "Fall"] and det.pool.input_size == (640, 640)
         with Feeder(store, "ward", walking(period=100.0), fps=10):
-            assert wait_until(lambda: any(u.type == "new" for u in got), 90), det.stats()
+            wait_until(lambda: any(u.type == "new" for u in got), 90, what=lambda: det.stats())
     finally:
         det.stop()
     assert next(u for u in got if u.type == "new").after.label == "Normal"
@@ -327,7 +319,7 @@ def test_cameras_without_a_picture_form_are_skipped_and_the_others_detected(
                 unsized = encode_jpeg(walking()(i * 0.1))
                 store.put(Frame("unsized", jpeg=unsized), "peer")  # no width/height stamped
                 time.sleep(0.1)
-            assert wait_until(
+            wait_until(
                 lambda: (
                     det.pool.workers[0].inferences >= 4
                     and any(c.camera == "yard" and c.inferences for c in det.camera_stats())
@@ -372,8 +364,8 @@ def test_a_camera_going_offline_is_handled_by_the_detection_thread() -> None:
     ).start()
     try:
         with Feeder(store, "hall", lambda t: lamp):
-            assert wait_until(lambda: any(u.type == "new" for u in got), 60), det.stats()
-        assert wait_until(lambda: bool(bus.ended_on), 15), det.stats()
+            wait_until(lambda: any(u.type == "new" for u in got), 60, what=lambda: det.stats())
+        wait_until(lambda: bool(bus.ended_on), 15, what=lambda: det.stats())
     finally:
         det.stop()
         sub.close()

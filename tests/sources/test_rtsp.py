@@ -12,12 +12,13 @@ import pytest
 from camhub.sources import SourceTimeout, open_source
 from camhub.sources.rtsp import RTSPSource
 from camhub.video.packet import h264_type, length_prefixed_to_annexb, nal_units, parameter_sets
+from tests.conftest import wait_until
 from tests.servers.blackhole import Silent, Unanswered
 from tests.servers.media import make_video
 from tests.servers.py_mjpeg import PyMJPEGServer
 from tests.servers.rtsp import RTSPServer
 from tests.servers.stamp import read_barcode
-from tests.sources.helpers import read_n, wait_until
+from tests.sources.helpers import read_n
 
 pytestmark = [pytest.mark.rtsp, pytest.mark.timeout(90)]
 
@@ -53,7 +54,7 @@ def test_killed_server_comes_back_and_the_source_resumes(
     try:
         read_n(source, 3, timeout=15)
         server.stop()
-        assert wait_until(lambda: not source.status().connected, 10)
+        wait_until(lambda: not source.status().connected, 10)
         server = RTSPServer(size="160x120", fps=15, port=server.port).start()
         back = time.time()
         while (source.read(timeout=15).captured_at or 0) < back:
@@ -74,7 +75,7 @@ def test_refused_port_gives_clear_error_and_retries() -> None:
     try:
         with pytest.raises(SourceTimeout, match="refused"):
             source.read(timeout=1.5)
-        assert wait_until(lambda: source.status().reconnects >= 2, 3)
+        wait_until(lambda: source.status().reconnects >= 2, 3)
     finally:
         started = time.monotonic()
         source.stop()
@@ -92,7 +93,7 @@ def test_silent_server_times_out_without_hanging() -> None:
             with pytest.raises(SourceTimeout):
                 source.read(timeout=2.0)
             assert time.monotonic() - started < 3.0
-            assert wait_until(lambda: camera.accepted >= 2, 4), "it should retry"
+            wait_until(lambda: camera.accepted >= 2, 4, what="it should retry")
             assert source.status().last_error
         finally:
             source.stop()
@@ -167,8 +168,10 @@ def test_capture_time_comes_from_the_cameras_sender_reports(rtsp_available: None
         assert isinstance(source, RTSPSource)
         try:
             read_n(source, 1, timeout=15)
-            assert wait_until(lambda: source.clock_source == "camera", 20), (
-                "GStreamer sends a sender report every few seconds"
+            wait_until(
+                lambda: source.clock_source == "camera",
+                20,
+                what="GStreamer sends a sender report every few seconds",
             )
             frames = [source.read(timeout=5) for _ in range(10)]
         finally:
@@ -230,7 +233,7 @@ def test_after_a_reconnect_packets_start_at_a_keyframe_and_time_goes_on(
     try:
         before = read_n(source, 5, timeout=15)
         server.stop()
-        assert wait_until(lambda: not source.status().connected, 10)
+        wait_until(lambda: not source.status().connected, 10)
         server = RTSPServer(size="160x120", fps=15, port=server.port).start()
         back = time.time()
         frame = source.read(timeout=15)

@@ -95,14 +95,6 @@ def web(hub: camhub.Hub) -> Iterator[WebServer]:
     server.stop()
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
-        time.sleep(0.05)
-
-
 @pytest.fixture(scope="session")
 def browser(playwright: object) -> Iterator[object]:
     b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)  # type: ignore[attr-defined]

@@ -14,7 +14,8 @@ import pytest
 import camhub
 import camhub.jpeg
 from camhub.web import WebServer, safe_filename
-from tests.web.conftest import StreamingCamera, jpegs, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import StreamingCamera, jpegs
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,7 +15,8 @@ import zmq
 import camhub
 from camhub.security import CurveClient, CurveServer, HubRefused, write_key_pair
 from camhub.web import WebServer
-from tests.web.conftest import jpegs, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import jpegs
 
 pytestmark = pytest.mark.timeout(60)
 

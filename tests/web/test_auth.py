@@ -16,7 +16,8 @@ import pytest
 import camhub
 from camhub.web import WebConfigError, WebServer
 from camhub.web.server import parse_address
-from tests.web.conftest import jpegs, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import jpegs
 
 pytestmark = pytest.mark.timeout(60)
 TOKEN = "s3cret-token-for-tests"

@@ -18,7 +18,8 @@ import pytest
 from camhub.config import FleetConfig
 from camhub.record.clip import ClipExporter
 from camhub.service import HubService
-from tests.web.conftest import StreamingCamera, jpegs, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import StreamingCamera, jpegs
 
 pytestmark = pytest.mark.timeout(120)
 

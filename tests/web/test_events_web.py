@@ -19,7 +19,8 @@ import pytest
 import camhub
 from camhub.config import FleetConfig
 from camhub.service import HubService
-from tests.web.conftest import StreamingCamera, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import StreamingCamera
 
 pytestmark = pytest.mark.timeout(120)
 

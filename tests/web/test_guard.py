@@ -22,7 +22,7 @@ import camhub
 from camhub.security.certs import ensure_certificate
 from camhub.web import WebServer
 from camhub.web.guard import ConnectionLimits
-from tests.web.conftest import wait_until
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 

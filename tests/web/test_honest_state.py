@@ -12,7 +12,8 @@ import pytest
 
 import camhub
 from camhub.web import WebServer
-from tests.web.conftest import StreamingCamera, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import StreamingCamera
 from tests.web.test_browser import poll, tiles
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]

@@ -15,9 +15,9 @@ from camhub.bus import EventBus
 from camhub.events.model import Event, EventUpdate
 from camhub.notify import MqttSettings, MqttSink, WebhookSettings, WebhookSink
 from camhub.web import WebServer
+from tests.conftest import wait_until
 from tests.servers.mosquitto import Broker
 from tests.servers.ports import free_port
-from tests.web.conftest import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 

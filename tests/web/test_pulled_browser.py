@@ -11,10 +11,10 @@ import camhub
 from camhub.agent import CameraJob
 from camhub.puller import Puller
 from camhub.web import WebServer
+from tests.conftest import wait_until
 from tests.servers.media import make_jpegs
 from tests.servers.ports import free_port
 from tests.servers.py_mjpeg import PyMJPEGServer
-from tests.web.conftest import wait_until
 from tests.web.test_browser import poll
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]

@@ -12,7 +12,8 @@ import pytest
 
 from camhub.config import FleetConfig
 from camhub.service import HubService
-from tests.web.conftest import StreamingCamera, wait_until
+from tests.conftest import wait_until
+from tests.web.conftest import StreamingCamera
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -19,10 +19,10 @@ from camhub.record.settings import CameraRecording, RecordSettings
 from camhub.types import Frame
 from camhub.video.packet import VideoPacket
 from camhub.web import WebServer, events_api
+from tests.conftest import wait_until
 from tests.record.helpers import jpeg_at
 from tests.video.coded import elementary_stream, encode, ffmpeg_md5s, scene
 from tests.video.player import launch, play_url
-from tests.web.conftest import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 FPS = 15
