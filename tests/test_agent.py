@@ -19,7 +19,7 @@ import camhub
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.encoding import CodecChoice
 from tests.cli_proc import run_cli
-from tests.conftest import wait_until
+from tests.conftest import FFMPEG, wait_until
 from tests.servers.ffmpeg_mjpeg import FFmpegMJPEGServer
 from tests.servers.media import make_jpegs, make_video, write_mjpeg
 from tests.servers.ports import free_port
@@ -68,6 +68,7 @@ def encoding(hub: camhub.Hub, name: str) -> str | None:
     return stats.encoding if stats is not None else None
 
 
+@FFMPEG
 def test_every_source_kind_reaches_the_hub_from_one_process(
     hub: camhub.Hub, media: dict[str, Path], jpegs: list[bytes], agent_factory: list[Agent]
 ) -> None:
@@ -111,6 +112,7 @@ def test_rtsp_reaches_the_hub(hub: camhub.Hub, agent_factory: list[Agent]) -> No
     assert frame is not None and (frame.width, frame.height) == (160, 120)
 
 
+@FFMPEG
 def test_mjpeg_pass_through_is_byte_identical(
     hub: camhub.Hub, media: dict[str, Path], jpegs: list[bytes], agent_factory: list[Agent]
 ) -> None:
@@ -168,6 +170,7 @@ def test_fps_limit(hub: camhub.Hub, agent_factory: list[Agent], codec: CodecChoi
     assert encoding(hub, "slow") == codec
 
 
+@FFMPEG
 def test_camera_restart_resumes_streaming(
     hub: camhub.Hub, media: dict[str, Path], agent_factory: list[Agent]
 ) -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import camhub
 from camhub.types import HubEvent
-from tests.conftest import free_port, start_peer, stop_peer, wait_until
+from tests.conftest import IMAGEZMQ, free_port, start_peer, stop_peer, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -65,6 +65,7 @@ def test_gaps_in_sequence_numbers_count_as_dropped(hub: camhub.Hub, jpeg: bytes)
     assert stats is not None and stats.frames == 4 and stats.dropped == 3
 
 
+@IMAGEZMQ
 def test_killed_sender_does_not_disturb_others(hub: camhub.Hub, jpeg: bytes) -> None:
     doomed = [
         start_peer("sender_process.py", kind, hub.endpoint, f"doomed-{kind}")

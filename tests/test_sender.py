@@ -10,7 +10,7 @@ import zmq
 
 import camhub
 from camhub.sender import BackgroundSender
-from tests.conftest import free_port, start_peer, stop_peer, wait_until
+from tests.conftest import IMAGEZMQ, free_port, start_peer, stop_peer, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -64,6 +64,7 @@ def test_bad_addresses_fail_at_once_with_clear_errors() -> None:
             camhub.Sender(bad)
 
 
+@IMAGEZMQ
 def test_sender_resumes_by_itself_after_hub_is_killed_and_restarted(image: np.ndarray) -> None:
     port = free_port()
     endpoint = f"tcp://127.0.0.1:{port}"

@@ -17,7 +17,7 @@ from camhub import protocol
 from camhub.bus import EventBus
 from camhub.receiver import Receiver
 from camhub.types import Frame
-from tests.conftest import free_port, start_peer, stop_peer, wait_until
+from tests.conftest import IMAGEZMQ, free_port, start_peer, stop_peer, wait_until
 
 
 @pytest.fixture
@@ -105,6 +105,7 @@ def test_request_is_answered_without_waiting_for_credit(
         assert sender.in_flight == 0 and sender.stats.acked == 4
 
 
+@IMAGEZMQ
 def test_sender_recovers_from_hub_restart_mid_window(jpeg: bytes) -> None:
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     hub = start_peer("hub_process.py", endpoint)

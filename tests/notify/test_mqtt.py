@@ -18,7 +18,7 @@ from camhub.events import EventManager
 from camhub.events.model import Event, EventUpdate
 from camhub.notify import MqttSettings, MqttSink
 from camhub.types import HubEvent
-from tests.conftest import wait_until
+from tests.conftest import MOSQUITTO, wait_until
 from tests.servers.mosquitto import Broker, Subscriber
 
 PEER = Path(__file__).parent / "mqtt_peer.py"
@@ -109,6 +109,7 @@ def test_topics_and_payloads(
     assert stats.connected
 
 
+@MOSQUITTO
 def test_broker_down_then_back(
     tmp_path: Path, bus: EventBus, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from camhub.bus import EventBus
 from camhub.events.model import Event, EventUpdate
 from camhub.notify import MqttSettings, MqttSink, NotifySettingsError
-from tests.conftest import wait_until
+from tests.conftest import MOSQUITTO, wait_until
 from tests.servers.mosquitto import (
     Broker,
     Subscriber,
@@ -35,6 +35,7 @@ def _publish_and_expect(broker: Broker, sink: MqttSink, bus: EventBus, **tls: ob
         sub.close()
 
 
+@MOSQUITTO
 def test_tls_with_ca_file(tmp_path: Path, bus: EventBus) -> None:
     certs = make_certificates(tmp_path)
     broker = Broker(tmp_path, extra=tls_config(certs)).start()
@@ -51,6 +52,7 @@ def test_tls_with_ca_file(tmp_path: Path, bus: EventBus) -> None:
         broker.stop()
 
 
+@MOSQUITTO
 def test_tls_unknown_ca_is_refused_then_insecure_connects(tmp_path: Path, bus: EventBus) -> None:
     certs = make_certificates(tmp_path)
     broker = Broker(tmp_path, extra=tls_config(certs)).start()
@@ -74,6 +76,7 @@ def test_tls_unknown_ca_is_refused_then_insecure_connects(tmp_path: Path, bus: E
         broker.stop()
 
 
+@MOSQUITTO
 def test_password_right_and_wrong(tmp_path: Path, bus: EventBus) -> None:
     broker = Broker(tmp_path, extra=password_config(tmp_path, "hub", "s3cret"), anonymous=False)
     broker.credentials = ("hub", "s3cret")
