@@ -31,6 +31,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "camhub.metrics",
             "camhub.datadir",
             "camhub.latest",
+            "camhub.clock",
             # config plumbing: the section base, document positions, command-line overlay
             "camhub.section",
             "camhub.positions",

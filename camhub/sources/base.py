@@ -21,6 +21,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from camhub.clock import SYSTEM_CLOCK, Clock
 from camhub.types import ArgumentError, Frame, Image, SourceEnded, SourceError, SourceStatus
 from camhub.video.gop import GopQueue
 from camhub.video.packet import VideoPacket
@@ -114,6 +115,9 @@ class ThreadedSource:
         self._last_frame_at: float | None = None
         self._frame_times: deque[float] = deque(maxlen=64)
         self._offline_since: float | None = None
+        self.clock: Clock = SYSTEM_CLOCK
+        """What frame pacing and the pause between reconnect attempts read and sleep on;
+        a test swaps in a manual clock before the first read."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.display}>"
@@ -290,7 +294,7 @@ class ThreadedSource:
                 )
             else:
                 log.debug("camera %s: retry failed (%s); next in %.2g s", self.name, error, delay)
-            if self._stop.wait(delay):
+            if self.clock.wait(self._stop, delay):
                 break
             self._reconnects += 1
             delay = min(delay * 2, self.timeouts.retry_max)

@@ -11,7 +11,6 @@ pictures.
 from __future__ import annotations
 
 import os
-import time
 from fractions import Fraction
 from typing import Any
 
@@ -137,14 +136,15 @@ class _Player:
     def _wait_for(self, ts: int) -> bool:
         """Sleep until ``ts`` (counting across loops) is due; ``False`` if the source
         stops meanwhile."""
+        clock = self.source.clock
         if self.anchor is None:
-            self.anchor = (time.monotonic(), ts)
+            self.anchor = (clock.monotonic(), ts)
         start_wall, start_ts = self.anchor
-        delay = start_wall + float((ts - start_ts) * self.time_base) - time.monotonic()
-        if delay > 0 and self.source._stop.wait(delay):
+        delay = start_wall + float((ts - start_ts) * self.time_base) - clock.monotonic()
+        if delay > 0 and clock.wait(self.source._stop, delay):
             return False
         if delay < -1.0:  # fell behind (slow machine): re-anchor instead of racing
-            self.anchor = (time.monotonic(), ts)
+            self.anchor = (clock.monotonic(), ts)
         return True
 
     def _emit_packet(self, packet: Any) -> None:

@@ -34,7 +34,8 @@ class SnapshotSource(ThreadedSource):
 
     def _stream(self) -> None:
         period = 1.0 / self.rate
-        next_at = time.monotonic()
+        clock = self.clock
+        next_at = clock.monotonic()
         try:
             while not self.stopping:
                 captured_at = time.time()
@@ -58,8 +59,8 @@ class SnapshotSource(ThreadedSource):
                     self._http.close()
                 # The request time is closer to the moment of exposure than the reply time.
                 self._emit(jpeg=jpeg, width=width, height=height, captured_at=captured_at)
-                next_at = max(next_at + period, time.monotonic())
-                if self._stop.wait(max(0.0, next_at - time.monotonic())):
+                next_at = max(next_at + period, clock.monotonic())
+                if clock.wait(self._stop, max(0.0, next_at - clock.monotonic())):
                     return
         finally:
             self._http.close()

@@ -71,7 +71,8 @@ class TestPatternSource(ThreadedSource):
         (_tw, th), base = cv2.getTextSize("00:00:00.000 #0", cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         band_top = max(0, h - th - base - 12)
         period = 1.0 / self.fps
-        next_at = time.monotonic()
+        pace = self.clock
+        next_at = pace.monotonic()
         n = 0
         prev = (0, 0)
         while not self.stopping:
@@ -90,6 +91,6 @@ class TestPatternSource(ThreadedSource):
             jpeg = encode_jpeg(canvas, quality=self.quality)
             self._emit(jpeg=jpeg, width=w, height=h, captured_at=now)
             n += 1
-            next_at = max(next_at + period, time.monotonic() - period)
-            if self._stop.wait(max(0.0, next_at - time.monotonic())):
+            next_at = max(next_at + period, pace.monotonic() - period)
+            if pace.wait(self._stop, max(0.0, next_at - pace.monotonic())):
                 return

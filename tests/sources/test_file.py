@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from camhub.sources import FatalSourceError, open_source
 from camhub.types import SourceEnded, SourceError
 from camhub.video.packet import h264_type, length_prefixed_to_annexb, nal_units, parameter_sets
+from tests.clock import ManualClock
 from tests.servers.media import ffmpeg
 
 pytestmark = pytest.mark.timeout(60)
@@ -18,18 +18,24 @@ pytestmark = pytest.mark.timeout(60)
 
 def test_plays_in_real_time_then_ends(video_file: Path) -> None:
     source = open_source(str(video_file))
-    frames = []
-    started = time.monotonic()
+    clock = ManualClock()
+    source.clock = clock  # type: ignore[attr-defined]
     try:
+        frames = [source.read(timeout=5)]  # the first is due at once
+        clock.asleep()
+        for i in range(19):  # then one every 1/20 s of clock
+            assert source.pending == 0  # nothing before its time
+            # After the last frame the file ends: nobody sleeps toward a next one.
+            clock.advance(0.05, sleepers=1 if i < 18 else 0)
+            frames.append(source.read(timeout=5))
         with pytest.raises(SourceEnded, match="no more frames"):
-            while True:
-                frames.append(source.read(timeout=5))
+            source.read(timeout=5)
     finally:
         source.stop()
-    elapsed = time.monotonic() - started
     assert source.name == "clip"
     assert len(frames) == 20  # 1 s at 20 fps: a reader as fast as the file loses none
-    assert 0.8 < elapsed < 2.5, f"a 1 s clip played in {elapsed:.2f} s"
+    assert [f.seq for f in frames] == list(range(1, 21))
+    assert clock.waits == pytest.approx([0.05] * 19, abs=1e-6)
     assert frames[0].image.shape == (120, 160, 3)
 
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from camhub.sources import SourceTimeout, open_source
+from tests.clock import ManualClock
 from tests.servers.py_mjpeg import PyMJPEGServer
-from tests.sources.helpers import read_n
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -16,17 +14,24 @@ pytestmark = pytest.mark.timeout(60)
 def test_polls_at_the_requested_rate(jpegs: list[bytes]) -> None:
     with PyMJPEGServer(jpegs) as server:
         source = open_source(server.base() + "/shot.jpg", "cam", rate=10)
+        clock = ManualClock()
+        source.clock = clock
         try:
             first = source.read(timeout=5)
-            started = time.monotonic()
-            frames = read_n(source, 10)
-            elapsed = time.monotonic() - started
+            clock.asleep()  # the next poll is 0.1 s away
+            frames = []
+            for _ in range(10):
+                clock.advance(0.1)
+                frames.append(source.read(timeout=5))
+            polls = server.requests.count("/shot.jpg")
+            clock.advance(0.05)  # not yet time for the next poll
         finally:
             source.stop()
     assert all(f.jpeg in jpegs for f in [first, *frames])
     assert len({f.jpeg for f in frames}) > 5
-    assert 0.7 < elapsed < 3.0, f"10 polls at 10/s took {elapsed:.2f} s"
-    assert server.requests.count("/shot.jpg") >= 11
+    assert polls == 11, server.requests
+    assert source.status().frames == 11
+    assert clock.waits[:10] == pytest.approx([0.1] * 10)
 
 
 def test_ipwebcam_snapshot_shortcut_with_login(jpegs: list[bytes]) -> None:
