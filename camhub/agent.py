@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from camhub.clock import SYSTEM_CLOCK, Clock
 from camhub.encoding import CODEC_CHOICES, CodecChoice, FrameEncoder
 from camhub.jpeg import JpegError
 from camhub.sender import Sender
@@ -155,8 +156,11 @@ class CameraWorker:
         outlet: Callable[[], Outlet] | None = None,
         on_state: StateListener | None = None,
         encode_video: bool = True,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.job = job
+        self.clock = clock
+        """What the ``--fps`` pacing reads and sleeps on (a test passes a manual one)."""
         self._make_outlet = outlet or self._new_sender
         self._on_state = on_state
         self.security = security
@@ -238,15 +242,16 @@ class CameraWorker:
 
     def _loop(self, sender: Outlet) -> None:
         period = 1.0 / self.job.fps if self.job.fps else 0.0
-        next_at = time.monotonic()
+        clock = self.clock
+        next_at = clock.monotonic()
         stream = False
         """The camera sends video packets: every one is read, none is waited for."""
         self.source.start()
         while not self._stop.is_set():
             if period and not stream:
                 # Wait for the next slot first, then take the newest frame: never a stale one.
-                delay = next_at - time.monotonic()
-                if delay > 0 and self._stop.wait(delay):
+                delay = next_at - clock.monotonic()
+                if delay > 0 and clock.wait(self._stop, delay):
                     return
             try:
                 frame = self.source.read(timeout=READ_WAIT)
@@ -267,11 +272,11 @@ class CameraWorker:
             # Pictures (the camera's, or decoded from its packets) go at most at --fps;
             # the camera's own packets all go, at the stream's pace.
             paced = bool(period) and not (stream and out.video is frame.video)
-            if paced and stream and time.monotonic() < next_at:
+            if paced and stream and clock.monotonic() < next_at:
                 continue
             self._send(sender, out)
             if paced:
-                next_at = max(next_at + period, time.monotonic())
+                next_at = max(next_at + period, clock.monotonic())
 
     def _send(self, sender: Outlet, out: Frame) -> None:
         if sender.send_frame(out):
@@ -317,6 +322,7 @@ class Agent:
         send_timeout: float = 2.0,
         security: SocketSecurity | None = None,
         make_source: Callable[[CameraJob], ThreadedSource] = CameraJob.open,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         if not jobs:
             raise ArgumentError("no cameras to stream")
@@ -336,6 +342,7 @@ class Agent:
                         send_timeout=send_timeout,
                         security=security,
                         make_source=make_source,
+                        clock=clock,
                     )
                 )
         except BaseException:

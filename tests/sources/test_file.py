@@ -12,6 +12,7 @@ from camhub.types import SourceEnded, SourceError
 from camhub.video.packet import h264_type, length_prefixed_to_annexb, nal_units, parameter_sets
 from tests.clock import ManualClock
 from tests.servers.media import ffmpeg
+from tests.sources.helpers import read_on_clock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,7 +43,7 @@ def test_plays_in_real_time_then_ends(video_file: Path) -> None:
 def test_loops(video_file: Path) -> None:
     source = open_source(f"file://{video_file}", "loop", loop=True)
     try:
-        frames = [source.read(timeout=5) for _ in range(30)]  # more than the 20 in the file
+        frames = read_on_clock(source, 30, fps=20)  # more than the 20 in the file
     finally:
         source.stop()
     assert frames[-1].seq == 30
@@ -88,7 +89,7 @@ def test_h264_packets_pass_through_with_parameter_sets_on_every_keyframe(
     reference = demuxed(clip)
     source = open_source(str(clip), packets=True, loop=True)
     try:
-        frames = [source.read(timeout=5) for _ in range(len(reference) + 5)]
+        frames = read_on_clock(source, len(reference) + 5, fps=20)
     finally:
         source.stop()
     videos = [f.video for f in frames if f.video is not None]
@@ -116,7 +117,7 @@ def test_vp9_packets_pass_through(tmp_path: Path) -> None:
     reference = demuxed(clip)
     source = open_source(str(clip), packets=True)
     try:
-        frames = [source.read(timeout=5) for _ in range(len(reference))]
+        frames = read_on_clock(source, len(reference), fps=10)
     finally:
         source.stop()
     assert [(f.video.data, f.video.keyframe) for f in frames if f.video] == reference
@@ -129,7 +130,7 @@ def test_a_codec_that_does_not_pass_through_gives_pictures(tmp_path: Path) -> No
            str(clip))  # fmt: skip
     source = open_source(str(clip), packets=True)
     try:
-        frames = [source.read(timeout=5) for _ in range(5)]
+        frames = read_on_clock(source, 5, fps=10)
     finally:
         source.stop()
     assert all(f.video is None and f.image.shape == (120, 160, 3) for f in frames)

@@ -56,7 +56,7 @@ def test_a_phone_that_is_off_is_retried_not_demoted() -> None:
     try:
         with pytest.raises(SourceTimeout, match="refused"):
             source.read(timeout=1.5)
-        wait_until(lambda: source.status().reconnects >= 2, 5)
+        wait_until(lambda: source.status().reconnects >= 2, 15)
     finally:
         source.stop()
     assert source.mode == "auto"
