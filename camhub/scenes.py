@@ -202,14 +202,16 @@ class SceneSource(ThreadedSource):
         self.width, self.height = size
         self.fps = fps
         self.outage = outage
-        self._born = time.monotonic()
+        self._born: float | None = None
+        """When the camera first streamed (``self.clock``): the scene's time and the
+        outage cycle count from there."""
 
     def _dark_for(self) -> float:
         """Seconds until power comes back, or 0 while the camera is on."""
         if self.outage is None:
             return 0.0
         every, length = self.outage
-        phase = (time.monotonic() - self._born) % every
+        phase = (self.clock.monotonic() - (self._born or 0.0)) % every
         return max(0.0, phase - (every - length)) and every - phase
 
     def _stream(self) -> None:
@@ -219,14 +221,18 @@ class SceneSource(ThreadedSource):
         background = self.scene.background(w, h)
         scale = max(0.4, w / 1300)
         period = 1.0 / self.fps
-        next_at = time.monotonic()
+        pace = self.clock
+        next_at = pace.monotonic()
+        if self._born is None:
+            self._born = next_at
+        born = self._born
         while not self.stopping:
             dark = self._dark_for()
             if dark:
                 raise ConnectionError(f"the camera lost power (demo: back in {dark:.0f} s)")
             now = time.time()
             canvas = background.copy()
-            self.scene.animate(canvas, w, h, time.monotonic() - self._born)
+            self.scene.animate(canvas, w, h, pace.monotonic() - born)
             # Bottom right, as camera OSDs put it (the dashboard's badges sit top left).
             stamp = f"{self.name}  {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(now))}"
             (tw, _th), base = cv2.getTextSize(stamp, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
@@ -234,6 +240,6 @@ class SceneSource(ThreadedSource):
                         scale, (255, 255, 255), max(1, int(2 * scale)), cv2.LINE_AA)  # fmt: skip
             jpeg = encode_jpeg(canvas, quality=QUALITY)
             self._emit(jpeg=jpeg, width=w, height=h, captured_at=now)
-            next_at = max(next_at + period, time.monotonic() - period)
-            if self._stop.wait(max(0.0, next_at - time.monotonic())):
+            next_at = max(next_at + period, pace.monotonic() - period)
+            if pace.wait(self._stop, max(0.0, next_at - pace.monotonic())):
                 return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 from camhub.bus import EventBus
 from camhub.events import Event, EventUpdate
@@ -30,15 +29,14 @@ def test_slow_subscriber_drops_oldest_and_never_blocks_publisher() -> None:
     fast: list[int] = []
 
     def slow_handler(m: int) -> None:
-        release.wait(5)
+        release.wait(60)
         slow.append(m)
 
     slow_sub = bus.subscribe(slow_handler, name="slow", maxsize=10)
     fast_sub = bus.subscribe(fast.append, name="fast", maxsize=1000)
-    started = time.monotonic()
-    for i in range(500):
+    for i in range(500):  # a publish that waited for the slow handler would hang here
         bus.publish(i)
-    publish_time = time.monotonic() - started
+    assert slow == []  # the slow one still holds the first message: nobody waited on it
     assert fast_sub.flush()
     assert fast == list(range(500))
     release.set()
@@ -46,7 +44,6 @@ def test_slow_subscriber_drops_oldest_and_never_blocks_publisher() -> None:
     # The first message was already being handled; then only the newest 10 survived.
     assert slow[-10:] == list(range(490, 500))
     assert slow_sub.dropped == 500 - len(slow)
-    assert publish_time < 1.0  # generous: the point is it did not wait 5 s for the slow one
     bus.close()
 
 

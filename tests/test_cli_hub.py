@@ -48,10 +48,8 @@ def test_hub_serves_and_stops_cleanly_on_signal(sig: signal.Signals) -> None:
         assert [c["name"] for c in data["cameras"]] == ["cli-cam"]
         proc.expect(r"camera cli-cam offline since", timeout=10)
         proc.p.send_signal(sig)
-        started = time.monotonic()
-        assert proc.wait() == 0
-        assert time.monotonic() - started < 10
-        proc.expect(r"camhub hub: stopped", timeout=1)
+        assert proc.wait(30) == 0  # (a ceiling against a hang, not a speed bound)
+        proc.expect(r"camhub hub: stopped", timeout=5)
     finally:
         proc.kill()
 

@@ -3,13 +3,11 @@ porch, and a camera that loses power and comes back."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
 from camhub.scenes import SCENES, SceneSource
-from camhub.sources import SourceTimeout
+from tests.clock import ManualClock
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -35,14 +33,19 @@ def test_every_scene_looks_different() -> None:
 
 def test_porch_has_motion_then_stillness() -> None:
     source = SceneSource("porch", "porch", (160, 120), fps=20)
+    clock = ManualClock()
+    source.clock = clock
     try:
-        # Someone crosses during the first 5 s of every 16 s: consecutive frames differ...
-        a, b = _frame(source), (time.sleep(0.3), _frame(source))[1]
+        # Someone crosses during the first 5 s of every 16 s: frames 0.3 s apart differ...
+        a = _frame(source)
+        clock.advance(0.3, step=0.05)
+        b = _frame(source)
         moving = np.abs(a - b)[:-20].mean()  # above the date line
         # ...then the porch is still.
-        while time.monotonic() - source._born < 5.3:
-            time.sleep(0.1)
-        c, d = _frame(source), (time.sleep(0.3), _frame(source))[1]
+        clock.advance(5.0, step=0.05)
+        c = _frame(source)
+        clock.advance(0.3, step=0.05)
+        d = _frame(source)
         still = np.abs(c - d)[:-20].mean()
     finally:
         source.stop()
@@ -51,23 +54,21 @@ def test_porch_has_motion_then_stillness() -> None:
 
 def test_outage_takes_the_camera_offline_and_back() -> None:
     source = SceneSource("workshop", "workshop", (160, 120), fps=10, outage=(3.0, 1.5))
+    clock = ManualClock()
+    source.clock = clock
     try:
         _frame(source)
-        while source.status().connected:
-            time.sleep(0.05)
-            assert time.monotonic() - source._born < 5, "the outage never began"
+        assert source.status().connected
+        clock.advance(1.6, step=0.1)  # the power goes at 1.5 s of every 3 s
+        assert not source.status().connected
         assert "lost power" in (source.status().last_error or "")
-        try:  # the frame from just before the outage, if nobody took it yet
-            source.read(timeout=0.01)
-        except SourceTimeout:
-            pass
-        time.sleep(0.3)  # still dark: no new frame while the power is off
-        with pytest.raises(SourceTimeout):
-            source.read(timeout=0.3)
-        deadline = time.monotonic() + 5
-        while not source.status().connected:
-            assert time.monotonic() < deadline, "the camera never came back"
-            time.sleep(0.05)
+        made = source.status().frames
+        clock.advance(1.0, step=0.1)  # still dark: retries fail, no new frame
+        assert source.status().frames == made
+        assert source.status().reconnects >= 1
+        clock.advance(1.5, step=0.1)  # back at 3 s, and the retry pauses are at most 1 s
+        assert source.status().connected
+        assert source.status().frames > made
         _frame(source)
     finally:
         source.stop()

@@ -31,15 +31,12 @@ def test_subscription_gets_every_frame_in_order() -> None:
 def test_slow_subscriber_drops_oldest_counts_and_never_blocks_put() -> None:
     store = CameraStore()
     sub = store.subscribe(maxsize=8)
-    started = time.monotonic()
-    for i in range(10_000):
+    for i in range(10_000):  # nobody reads the queue; a put that waited would hang here
         store.put(_frame("cam", i), "peer")
-    elapsed = time.monotonic() - started
     assert sub.dropped == 10_000 - 8
     assert [sub.get(0).seq for _ in range(8)] == list(range(9992, 10_000))  # type: ignore[union-attr]
     stats = store.camera_stats("cam")
     assert stats is not None and stats.frames == 10_000
-    assert elapsed < 5  # nobody read the queue; ingest went on regardless
     store.stop()
 
 
