@@ -65,6 +65,13 @@ def run_cli(capsys: Any, *args: str) -> tuple[int, str]:
     """Run ``camhub ARGS`` in this process (for commands that fail before starting
     anything: no Python start-up per case); returns the exit code and the output
     (stdout, then stderr)."""
+    done = cli(capsys, *args)
+    return done.returncode, done.stdout + done.stderr
+
+
+def cli(capsys: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """:func:`run_cli` with stdout and stderr apart, shaped like ``subprocess.run``'s
+    result."""
     from camhub.cli import main
 
     capsys.readouterr()
@@ -73,4 +80,4 @@ def run_cli(capsys: Any, *args: str) -> tuple[int, str]:
     except SystemExit as exc:  # argparse: --help, or a value it refuses itself
         code = int(exc.code or 0)
     out = capsys.readouterr()
-    return code, out.out + out.err
+    return subprocess.CompletedProcess(["camhub", *args], code, out.out, out.err)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,38 @@ def playwright() -> Iterator[object]:
 
 
 def free_port() -> int:
+    """A port that was free a moment ago. Bind-close-reuse races with every other process
+    on the machine: use it only to hand a port to an external program that cannot bind
+    port 0 and report it, and retry that program's start if the port is taken. For a
+    port where nothing may listen, use :func:`closed_port` / the ``dead_port`` fixture."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def last_endpoint(sock: Any) -> str:
+    """Where a ZeroMQ socket bound to port 0 (``tcp://127.0.0.1:*``) really listens."""
+    import zmq
+
+    return str(sock.getsockopt(zmq.LAST_ENDPOINT).decode())
+
+
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where nothing listens for as long as the block runs: it is
+    held bound but never listened on, so connecting is refused, no other process can
+    take it meanwhile, and no client can be handed it as its own source port (which
+    with a port merely believed free can make a TCP connection to itself)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A port where nothing listens during the test (see :func:`closed_port`)."""
+    with closed_port() as port:
+        yield port
 
 
 @pytest.fixture
@@ -195,6 +225,12 @@ def _describe(predicate: Callable[[], object]) -> str:
 
 def start_peer(script: str, *args: str) -> subprocess.Popen[str]:
     """Run tests/peers/SCRIPT in a fresh Python process; it prints 'READY ...' when up."""
+    return start_peer_ready(script, *args)[0]
+
+
+def start_peer_ready(script: str, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    """:func:`start_peer`, also returning the words after READY (hub_process.py prints the
+    endpoint it bound, so it can be started on port 0)."""
     proc = subprocess.Popen(
         [sys.executable, str(PEERS / script), *args],
         stdin=subprocess.PIPE,
@@ -209,7 +245,7 @@ def start_peer(script: str, *args: str) -> subprocess.Popen[str]:
         raise RuntimeError(
             f"{script} failed to start: {line!r} {proc.stderr.read() if proc.stderr else ''}"
         )
-    return proc
+    return proc, line.split()[1:]
 
 
 def stop_peer(proc: subprocess.Popen[str]) -> None:

@@ -20,10 +20,9 @@ from camhub.agent import Agent, CameraJob, default_names
 from camhub.encoding import CodecChoice
 from tests.cli_proc import run_cli
 from tests.clock import ManualClock
-from tests.conftest import FFMPEG, wait_until
+from tests.conftest import FFMPEG, closed_port, wait_until
 from tests.servers.ffmpeg_mjpeg import FFmpegMJPEGServer
 from tests.servers.media import make_jpegs, make_video, write_mjpeg
-from tests.servers.ports import free_port
 from tests.servers.py_mjpeg import PyMJPEGServer, read_stamp
 from tests.servers.rtsp import RTSPServer, rtsp_missing
 
@@ -204,12 +203,12 @@ def test_camera_restart_resumes_streaming(
 
 
 def test_hub_down_then_up(agent_factory: list[Agent]) -> None:
-    port = free_port()
-    agent = start_agent(
-        agent_factory, f"tcp://127.0.0.1:{port}", CameraJob("cam", "testsrc:64x48@10")
-    )
-    wait_until(lambda: agent.workers[0].state == "hub down", timeout=10)
-    assert "not reachable" in agent.status_lines()[0]
+    with closed_port() as port:  # nothing listens there, and nobody takes it meanwhile
+        agent = start_agent(
+            agent_factory, f"tcp://127.0.0.1:{port}", CameraJob("cam", "testsrc:64x48@10")
+        )
+        wait_until(lambda: agent.workers[0].state == "hub down", timeout=10)
+        assert "not reachable" in agent.status_lines()[0]
     with camhub.Hub(f"tcp://127.0.0.1:{port}") as late_hub:
         assert late_hub.wait_newer("cam", 2, timeout=15) is not None
     agent.stop()  # joins each camera for up to 10 s

@@ -17,7 +17,6 @@ from camhub.agent import Agent, CameraJob
 from camhub.security import CurveClient, CurveServer, write_key_pair
 from tests.cli_proc import Proc
 from tests.conftest import wait_until
-from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -50,9 +49,9 @@ def test_refused_key_is_reported_as_refused_not_as_hub_down(
         assert "not answering" not in line and "hub down" not in line, line
 
 
-def test_agent_with_its_hub_down_stops_at_once(agents: list[Agent]) -> None:
+def test_agent_with_its_hub_down_stops_at_once(dead_port: int, agents: list[Agent]) -> None:
     agent = Agent(
-        f"tcp://127.0.0.1:{free_port()}",
+        f"tcp://127.0.0.1:{dead_port}",
         [CameraJob(f"cam-{i}", "testsrc:64x48@15") for i in range(3)],
         send_timeout=1.0,
     ).start()
@@ -74,11 +73,11 @@ def test_agent_with_its_hub_down_stops_at_once(agents: list[Agent]) -> None:
     assert not agent.running
 
 
-def test_cli_send_with_its_hub_down_stops_on_ctrl_c() -> None:
+def test_cli_send_with_its_hub_down_stops_on_ctrl_c(dead_port: int) -> None:
     # How fast is the test above (the CLI's Ctrl-C calls the same Agent.stop); this
     # one checks the CLI's side: a clean exit that is not reported as an outage.
     proc = Proc("send", "testsrc:64x48@10", "--name", "lonely",
-                "--hub", f"tcp://127.0.0.1:{free_port()}")  # fmt: skip
+                "--hub", f"tcp://127.0.0.1:{dead_port}")  # fmt: skip
     try:
         proc.expect(r"not reachable", timeout=20)
         proc.p.send_signal(signal.SIGINT)
@@ -89,8 +88,8 @@ def test_cli_send_with_its_hub_down_stops_on_ctrl_c() -> None:
 
 
 @pytest.mark.skipif(Path("/dev/video9").exists(), reason="needs /dev/video9 to be absent")
-def test_missing_webcam_prints_no_raw_opencv_warnings() -> None:
-    proc = Proc("send", "9", "--name", "nocam", "--hub", f"tcp://127.0.0.1:{free_port()}")
+def test_missing_webcam_prints_no_raw_opencv_warnings(dead_port: int) -> None:
+    proc = Proc("send", "9", "--name", "nocam", "--hub", f"tcp://127.0.0.1:{dead_port}")
     try:
         proc.expect(r"cannot open webcam 9", timeout=20)
         time.sleep(2.0)  # several retries, each of which used to print OpenCV's warnings

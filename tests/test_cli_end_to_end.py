@@ -8,17 +8,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli_proc import Proc
+from tests.cli_proc import Proc, run_cli
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.timeout(90)
 
 
 def _keys(tmp_path: Path, *names: str) -> None:
+    # `camhub keys new`, in this process: a Python start-up per key bought nothing
+    # (test_keys_cli runs the command as a program once).
+    from camhub.cli import main
+
     for name in names:
-        proc = Proc("keys", "new", name, "--dir", str(tmp_path))
-        assert proc.wait() == 0
-        proc.kill()  # releases its pipe
+        assert main(["keys", "new", name, "--dir", str(tmp_path)]) == 0
 
 
 def test_secure_hub_with_camhub_send(tmp_path: Path) -> None:
@@ -26,10 +28,9 @@ def test_secure_hub_with_camhub_send(tmp_path: Path) -> None:
     authorized = tmp_path / "authorized"
     authorized.mkdir()
     (authorized / "phone1.key").write_bytes((tmp_path / "phone1.key").read_bytes())
-    port = free_port()
     hub = Proc(
         "hub",
-        "--bind", f"tcp://127.0.0.1:{port}",
+        "--bind", "tcp://127.0.0.1:0",
         "--web", "127.0.0.1:0",
         "--status-every", "0.5",
         "--secret-key", str(tmp_path / "hub.key_secret"),
@@ -38,7 +39,8 @@ def test_secure_hub_with_camhub_send(tmp_path: Path) -> None:
     good = bad = None
     try:
         url = hub.expect(r"dashboard at (http://\S+)").group(1)
-        common = ["--hub", f"tcp://127.0.0.1:{port}", "--hub-key", str(tmp_path / "hub.key")]
+        endpoint = hub.expect(r"receiving on (tcp://\S+)").group(1)
+        common = ["--hub", endpoint, "--hub-key", str(tmp_path / "hub.key")]
         good = Proc("send", "testsrc:160x120@10", "--name", "phone1", *common,
                     "--key", str(tmp_path / "phone1.key_secret"))  # fmt: skip
         bad = Proc("send", "testsrc:160x120@10", "--name", "intruder", *common,
@@ -55,16 +57,13 @@ def test_secure_hub_with_camhub_send(tmp_path: Path) -> None:
 
 def test_plaintext_sender_is_refused_by_secure_hub(tmp_path: Path) -> None:
     _keys(tmp_path, "hub", "cam")
-    port = free_port()
-    hub = Proc("hub", "--bind", f"tcp://127.0.0.1:{port}", "--no-web",
+    hub = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--no-web",
                "--secret-key", str(tmp_path / "hub.key_secret"),
                "--authorized-keys", str(tmp_path / "cam.key"))  # fmt: skip
     plain = None
     try:
-        hub.expect(r"receiving on")
-        plain = Proc(
-            "send", "testsrc:160x120@10", "--name", "plain", "--hub", f"tcp://127.0.0.1:{port}"
-        )
+        endpoint = hub.expect(r"receiving on (tcp://\S+)").group(1)
+        plain = Proc("send", "testsrc:160x120@10", "--name", "plain", "--hub", endpoint)
         plain.expect(r"WITHOUT encryption")
         plain.expect(r"requires CURVE|refused", timeout=30)
     finally:
@@ -81,7 +80,7 @@ def test_fleet_config_drives_hub_and_sender(tmp_path: Path) -> None:
 [hub]
 address = "tcp://127.0.0.1:{port}"
 bind = "tcp://127.0.0.1:{port}"
-web = "127.0.0.1:{free_port()}"
+web = "127.0.0.1:0"
 offline_after = 2
 
 [[cameras]]
@@ -110,10 +109,11 @@ source = "testsrc:320x240@5"
                 p.kill()
 
 
-def test_bad_config_file_is_a_clear_error(tmp_path: Path) -> None:
+def test_bad_config_file_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("[hub]\nofline_after = 3\n")
-    proc = Proc("hub", "--config", str(config))
-    assert proc.wait() == 2
-    proc.kill()
-    assert any("ofline_after" in line for line in proc.lines)
+    code, out = run_cli(capsys, "hub", "--config", str(config))  # refused before it starts
+    assert code == 2
+    assert "ofline_after" in out

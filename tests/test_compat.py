@@ -11,7 +11,7 @@ import pytest
 import zmq
 
 import camhub
-from tests.conftest import free_port, wait_until
+from tests.conftest import last_endpoint, wait_until
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -78,9 +78,8 @@ def test_send_reply_without_a_pending_frame_is_harmless(caplog: pytest.LogCaptur
 
 
 def test_pubsub_hub_returns_newest_per_camera_not_a_backlog(image: np.ndarray) -> None:
-    port = free_port()
-    pub = imagezmq.ImageSender(f"tcp://127.0.0.1:{port}", REQ_REP=False)  # imagezmq's own PUB
-    hub = camhub.ImageHub(f"tcp://127.0.0.1:{port}", REQ_REP=False)
+    pub = imagezmq.ImageSender("tcp://127.0.0.1:*", REQ_REP=False)  # imagezmq's own PUB
+    hub = camhub.ImageHub(last_endpoint(pub.zmq_socket), REQ_REP=False)
     try:
 
         def joined() -> bool:

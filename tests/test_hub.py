@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import camhub
 from camhub.types import HubEvent
-from tests.conftest import IMAGEZMQ, free_port, start_peer, stop_peer, wait_until
+from tests.conftest import IMAGEZMQ, start_peer, stop_peer, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -261,8 +261,7 @@ def test_bind_conflict_is_a_clear_error() -> None:
 
 
 def test_hub_connect_adds_imagezmq_style_publishers(image: np.ndarray) -> None:
-    port = free_port()
-    pub = camhub.Publisher(f"tcp://127.0.0.1:{port}", bind=True)
+    pub = camhub.Publisher("tcp://127.0.0.1:0", bind=True)
     hub = camhub.Hub(None, subscribe_to=[])
     hub.connect(pub.address)
     hub.start()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import camhub
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port, last_endpoint, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -55,10 +55,10 @@ def test_imagezmq_req_sender_to_camhub_imagehub(image: np.ndarray, jpeg: bytes) 
 
 
 def test_imagezmq_pub_sender_to_camhub_hub_and_imagehub(image: np.ndarray) -> None:
-    port = free_port()
-    pub = imagezmq.ImageSender(connect_to=f"tcp://127.0.0.1:{port}", REQ_REP=False)
-    hub = camhub.Hub(None, subscribe_to=f"tcp://127.0.0.1:{port}").start()
-    ihub = camhub.ImageHub(f"tcp://127.0.0.1:{port}", REQ_REP=False)
+    pub = imagezmq.ImageSender(connect_to="tcp://127.0.0.1:*", REQ_REP=False)  # binds
+    endpoint = last_endpoint(pub.zmq_socket)
+    hub = camhub.Hub(None, subscribe_to=endpoint).start()
+    ihub = camhub.ImageHub(endpoint, REQ_REP=False)
     try:
         got: tuple[str, np.ndarray] | None = None
 
@@ -79,14 +79,15 @@ def test_imagezmq_pub_sender_to_camhub_hub_and_imagehub(image: np.ndarray) -> No
 
 
 def _imagezmq_hub_thread(
-    port: int, n: int, out: list[tuple[str, object]], jpg: bool
-) -> threading.Event:
-    """A real imagezmq ImageHub serving ``n`` frames; it closes once the returned event is
-    set (closing straight after the last reply could lose that reply)."""
+    n: int, out: list[tuple[str, object]], jpg: bool
+) -> tuple[str, threading.Event]:
+    """A real imagezmq ImageHub serving ``n`` frames, on a port the OS picked (its
+    endpoint is returned); it closes once the returned event is set (closing straight
+    after the last reply could lose that reply)."""
     done = threading.Event()
+    h = imagezmq.ImageHub(open_port="tcp://127.0.0.1:*")  # used by the thread only from now
 
     def run() -> None:
-        h = imagezmq.ImageHub(open_port=f"tcp://127.0.0.1:{port}")
         try:
             for _ in range(n):
                 out.append(h.recv_jpg() if jpg else h.recv_image())
@@ -97,15 +98,14 @@ def _imagezmq_hub_thread(
             done.set()
 
     threading.Thread(target=run, daemon=True).start()
-    return done
+    return last_endpoint(h.zmq_socket), done
 
 
 @pytest.mark.parametrize("jpg", [False, True], ids=["raw", "jpeg"])
 def test_camhub_imagesender_to_imagezmq_hub(jpg: bool, image: np.ndarray, jpeg: bytes) -> None:
-    port = free_port()
     out: list[tuple[str, object]] = []
-    done = _imagezmq_hub_thread(port, 3, out, jpg)
-    with camhub.ImageSender(f"tcp://127.0.0.1:{port}") as sender:
+    endpoint, done = _imagezmq_hub_thread(3, out, jpg)
+    with camhub.ImageSender(endpoint) as sender:
         for i in range(3):
             reply = sender.send_jpg(f"c{i}", jpeg) if jpg else sender.send_image(f"c{i}", image)
             assert reply == b"OK"
@@ -119,10 +119,9 @@ def test_camhub_imagesender_to_imagezmq_hub(jpg: bool, image: np.ndarray, jpeg: 
 
 
 def test_pipelined_native_sender_to_imagezmq_hub(jpeg: bytes) -> None:
-    port = free_port()
     out: list[tuple[str, object]] = []
-    done = _imagezmq_hub_thread(port, 20, out, True)
-    with camhub.Sender(f"tcp://127.0.0.1:{port}", window=4) as sender:
+    endpoint, done = _imagezmq_hub_thread(20, out, True)
+    with camhub.Sender(endpoint, window=4) as sender:
         for i in range(20):
             assert sender.send_jpeg(f"p{i}", jpeg)
         assert sender.flush(5)

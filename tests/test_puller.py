@@ -13,9 +13,8 @@ import camhub
 from camhub.agent import CameraJob
 from camhub.puller import PEER, Puller, pull_names
 from tests.cli_proc import Proc
-from tests.conftest import wait_until
+from tests.conftest import closed_port, wait_until
 from tests.servers.media import make_jpegs
-from tests.servers.ports import free_port
 from tests.servers.py_mjpeg import PyMJPEGServer
 from tests.servers.rtsp import RTSPServer, rtsp_missing
 
@@ -90,15 +89,16 @@ def test_pulled_pictures_stay_pictures(hub: camhub.Hub, pullers: list[Puller]) -
 def test_configured_camera_is_listed_with_its_reason_until_it_comes_up(
     hub: camhub.Hub, jpegs: list[bytes], pullers: list[Puller]
 ) -> None:
-    port = free_port()
-    pull(pullers, hub, CameraJob("porch", f"http://127.0.0.1:{port}/video", timeout=1.0))
-    stats = hub.camera_stats("porch")  # declared at once, before any frame
-    assert stats is not None and stats.frames == 0 and not stats.online
-    wait_until(
-        lambda: "refused" in (((s := hub.camera_stats("porch")) and s.reason) or ""), timeout=15
-    )
-    reason = (hub.camera_stats("porch") or stats).reason or ""
-    assert "is the camera app running" in reason, reason
+    with closed_port() as port:  # nothing listens there until the camera comes up
+        pull(pullers, hub, CameraJob("porch", f"http://127.0.0.1:{port}/video", timeout=1.0))
+        stats = hub.camera_stats("porch")  # declared at once, before any frame
+        assert stats is not None and stats.frames == 0 and not stats.online
+        wait_until(
+            lambda: "refused" in (((s := hub.camera_stats("porch")) and s.reason) or ""),
+            timeout=15,
+        )
+        reason = (hub.camera_stats("porch") or stats).reason or ""
+        assert "is the camera app running" in reason, reason
     with PyMJPEGServer(jpegs, port=port):
         assert hub.wait_newer("porch", 2, timeout=20) is not None
         back = hub.camera_stats("porch")
@@ -111,15 +111,16 @@ def test_default_names_come_from_the_camera_host() -> None:
     ) == ["192.168.1.23", "cam.local", "192.168.1.23-2", "webcam"]
 
 
-def test_cli_hub_pulls_urls_and_fleet_file_cameras(tmp_path: Path, jpegs: list[bytes]) -> None:
-    port, web = free_port(), free_port()
+def test_cli_hub_pulls_urls_and_fleet_file_cameras(
+    tmp_path: Path, jpegs: list[bytes], dead_port: int
+) -> None:
     with PyMJPEGServer(jpegs, fps=15) as server:
         config = tmp_path / "fleet.toml"
         config.write_text(
             f"""
 [hub]
-bind = "tcp://127.0.0.1:{port}"
-web = "127.0.0.1:{web}"
+bind = "tcp://127.0.0.1:0"
+web = "127.0.0.1:0"
 
 [[cameras]]
 name = "yard"
@@ -132,7 +133,7 @@ source = "testsrc:64x48@5"
 
 [[cameras]]
 name = "nowhere"
-source = "http://127.0.0.1:{free_port()}/video"
+source = "http://127.0.0.1:{dead_port}/video"
 pull = true
 """
         )
@@ -140,6 +141,7 @@ pull = true
         sender = None
         try:
             url = hub.expect(r"dashboard at (http://\S+)").group(1)
+            endpoint = hub.expect(r"receiving on (tcp://\S+)").group(1)
 
             def cams() -> dict[str, dict[str, object]]:
                 data = httpx.get(url + "api/cameras", timeout=5).json()
@@ -155,7 +157,7 @@ pull = true
             assert "camhub send" in str(now["pushed-later"]["reason"])
             wait_until(lambda: "refused" in str(cams()["nowhere"]["reason"]), timeout=15)
             # camhub send --config leaves the pulled cameras to the hub.
-            sender = Proc("send", "--config", str(config), "--hub", f"tcp://127.0.0.1:{port}")
+            sender = Proc("send", "--config", str(config), "--hub", endpoint)
             wait_until(lambda: int(cams()["pushed-later"]["frames"]) > 2, timeout=20)  # type: ignore[call-overload]
             assert cams()["yard"]["peer"] == PEER
         finally:

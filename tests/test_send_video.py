@@ -18,7 +18,7 @@ import camhub
 from camhub.jpeg import decode_jpeg
 from camhub.video.packet import h264_type, length_prefixed_to_annexb, nal_units
 from tests.cli_proc import Proc
-from tests.conftest import free_port
+from tests.conftest import last_endpoint
 from tests.servers.media import ffmpeg
 from tests.servers.rtsp import RTSPServer, rtsp_missing
 
@@ -126,13 +126,13 @@ def test_a_video_file_reaches_the_hub_as_its_own_h264(clip: Path, hub: camhub.Hu
 
 
 def test_an_imagezmq_hub_gets_jpeg_from_an_rtsp_camera(rtsp: None) -> None:
-    port = free_port()
-    image_hub = imagezmq.ImageHub(f"tcp://127.0.0.1:{port}")
+    image_hub = imagezmq.ImageHub("tcp://127.0.0.1:*")
+    endpoint = last_endpoint(image_hub.zmq_socket)
     image_hub.zmq_socket.setsockopt(zmq.RCVTIMEO, 20_000)
     sender = None
     try:
         with RTSPServer(size="160x120", fps=15) as camera:
-            sender = Proc("send", camera.url, "--name", "door", "--hub", f"tcp://127.0.0.1:{port}")
+            sender = Proc("send", camera.url, "--name", "door", "--hub", endpoint)
             pictures = []
             for _ in range(10):
                 name, jpeg = image_hub.recv_jpg()
@@ -146,14 +146,14 @@ def test_an_imagezmq_hub_gets_jpeg_from_an_rtsp_camera(rtsp: None) -> None:
 
 
 def test_motion_fires_on_an_rtsp_camera_at_a_camhub_hub(rtsp: None, tmp_path: Path) -> None:
-    port = free_port()
-    hub = Proc("hub", "--bind", f"tcp://127.0.0.1:{port}", "--web", "127.0.0.1:0",
+    hub = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--web", "127.0.0.1:0",
                "--processor", "motion", "--status-every", "1", "--data", str(tmp_path))  # fmt: skip
     sender = None
     try:
         url = hub.expect(r"dashboard at (http://\S+)").group(1)
+        endpoint = hub.expect(r"receiving on (tcp://\S+)").group(1)
         with RTSPServer(size="320x240", fps=15, pattern="ball") as camera:
-            sender = Proc("send", camera.url, "--name", "yard", "--hub", f"tcp://127.0.0.1:{port}")
+            sender = Proc("send", camera.url, "--name", "yard", "--hub", endpoint)
             hub.expect(r"camera yard: online, .*h264", timeout=30)
             deadline = time.monotonic() + 40
             while True:

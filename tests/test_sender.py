@@ -8,15 +8,15 @@ import zmq
 
 import camhub
 from camhub.sender import BackgroundSender
-from tests.conftest import IMAGEZMQ, free_port, start_peer, stop_peer, wait_until
+from tests.conftest import IMAGEZMQ, start_peer, start_peer_ready, stop_peer, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
 
 def test_send_to_absent_hub_drops_within_timeout(
-    image: np.ndarray, caplog: pytest.LogCaptureFixture
+    dead_port: int, image: np.ndarray, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with camhub.ImageSender(f"tcp://127.0.0.1:{free_port()}", timeout=0.3) as sender:
+    with camhub.ImageSender(f"tcp://127.0.0.1:{dead_port}", timeout=0.3) as sender:
         # Each send gives up after its timeout (a send that blocked would hit the test's
         # timeout); the drops are counted, not hidden.
         outcomes = [sender.send_image("cam", image) for _ in range(3)]
@@ -26,10 +26,10 @@ def test_send_to_absent_hub_drops_within_timeout(
     assert len([r for r in caplog.records if "not reachable" in r.getMessage()]) == 1
 
 
-def test_raise_mode_raises_send_timeout(image: np.ndarray) -> None:
+def test_raise_mode_raises_send_timeout(dead_port: int, image: np.ndarray) -> None:
     with (
         camhub.ImageSender(
-            f"tcp://127.0.0.1:{free_port()}", timeout=0.2, on_timeout="raise"
+            f"tcp://127.0.0.1:{dead_port}", timeout=0.2, on_timeout="raise"
         ) as sender,
         pytest.raises(camhub.SendTimeout, match=r"within 0\.2 s"),
     ):
@@ -62,9 +62,7 @@ def test_bad_addresses_fail_at_once_with_clear_errors() -> None:
 
 @IMAGEZMQ
 def test_sender_resumes_by_itself_after_hub_is_killed_and_restarted(image: np.ndarray) -> None:
-    port = free_port()
-    endpoint = f"tcp://127.0.0.1:{port}"
-    hub = start_peer("hub_process.py", endpoint)
+    hub, (endpoint,) = start_peer_ready("hub_process.py", "tcp://127.0.0.1:0")
     sender = camhub.ImageSender(endpoint, timeout=0.5)
     small = image[:120, :160].copy()
     try:
@@ -73,7 +71,7 @@ def test_sender_resumes_by_itself_after_hub_is_killed_and_restarted(image: np.nd
         outcomes = [sender.send_image("cam", small) for _ in range(4)]
         assert outcomes == [None] * 4
         assert sender.stats.timeouts == 4
-        hub = start_peer("hub_process.py", endpoint)
+        hub = start_peer("hub_process.py", endpoint)  # the same port again
         wait_until(lambda: sender.send_image("cam", small) == b"OK", 20, "a frame delivered")
         assert sender.stats.dropped >= 4
     finally:
@@ -82,9 +80,8 @@ def test_sender_resumes_by_itself_after_hub_is_killed_and_restarted(image: np.nd
 
 
 def test_pipelined_sender_survives_hub_restart_in_process(jpeg: bytes) -> None:
-    port = free_port()
-    endpoint = f"tcp://127.0.0.1:{port}"
-    hub = camhub.Hub(endpoint).start()
+    hub = camhub.Hub("tcp://127.0.0.1:0").start()
+    endpoint = hub.endpoint
     sender = camhub.Sender(endpoint, window=8, timeout=0.5)
     try:
         for _ in range(50):

@@ -16,7 +16,14 @@ from camhub import protocol
 from camhub.bus import EventBus
 from camhub.receiver import Receiver
 from camhub.types import Frame
-from tests.conftest import IMAGEZMQ, free_port, start_peer, stop_peer, wait_until
+from tests.conftest import (
+    IMAGEZMQ,
+    last_endpoint,
+    start_peer,
+    start_peer_ready,
+    stop_peer,
+    wait_until,
+)
 
 
 @pytest.fixture
@@ -106,8 +113,7 @@ def test_request_is_answered_without_waiting_for_credit(
 
 @IMAGEZMQ
 def test_sender_recovers_from_hub_restart_mid_window(jpeg: bytes) -> None:
-    endpoint = f"tcp://127.0.0.1:{free_port()}"
-    hub = start_peer("hub_process.py", endpoint)
+    hub, (endpoint,) = start_peer_ready("hub_process.py", "tcp://127.0.0.1:0")
     sender = camhub.Sender(endpoint, window=8, timeout=0.5)
     try:
         for _ in range(3):  # a partial window: the hub holds these acknowledgements
@@ -127,8 +133,8 @@ def test_sender_recovers_from_hub_restart_mid_window(jpeg: bytes) -> None:
 
 
 def test_imagezmq_hub_serves_a_credit_sender(jpeg: bytes) -> None:
-    port = free_port()
-    hub = imagezmq.ImageHub(open_port=f"tcp://127.0.0.1:{port}")
+    hub = imagezmq.ImageHub(open_port="tcp://127.0.0.1:*")
+    endpoint = last_endpoint(hub.zmq_socket)
     hub.zmq_socket.setsockopt(zmq.RCVTIMEO, 200)
     got: list[str] = []
     stop = threading.Event()
@@ -145,7 +151,7 @@ def test_imagezmq_hub_serves_a_credit_sender(jpeg: bytes) -> None:
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        with camhub.Sender(f"tcp://127.0.0.1:{port}", window=8, timeout=5.0) as sender:
+        with camhub.Sender(endpoint, window=8, timeout=5.0) as sender:
             assert sender.ack_every == 4
             for _ in range(40):
                 assert sender.send_jpeg("iz", jpeg)

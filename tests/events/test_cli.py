@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,30 +11,31 @@ from tests.cli_proc import run_cli
 pytestmark = pytest.mark.timeout(60)
 
 
-def _hub(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "camhub", "hub", "--bind", "tcp://127.0.0.1:0", "--no-web", *args],
-        capture_output=True,
-        text=True,
-        timeout=50,
-    )
-
-
-def test_damaged_database_stops_the_hub_naming_the_file(tmp_path: Path) -> None:
+def test_damaged_database_stops_the_hub_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # In this process: the hub stops at its data directory, before it serves anything.
     (tmp_path / "events.db").write_bytes(b"\0garbage" * 200)
-    proc = _hub("--data", str(tmp_path))
-    assert proc.returncode == 2
-    assert f"database '{tmp_path / 'events.db'}' is damaged" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    code, out = run_cli(
+        capsys, "hub", "--bind", "tcp://127.0.0.1:0", "--no-web", "--data", str(tmp_path)
+    )
+    assert code == 2
+    assert f"database '{tmp_path / 'events.db'}' is damaged" in out
+    assert "Traceback" not in out
 
 
-def test_data_dir_that_cannot_be_made_stops_the_hub(tmp_path: Path) -> None:
+def test_data_dir_that_cannot_be_made_stops_the_hub(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    proc = _hub("--data", str(blocker / "data"), "--record", "events")
-    assert proc.returncode == 2
-    assert f"cannot create data directory '{blocker / 'data'}'" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    code, out = run_cli(
+        capsys, "hub", "--bind", "tcp://127.0.0.1:0", "--no-web",
+        "--data", str(blocker / "data"), "--record", "events",
+    )  # fmt: skip
+    assert code == 2
+    assert f"cannot create data directory '{blocker / 'data'}'" in out
+    assert "Traceback" not in out
 
 
 def test_bad_record_mode_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

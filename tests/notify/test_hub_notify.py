@@ -14,7 +14,6 @@ import camhub
 from camhub.notify.webhook import redact_url
 from tests.cli_proc import Proc, run_cli
 from tests.servers.mosquitto import Broker, Subscriber
-from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -28,9 +27,9 @@ def _send(endpoint: str, name: str, count: int) -> None:
 
 
 def test_hub_publishes_camera_states_and_shows_sink_health(
-    broker: Broker, subscriber: Subscriber, tmp_path: Path
+    dead_port: int, broker: Broker, subscriber: Subscriber, tmp_path: Path
 ) -> None:
-    dead_hook = f"http://127.0.0.1:{free_port()}/hook"
+    dead_hook = f"http://127.0.0.1:{dead_port}/hook"
     config = tmp_path / "hub.toml"
     config.write_text(
         f'[mqtt]\nhost = "nowhere.invalid"\nqos = 1\n\n[[webhooks]]\nurl = "{dead_hook}"\n'
@@ -80,8 +79,8 @@ def test_hub_publishes_camera_states_and_shows_sink_health(
         proc.kill()
 
 
-def test_hub_runs_while_the_broker_is_down() -> None:
-    port = free_port()
+def test_hub_runs_while_the_broker_is_down(dead_port: int) -> None:
+    port = dead_port
     proc = Proc("hub", "--bind", "tcp://127.0.0.1:0", "--no-web", "--mqtt", f"127.0.0.1:{port}")
     try:
         endpoint = proc.expect(r"receiving on (tcp://\S+)").group(1)
@@ -124,15 +123,16 @@ def test_bad_mqtt_config_names_the_line(
     assert f"{config}:5: mqtt.port" in out, out
 
 
-def test_unreadable_ca_file_is_a_one_line_start_error(tmp_path: Path) -> None:
+def test_unreadable_ca_file_is_a_one_line_start_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "hub.toml"
     missing = tmp_path / "missing-ca.pem"
     config.write_text(f'[mqtt]\nhost = "127.0.0.1"\nca_file = "{missing}"\n')
-    proc = Proc("hub", "--config", str(config), "--bind", "tcp://127.0.0.1:0", "--no-web")
-    try:
-        assert proc.wait(30) == 2
-        out = "".join(proc.lines)
-        assert "Traceback" not in out
-        assert f"camhub hub: error: cannot use MQTT ca_file '{missing}'" in out, out
-    finally:
-        proc.kill()
+    # In this process: the hub stops at its MQTT set-up, before it serves anything.
+    code, out = run_cli(
+        capsys, "hub", "--config", str(config), "--bind", "tcp://127.0.0.1:0", "--no-web"
+    )
+    assert code == 2
+    assert "Traceback" not in out
+    assert f"camhub hub: error: cannot use MQTT ca_file '{missing}'" in out, out

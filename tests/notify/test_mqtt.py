@@ -210,10 +210,9 @@ def test_last_will_when_hub_dies(broker: Broker, subscriber: Subscriber) -> None
                 pipe.close()
 
 
-def test_unreachable_broker_at_start_does_not_block(bus: EventBus) -> None:
-    from tests.servers.ports import free_port
+def test_unreachable_broker_at_start_does_not_block(dead_port: int, bus: EventBus) -> None:
 
-    sink = MqttSink(MqttSettings(host="127.0.0.1", port=free_port())).start(bus)
+    sink = MqttSink(MqttSettings(host="127.0.0.1", port=dead_port)).start(bus)
     try:
         bus.publish(EventUpdate("new", motion()))
         wait_until(lambda: sink.stats().errors >= 1, 10)

@@ -15,7 +15,6 @@ from camhub.notify import WebhookSettings, WebhookSink
 from camhub.notify.webhook import redact_url
 from camhub.types import HubEvent
 from tests.conftest import wait_until
-from tests.servers.ports import free_port
 from tests.servers.webhook_target import Target
 
 
@@ -86,8 +85,10 @@ def test_client_error_is_not_retried(target: Target, bus: EventBus) -> None:
         sink.stop()
 
 
-def test_target_down_retries_then_drops_without_slowing_ingest(bus: EventBus) -> None:
-    url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
+def test_target_down_retries_then_drops_without_slowing_ingest(
+    dead_port: int, bus: EventBus
+) -> None:
+    url = f"http://127.0.0.1:{dead_port}/hook"  # nothing listens there
     sink = hook(url, retries=2, backoff=0.05, queue_size=5).start(bus)
     try:
         bus.publish(update())
@@ -120,8 +121,8 @@ def test_slow_target_times_out(target: Target, bus: EventBus) -> None:
         sink.stop()
 
 
-def test_stop_does_not_wait_out_the_backoff(bus: EventBus) -> None:
-    url = f"http://127.0.0.1:{free_port()}/hook"
+def test_stop_does_not_wait_out_the_backoff(dead_port: int, bus: EventBus) -> None:
+    url = f"http://127.0.0.1:{dead_port}/hook"
     sink = hook(url, retries=5, backoff=300).start(bus)
     bus.publish(update())
     wait_until(lambda: sink.attempts >= 1, 10)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import ssl
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,19 +12,15 @@ import pytest
 from websockets.sync.client import connect
 
 from camhub.phones.wire import encode_frame
-from tests.cli_proc import Proc
+from tests.cli_proc import Proc, cli
 from tests.web.conftest import jpegs
 
 pytestmark = pytest.mark.timeout(90)
 
 
-def camhub(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "camhub", *args], capture_output=True, text=True, timeout=30
-    )
-
-
-def test_hub_with_phones_prints_link_and_qr_and_takes_a_phone(tmp_path: Path) -> None:
+def test_hub_with_phones_prints_link_and_qr_and_takes_a_phone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "phones"
     proc = Proc(
         "hub",
@@ -60,29 +54,29 @@ def test_hub_with_phones_prints_link_and_qr_and_takes_a_phone(tmp_path: Path) ->
             ws.send(encode_frame(jpegs(1)[0], 0, 0.0))
             assert json.loads(ws.recv(timeout=10))["type"] == "ack"
         proc.expect(r"camera cli-phone connected from 127\.0\.0\.1:\d+ \(browser\)")
-        listed = camhub("phones", "--dir", str(folder), "list")
+        listed = cli(capsys, "phones", "--dir", str(folder), "list")
         assert listed.returncode == 0 and "cli-phone" in listed.stdout
         assert "allowed" in listed.stdout
-        revoked = camhub("phones", "--dir", str(folder), "revoke", "cli-phone")
+        revoked = cli(capsys, "phones", "--dir", str(folder), "revoke", "cli-phone")
         assert revoked.returncode == 0
-        assert "revoked" in camhub("phones", "--dir", str(folder), "list").stdout
+        assert "revoked" in cli(capsys, "phones", "--dir", str(folder), "list").stdout
         proc.p.send_signal(signal.SIGINT)
         assert proc.wait() == 0
     finally:
         proc.kill()
 
 
-def test_phones_cli_errors_are_one_line(tmp_path: Path) -> None:
-    out = camhub("phones", "--dir", str(tmp_path), "revoke", "nobody")
+def test_phones_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = cli(capsys, "phones", "--dir", str(tmp_path), "revoke", "nobody")
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "no device named 'nobody'" in out.stderr
     assert "Traceback" not in out.stderr
-    first = camhub("phones", "--dir", str(tmp_path), "pairing").stdout.strip()
-    second = camhub("phones", "--dir", str(tmp_path), "pairing", "--new").stdout.strip()
+    first = cli(capsys, "phones", "--dir", str(tmp_path), "pairing").stdout.strip()
+    second = cli(capsys, "phones", "--dir", str(tmp_path), "pairing", "--new").stdout.strip()
     assert first and second and first != second
 
 
 @pytest.mark.parametrize("action", ["list", "revoke", "forget", "pairing"])
-def test_phones_help(action: str) -> None:
-    out = camhub("phones", action, "--help")
+def test_phones_help(action: str, capsys: pytest.CaptureFixture[str]) -> None:
+    out = cli(capsys, "phones", action, "--help")
     assert out.returncode == 0 and f"usage: camhub phones {action}" in out.stdout

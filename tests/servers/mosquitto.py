@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.servers.ports import free_port, wait_listening
+from tests.servers.ports import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -33,10 +34,19 @@ class Broker:
         persistent: bool = False,
     ) -> None:
         self.port = port or free_port()
+        self._fixed_port = port is not None
         self.host = "127.0.0.1"
         self.workdir = workdir
         self.config = workdir / "mosquitto.conf"
         self.log = workdir / "mosquitto.log"
+        self._settings = (extra, anonymous, persistent)
+        self._write_config()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.credentials: tuple[str, str] | None = None
+        """What the test subscriber logs in with, when the broker wants a password."""
+
+    def _write_config(self) -> None:
+        extra, anonymous, persistent = self._settings
         # Started as root, mosquitto switches to the "mosquitto" user, who cannot read the
         # test's private temp dir; staying the current user keeps its files readable.
         self.config.write_text(
@@ -44,31 +54,54 @@ class Broker:
             f"listener {self.port} 127.0.0.1\n"
             f"allow_anonymous {'true' if anonymous else 'false'}\n"
             + (
-                f"persistence true\npersistence_location {workdir}/\n"
+                f"persistence true\npersistence_location {self.workdir}/\n"
                 if persistent
                 else "persistence false\n"
             )
             + f"log_dest file {self.log}\n"
             "log_type error\nlog_type warning\nlog_type notice\n" + extra
         )
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.credentials: tuple[str, str] | None = None
-        """What the test subscriber logs in with, when the broker wants a password."""
 
     def start(self) -> Broker:
+        """Start mosquitto. Its port was only free a moment ago (mosquitto cannot bind
+        port 0 and say which it got): if another process took it meanwhile, mosquitto
+        exits, and the start is tried again on a new port, up to three times. This
+        retries the peer's start, never the test."""
         if not Path(MOSQUITTO).exists():
             raise RuntimeError("mosquitto is not installed: run scripts/setup --dev")
-        self.proc = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_listening(self.port, timeout=10)
-        except TimeoutError:
+        for _attempt in range(3):
+            self.proc = subprocess.Popen(
+                [MOSQUITTO, "-c", str(self.config)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            if self._listening(timeout=10):
+                return self
+            exited = self.proc.poll() is not None
+            log = self.log_text()
             self.stop()
-            raise RuntimeError(f"mosquitto did not start: {self.log_text()}") from None
-        return self
+            if not exited or self._fixed_port:
+                raise RuntimeError(f"mosquitto did not start on port {self.port}: {log}")
+            self.port = free_port()
+            self._write_config()
+        raise RuntimeError(f"mosquitto found no free port: {self.log_text()}")
+
+    def _listening(self, timeout: float) -> bool:
+        """True once this mosquitto (not another process) listens on the port; False if
+        it exits first or ``timeout`` passes."""
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                conns = psutil.Process(self.proc.pid).net_connections("tcp")
+            except psutil.Error:
+                conns = []
+            if any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.port for c in conns):
+                return True
+            time.sleep(0.05)
+        return False
 
     def stop(self) -> None:
         if self.proc is None:

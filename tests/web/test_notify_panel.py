@@ -17,7 +17,6 @@ from camhub.notify import MqttSettings, MqttSink, WebhookSettings, WebhookSink
 from camhub.web import WebServer
 from tests.conftest import wait_until
 from tests.servers.mosquitto import Broker
-from tests.servers.ports import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
@@ -29,10 +28,12 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.stop()
 
 
-def test_header_shows_sink_health(page: Any, hub: camhub.Hub, broker: Broker) -> None:
+def test_header_shows_sink_health(
+    dead_port: int, page: Any, hub: camhub.Hub, broker: Broker
+) -> None:
     bus = EventBus()
     mqtt = MqttSink(MqttSettings(host=broker.host, port=broker.port)).start(bus)
-    hook = WebhookSink(WebhookSettings(url=f"http://127.0.0.1:{free_port()}/x", retries=0))
+    hook = WebhookSink(WebhookSettings(url=f"http://127.0.0.1:{dead_port}/x", retries=0))
     hook.start(bus)
     hub.add_listener(bus.publish)
     server = WebServer(hub, "127.0.0.1:0", sinks=[mqtt, hook]).start()

@@ -13,16 +13,17 @@ from camhub.puller import Puller
 from camhub.web import WebServer
 from tests.conftest import wait_until
 from tests.servers.media import make_jpegs
-from tests.servers.ports import free_port
 from tests.servers.py_mjpeg import PyMJPEGServer
 from tests.web.test_browser import poll
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
 
 
-def test_pulled_camera_streams_and_a_dead_one_shows_why(page: Any, hub: camhub.Hub) -> None:
+def test_pulled_camera_streams_and_a_dead_one_shows_why(
+    dead_port: int, page: Any, hub: camhub.Hub
+) -> None:
     jpegs = make_jpegs(size="160x120", fps=15, seconds=1.0)
-    dead = f"http://127.0.0.1:{free_port()}/video"
+    dead = f"http://127.0.0.1:{dead_port}/video"
     with PyMJPEGServer(jpegs, fps=15) as server:
         puller = Puller(
             hub.store, [CameraJob("phone", server.url), CameraJob("porch", dead, timeout=1.0)]
