@@ -52,6 +52,13 @@ class Proc:
             self.lines.append(self._q.get())
         return code
 
+    def text(self) -> str:
+        """Every line not yet matched by :meth:`expect`, as one string (call it after
+        :meth:`kill` for the whole output)."""
+        while not self._q.empty():
+            self.lines.append(self._q.get())
+        return "".join(self.lines)
+
     def kill(self) -> None:
         if self.p.poll() is None:
             self.p.kill()

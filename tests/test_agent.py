@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +15,7 @@ import zmq
 import camhub
 from camhub.agent import Agent, CameraJob, default_names
 from camhub.encoding import CodecChoice
-from tests.cli_proc import run_cli
+from tests.cli_proc import Proc, run_cli
 from tests.clock import ManualClock
 from tests.conftest import FFMPEG, closed_port, wait_until
 from tests.servers.ffmpeg_mjpeg import FFmpegMJPEGServer
@@ -266,29 +263,21 @@ def test_duplicate_names_are_refused() -> None:
 # -- the command line -------------------------------------------------------------------
 
 
-def camhub_cli(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "camhub", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(camhub.__file__).parents[1])},
-    )
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_cli_streams_several_cameras_and_stops_cleanly(hub: camhub.Hub, sig: int) -> None:
-    proc = camhub_cli("send", "testsrc:64x48@10", "testsrc:64x48@10", "--hub", hub.endpoint,
-                      "--name", "door")  # fmt: skip
+    proc = Proc("send", "testsrc:64x48@10", "testsrc:64x48@10", "--hub", hub.endpoint,
+                "--name", "door")  # fmt: skip
     try:
         frames_at_hub(hub, "door-1", 3)
         frames_at_hub(hub, "door-2", 3)
+        proc.p.send_signal(sig)
+        code = proc.wait(15)
     finally:
-        proc.send_signal(sig)
-        _out, err = proc.communicate(timeout=15)
-    assert proc.returncode == 0, err
-    assert "status: door-1" in err and "streaming" in err
-    assert "stopping" in err
+        proc.kill()
+    out = proc.text()
+    assert code == 0, out
+    assert "status: door-1" in out and "streaming" in out
+    assert "stopping" in out
 
 
 def test_cli_config_file(hub: camhub.Hub, tmp_path: Path) -> None:
@@ -297,12 +286,11 @@ def test_cli_config_file(hub: camhub.Hub, tmp_path: Path) -> None:
         f"hub:\n  address: {hub.endpoint}\ncameras:\n"
         "  - name: yard\n    source: testsrc:64x48@10\n    width: 32\n"
     )
-    proc = camhub_cli("send", "--config", str(config))
+    proc = Proc("send", "--config", str(config))
     try:
         frames_at_hub(hub, "yard", 2)
     finally:
-        proc.terminate()
-        proc.communicate(timeout=15)
+        proc.kill()
     frame = hub.latest("yard")
     assert frame is not None and frame.width == 32
 

@@ -4,29 +4,17 @@ and prints both tables with figures; timings are never asserted."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from camhub.web.browser import CHROMIUM
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_run import run_bench
 
 
 @pytest.mark.timeout(180)
 def test_bench_phone_quick_prints_both_tables() -> None:
     args = ["--quick"] if os.path.exists(CHROMIUM) else ["--quick", "--no-browser"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_phone", *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=170,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_bench("bench.bench_phone", *args, timeout=170)
     out = proc.stdout
     assert "### Hub CPU per frame" in out
     for label in ("ZeroMQ (camhub Sender, window 1)", "WebSocket (ws)", "WebSocket (wss)"):

@@ -3,28 +3,15 @@ never asserted, only that frames moved and events were timed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_run import run_bench
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def test_bench_record_quick() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_record", "--quick"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=170,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_bench("bench.bench_record", "--quick", timeout=170)
     out = proc.stdout
     for title in ("### Recording cost", "### Memory while", "### Event latency", "### Clip export"):
         assert title in out

@@ -4,28 +4,15 @@ clip came back."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_run import run_bench
 
 pytestmark = pytest.mark.timeout(300)
 
 
 def test_bench_record_video_quick() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_record_video", "--quick"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=290,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_bench("bench.bench_record_video", "--quick", timeout=290)
     out = proc.stdout
     for title in ("### Recording 8 cameras", "### Bytes on disk", "### Clips over HTTP"):
         assert title in out

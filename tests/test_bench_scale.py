@@ -6,30 +6,15 @@ simulated cameras and that the CPU figures are numbers.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from bench.bench_scale import parse_args
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_run import run_bench
 
 
 @pytest.mark.timeout(120)
 def test_quick_run_measures_both_hubs() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_scale", "--quick"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=100,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_bench("bench.bench_scale", "--quick", timeout=100)
     rows = [
         [c.strip() for c in ln.strip("|").split("|")]
         for ln in proc.stdout.split("### Hub CPU per frame", 1)[1].splitlines()

@@ -6,31 +6,17 @@ variant moved frames and that every section and target row is there.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bench.bench_transport import parse_args
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_run import run_bench
 
 
 @pytest.fixture(scope="module")
 def quick_output() -> str:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_transport", "--quick"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_bench("bench.bench_transport", "--quick", timeout=150)
     assert "did not stop" not in proc.stderr, proc.stderr[-3000:]
     return proc.stdout
 

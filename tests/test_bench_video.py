@@ -3,26 +3,15 @@ encodings measured, H.264 smaller than JPEG, and the hub counting every byte sen
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.bench_run import run_bench
+
 ARGS = ["--seconds", "1", "--sizes", "320x240", "--crf", "23", "--noise", "0"]
 
 
 def test_bench_video_prints_both_encodings_and_the_live_check() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.bench_video", *ARGS],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_bench("bench.bench_video", *ARGS, timeout=120)
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| 320x240")]
     assert [row.split("|")[2].strip() for row in rows] == ["JPEG q85", "H.264 crf 23"]
     ratio = float(rows[1].split("|")[5].strip().rstrip("x"))

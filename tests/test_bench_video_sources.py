@@ -4,15 +4,12 @@ judged here)."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.bench_run import run_bench
 from tests.servers.rtsp import rtsp_missing
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(120)
 
 
@@ -20,9 +17,8 @@ def test_the_reader_step_prints_both_readers() -> None:
     why = rtsp_missing()
     if why:
         pytest.skip(f"needs GStreamer's RTSP server: {why}")
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_video_sources", "--only", "reader", "--seconds", "3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=100, check=True,
-    ).stdout  # fmt: skip
+    out = run_bench(
+        "bench.bench_video_sources", "--only", "reader", "--seconds", "3", timeout=100
+    ).stdout
     rows = re.findall(r"(FFmpeg RTSP demuxer \(before\)|camhub RTSP client)\s+p50\s+[\d.]+ ms", out)
     assert rows == ["FFmpeg RTSP demuxer (before)", "camhub RTSP client"], out

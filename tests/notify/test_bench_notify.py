@@ -3,27 +3,14 @@ Timings are printed, never asserted."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_run import run_bench
 
 
 @pytest.mark.timeout(180)
 def test_bench_notify_quick() -> None:
-    proc = subprocess.run(
-        [sys.executable, "bench/bench_notify.py", "--quick"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=170,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_bench("bench.bench_notify", "--quick", timeout=170)
     out = proc.stdout
     latency = out.split("### Event latency", 1)[1].split("###", 1)[0]
     rows = [r for r in latency.splitlines() if r.startswith("| camhub") or r.startswith("| bare")]
