@@ -99,6 +99,7 @@ _BUILTIN = (
     "camhub.sources.file",
     "camhub.sources.testsrc",
     "camhub.sources.picamera",
+    "camhub.scenes",
 )
 """Modules of the built-in kinds, imported on first use (each registers itself)."""
 _loaded = False

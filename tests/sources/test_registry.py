@@ -179,17 +179,10 @@ def test_a_kind_cannot_take_a_scheme_another_owns() -> None:
 
 def test_every_built_in_kind_has_help_and_opens_what_it_parses() -> None:
     kinds = {k.name: k for k in source_kinds()}
-    assert {
-        "rtsp",
-        "mjpeg",
-        "snapshot",
-        "ipwebcam",
-        "webcam",
-        "file",
-        "testsrc",
-        "picamera",
-    } <= set(kinds)
+    builtin = {"rtsp", "mjpeg", "snapshot", "ipwebcam", "webcam", "file", "testsrc", "picamera"}
+    assert builtin | {"scene"} <= set(kinds)
     assert all(isinstance(f, SourceForm) and f.help for k in kinds.values() for f in k.forms)
     for text in ["rtsp://cam/x", "http://cam/video", "http://cam/shot.jpg", "ipwebcam://p",
-                 "droidcam://p", "0", "/dev/video1", "clip.mp4", "testsrc", "picamera:1"]:  # fmt: skip
+                 "droidcam://p", "0", "/dev/video1", "clip.mp4", "testsrc", "picamera:1",
+                 "scene:porch"]:  # fmt: skip
         assert parse_source(text).kind in kinds
