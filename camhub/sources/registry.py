@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -103,6 +104,8 @@ _BUILTIN = (
 )
 """Modules of the built-in kinds, imported on first use (each registers itself)."""
 _loaded = False
+_loading = threading.RLock()
+"""Held while the built-ins load: a second thread must not see half of them."""
 
 
 def register_source(kind: SourceKind) -> SourceKind:
@@ -136,10 +139,13 @@ def register_source(kind: SourceKind) -> SourceKind:
 
 def _load_builtin() -> None:
     global _loaded
-    if not _loaded:
-        _loaded = True  # first: the modules' own imports may ask for the kinds
-        for module in _BUILTIN:
-            importlib.import_module(module)
+    if _loaded:
+        return
+    with _loading:  # re-entrant: a kind module's import may ask for the kinds
+        if not _loaded:
+            for module in _BUILTIN:
+                importlib.import_module(module)
+            _loaded = True
 
 
 def source_kinds() -> list[SourceKind]:
