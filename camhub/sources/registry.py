@@ -226,7 +226,7 @@ def _fallback(kinds: list[SourceKind], text: str) -> SourceSpec:
     for kind in kinds:
         if kind.fallback is not None:
             return kind.fallback(text)
-    raise SourceURIError(f"unknown source {text!r}; expected one of: {forms_help()}")
+    raise unknown_source(text)
 
 
 def unknown_source(text: str) -> SourceURIError:
