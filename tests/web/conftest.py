@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
+from starlette.testclient import TestClient
 
 import camhub
 from camhub.web import WebServer
+from camhub.web.app import create_app
 from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
 
 
@@ -86,6 +88,14 @@ def cameras(hub: camhub.Hub) -> Iterator[Callable[..., StreamingCamera]]:
     yield start
     for cam in started:
         cam.stop()
+
+
+@pytest.fixture
+def api(hub: camhub.Hub) -> Iterator[TestClient]:
+    """The dashboard's app in this process (Starlette's TestClient), for tests of what
+    the HTTP API answers, where no socket is the point: no uvicorn, no port."""
+    with TestClient(create_app(hub, hub.processors)) as client:
+        yield client
 
 
 @pytest.fixture

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import shutil
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 import zmq
+from starlette.testclient import TestClient
 
 import camhub
 from camhub.security import CurveClient, CurveServer, HubRefused, write_key_pair
@@ -32,13 +34,13 @@ def _metric(text: str, name: str, labels: str = "") -> float:
 
 
 def test_offline_camera_reports_zero_fps_in_api_and_metrics(
-    hub: camhub.Hub, web: WebServer
+    hub: camhub.Hub, api: TestClient
 ) -> None:
     with camhub.Sender(hub.endpoint, window=4) as sender:
         for jpeg in jpegs(20):
             assert sender.send_jpeg("phone", jpeg)
         assert sender.flush(5)
-    with _client(web) as client:
+    with nullcontext(api) as client:
         first = client.get("/api/cameras/phone").json()
         assert first["fps"] > 0 and first["kbps"] > 0 and first["online"]
         wait_until(
@@ -55,13 +57,13 @@ def test_offline_camera_reports_zero_fps_in_api_and_metrics(
     assert _metric(text, "camhub_camera_idle_seconds", '{camera="phone"}') >= hub.offline_after
 
 
-def test_metrics_print_no_float_noise(hub: camhub.Hub, web: WebServer) -> None:
+def test_metrics_print_no_float_noise(hub: camhub.Hub, api: TestClient) -> None:
     with camhub.Sender(hub.endpoint, window=4) as sender:
         for jpeg in jpegs(10):
             assert sender.send_jpeg("cam", jpeg)
         assert sender.flush(5)
     wait_until(lambda: (s := hub.camera_stats("cam")) is not None and s.frames == 10)
-    with _client(web) as client:
+    with nullcontext(api) as client:
         text = client.get("/metrics").text
     values = [line.rsplit(" ", 1)[1] for line in text.splitlines() if not line.startswith("#")]
     assert values
@@ -69,8 +71,8 @@ def test_metrics_print_no_float_noise(hub: camhub.Hub, web: WebServer) -> None:
     assert not noisy, f"float noise in /metrics: {noisy}"
 
 
-def test_unknown_api_paths_and_empty_names_get_json_errors(web: WebServer) -> None:
-    with _client(web) as client:
+def test_unknown_api_paths_and_empty_names_get_json_errors(api: TestClient) -> None:
+    with nullcontext(api) as client:
         for path in ("/api/cameras/", "/api/nothing", "/api/cameras/x/nothing.png/..", "/api"):
             resp = client.get(path)
             assert resp.status_code == 404, path
@@ -90,13 +92,13 @@ def test_unknown_api_paths_and_empty_names_get_json_errors(web: WebServer) -> No
     ],
 )
 def test_snapshot_of_a_frame_with_no_picture_form_is_a_clear_415(
-    hub: camhub.Hub, web: WebServer, array: np.ndarray, what: str, caplog: pytest.LogCaptureFixture
+    hub: camhub.Hub, api: TestClient, array: np.ndarray, what: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with camhub.Sender(hub.endpoint) as sender:
         assert sender.send_image("odd", array)
         assert sender.flush(5)  # close() does not wait for the reply
     wait_until(lambda: hub.latest("odd") is not None)
-    with _client(web) as client:
+    with nullcontext(api) as client:
         resp = client.get("/api/cameras/odd/snapshot.jpg")
         assert resp.status_code == 415
         assert what in resp.json()["error"] and "uint8" in resp.json()["error"]
