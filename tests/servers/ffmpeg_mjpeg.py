@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
+
+import psutil
 
 from tests.servers.media import FFMPEG
 from tests.servers.ports import free_port
@@ -19,6 +22,7 @@ class FFmpegMJPEGServer:
         self.mjpeg_file = mjpeg_file
         self.fps = fps
         self.port = port or free_port()
+        self._fixed_port = port is not None
         self.url = f"http://127.0.0.1:{self.port}/video"
         self.clients = 0
         self._stop = threading.Event()
@@ -27,10 +31,39 @@ class FFmpegMJPEGServer:
         self._thread: threading.Thread | None = None
 
     def start(self) -> FFmpegMJPEGServer:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._supervise, daemon=True)
-        self._thread.start()
-        return self
+        """Start serving, and return once ffmpeg itself listens. Its port was only free
+        a moment ago (ffmpeg cannot bind port 0 and say which it got): if another process
+        holds it, ffmpeg never listens there, and the start is tried again on a new port
+        (unless the port was given), up to three times. This retries the peer's start,
+        never the test."""
+        for _attempt in range(3):
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._supervise, daemon=True)
+            self._thread.start()
+            if self._listening(timeout=15):
+                return self
+            self.stop()
+            if self._fixed_port:
+                break
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}/video"
+        raise RuntimeError(f"ffmpeg did not listen on 127.0.0.1:{self.port}")
+
+    def _listening(self, timeout: float) -> bool:
+        """True once the current ffmpeg process (not another program) listens."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                proc = self._proc
+            if proc is not None and proc.poll() is None:
+                try:
+                    conns = psutil.Process(proc.pid).net_connections("tcp")
+                except psutil.Error:
+                    conns = []
+                if any(c.status == psutil.CONN_LISTEN and c.laddr.port == self.port for c in conns):
+                    return True
+            time.sleep(0.05)
+        return False
 
     def _supervise(self) -> None:
         cmd = [
