@@ -193,7 +193,7 @@ def wait_until(
     predicate: Callable[[], object],
     timeout: float = 10.0,
     what: str | Callable[[], object] = "",
-    interval: float = 0.02,
+    interval: float = 0.05,
 ) -> None:
     """Poll ``predicate`` until it is true; raise ``AssertionError`` naming what was
     awaited if it is still false after ``timeout`` seconds.
