@@ -33,7 +33,9 @@ class Proc:
         for line in self.p.stdout:
             self._q.put(line)
 
-    def expect(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+    def expect(self, pattern: str, timeout: float = 60) -> re.Match[str]:
+        # 60 s is a ceiling against a hang: a process start-up on a loaded 2-core machine
+        # has taken over 20 s.
         deadline = time.monotonic() + timeout
         while True:
             for line in self.lines:

@@ -44,6 +44,7 @@ _PEER_FIXTURES = {
     "playwright": CHROMIUM_REASON,
     "broker": MOSQUITTO_REASON,
     "rtsp_server": GSTREAMER_REASON,
+    "rtsp": GSTREAMER_REASON,  # test_send_video: the test starts its own RTSP server
     "ffmpeg_server": FFMPEG_REASON,
 }
 _PEER_MARKS = {"browser": CHROMIUM_REASON, "rtsp": GSTREAMER_REASON, "ray": RAY_REASON}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import camhub
+import camhub.processing.base as processing_base
 from camhub.processing import (
     Detection,
     MotionProcessor,
@@ -141,7 +142,12 @@ class _Lifecycle(Processor):
         self.events.append(("stop", self.camera))
 
 
-def test_lifecycle_per_camera_and_boxes_drawn_for_the_view(hub: camhub.Hub) -> None:
+def test_lifecycle_per_camera_and_boxes_drawn_for_the_view(
+    hub: camhub.Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Registered in a copy of the registry: a test processor left behind showed up in
+    # other tests' "known processors" lists.
+    monkeypatch.setattr(processing_base, "_REGISTRY", dict(processing_base._REGISTRY))
     register(_Lifecycle)
     assert "lifecycle_test" in processor_types()
     runner = ProcessorRunner(hub, "lifecycle_test").start()
