@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,3 +178,31 @@ def test_chunk_the_hub_drops_costs_the_rest_of_its_group_and_a_keyframe(
     assert stats is not None and stats.dropped >= gaps
     latest = phone_hub.hub.latest("policed")
     assert latest is not None and latest.image.shape == (480, 640, 3)
+
+
+def test_page_video_is_recorded_as_the_phones_own_chunks(
+    phone_hub: PhoneHub, phone_page: Any, tmp_path: Path
+) -> None:
+    from camhub.record.index import SegmentIndex
+    from camhub.record.recorder import Recorder
+    from camhub.record.settings import CameraRecording, RecordSettings
+    from tests.video.coded import ffmpeg_md5s
+
+    settings = RecordSettings(
+        default=CameraRecording("continuous"), segment_seconds=2.0, min_free_gb=0, keep_days=0
+    )
+    sub = phone_hub.hub.store.subscribe(maxsize=1000, name="recorder")
+    rec = Recorder(sub, phone_hub.hub.bus, SegmentIndex.open(tmp_path / "rec"), settings)
+    rec.start()
+    try:
+        pair_and_start(phone_page, phone_hub, "recorded")
+        state = wait_page(phone_page, lambda s: int(s.get("acked", "0")) > 75, what="5 s of video")
+    finally:
+        rec.stop()
+    segments = rec.index.find("recorded")
+    assert len(segments) >= 2, segments
+    for seg in segments:
+        assert (seg.container, seg.codec) == ("fmp4", state["codec"])
+        pictures, complaints = ffmpeg_md5s(str(seg.path))
+        assert complaints == "" and len(pictures) == seg.frames > 0, (seg.path, complaints)
+    assert rec.stats().cameras[0].skipped == 0
