@@ -588,6 +588,7 @@
     body.sent = String(s.seq);
     body.acked = String(s.acked);
     body.dropped = String(s.dropped);
+    body.skipped = String(s.skipped);
     body.bytes = String(s.bytes);
     body.fps = fps.toFixed(1);
     body.age = s.ageMs === null ? "" : String(s.ageMs);
