@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from camhub.video.packet import Codec
 from tests.phones.conftest import PhoneHub, page_state, wait_page
 from tests.phones.test_page import pair_and_start
 
@@ -206,3 +207,20 @@ def test_page_video_is_recorded_as_the_phones_own_chunks(
         pictures, complaints = ffmpeg_md5s(str(seg.path))
         assert complaints == "" and len(pictures) == seg.frames > 0, (seg.path, complaints)
     assert rec.stats().cameras[0].skipped == 0
+
+
+@pytest.mark.parametrize("codec", ["vp8", "vp9"])
+def test_a_hub_that_takes_only_vp8_or_vp9_gets_it(
+    phone_hub: PhoneHub, phone_page: Any, codec: Codec
+) -> None:
+    """The page's other encoders, as a browser without H.264 would use them."""
+    phone_hub.phones.video = (codec,)
+    pair_and_start(phone_page, phone_hub, codec)
+    state = wait_page(phone_page, lambda s: int(s.get("acked", "0")) > 20, what="streaming")
+    assert state["codec"] == codec, state.get("why")
+    stats = phone_hub.hub.camera_stats(codec)
+    assert stats is not None and stats.encoding == codec
+    assert stats.broken == 0 and stats.malformed == 0
+    latest = phone_hub.hub.latest(codec)
+    assert latest is not None and latest.video is not None and latest.video.codec == codec
+    assert latest.image.shape == (480, 640, 3) and latest.image.std() > 5
