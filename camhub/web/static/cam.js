@@ -23,7 +23,6 @@
     ws: null,
     connected: false,
     pending: [], // send times of frames awaiting their ack, oldest first
-    encoding: false, // a JPEG being made
     lastCapture: 0,
     seq: 0,
     acked: 0,
@@ -299,9 +298,10 @@
 
   // -- sending --------------------------------------------------------------------------
   // A sending mode is an object with capture(video, ws) (take a picture now and send it,
-  // at once or when its encoder is done), lost() (a frame it sent was dropped), close(),
-  // a name ("jpeg", "h264", "vp8", "vp9"), a label for people, and window: how many
-  // frames may await their ack. JPEG waits for each ack (window 1: a slow link lowers the
+  // at once or when its encoder is done), busy() (pictures taken and not yet sent),
+  // lost() (a frame it sent was dropped), close(), a name ("jpeg", "h264", "vp8", "vp9"),
+  // a label for people, and window: how many frames may be on their way (in the encoder
+  // or awaiting their ack). JPEG waits for each ack (window 1: a slow link lowers the
   // frame rate); video keeps a few in flight, since every delta chunk needs the ones
   // before it and waiting for each ack would cost a round trip per frame.
 
@@ -328,6 +328,11 @@
       this.label = "JPEG";
       this.window = 1;
       this.why = why; // why not video, shown on the page
+      this.making = false; // one picture at a time: the next waits for this one
+    }
+
+    busy() {
+      return this.making ? 1 : 0;
     }
 
     capture(video, ws) {
@@ -337,13 +342,13 @@
         canvas.width = w;
         canvas.height = h;
       }
-      s.encoding = true; // one picture at a time: the next tick waits for this one
+      this.making = true;
       const ts = now() + s.offset;
       ctx.drawImage(video, 0, 0, w, h);
       s.seq += 1;
       const seq = s.seq;
       canvas.toBlob((blob) => {
-        s.encoding = false;
+        this.making = false;
         if (!blob || s.ws !== ws || ws.readyState !== WebSocket.OPEN) {
           schedule(100);
           return;
@@ -403,6 +408,14 @@
       this.needKey = true; // make the next picture a keyframe
       this.waitKey = true; // send nothing until a keyframe: the group before was cut
       this.lastKey = -Infinity;
+      this.submitted = new Map(); // timestamp -> when it went into the encoder
+    }
+
+    busy() {
+      // A realtime encoder may skip a picture and never answer for it: forget those.
+      const t = performance.now();
+      for (const [ts, at] of this.submitted) if (t - at > 1000) this.submitted.delete(ts);
+      return this.submitted.size;
     }
 
     open(w, h) {
@@ -420,8 +433,9 @@
 
     capture(video, ws) {
       let frame;
+      const timestamp = Math.round(performance.now() * 1000);
       try {
-        frame = new VideoFrame(video, { timestamp: Math.round(performance.now() * 1000) });
+        frame = new VideoFrame(video, { timestamp });
       } catch (e) {
         schedule(100); // no picture yet
         return;
@@ -441,6 +455,7 @@
           this.lastKey = t;
         }
         this.encoder.encode(frame, { keyFrame });
+        this.submitted.set(timestamp, t);
       } catch (e) {
         this.fail(this.encoder, e);
       } finally {
@@ -450,6 +465,7 @@
 
     output(encoder, chunk) {
       if (encoder !== this.encoder) return;
+      this.submitted.delete(chunk.timestamp);
       // Every chunk takes a seq, sent or not: the hub sees a dropped one as a gap and
       // decodes nothing of the rest of its group.
       s.seq += 1;
@@ -559,8 +575,13 @@
   function tick() {
     s.loopTimer = null;
     const mode = s.mode;
-    if (!s.running || !s.connected || !mode || s.encoding) return;
-    if (s.pending.length >= mode.window) return; // an ack or a drop schedules the next
+    if (!s.running || !s.connected || !mode) return;
+    if (s.pending.length + mode.busy() >= mode.window) {
+      // Full. An ack or a drop schedules the next tick; a picture still in the encoder
+      // (or one it skipped) does not, so look again shortly.
+      if (!s.pending.length) schedule(20);
+      return;
+    }
     const fps = Math.min(Number($("fps").value), s.maxFps);
     const wait = s.lastCapture + 1000 / fps - performance.now();
     if (wait > 1) {
