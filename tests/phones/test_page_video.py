@@ -224,3 +224,30 @@ def test_a_hub_that_takes_only_vp8_or_vp9_gets_it(
     latest = phone_hub.hub.latest(codec)
     assert latest is not None and latest.video is not None and latest.video.codec == codec
     assert latest.image.shape == (480, 640, 3) and latest.image.std() > 5
+
+
+def test_new_quality_or_frame_rate_starts_a_new_encoder_at_a_keyframe(
+    phone_hub: PhoneHub, phone_page: Any
+) -> None:
+    pair_and_start(phone_page, phone_hub, "tuned")
+    wait_page(phone_page, lambda s: int(s.get("acked", "0")) > 10, what="streaming")
+    sub = phone_hub.hub.subscribe(["tuned"], maxsize=1000, name="test")
+    phone_page.select_option("#quality", "0.85")
+    time.sleep(1.0)
+    phone_page.select_option("#fps", "10")
+    acked = int(page_state(phone_page)["acked"])
+    wait_page(phone_page, lambda s: int(s["acked"]) > acked + 20, what="streaming on")
+    frames = []
+    while (frame := sub.get(0.0)) is not None:
+        frames.append(frame)
+    sub.close()
+    stats = phone_hub.hub.camera_stats("tuned")
+    assert stats is not None and stats.encoding != "jpeg"
+    assert stats.broken == 0 and stats.malformed == 0 and stats.dropped == 0, stats
+    # Each change made a new encoder, whose first chunk is a keyframe: 1 s apart, where
+    # the encoder's own keyframes are 2 s apart.
+    keys = [f.captured_at or 0.0 for f in frames if f.video is not None and f.video.keyframe]
+    gaps = [b - a for a, b in itertools.pairwise(keys)]
+    assert gaps and min(gaps) < 1.5, keys
+    latest = phone_hub.hub.latest("tuned")
+    assert latest is not None and latest.image.shape == (480, 640, 3)

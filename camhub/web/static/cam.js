@@ -2,9 +2,10 @@
 // phone's hardware encoder where it has one) -> WebSocket -> hub; or, where the browser
 // or the hub has no video, camera -> canvas -> JPEG -> WebSocket -> hub.
 // Flow control: JPEG keeps one frame in flight (the next is captured after the hub's
-// ack); video a few chunks, and a chunk that finds them all in flight is dropped with
-// the rest of its group, the encoder asked for a keyframe at once. A slow link or a slow
-// hub lowers the frame rate and never builds a queue.
+// ack); video up to 3 (in the encoder or awaiting their ack), so a slow link or a slow
+// hub lowers the frame rate and never builds a queue. A chunk lost anyway (the hub
+// dropped it, the socket closed) costs the rest of its group: nothing more is sent until
+// the next keyframe, which the encoder is asked for at once.
 // Protocol: camhub/phones/wire.py. State for tests and people: data-* on <body>.
 "use strict";
 
@@ -301,9 +302,9 @@
   // at once or when its encoder is done), busy() (pictures taken and not yet sent),
   // lost() (a frame it sent was dropped), close(), a name ("jpeg", "h264", "vp8", "vp9"),
   // a label for people, and window: how many frames may be on their way (in the encoder
-  // or awaiting their ack). JPEG waits for each ack (window 1: a slow link lowers the
-  // frame rate); video keeps a few in flight, since every delta chunk needs the ones
-  // before it and waiting for each ack would cost a round trip per frame.
+  // or awaiting their ack). JPEG waits for each ack (window 1); video keeps a few on
+  // their way, so that neither the encoder's time nor a Wi-Fi round trip is paid once
+  // per frame.
 
   function message(head, payload) {
     const h = enc.encode(JSON.stringify(head));
@@ -508,6 +509,7 @@
     close() {
       const encoder = this.encoder;
       this.encoder = null;
+      this.submitted.clear();
       if (encoder && encoder.state !== "closed") {
         try {
           encoder.close();
@@ -711,6 +713,11 @@
   $("camera").addEventListener("change", restartCamera);
   $("size").addEventListener("change", restartCamera);
   $("fps").addEventListener("change", restartCamera);
+  // The encoder's bit rate comes from the size, the frame rate and the quality: a new
+  // encoder (from a keyframe) at the next picture.
+  for (const id of ["fps", "quality"]) {
+    $(id).addEventListener("change", () => { if (s.mode) s.mode.close(); });
+  }
   $("codec").value = localStorage.getItem(KEY_CODEC) || "auto";
   $("codec").addEventListener("change", () => {
     localStorage.setItem(KEY_CODEC, $("codec").value);
