@@ -251,3 +251,23 @@ def test_new_quality_or_frame_rate_starts_a_new_encoder_at_a_keyframe(
     assert gaps and min(gaps) < 1.5, keys
     latest = phone_hub.hub.latest("tuned")
     assert latest is not None and latest.image.shape == (480, 640, 3)
+
+
+def test_hub_that_refuses_the_video_gets_jpeg_from_then_on(
+    phone_hub: PhoneHub, phone_page: Any
+) -> None:
+    pair_and_start(phone_page, phone_hub, "refused-video")
+    state = wait_page(phone_page, lambda s: int(s.get("acked", "0")) > 5, what="streaming")
+    assert state["codec"] != "jpeg"
+    phone_hub.phones.video = ()  # its next chunk is refused (1007) as a bad frame
+    state = wait_page(
+        phone_page,
+        lambda s: s.get("codec") == "jpeg" and s.get("state") == "live",
+        what="JPEG after the refusal",
+    )
+    assert state["why"].startswith("the hub refused the "), state
+    assert "is not one this hub takes" in state["why"], state
+    acked = int(state["acked"])
+    wait_page(phone_page, lambda s: int(s["acked"]) > acked + 5, what="JPEG streaming")
+    stats = phone_hub.hub.camera_stats("refused-video")
+    assert stats is not None and stats.encoding == "jpeg" and stats.malformed == 1
