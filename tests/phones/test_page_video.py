@@ -204,7 +204,8 @@ def test_page_video_is_recorded_as_the_phones_own_chunks(
     assert len(segments) >= 2, segments
     for seg in segments:
         assert (seg.container, seg.codec) == ("fmp4", state["codec"])
-        pictures, complaints = ffmpeg_md5s(str(seg.path))
+        # The page's frames come as its timer and the load allow: not a constant rate.
+        pictures, complaints = ffmpeg_md5s(str(seg.path), every_frame=True)
         assert complaints == "" and len(pictures) == seg.frames > 0, (seg.path, complaints)
     assert rec.stats().cameras[0].skipped == 0
 
