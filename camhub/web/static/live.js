@@ -1,0 +1,191 @@
+// Live video: a video camera's own packets (H.264, H.265, VP8, VP9), as fragmented MP4
+// over a WebSocket (/api/cameras/NAME/live), played through Media Source Extensions.
+// The hub does not decode or encode anything for it. The player keeps the playhead near
+// the live edge (it jumps forward when it falls behind, and across the gap a dropped
+// group leaves) and trims what it has played. When MSE or the codec is missing, or the
+// hub says the camera is not video, it gives up and the page shows the JPEG stream.
+"use strict";
+
+window.camhubLive = (() => {
+  const VIDEO = new Set(["h264", "hevc", "vp8", "vp9"]);
+  const LAG_TARGET_S = 0.1; // where the playhead goes when it jumps: this far behind the edge
+  const LAG_MAX_S = 0.6; // further behind than this: jump
+  const KEEP_S = 10; // played video kept in the buffer (for a short look back)
+  const refused = new Set(); // MIME types this browser's MSE cannot play
+
+  function supported() {
+    return typeof window.MediaSource === "function";
+  }
+
+  // Whether a camera that sends `encoding` may be tried as video here.
+  function wanted(encoding) {
+    return supported() && VIDEO.has(encoding);
+  }
+
+  function socketUrl(name) {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
+      camhub.cameraPath(name) + "/live";
+  }
+
+  // Plays one camera in `video`. onFail(reason) once it gives up for good (JPEG then).
+  class Player {
+    constructor(video, name, onFail) {
+      this.video = video;
+      this.name = name;
+      this.onFail = onFail;
+      this.ws = null;
+      this.ms = null;
+      this.sb = null;
+      this.mime = null;
+      this.queue = []; // ArrayBuffers waiting for the SourceBuffer
+      this.stopped = false;
+      this.failed = false;
+      this.retry = 500;
+      this.timer = null;
+      this.received = 0; // fragments received
+      this.bytes = 0; // bytes received (fragments and init segments)
+      this.jumps = 0; // times the playhead was moved to the live edge
+      video.muted = true;
+      video.playsInline = true;
+      video.autoplay = true;
+      this._connect();
+    }
+
+    stop() {
+      this.stopped = true;
+      clearTimeout(this.timer);
+      if (this.ws) this.ws.close();
+      this._detach();
+    }
+
+    _fail(reason) {
+      if (this.failed || this.stopped) return;
+      this.failed = true;
+      this.stop();
+      this.video.dataset.liveError = reason;
+      this.onFail(reason);
+    }
+
+    _detach() {
+      this.queue = [];
+      this.sb = null;
+      this.mime = null;
+      if (this.ms) {
+        this.video.removeAttribute("src");
+        this.video.load();
+        URL.revokeObjectURL(this.url);
+        this.ms = null;
+      }
+    }
+
+    _connect() {
+      if (this.stopped) return;
+      const ws = new WebSocket(socketUrl(this.name));
+      ws.binaryType = "arraybuffer";
+      this.ws = ws;
+      ws.onmessage = (ev) => {
+        if (typeof ev.data === "string") { this._control(JSON.parse(ev.data)); return; }
+        this.retry = 500;
+        this.received += 1;
+        this.bytes += ev.data.byteLength;
+        this.queue.push(ev.data);
+        this._pump();
+      };
+      ws.onclose = () => {
+        if (this.stopped || this.failed || this.ws !== ws) return;
+        // The hub restarted or the network dropped: start again from a keyframe.
+        this._detach();
+        this.timer = setTimeout(() => this._connect(), this.retry);
+        this.retry = Math.min(this.retry * 2, 5000);
+      };
+    }
+
+    _control(msg) {
+      if (msg.type === "error") { this._fail(msg.error); return; }
+      if (msg.type !== "init") return;
+      if (refused.has(msg.mime) || !MediaSource.isTypeSupported(msg.mime)) {
+        refused.add(msg.mime);
+        this._fail("this browser cannot play " + msg.mime);
+        return;
+      }
+      this.video.dataset.codec = msg.codec;
+      this.video.dataset.mime = msg.mime;
+      if (this.ms && this.mime === msg.mime) return; // same codec: the new init is appended
+      // A new codec: a new MediaSource (changeType is not everywhere).
+      this._detach();
+      this.mime = msg.mime;
+      const ms = new MediaSource();
+      this.ms = ms;
+      this.url = URL.createObjectURL(ms);
+      this.video.src = this.url;
+      ms.addEventListener("sourceopen", () => {
+        if (this.ms !== ms) return;
+        try {
+          ms.duration = Infinity; // a live stream: no end
+          this.sb = ms.addSourceBuffer(msg.mime);
+        } catch (err) {
+          this._fail("MSE refused " + msg.mime + ": " + err);
+          return;
+        }
+        this.sb.mode = "segments";
+        this.sb.addEventListener("updateend", () => { this._edge(); this._pump(); });
+        this.sb.addEventListener("error", () => this._fail("the browser could not decode the stream"));
+        this._pump();
+      }, { once: true });
+    }
+
+    _pump() {
+      const sb = this.sb;
+      if (!sb || sb.updating || !this.queue.length) return;
+      if (this._trim()) return;
+      // Whatever came meanwhile goes in one append: fewer round trips when behind.
+      const parts = this.queue;
+      this.queue = [];
+      let data = parts[0];
+      if (parts.length > 1) {
+        const merged = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+        let at = 0;
+        for (const p of parts) { merged.set(new Uint8Array(p), at); at += p.byteLength; }
+        data = merged;
+      }
+      try {
+        sb.appendBuffer(data);
+      } catch (err) {
+        if (err.name === "QuotaExceededError") {
+          // Full: drop what was played and start from the next keyframe (a reconnect).
+          this.ws.close();
+          return;
+        }
+        this._fail("append failed: " + err);
+      }
+    }
+
+    // Remove played video older than KEEP_S; true when a removal is under way.
+    _trim() {
+      const v = this.video, b = this.sb.buffered;
+      if (!b.length) return false;
+      const start = b.start(0);
+      if (v.currentTime - start < 2 * KEEP_S) return false;
+      this.sb.remove(start, v.currentTime - KEEP_S);
+      return true;
+    }
+
+    // Keep the playhead near the newest frame: jump when it is behind by more than
+    // LAG_MAX_S or outside the newest buffered range (a gap left by a dropped group).
+    _edge() {
+      const v = this.video, b = this.sb && this.sb.buffered;
+      if (!b || !b.length) return;
+      const last = b.length - 1;
+      const end = b.end(last), start = b.start(last);
+      const t = v.currentTime;
+      if (t < start || end - t > LAG_MAX_S) {
+        v.currentTime = Math.max(start, end - LAG_TARGET_S);
+        this.jumps += 1;
+        v.dataset.jumps = String(this.jumps);
+      }
+      if (v.paused) v.play().catch(() => { /* autoplay: it is muted, so this is rare */ });
+    }
+  }
+
+  return { supported, wanted, Player };
+})();
