@@ -23,7 +23,7 @@ Paths, one after the other in the same run:
 Bytes: what the viewer got per second (``jpeg``: JPEG bytes the page received; ``mse``:
 fMP4 bytes the hub sent on the socket).
 
-    python bench/bench_live.py [--seconds 10] [--size 640x480] [--fps 15]
+    python -m bench.bench_live [--seconds 10] [--size 640x480] [--fps 15]
 """
 
 from __future__ import annotations
@@ -31,14 +31,10 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import statistics
-import sys
 import time
 from multiprocessing.sharedctypes import SynchronizedArray
 from multiprocessing.synchronize import Event as MpEvent
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
