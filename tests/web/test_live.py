@@ -201,3 +201,35 @@ def test_a_viewer_that_stops_reading_drops_groups_and_never_holds_up_ingest(
     finally:
         server.stop()
         cam.stop()
+
+
+def test_mjpeg_of_a_video_camera_decodes_only_while_watched(packets: list[Any]) -> None:
+    """VLC and Home Assistant keep their MJPEG URL: for a video camera the hub decodes
+    and encodes JPEG while someone reads it, and stops once nobody does."""
+    from camhub.video.track import VideoSettings
+
+    hub = camhub.Hub("tcp://127.0.0.1:0", video_settings=VideoSettings(idle=0.5)).start()
+    cam = VideoCamera(hub, "door", packets, fps=15)
+    server = WebServer(hub, "127.0.0.1:0").start()
+
+    def decoding() -> bool:
+        stats = hub.camera_stats("door")
+        return stats is not None and stats.decoding
+
+    try:
+        wait_until(lambda: cam.sent > 20, what="the camera")
+        assert not decoding()
+        url = server.url + "api/cameras/door/stream.mjpg"
+        with httpx.stream("GET", url, timeout=5) as resp:
+            assert resp.headers["content-type"].startswith("multipart/x-mixed-replace")
+            body = b""
+            for chunk in resp.iter_bytes():
+                body += chunk
+                if body.count(b"\xff\xd9") >= 3:  # three whole JPEGs
+                    break
+            assert decoding()
+        wait_until(lambda: not decoding(), what="the decoder to stop after the viewer left")
+    finally:
+        server.stop()
+        cam.stop()
+        hub.stop()
