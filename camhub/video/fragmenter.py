@@ -59,6 +59,11 @@ class Fragmenter:
         return len(self._pending)
 
     @property
+    def last_dts(self) -> int:
+        """Media decode time (ticks) of the last packet added (-1 before the first)."""
+        return self._last_dts
+
+    @property
     def duration(self) -> int:
         """Media ticks from the first packet to the end of the last one added."""
         return self._last_dts + self._last_duration if self._last_dts >= 0 else 0

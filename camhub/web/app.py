@@ -43,6 +43,7 @@ from camhub.web.notify import NotifyApi
 from camhub.web.phone import OPEN_PATHS as PHONE_OPEN_PATHS
 from camhub.web.phone import Phones, phone_routes
 from camhub.web.streams import StreamEndpoints
+from camhub.web.webrtc import WebRtcLive
 
 if TYPE_CHECKING:
     from camhub.history import History
@@ -88,6 +89,7 @@ def create_app(
     with ``phones``, browsers can also stream into the hub (:mod:`camhub.web.phone`)."""
     dash = Dashboard(hub, processors, detection, None if phones is None else phones.gate)
     live = LiveVideo(hub)
+    webrtc = WebRtcLive(live)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -96,6 +98,7 @@ def create_app(
         try:
             yield
         finally:
+            await webrtc.close()
             live.close()
             dash.broadcaster.close()
             dash.pump.stop()
@@ -114,6 +117,7 @@ def create_app(
         *NotifyApi(sinks).routes(),
         # Streams first: /api/cameras/{name} would take .../stream.mjpg as a camera name.
         *live.routes(),
+        *webrtc.routes(),
         *StreamEndpoints(dash).routes(),
         *CameraApi(dash, history).routes(),
     ]
@@ -127,6 +131,7 @@ def create_app(
     )
     app.state.dashboard = dash
     app.state.live = live
+    app.state.webrtc = webrtc
     app.state.events_api = events_api
     if token is not None:
         app.add_middleware(

@@ -44,7 +44,7 @@ from camhub.types import CameraName, Frame, HubView
 from camhub.video.codecconfig import TrackConfig, track_config, track_key
 from camhub.video.fmp4 import init_segment
 from camhub.video.fragmenter import Fragmenter
-from camhub.video.packet import BitstreamError
+from camhub.video.packet import BitstreamError, VideoPacket
 
 log = logging.getLogger("camhub.web.live")
 
@@ -84,6 +84,10 @@ class Piece:
     """The init segment this fragment needs (one object per track, shared)."""
     at: float
     """When the packet reached the hub."""
+    packet: VideoPacket
+    """The camera's packet itself (WebRTC sends it on as RTP)."""
+    dts: int
+    """Its decode time on the feed's media clock (90 kHz ticks from the feed's start)."""
 
 
 class Viewer:
@@ -101,9 +105,12 @@ class Viewer:
         self.sent_bytes = 0
         self.track: TrackConfig | None = None
         """The track of the last init segment sent."""
+        self.burst = 0
+        """Fragments of the group this viewer started with (sent at once on joining)."""
 
     def start(self, group: list[Piece]) -> None:
         """The current group, from its keyframe: sent whole, whatever the bounds."""
+        self.burst = len(group)
         if group:
             self.queue.extend(group)
             self.nbytes += sum(len(p.data) for p in group)
@@ -304,7 +311,15 @@ class _Maker:
         if self._frag is None:
             self._frag = Fragmenter(frame.received_at)
         data = b"".join(self._frag.add_now(frame.received_at, video))
-        piece = Piece(data, video.keyframe, self.track, self.init, frame.received_at)
+        piece = Piece(
+            data,
+            video.keyframe,
+            self.track,
+            self.init,
+            frame.received_at,
+            video,
+            self._frag.last_dts,
+        )
         if self.feed.hand_over(piece):
             self.feed.made += 1
         else:
@@ -363,14 +378,16 @@ class LiveVideo:
             for viewer in feed.viewers:
                 viewer.event.set()
 
-    def _feed(self, name: CameraName) -> CameraFeed:
+    def feed(self, name: CameraName) -> CameraFeed:
+        """The camera's feed, started for its first viewer (event loop only)."""
         feed = self.feeds.get(name)
         if feed is None:
             feed = CameraFeed(self.hub, name, asyncio.get_running_loop(), self.settings)
             self.feeds[name] = feed.start()
         return feed
 
-    def _leave(self, feed: CameraFeed, viewer: Viewer) -> None:
+    def leave(self, feed: CameraFeed, viewer: Viewer) -> None:
+        """A viewer is gone; the feed stops with its last viewer (event loop only)."""
         feed.leave(viewer)
         self._sent += viewer.sent
         self._sent_bytes += viewer.sent_bytes
@@ -389,7 +406,7 @@ class LiveVideo:
             why = "no such camera" if stats is None else f"camera sends {stats.encoding}"
             await _refuse(ws, f"{why}: no live video for {name!r}")
             return
-        feed = self._feed(name)
+        feed = self.feed(name)
         viewer = Viewer(self.settings)
         feed.join(viewer)
         closed = asyncio.Event()
@@ -400,7 +417,7 @@ class LiveVideo:
             pass  # the page went away
         finally:
             watcher.cancel()
-            self._leave(feed, viewer)
+            self.leave(feed, viewer)
         if feed.error is not None and not closed.is_set():
             await _refuse(ws, feed.error)
         elif not closed.is_set():

@@ -24,6 +24,7 @@ from camhub.web.auth import LoopbackHostOnly
 from camhub.web.guard import ConnectionGuard, ConnectionLimits, protocols
 from camhub.web.live import LiveVideo
 from camhub.web.phone import FRAME_HEADER_ALLOWANCE, Phones
+from camhub.web.webrtc import WebRtcLive
 
 log = logging.getLogger("camhub.web")
 # uvicorn's own start/stop chatter repeats what camhub logs; keep its warnings and errors.
@@ -231,8 +232,8 @@ class WebServer:
         if loop is not None and not loop.is_closed():
             try:
                 asyncio.run_coroutine_threadsafe(
-                    _close(self.dashboard, self.app.state.live), loop
-                ).result(1.0)
+                    _close(self.dashboard, self.app.state.live, self.app.state.webrtc), loop
+                ).result(3.0)
             except Exception:
                 pass
         self.server.should_exit = True
@@ -250,6 +251,7 @@ class WebServer:
         self.stop()
 
 
-async def _close(dashboard: Dashboard, live: LiveVideo) -> None:
+async def _close(dashboard: Dashboard, live: LiveVideo, webrtc: WebRtcLive) -> None:
+    await webrtc.close()
     live.close()
     dashboard.broadcaster.close()

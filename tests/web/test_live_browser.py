@@ -1,7 +1,8 @@
-"""Live video in a real browser (Debian's chromium through Playwright): a video camera
-plays as video in the grid and on its page (MSE over the live WebSocket), the picture
-advances and has the camera's size, the hub decodes nothing for it; a JPEG camera keeps
-its JPEG pictures beside it; without MSE the page falls back to JPEG."""
+"""Live video in a real browser (Debian's chromium through Playwright), the MSE path: a
+video camera plays as video in the grid and on its page (fMP4 over the live WebSocket),
+the picture advances and has the camera's size, the hub decodes nothing for it; a JPEG
+camera keeps its JPEG pictures beside it; without MSE the page falls back to JPEG.
+(These pages have no WebRTC, so they use MSE; test_webrtc_browser.py covers WebRTC.)"""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ TILE = """(name) => {
   if (!t) return null;
   const v = t.querySelector('video'), img = t.querySelector('img');
   return {mode: t.dataset.mode || null, error: t.dataset.videoError || null,
+    transport: v.dataset.transport || null,
     time: v.currentTime, width: v.videoWidth, height: v.videoHeight, hidden: v.hidden,
     img_hidden: img.hidden, shown: Number(img.dataset.shown || 0),
     frames: v.getVideoPlaybackQuality().totalVideoFrames};
@@ -32,7 +34,8 @@ LIVE_FIGURE = """() => {
   const f = document.querySelector('figure[data-view="live"]');
   const v = f && f.querySelector('video');
   if (!v) return null;
-  return {mode: f.dataset.mode || null, time: v.currentTime, width: v.videoWidth,
+  return {mode: f.dataset.mode || null, transport: v.dataset.transport || null,
+    time: v.currentTime, width: v.videoWidth,
     height: v.videoHeight, hidden: v.hidden, img_hidden: f.querySelector('img').hidden};
 }"""
 
@@ -46,6 +49,15 @@ def poll(page: Any, script: str, arg: Any, check: Any, timeout: float = 20, what
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}: last {got}")
         time.sleep(0.1)
+
+
+NO_WEBRTC = "delete window.RTCPeerConnection;"
+
+
+@pytest.fixture
+def mse_page(page: Any) -> Any:
+    page.add_init_script(NO_WEBRTC)
+    return page
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +74,15 @@ def door(hub: camhub.Hub, packets: list[Any]) -> Iterator[VideoCamera]:
 
 
 def test_grid_plays_a_video_camera_as_video_and_a_jpeg_camera_as_jpeg(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, cameras: Any, page: Any
+    hub: camhub.Hub, web: WebServer, door: VideoCamera, cameras: Any, mse_page: Any
 ) -> None:
+    page = mse_page
     cameras("yard", size=(96, 72))
     page.goto(web.url)
     first = poll(page, TILE, "door", lambda t: t["mode"] == "video" and t["time"] > 0.5,
                  what="the video tile to play")  # fmt: skip
     assert not first["hidden"] and first["img_hidden"] and first["error"] is None
+    assert first["transport"] == "mse"
     assert (first["width"], first["height"]) == (320, 240)
     later = poll(page, TILE, "door", lambda t: t["time"] >= first["time"] + 1.5,
                  what="the video to keep playing")  # fmt: skip
@@ -82,12 +96,14 @@ def test_grid_plays_a_video_camera_as_video_and_a_jpeg_camera_as_jpeg(
 
 
 def test_camera_page_plays_the_video(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, page: Any
+    hub: camhub.Hub, web: WebServer, door: VideoCamera, mse_page: Any
 ) -> None:
+    page = mse_page
     page.goto(web.url + "camera?name=door")
     first = poll(page, LIVE_FIGURE, None, lambda f: f["mode"] == "video" and f["time"] > 0.5,
                  what="the camera page's video")  # fmt: skip
     assert (first["width"], first["height"]) == (320, 240) and first["img_hidden"]
+    assert first["transport"] == "mse"
     poll(page, LIVE_FIGURE, None, lambda f: f["time"] >= first["time"] + 1.5,
          what="the camera page's video to keep playing")  # fmt: skip
     stats = hub.camera_stats("door")
@@ -100,7 +116,9 @@ def test_without_mse_a_video_camera_falls_back_to_jpeg(
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
+        page.add_init_script(
+            NO_WEBRTC + "delete window.MediaSource; delete window.ManagedMediaSource;"
+        )
         page.goto(web.url)
         tile = poll(page, TILE, "door", lambda t: t["mode"] == "jpeg" and t["shown"] >= 5,
                     what="JPEG pictures of the video camera")  # fmt: skip

@@ -155,7 +155,7 @@
         videoFailed = reason;
         fig.dataset.videoError = reason;
         syncVideo(lastCam);
-      });
+      }, cam.encoding);
     } else if (!on && player) {
       player.stop();
       player = null;

@@ -115,7 +115,7 @@
         videoFailed.set(cam.name, reason);
         syncVideo(tile);
         syncStream();
-      });
+      }, cam.encoding);
     } else if (!on && tile.player) {
       tile.player.stop();
       tile.player = null;

@@ -1,9 +1,12 @@
-// Live video: a video camera's own packets (H.264, H.265, VP8, VP9), as fragmented MP4
-// over a WebSocket (/api/cameras/NAME/live), played through Media Source Extensions.
-// The hub does not decode or encode anything for it. The player keeps the playhead near
-// the live edge (it jumps forward when it falls behind, and across the gap a dropped
-// group leaves) and trims what it has played. When MSE or the codec is missing, or the
-// hub says the camera is not video, it gives up and the page shows the JPEG stream.
+// Live video: a video camera's own packets, with no decode and no encode on the hub.
+// 1. WebRTC (H.264 cameras): the page POSTs an offer to /api/cameras/NAME/webrtc and
+//    plays the track it gets; the lowest latency.
+// 2. MSE (H.264, H.265, VP8, VP9): fragmented MP4 over a WebSocket
+//    (/api/cameras/NAME/live) into Media Source Extensions. The player keeps the
+//    playhead near the live edge (it jumps forward when it falls behind, and across the
+//    gap a dropped group leaves) and trims what it has played.
+// 3. When neither works (no MSE, a codec the browser lacks, the hub says the camera is
+//    not video), the player gives up and the page shows the JPEG stream.
 "use strict";
 
 window.camhubLive = (() => {
@@ -19,7 +22,8 @@ window.camhubLive = (() => {
 
   // Whether a camera that sends `encoding` may be tried as video here.
   function wanted(encoding) {
-    return supported() && VIDEO.has(encoding);
+    const rtc = encoding === "h264" && typeof window.RTCPeerConnection === "function";
+    return VIDEO.has(encoding) && (rtc || supported());
   }
 
   function socketUrl(name) {
@@ -27,8 +31,8 @@ window.camhubLive = (() => {
       camhub.cameraPath(name) + "/live";
   }
 
-  // Plays one camera in `video`. onFail(reason) once it gives up for good (JPEG then).
-  class Player {
+  // Plays one camera in `video` over MSE. onFail(reason) once it gives up for good.
+  class MsePlayer {
     constructor(video, name, onFail) {
       this.video = video;
       this.name = name;
@@ -186,6 +190,110 @@ window.camhubLive = (() => {
       if (v.paused) v.play().catch(() => { /* autoplay: it is muted, so this is rare */ });
     }
   }
+
+  const RTC_TIMEOUT_MS = 6000; // no picture over WebRTC by then: MSE instead
+
+  // Plays an H.264 camera over WebRTC. onFail(reason) when it cannot (MSE then).
+  class RtcPlayer {
+    constructor(video, name, onFail) {
+      this.video = video;
+      this.name = name;
+      this.onFail = onFail;
+      this.stopped = false;
+      this.pc = null;
+      this.timer = setTimeout(() => this._fail("no picture over WebRTC within " + RTC_TIMEOUT_MS / 1000 + " s"), RTC_TIMEOUT_MS);
+      video.muted = true;
+      video.playsInline = true;
+      video.autoplay = true;
+      this._start().catch((err) => this._fail(String(err && err.message || err)));
+    }
+
+    async _start() {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      this.pc = pc;
+      pc.addTransceiver("video", { direction: "recvonly" });
+      pc.ontrack = (ev) => {
+        this.video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+        this.video.play().catch(() => { /* muted: autoplay is allowed */ });
+      };
+      pc.onconnectionstatechange = () => {
+        if (pc.connectionState === "failed") this._fail("WebRTC connection failed");
+      };
+      this.video.addEventListener("loadeddata", () => clearTimeout(this.timer), { once: true });
+      await pc.setLocalDescription(await pc.createOffer());
+      // The hub answers with all its candidates at once (no trickle): send ours the same way.
+      await new Promise((done) => {
+        if (pc.iceGatheringState === "complete") { done(); return; }
+        pc.addEventListener("icegatheringstatechange", () => {
+          if (pc.iceGatheringState === "complete") done();
+        });
+        setTimeout(done, 2000);
+      });
+      const resp = await fetch(camhub.cameraPath(this.name) + "/webrtc", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }),
+      });
+      if (!resp.ok) {
+        let why = "HTTP " + resp.status;
+        try { why = (await resp.json()).error || why; } catch (err) { /* not JSON */ }
+        throw new Error(why);
+      }
+      if (this.stopped) return;
+      await pc.setRemoteDescription(await resp.json());
+    }
+
+    _fail(reason) {
+      if (this.stopped) return;
+      this.stop();
+      this.onFail(reason);
+    }
+
+    stop() {
+      this.stopped = true;
+      clearTimeout(this.timer);
+      if (this.pc) this.pc.close();
+      this.video.srcObject = null;
+    }
+  }
+
+  // WebRTC for H.264 where the browser has it, else MSE; onFail(reason) when neither
+  // plays (the page shows JPEG then). video.dataset.transport says which one plays.
+  class Player {
+    constructor(video, name, onFail, encoding) {
+      this.video = video;
+      this.name = name;
+      this.onFail = onFail;
+      this.inner = null;
+      if (encoding === "h264" && typeof window.RTCPeerConnection === "function" && !rtcRefused) {
+        this._use("webrtc", new RtcPlayer(video, name, (reason) => {
+          video.dataset.webrtcError = reason;
+          if (/aiortc/.test(reason)) rtcRefused = true; // the hub has no WebRTC: ask no more
+          this._mse();
+        }));
+      } else {
+        this._mse();
+      }
+    }
+
+    _use(transport, inner) {
+      this.inner = inner;
+      this.video.dataset.transport = transport;
+    }
+
+    _mse() {
+      if (this.stopped) return;
+      if (!supported()) { this.onFail("this browser has no Media Source Extensions"); return; }
+      this._use("mse", new MsePlayer(this.video, this.name, this.onFail));
+    }
+
+    stop() {
+      this.stopped = true;
+      if (this.inner) this.inner.stop();
+    }
+  }
+
+  let rtcRefused = false;
 
   return { supported, wanted, Player };
 })();
