@@ -15,13 +15,16 @@ Paths, one after the other in the same run:
 
 * ``jpeg``: a JPEG camera (q85), shown as today in an ``<img>`` from the dashboard's
   picture stream: the baseline;
-* ``mse``: the same pictures as H.264 (camhub's sender encoder: libx264 ultrafast,
-  zerolatency), played as video through MSE from the live WebSocket, no transcoding;
-* ``video-as-jpeg``: the H.264 camera in a page without MSE, so the hub decodes and
-  encodes JPEG for it (the fallback).
+* ``webrtc``: the same pictures as H.264 (camhub's sender encoder: libx264 ultrafast,
+  zerolatency), sent on by the hub over WebRTC (aiortc) without re-encoding;
+* ``mse``: the H.264 camera in a page without WebRTC: fMP4 over the live WebSocket into
+  Media Source Extensions, no transcoding;
+* ``video-as-jpeg``: the H.264 camera in a page with neither, so the hub decodes it and
+  encodes JPEG for it (the last fallback).
 
 Bytes: what the viewer got per second (``jpeg``: JPEG bytes the page received; ``mse``:
-fMP4 bytes the hub sent on the socket).
+fMP4 bytes the hub sent on the socket; ``webrtc``: H.264 bytes the hub handed to aiortc,
+without RTP/SRTP headers).
 
     python -m bench.bench_live [--seconds 10] [--size 640x480] [--fps 15]
 """
@@ -42,7 +45,10 @@ import camhub
 from bench.common import percentile, print_table, ratio, test_frame
 from camhub.web import WebServer
 from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
+from camhub.web.webrtc import WebRtcLive
 
+NO_WEBRTC = "delete window.RTCPeerConnection;"
+NO_MSE = "delete window.MediaSource; delete window.ManagedMediaSource;"
 BITS = 16
 STAMPS = 1 << BITS
 BLOCK = 32
@@ -156,12 +162,12 @@ def measure(
     stamps: SynchronizedArray[float],
     seconds: float,
     *,
-    mse: bool,
+    without: str,
 ) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
-    if not mse:
-        page.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
+    if without:
+        page.add_init_script(without)
     page.goto(web.url + "camera?name=" + name)
     live = web.app.state.live
     deadline = time.monotonic() + 30
@@ -208,7 +214,7 @@ def run_path(
     codec: str,
     args: argparse.Namespace,
     *,
-    mse: bool,
+    without: str = "",
 ) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     stamps = ctx.Array("d", STAMPS, lock=False)
@@ -229,7 +235,7 @@ def run_path(
             time.sleep(0.1)
         else:
             raise SystemExit(f"camera {name} did not stream {wanted} within 30 s")
-        return measure(browser, web, name, stamps, args.seconds, mse=mse)
+        return measure(browser, web, name, stamps, args.seconds, without=without)
     finally:
         stop.set()
         proc.join(5)
@@ -254,10 +260,14 @@ def main() -> None:
                 executable_path=CHROMIUM,
                 args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
             )
-            results["jpeg"] = run_path(hub, web, browser, "cam-jpeg", "jpeg", args, mse=False)
-            results["mse"] = run_path(hub, web, browser, "cam-h264", "h264", args, mse=True)
+            results["jpeg"] = run_path(hub, web, browser, "cam-jpeg", "jpeg", args)
+            if WebRtcLive.available():
+                results["webrtc"] = run_path(hub, web, browser, "cam-rtc", "h264", args)
+            else:
+                print("aiortc is not installed: no WebRTC path (scripts/setup installs it)")
+            results["mse"] = run_path(hub, web, browser, "cam-mse", "h264", args, without=NO_WEBRTC)
             results["video-as-jpeg"] = run_path(
-                hub, web, browser, "cam-h264b", "h264", args, mse=False
+                hub, web, browser, "cam-fallback", "h264", args, without=NO_WEBRTC + NO_MSE
             )
             browser.close()
     finally:
@@ -287,9 +297,10 @@ def main() -> None:
          "fewer bytes than jpeg", "frames"],
         rows,
     )  # fmt: skip
-    mse = statistics.median(results["mse"]["latencies"]) * 1000
-    print(f"MSE p50 {mse:.0f} ms (target <= 600 ms); JPEG p50 "
-          f"{statistics.median(base['latencies']) * 1000:.0f} ms")  # fmt: skip
+    p50 = {k: statistics.median(r["latencies"]) * 1000 for k, r in results.items()}
+    if "webrtc" in p50:
+        print(f"WebRTC p50 {p50['webrtc']:.0f} ms (target <= 150 ms)")
+    print(f"MSE p50 {p50['mse']:.0f} ms (target <= 600 ms); JPEG p50 {p50['jpeg']:.0f} ms")
 
 
 if __name__ == "__main__":
