@@ -125,6 +125,8 @@ WATCH = """([bits, block]) => {
   const n = bits + 2;
   canvas.width = n * block; canvas.height = block;
   let last = -1;
+  window.__stalls = 0;
+  document.addEventListener('waiting', () => { window.__stalls += 1; }, true);
   function shown() {
     const fig = document.querySelector('figure[data-view="live"]');
     if (!fig) return null;
@@ -155,6 +157,10 @@ WATCH = """([bits, block]) => {
 }"""
 
 
+JUMPS = """() => { const v = document.querySelector('figure[data-view="live"] video');
+  return Number((v && v.dataset.jumps) || 0); }"""
+
+
 def measure(
     browser: Any,
     web: WebServer,
@@ -180,13 +186,16 @@ def measure(
         context.close()
         raise SystemExit(f"{name}: no counter read back from the page within 30 s")
     time.sleep(1.0)  # settle (a video viewer has jumped to the live edge by now)
-    page.evaluate("() => { window.__seen = []; window.__jpegBytes = 0; }")
+    page.evaluate("() => { window.__seen = []; window.__jpegBytes = 0; window.__stalls = 0; }")
+    jumps_before = page.evaluate(JUMPS)
     sent_before = live.stats().bytes_sent
     t0 = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - t0
     seen: list[list[Any]] = page.evaluate("() => window.__seen")
     jpeg_bytes: int = page.evaluate("() => window.__jpegBytes")
+    stalls: int = page.evaluate("() => window.__stalls")
+    jumps: int = page.evaluate(JUMPS) - jumps_before
     video_bytes = live.stats().bytes_sent - sent_before
     context.close()
     latencies = []
@@ -203,6 +212,8 @@ def measure(
         "shown_fps": len(seen) / elapsed,
         "bytes_per_s": (video_bytes if "video" in kinds else jpeg_bytes) / elapsed,
         "element": "/".join(sorted(kinds)),
+        "stalls": stalls,
+        "jumps": jumps,
     }
 
 
@@ -288,13 +299,14 @@ def main() -> None:
                 f"{r['bytes_per_s'] * 8 / 1e6:.2f}",
                 ratio(base["bytes_per_s"], r["bytes_per_s"]),
                 len(lat),
+                f"{r['stalls']}/{r['jumps']}",
             ]
         )
     print_table(
         f"live view, {w}x{h} at {args.fps:g} fps, {args.seconds:g} s per path "
         "(glass-to-glass: picture made -> on screen in chromium)",
         ["path", "element", "p50 ms", "p90 ms", "shown fps", "Mb/s to viewer",
-         "fewer bytes than jpeg", "frames"],
+         "fewer bytes than jpeg", "frames", "stalls/jumps"],
         rows,
     )  # fmt: skip
     p50 = {k: statistics.median(r["latencies"]) * 1000 for k, r in results.items()}

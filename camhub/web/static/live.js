@@ -11,8 +11,13 @@
 
 window.camhubLive = (() => {
   const VIDEO = new Set(["h264", "hevc", "vp8", "vp9"]);
-  const LAG_TARGET_S = 0.1; // where the playhead goes when it jumps: this far behind the edge
-  const LAG_MAX_S = 0.6; // further behind than this: jump
+  // How far behind the newest frame the playhead runs: as little as the network lets it
+  // without running dry. It starts at LAG_MIN_S, grows after each stall (the playhead
+  // reached the end of what had arrived) and shrinks again while playback is smooth.
+  const LAG_MIN_S = 0.1;
+  const LAG_MAX_TARGET_S = 0.8;
+  const CATCH_UP_S = 0.15; // further behind the target than this: play 10% fast
+  const JUMP_S = 0.5; // further behind the target than this: jump
   const KEEP_S = 10; // played video kept in the buffer (for a short look back)
   const refused = new Set(); // MIME types this browser's MSE cannot play
 
@@ -49,6 +54,17 @@ window.camhubLive = (() => {
       this.received = 0; // fragments received
       this.bytes = 0; // bytes received (fragments and init segments)
       this.jumps = 0; // times the playhead was moved to the live edge
+      this.stalls = 0; // times the playhead ran out of video
+      this.target = LAG_MIN_S;
+      this.smoothSince = performance.now();
+      this.onWaiting = () => {
+        if (!this.sb || this.video.paused) return;
+        this.stalls += 1;
+        this.target = Math.min(LAG_MAX_TARGET_S, this.target + 0.05);
+        this.smoothSince = performance.now();
+        this.video.dataset.lagTarget = this.target.toFixed(2);
+      };
+      video.addEventListener("waiting", this.onWaiting);
       video.muted = true;
       video.playsInline = true;
       video.autoplay = true;
@@ -58,6 +74,7 @@ window.camhubLive = (() => {
     stop() {
       this.stopped = true;
       clearTimeout(this.timer);
+      this.video.removeEventListener("waiting", this.onWaiting);
       if (this.ws) this.ws.close();
       this._detach();
     }
@@ -175,17 +192,30 @@ window.camhubLive = (() => {
     }
 
     // Keep the playhead near the newest frame: jump when it is behind by more than
-    // LAG_MAX_S or outside the newest buffered range (a gap left by a dropped group).
+    // LAG_MAX_S or outside the newest buffered range (a gap left by a dropped group);
+    // a smaller lag is caught up by playing a little fast, which skips nothing.
     _edge() {
       const v = this.video, b = this.sb && this.sb.buffered;
       if (!b || !b.length) return;
       const last = b.length - 1;
       const end = b.end(last), start = b.start(last);
       const t = v.currentTime;
-      if (t < start || end - t > LAG_MAX_S) {
-        v.currentTime = Math.max(start, end - LAG_TARGET_S);
+      const now = performance.now();
+      if (now - this.smoothSince > 10000 && this.target > LAG_MIN_S) {
+        this.target = Math.max(LAG_MIN_S, this.target - 0.05); // 10 s without a stall
+        this.smoothSince = now;
+        v.dataset.lagTarget = this.target.toFixed(2);
+      }
+      const lag = end - t;
+      if (t < start || lag > this.target + JUMP_S) {
+        v.currentTime = Math.max(start, end - this.target);
         this.jumps += 1;
         v.dataset.jumps = String(this.jumps);
+        v.playbackRate = 1;
+      } else if (lag > this.target + CATCH_UP_S) {
+        v.playbackRate = 1.1;
+      } else if (lag <= this.target) {
+        v.playbackRate = 1;
       }
       if (v.paused) v.play().catch(() => { /* autoplay: it is muted, so this is rare */ });
     }
