@@ -34,6 +34,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -230,8 +231,11 @@ class CameraFeed:
                 maker.take(frame)
             lost = sub.dropped
             while not self._stop.is_set():
+                asked = time.monotonic()
                 got = sub.get(0.25)
                 if got is None:
+                    if time.monotonic() - asked < 0.2:  # closed (the hub stops): no spin
+                        self._stop.wait(0.25)
                     continue
                 frame = got
                 if seen:
