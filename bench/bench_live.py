@@ -26,7 +26,11 @@ Bytes: what the viewer got per second (``jpeg``: JPEG bytes the page received; `
 fMP4 bytes the hub sent on the socket; ``webrtc``: H.264 bytes the hub handed to aiortc,
 without RTP/SRTP headers).
 
-    python -m bench.bench_live [--seconds 10] [--size 640x480] [--fps 15]
+Fan-out (``--fanout``, instead): 4 H.264 cameras, hub ingest and hub CPU with no viewer
+and with 16 live-video viewers (4 per camera, WebSocket clients in another process, as
+browsers would be), and whether any decoder ran.
+
+    python -m bench.bench_live [--seconds 10] [--size 640x480] [--fps 15] [--fanout]
 """
 
 from __future__ import annotations
@@ -252,6 +256,98 @@ def run_path(
         proc.join(5)
 
 
+def viewers_main(urls: list[str], seconds: float, out: Any) -> None:
+    """16 live-video viewers: read every message, count bytes (another process)."""
+    import asyncio
+
+    import websockets
+
+    async def view(url: str) -> int:
+        got = 0
+        async with websockets.connect(url, open_timeout=10, max_size=None) as ws:
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                msg = await asyncio.wait_for(ws.recv(), 5)
+                got += len(msg)
+        return got
+
+    async def run() -> list[int]:
+        return list(await asyncio.gather(*(view(u) for u in urls)))
+
+    out.put(asyncio.run(run()))
+
+
+def fanout(args: argparse.Namespace) -> None:
+    import psutil
+
+    names = [f"cam{i}" for i in range(4)]
+    hub = camhub.Hub("tcp://127.0.0.1:0").start()
+    web = WebServer(hub, "127.0.0.1:0").start()
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    procs = []
+    for n in names:
+        stamps = ctx.Array("d", STAMPS, lock=False)
+        cam_args = (hub.endpoint, n, "h264", args.size, args.fps, stamps, stop)
+        procs.append(ctx.Process(target=camera_main, args=cam_args, daemon=True))
+    for p in procs:
+        p.start()
+    me = psutil.Process()
+
+    def ingest(seconds: float) -> tuple[float, float]:
+        frames0 = sum(s.frames for s in hub.stats())
+        cpu0 = sum(me.cpu_times()[:2])
+        t0 = time.monotonic()
+        time.sleep(seconds)
+        elapsed = time.monotonic() - t0
+        frames = sum(s.frames for s in hub.stats()) - frames0
+        return frames / elapsed, (sum(me.cpu_times()[:2]) - cpu0) / elapsed * 100
+
+    try:
+        deadline = time.monotonic() + 120
+        while not all(
+            (st := hub.camera_stats(n)) is not None and st.encoding == "h264" for n in names
+        ):
+            if time.monotonic() > deadline:
+                raise SystemExit("the cameras did not stream H.264 within 120 s")
+            time.sleep(0.2)
+        time.sleep(1)
+        alone = ingest(args.seconds)
+        base = web.url.replace("http://", "ws://") + "api/cameras/{}/live"
+        urls = [base.format(n) for n in names for _ in range(4)]
+        results = ctx.Queue()
+        viewers = ctx.Process(target=viewers_main, args=(urls, args.seconds + 4, results))
+        viewers.start()
+        time.sleep(2)
+        watched = ingest(args.seconds)
+        decoding = any(s.decoding for s in hub.stats())
+        got = results.get(timeout=30)
+        viewers.join(5)
+        live = web.app.state.live.stats()
+    finally:
+        stop.set()
+        for p in procs:
+            p.join(5)
+        web.stop()
+        hub.stop()
+    w, h = args.size
+    print_table(
+        f"fan-out: 4 H.264 cameras {w}x{h} at {args.fps:g} fps, 16 live-video viewers",
+        ["case", "hub ingest fps", "vs no viewers", "hub + dashboard CPU", "decoders running"],
+        [
+            ["no viewers", f"{alone[0]:.1f}", "", f"{alone[1]:.0f}%", "no"],
+            ["16 WebSocket (MSE) viewers", f"{watched[0]:.1f}",
+             ratio(watched[0], alone[0]), f"{watched[1]:.0f}%", "yes" if decoding else "no"],
+        ],
+    )  # fmt: skip
+    per_viewer = sum(got) / len(got) / (args.seconds + 4) * 8 / 1e6
+    print(
+        f"per viewer {per_viewer:.2f} Mb/s; fragments made {live.fragments_made}, "
+        f"sent {live.fragments_sent}; viewer drops {live.viewer_drops}, "
+        f"feed skips {live.feed_skips}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -259,7 +355,11 @@ def main() -> None:
     parser.add_argument(
         "--size", type=lambda s: tuple(int(v) for v in s.split("x")), default=(640, 480)
     )
+    parser.add_argument("--fanout", action="store_true", help="the fan-out case instead")
     args = parser.parse_args()
+    if args.fanout:
+        fanout(args)
+        return
     from playwright.sync_api import sync_playwright
 
     hub = camhub.Hub("tcp://127.0.0.1:0").start()
