@@ -215,6 +215,21 @@ class CameraFeed:
         for viewer in self.viewers:
             viewer.offer(piece)
 
+    def _deliver_group(self, pieces: list[Piece]) -> None:
+        with self._backlog_lock:
+            self._backlog -= 1
+        size = sum(len(p.data) for p in pieces)
+        fits = len(pieces) <= self.settings.group_frames and size <= self.settings.group_bytes
+        self.group, self._group_bytes, self._group_cut = (
+            (list(pieces), size, False) if fits else ([], 0, True)
+        )
+        for viewer in self.viewers:
+            if viewer.wait_key and not viewer.queue:
+                viewer.start(pieces)
+            else:
+                for piece in pieces:
+                    viewer.offer(piece)
+
     def _fail(self, message: str) -> None:
         self.error = message
         for viewer in self.viewers:
@@ -227,8 +242,14 @@ class CameraFeed:
         maker = _Maker(self)
         try:
             seen = {id(f.video) for f in group}
-            for frame in group:
-                maker.take(frame)
+            # The group the hub kept goes over in one piece: the first viewers start
+            # with all of it, whatever its length (their bounds are for what follows).
+            pieces = [p for p in map(maker.make, group) if p is not None]
+            if pieces:
+                self.made += len(pieces)
+                with self._backlog_lock:
+                    self._backlog += 1
+                self.loop.call_soon_threadsafe(self._deliver_group, pieces)
             lost = sub.dropped
             while not self._stop.is_set():
                 asked = time.monotonic()
@@ -291,12 +312,24 @@ class _Maker:
             self._frag.gap()
 
     def take(self, frame: Frame) -> None:
+        """Make the frame's fragment and hand it to the loop."""
+        piece = self.make(frame)
+        if piece is None:
+            return
+        if self.feed.hand_over(piece):
+            self.feed.made += 1
+        else:
+            self.feed.skipped += 1
+            self.gap()
+
+    def make(self, frame: Frame) -> Piece | None:
+        """The frame's fragment, or ``None`` when it cannot start or continue one."""
         video = frame.video
         assert video is not None
         if frame.broken or (self._wait_key and not video.keyframe):
             self.feed.skipped += 1
             self.gap()
-            return
+            return None
         if video.keyframe:
             key = track_key(video.codec, video.data)
             if key != self._key:
@@ -308,14 +341,14 @@ class _Maker:
                         self._warned = True
                     self.feed.skipped += 1
                     self.gap()
-                    return
+                    return None
                 self.track, self.init, self._key = track, init_segment(track), key
             self._wait_key = False
         assert self.track is not None
         if self._frag is None:
             self._frag = Fragmenter(frame.received_at)
         data = b"".join(self._frag.add_now(frame.received_at, video))
-        piece = Piece(
+        return Piece(
             data,
             video.keyframe,
             self.track,
@@ -324,11 +357,6 @@ class _Maker:
             video,
             self._frag.last_dts,
         )
-        if self.feed.hand_over(piece):
-            self.feed.made += 1
-        else:
-            self.feed.skipped += 1
-            self.gap()
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,22 @@ def test_a_viewer_gets_the_init_segment_then_fragments_from_a_keyframe(
     assert keys[0] == 0 and all(k % 15 == 0 for k in keys)
 
 
+def test_the_first_viewer_gets_a_long_group_whole_at_once(hub: camhub.Hub, web: WebServer) -> None:
+    """A group longer than a viewer's queue bound (60 packets, bound 45): the first viewer
+    still starts at its keyframe with all of it, no drop, no wait for the next keyframe."""
+    cam = VideoCamera(hub, "long", h264_loop(60, (160, 120), gop=60), fps=15)
+    try:
+        wait_until(lambda: 48 <= cam.sent % 60 <= 54 and cam.sent > 60, timeout=15,
+                   what="a camera 48-54 packets into a group")  # fmt: skip
+        joined_at = cam.sent % 60
+        _head, _init, frags = asyncio.run(_read(_ws(web, "long"), joined_at))
+        keys = [moof_timing(f[: int.from_bytes(f[:4], "big")])[4] for f in frags]
+        assert keys[0] and not any(keys[1:]), "the group from its keyframe, nothing skipped"
+        assert web.app.state.live.stats().viewer_drops == 0
+    finally:
+        cam.stop()
+
+
 def test_video_viewers_cost_the_hub_no_decode_and_no_jpeg(
     hub: camhub.Hub, web: WebServer, video_cam: VideoCamera, cameras: Any
 ) -> None:
@@ -140,7 +156,8 @@ def test_a_slow_viewer_drops_to_the_next_keyframe_and_counts_it(packets: list[An
         viewer = Viewer(LiveSettings(viewer_frames=10))
 
         def piece(i: int) -> Piece:
-            return Piece(b"x%d" % i, i % 15 == 0, track, b"init", float(i))
+            packet = packets[i % 15]
+            return Piece(b"x%d" % i, i % 15 == 0, track, b"init", float(i), packet, i * 6000)
 
         for i in range(1, 15):  # joined mid-group: waits for the keyframe
             viewer.offer(piece(i))
