@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import itertools
+import os
+import random
 import socket
 import subprocess
 import sys
@@ -48,7 +51,7 @@ _PEER_FIXTURES = {
     "ffmpeg_server": FFMPEG_REASON,
 }
 _PEER_MARKS = {"browser": CHROMIUM_REASON, "rtsp": GSTREAMER_REASON, "ray": RAY_REASON}
-_RETRIED = pytest.StashKey[dict[str, str]]()
+_RETRY_PROPERTY = "peer_retry"
 
 
 def _retry_reason(item: pytest.Item) -> str | None:
@@ -67,19 +70,30 @@ def _retry_reason(item: pytest.Item) -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    retried: dict[str, str] = {}
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give peer tests their one retry. And under pytest-xdist (``--dist loadgroup``, as
+    scripts/test runs it) keep a file's tests on one worker, so module-scoped peers start
+    once; every Ray test shares one worker, so two Ray clusters never compete for the
+    machine's two cores."""
     for item in items:
         reason = _retry_reason(item)
         if reason is not None:
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
-            retried[item.nodeid] = reason
-    config.stash[_RETRIED] = retried
+            # Travels with the test's reports, also from pytest-xdist workers.
+            item.user_properties.append((_RETRY_PROPERTY, reason))
+        path = Path(str(item.fspath))
+        group = "ray" if path.parent.name == "distributed" else path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """List every test allowed a retry, with its reason, and mark those that used it."""
-    retried = config.stash.get(_RETRIED, {})
+    retried: dict[str, str] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            for key, value in getattr(report, "user_properties", ()):
+                if key == _RETRY_PROPERTY:
+                    retried[report.nodeid] = str(value)
     if not retried:
         return
     rerun = {r.nodeid for r in terminalreporter.stats.get("rerun", [])}
@@ -109,14 +123,33 @@ def playwright() -> Iterator[object]:
         yield p
 
 
+# Ports for servers that cannot bind port 0 themselves (GStreamer, mosquitto, Ray, a URL
+# that must point nowhere) come from below the kernel's ephemeral range (32768 and up), so
+# no other bind(0) or outgoing connection can take one between this check and the
+# server's bind. Each pytest-xdist worker has its own slice, and a process never hands
+# out the same port twice.
+_SLICE = 2000
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % 8
+_next_port = itertools.count(
+    12000 + _WORKER * _SLICE + random.Random(os.getpid()).randrange(_SLICE // 2)
+)
+
+
 def free_port() -> int:
-    """A port that was free a moment ago. Bind-close-reuse races with every other process
-    on the machine: use it only to hand a port to an external program that cannot bind
-    port 0 and report it, and retry that program's start if the port is taken. For a
-    port where nothing may listen, use :func:`closed_port` / the ``dead_port`` fixture."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port for a server that must be given one (it cannot bind port 0 and say which
+    it got): taken from below the ephemeral range (see above). Retry that server's start
+    if the port is taken anyway. For a port where nothing may listen, use
+    :func:`closed_port` / the ``dead_port`` fixture."""
+    for port in _next_port:
+        if port >= 12000 + (_WORKER + 1) * _SLICE:
+            break
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("this test process used up its slice of ports")
 
 
 def last_endpoint(sock: Any) -> str:
