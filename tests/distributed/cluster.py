@@ -109,7 +109,16 @@ def start_cluster(base: Path) -> Cluster:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     address = f"127.0.0.1:{port}"
     cluster = Cluster(address, env, client_address=f"ray://127.0.0.1:{client_port}")
-    common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]
+    # Ray's workers take ports from 10002-19999 unless told otherwise, and Ray refuses a
+    # --port inside that range: free_port() hands out ports from 12000 up (below the
+    # ephemeral range), so the workers get a range of their own above the slices.
+    common = [
+        "--node-ip-address=127.0.0.1",
+        "--num-cpus=1",
+        "--disable-usage-stats",
+        "--min-worker-port=29000",
+        "--max-worker-port=30999",
+    ]
     head = Node("head", base / "head")
     cluster.nodes.append(head)
     try:
