@@ -8,7 +8,9 @@
   :class:`~camhub.types.SendTimeout` instead;
 * ``close()`` never blocks;
 * the hub answers malformed messages with an error reply instead of crashing, and one
-  socket serves many senders without one slow sender holding up the rest;
+  socket serves many senders without one slow sender holding up the rest. It binds
+  ROUTER where imagezmq binds REP (the wire is the same), so no hostile peer can leave
+  it unable to answer the next sender (docs/security.md);
 * in PUB/SUB mode the hub keeps only the newest frame per camera, so it never lags.
 """
 
@@ -306,7 +308,9 @@ class ImageHub:
     @property
     def malformed(self) -> int:
         """Messages answered with ``ERR`` and skipped: malformed, or not convertible to
-        what was asked for (PUB/SUB: also those the background hub refused)."""
+        what was asked for (PUB/SUB: also those the background hub refused). REQ/REP
+        also counts messages dropped unanswered because they had no way back (no empty
+        delimiter frame, as a REQ socket sends)."""
         return self._malformed + (0 if self.REQ_REP else self._hub.malformed)
 
     @property
