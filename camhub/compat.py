@@ -300,6 +300,12 @@ class ImageHub:
             self._answer(protocol.error_reply(reason))
 
     def _answer(self, reply: bytes) -> None:
+        if type(reply) is not bytes:
+            # Check before the envelope goes out: a reply that fails after it (a str)
+            # would leave ROUTER mid-message, and the next reply would go astray.
+            # TypeError, as from imagezmq; the frame stays unanswered, so the next
+            # receive answers it with an ERR.
+            reply = bytes(memoryview(reply))
         envelope, self._reply_to = self._reply_to, None
         assert envelope is not None
         sock = self.zmq_socket

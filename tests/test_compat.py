@@ -230,3 +230,29 @@ def test_an_envelope_of_more_than_64_hops_is_dropped_and_counted() -> None:
         t.join(5)
     assert got[0] == [*hops[0], b"R"] and got[1] is None
     assert hub.malformed == 1
+
+
+def test_a_str_reply_raises_and_leaves_the_hub_serving(jpeg: bytes) -> None:
+    # As with imagezmq, send_reply("OK") raises TypeError (ZeroMQ sends bytes). The
+    # frame is then answered ERR at the next receive, and the hub keeps serving: the
+    # reply is checked before any part of it goes out.
+    replies: list[bytes] = []
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
+        sender = imagezmq.ImageSender(connect_to=hub.endpoint)
+        sender.zmq_socket.setsockopt(zmq.RCVTIMEO, 10_000)
+        try:
+            t = threading.Thread(
+                target=lambda: replies.extend(sender.send_jpg(n, jpeg) for n in "abc")
+            )
+            t.start()
+            assert hub.recv_jpg(timeout=5)[0] == "a"
+            with pytest.raises(TypeError):
+                hub.send_reply("OK")  # type: ignore[arg-type]
+            for name in "bc":
+                assert hub.recv_jpg(timeout=5)[0] == name
+                hub.send_reply(b"OK")
+            t.join(10)
+        finally:
+            sender.zmq_socket.close(linger=0)
+            sender.zmq_context.term()
+    assert replies == [b"ERR the hub did not reply to this frame", b"OK", b"OK"]
