@@ -150,6 +150,11 @@ class Result:
     """The hub process alone: receive, decode, motion gate, scheduling, dashboard."""
 
     @property
+    def worker_ms(self) -> float:
+        gone = self.cpu - self.hub_cpu
+        return 1000 * gone / self.inferences if self.inferences else float("nan")
+
+    @property
     def hub_pct(self) -> float:
         return 100 * self.hub_cpu / self.wall if self.wall else float("nan")
 
@@ -274,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"round {n + 1} {kind}: {r.cpu_pct:.1f}% of a core ({r.hub_pct:.1f}% the hub "
                 f"process), {r.ms_per_frame:.2f} ms per frame, {r.frames / r.wall:.0f} "
-                f"frames/s, {r.inferences} inferences, "
+                f"frames/s, {r.inferences} inferences (worker {r.worker_ms:.0f} ms CPU each), "
                 f"{r.decoding} decoders running",
                 flush=True,
             )
