@@ -287,6 +287,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     hub_ratios = [
         h.hub_pct / j.hub_pct for j, h in zip(results["jpeg"], results["h264"], strict=True)
     ]
+    # The worker's share follows how many looks it ran, which on a loaded machine is
+    # bounded by the CPU the worker gets more than by the encoding: also compare at the
+    # JPEG round's looks (the H.264 hub process, plus its worker's CPU per look times the
+    # JPEG round's looks).
+    same_looks = [
+        (h.hub_pct + h.worker_ms / 10 * j.inferences / j.wall) / j.cpu_pct
+        for j, h in zip(results["jpeg"], results["h264"], strict=True)
+        if h.inferences and j.cpu > 0
+    ]
     rows = []
     for kind in KINDS:
         rs = results[kind]
@@ -306,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "1.00x" if kind == "jpeg" else _span(hub_ratios),
             ]
         )
+    if same_looks:
+        print(f"H.264 vs JPEG at the JPEG rounds' looks (hub + worker): {_span(same_looks)}")
     print_table(
         f"Hub CPU, {s.cameras} cameras {WIDTH}x{HEIGHT}@{s.fps} (sums over rounds; ratios "
         "per round)",
