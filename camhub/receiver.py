@@ -13,6 +13,10 @@ Each decoded frame goes to a sink (the :class:`~camhub.store.CameraStore`'s ``pu
 malformed messages are answered ``ERR <reason>``, counted per peer and published on the
 event bus. A request/reply sender that offers video (``"video": [...]`` in its header)
 gets the codecs this receiver takes in one more reply part (see :mod:`camhub.protocol`).
+
+With many slow senders (cameras at camera rates), the receive thread coalesces its
+wake-ups: it sleeps :data:`COALESCE_S` between drains instead of waking for every frame,
+which adds at most that much to a frame's age (see ``Receiver._run_one``).
 """
 
 from __future__ import annotations
