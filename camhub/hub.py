@@ -10,8 +10,10 @@ every camera for consumers.
 * :class:`~camhub.bus.EventBus`: camera and error events, delivered off the receive
   thread.
 
-Consumers (dashboard, display, processors, recorder, notifiers) take the store and the
-bus, not the hub.
+Processors, detection, the recorder and the notification sinks take the store and the
+bus, not the hub. The display and the dashboard are handed the hub, typed as the narrow
+protocols they read (:class:`~camhub.types.FrameStore`; :class:`~camhub.types.HubView`,
+which adds the receiver's health), never as :class:`Hub`.
 """
 
 from __future__ import annotations
@@ -209,6 +211,13 @@ class Hub:
         ``timeout`` ends the iteration when nothing new arrives for that long.
         """
         return self.store.frames(cameras, timeout)
+
+    def watch_video(
+        self, name: CameraName, maxsize: int = 64, label: str = ""
+    ) -> tuple[FrameSubscription, list[Frame]]:
+        """Every frame of camera ``name`` from now on, and its current video group since
+        its keyframe; see :meth:`CameraStore.watch_video`."""
+        return self.store.watch_video(name, maxsize, label)
 
     def subscribe(
         self, cameras: Iterable[CameraName] | None = None, maxsize: int = 64, name: str = ""

@@ -2,8 +2,9 @@
 interfaces between the boxes (source -> sender -> wire -> hub -> consumers).
 
 Everything else imports from here. Below it are only :mod:`camhub.errors` (the error
-classes, re-exported here) and :mod:`camhub.jpeg` (which ``Frame`` uses to decode and
-encode pictures).
+classes, re-exported here), :mod:`camhub.jpeg` (which ``Frame`` uses to decode and encode
+pictures) and :mod:`camhub.video`'s packet and decoder modules (``Frame.video``); none of
+them imports this module.
 """
 
 from __future__ import annotations
@@ -355,6 +356,15 @@ class HubView(FrameStore, Protocol):
     @property
     def security(self) -> object | None:
         """The receiving sockets' security settings (``CurveServer`` has refusal counts)."""
+        ...
+
+    def watch_video(
+        self, name: CameraName, maxsize: int = 64, label: str = ""
+    ) -> tuple[FrameQueue, list[Frame]]:
+        """Every frame of camera ``name`` from now on (a bounded queue, see
+        ``subscribe``) and, taken with it, its current video group from the keyframe to
+        the newest (empty when there is none to start from): where a live viewer starts
+        at once. The queue's first frame may repeat the group's last."""
         ...
 
     def peer_stats(self) -> list[PeerStats]: ...

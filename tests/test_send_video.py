@@ -1,7 +1,7 @@
 """A camera's own H.264 from ``camhub send`` (a real process) to a hub: GStreamer's RTSP
 server streaming an ffmpeg-made file (so the camera's access units are known), and the
 file itself. The hub gets the camera's bytes, not a re-encode; an imagezmq hub gets JPEG;
-motion fires at a ``camhub hub`` process."""
+motion and person detection fire at a ``camhub hub`` process."""
 
 from __future__ import annotations
 
@@ -166,3 +166,57 @@ def test_motion_fires_on_an_rtsp_camera_at_a_camhub_hub(rtsp: None, tmp_path: Pa
         for proc in (sender, hub):
             if proc is not None:
                 proc.kill()
+
+
+@pytest.fixture(scope="module")
+def walker_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight seconds of a person (scikit-image's astronaut) walking across a photograph,
+    H.264 in MP4 as a camera would record it."""
+    import av
+
+    from tests.video.media import Scene
+
+    path = tmp_path_factory.mktemp("media") / "walker.mp4"
+    scene = Scene(320, 240, step=5)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=15)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = {"preset": "ultrafast", "bf": "0", "g": "15"}
+        for i in range(120):
+            picture = av.VideoFrame.from_ndarray(scene.frame(i), format="bgr24")
+            out.mux(stream.encode(picture.reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
+    return path
+
+
+@pytest.mark.timeout(240)
+def test_person_detection_fires_on_an_rtsp_camera_and_a_video_file(
+    rtsp: None, walker_clip: Path, tmp_path: Path
+) -> None:
+    """Both cameras reach the hub as their own H.264; the hub decodes them only for the
+    detector, which finds the walking person on each."""
+    port = free_port()
+    hub = Proc("hub", "--bind", f"tcp://127.0.0.1:{port}", "--web", "127.0.0.1:0",
+               "--detect", "person", "--status-every", "1", "--data", str(tmp_path))  # fmt: skip
+    senders: list[Proc] = []
+    try:
+        url = hub.expect(r"dashboard at (http://\S+)", timeout=60).group(1)
+        with RTSPServer(file=walker_clip) as camera:
+            endpoint = f"tcp://127.0.0.1:{port}"
+            senders.append(Proc("send", camera.url, "--name", "porch", "--hub", endpoint))
+            senders.append(
+                Proc("send", str(walker_clip), "--loop", "--name", "drive", "--hub", endpoint)
+            )
+            deadline = time.monotonic() + 90
+            while True:
+                events = httpx.get(url + "api/events?label=person", timeout=5).json()["events"]
+                if {e["camera"] for e in events} >= {"porch", "drive"}:
+                    break
+                assert time.monotonic() < deadline, f"person events only on {events}"
+                time.sleep(0.5)
+            cameras = httpx.get(url + "api/cameras", timeout=5).json()
+    finally:
+        for proc in (*senders, hub):
+            proc.kill()
+    encodings = {c["name"]: c.get("encoding") for c in cameras["cameras"]}
+    assert encodings == {"porch": "h264", "drive": "h264"}, encodings

@@ -1,5 +1,7 @@
 // The grid of all cameras: one JSON poll per second for stats, one multiplexed stream
 // for the pictures (capped at 15 fps per tile; the camera page gets the full rate).
+// Video cameras play their own stream as video instead (live.js), and the multiplexed
+// stream leaves their live pictures out, so the hub neither decodes nor encodes them.
 // A tile says "live" only while its picture is fresh and the hub answers; otherwise it
 // is greyed and says how old its picture is.
 "use strict";
@@ -12,8 +14,10 @@
   const processedBox = document.getElementById("processed");
   const orderBox = document.getElementById("order");
   const template = document.getElementById("tile-template");
-  const tiles = new Map(); // camera name -> {el, sink, cam}
+  const tiles = new Map(); // camera name -> {el, sink, cam, video, player}
+  const videoFailed = new Map(); // camera name -> why its live video gave up (JPEG then)
   let stream = null;
+  let streamSkip = null; // the cameras the open stream leaves out, as a key
   let connected = false;
   let streamDownSince = null; // Date.now() when the picture stream dropped, while it is down
   let lastAnswer = Date.now(); // when the hub last answered a poll
@@ -34,7 +38,8 @@
     el.querySelector(".view").href = camhub.pageUrl(name);
     el.querySelector("img").alt = "camera " + name;
     el.querySelector(".zoom").addEventListener("click", () => zoom(el));
-    const tile = { el, sink: new camhub.ImageSink(el.querySelector("img")), cam: null };
+    const tile = { el, sink: new camhub.ImageSink(el.querySelector("img")), cam: null,
+                   video: el.querySelector("video"), player: null };
     tiles.set(name, tile);
     return tile;
   }
@@ -101,6 +106,27 @@
     proc.classList.toggle("alert", live && procs.some(([, p]) => p && p.data && p.data.motion));
   }
 
+  // Video for a video camera in the live view, unless its video gave up here.
+  function syncVideo(tile) {
+    const cam = tile.cam;
+    const on = !processedBox.checked && !videoFailed.has(cam.name) && camhubLive.wanted(cam.encoding);
+    if (on && !tile.player) {
+      tile.player = new camhubLive.Player(tile.video, cam.name, (reason) => {
+        videoFailed.set(cam.name, reason);
+        syncVideo(tile);
+        syncStream();
+      }, cam.encoding);
+    } else if (!on && tile.player) {
+      tile.player.stop();
+      tile.player = null;
+    }
+    tile.video.hidden = !on;
+    tile.el.querySelector("img").hidden = on;
+    tile.el.dataset.mode = on ? "video" : "jpeg";
+    const why = videoFailed.get(cam.name);
+    if (why) tile.el.dataset.videoError = why;
+  }
+
   function hubDownFor() {
     return down ? Math.max(0.001, (Date.now() - lastAnswer) / 1000) : 0;
   }
@@ -151,10 +177,16 @@
       const tile = tiles.get(cam.name) || makeTile(cam.name);
       tile.cam = cam;
       render(tile, 0);
+      syncVideo(tile);
     }
     for (const [name, tile] of tiles) {
-      if (!seen.has(name)) { tile.el.remove(); tiles.delete(name); }
+      if (!seen.has(name)) {
+        if (tile.player) tile.player.stop();
+        tile.el.remove();
+        tiles.delete(name);
+      }
     }
+    syncStream();
     lastCameras = data.cameras;
     layout(lastCameras);
     const live = Array.from(tiles.values()).filter((t) => t.el.dataset.state === "live").length;
@@ -164,10 +196,20 @@
     empty.hidden = data.cameras.length > 0;
   }
 
-  function openPictures() {
+  // (Re)open the picture stream when the set of cameras playing as video changed.
+  function syncStream() {
+    const skip = Array.from(tiles.values()).filter((t) => t.player).map((t) => t.cam.name).sort();
+    const key = JSON.stringify(skip);
+    if (stream && key === streamSkip) return;
+    streamSkip = key;
+    openPictures(skip);
+  }
+
+  function openPictures(skip) {
     if (stream) stream.close();
     const view = processedBox.checked ? "processed" : "live";
-    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view, (head, bytes) => {
+    const leaveOut = (skip || []).map((n) => "&skip=" + encodeURIComponent(n)).join("");
+    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view + leaveOut, (head, bytes) => {
       const tile = tiles.get(head.camera);
       if (tile && head.view === "objects") {
         const data = JSON.parse(new TextDecoder().decode(bytes));
@@ -186,8 +228,12 @@
     try { localStorage.setItem("camhub.order", orderBox.value); } catch (err) { /* private mode */ }
     layout(lastCameras);
   });
-  processedBox.addEventListener("change", openPictures);
+  processedBox.addEventListener("change", () => {
+    for (const tile of tiles.values()) if (tile.cam) syncVideo(tile);
+    streamSkip = null;
+    syncStream();
+  });
   camhubObjects.bindToggle(document.getElementById("objects"));
-  poll().then(openPictures);
+  poll().then(syncStream);
   setInterval(poll, 1000);
 })();
