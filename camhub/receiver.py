@@ -297,7 +297,9 @@ class Receiver:
             self._dispatch(sock, parts, routed=routed)
             if self._unacked and self._acks_due():
                 self._flush_acks(sock)
-            if meter.add(parts[0].bytes):
+            # A routed message starts with its sender's routing id; PUB/SUB messages
+            # name no sender, and count as one (never coalesced: nobody waits on them).
+            if meter.add(parts[0].bytes if routed else b""):
                 coalesce = self.coalescing = meter.coalesce(time.monotonic())
 
     def _run_many(self) -> None:
