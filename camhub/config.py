@@ -84,7 +84,8 @@ from camhub.section import (
     uses_plugins,
 )
 from camhub.security.options import SecurityConfig
-from camhub.sources.uri import FORMS_HELP, SourceURIError, parse_source
+from camhub.sources.registry import forms_help, parse_source
+from camhub.sources.uri import SourceURIError
 from camhub.transport import AddressError, check_endpoint
 
 if TYPE_CHECKING:
@@ -306,7 +307,7 @@ class CameraConfig(Section):
     """One camera: streamed by `camhub send`, or read by the hub itself (``pull``)."""
 
     source: str = Field(
-        description=f"Source string: {FORMS_HELP}.",
+        description=f"Source string: {forms_help()}.",
         min_length=1,
         max_length=2048,
     )

@@ -10,8 +10,10 @@ every camera for consumers.
 * :class:`~camhub.bus.EventBus`: camera and error events, delivered off the receive
   thread.
 
-Consumers (dashboard, display, processors, recorder, notifiers) take the store and the
-bus, not the hub.
+Processors, detection, the recorder and the notification sinks take the store and the
+bus, not the hub. The display and the dashboard are handed the hub, typed as the narrow
+protocols they read (:class:`~camhub.types.FrameStore`; :class:`~camhub.types.HubView`,
+which adds the receiver's health), never as :class:`Hub`.
 """
 
 from __future__ import annotations

@@ -12,11 +12,15 @@ the demo looks like a real deployment instead of four identical test patterns.
 
 Each scene renders its static background once; a frame repaints only what moves, draws
 a 24-hour clock, and is JPEG-encoded here (the agent then passes it through untouched).
+
+A scene is a source kind like any camera: ``scene:porch``, ``scene:garden:320x240@10``,
+``scene:workshop?outage=45,12`` (dark for 12 s of every 45 s), for ``camhub send`` too.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +30,8 @@ import numpy.typing as npt
 
 from camhub.jpeg import encode_jpeg
 from camhub.sources.base import SourceTimeouts, ThreadedSource
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
+from camhub.sources.uri import SourceSpec, SourceURIError
 from camhub.types import ArgumentError
 
 Canvas = npt.NDArray[np.uint8]
@@ -263,3 +269,66 @@ class SceneSource(ThreadedSource):
             next_at = max(next_at + period, time.monotonic() - period)
             if self._stop.wait(max(0.0, next_at - time.monotonic())):
                 return
+
+
+_FORM = re.compile(
+    r"^scene:([a-z]+)(?::(\d{1,4})x(\d{1,4}))?(?:@(\d+(?:\.\d+)?))?"
+    r"(?:\?outage=(\d+(?:\.\d+)?),(\d+(?:\.\d+)?))?$"
+)
+
+
+def _parse(text: str) -> SourceSpec:
+    m = _FORM.match(text)
+    if m is None:
+        raise SourceURIError(
+            f"bad scene {text!r}: expected scene:NAME[:WIDTHxHEIGHT][@FPS][?outage=EVERY,LENGTH] "
+            "(e.g. scene:porch:640x480@15)"
+        )
+    scene, width, height, fps, every, length = m.groups()
+    if scene not in _SCENES:
+        raise SourceURIError(f"bad scene {text!r}: unknown scene; known: {', '.join(SCENES)}")
+    size = (int(width or 640), int(height or 480))
+    if not all(16 <= n <= 4096 for n in size):
+        raise SourceURIError(f"bad scene {text!r}: size must be 16x16 to 4096x4096")
+    if not 0 < float(fps or 15) <= 120:
+        raise SourceURIError(f"bad scene {text!r}: fps must be in (0, 120]")
+    params = {"scene": scene}
+    if every is not None:
+        if not 0 < float(length) < float(every) <= 3600:
+            raise SourceURIError(f"bad scene {text!r}: outage needs 0 < LENGTH < EVERY <= 3600 s")
+        params["outage"] = f"{every},{length}"
+    return SourceSpec(
+        "scene", text, text, width=size[0], height=size[1], fps=float(fps or 15), params=params
+    )
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> SceneSource:
+    assert spec.width is not None and spec.height is not None and spec.fps is not None
+    outage = spec.params.get("outage")
+    every, length = (float(n) for n in outage.split(",")) if outage else (0.0, 0.0)
+    return SceneSource(
+        spec.params["scene"],
+        name,
+        (spec.width, spec.height),
+        spec.fps,
+        outage=(every, length) if outage else None,
+        timeouts=options.timeouts,
+    )
+
+
+register_source(
+    SourceKind(
+        "scene",
+        _open,
+        _parse,
+        words=("scene:",),
+        forms=(
+            SourceForm(
+                "scene:NAME[:WxH@FPS]",
+                "scene:NAME",
+                f"a synthetic demo scene ({', '.join(SCENES)}; ?outage=EVERY,LENGTH s)",
+            ),
+        ),
+        name_of=lambda spec: spec.params["scene"],
+    )
+)

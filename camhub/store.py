@@ -6,7 +6,7 @@ calls :meth:`CameraStore.put`. Consumers never hold up ``put``:
 
 * latest-frame readers (dashboard, display, processors) use :meth:`latest`,
   :meth:`wait_newer` or :meth:`frames` and skip what they had no time for;
-* per-frame consumers (recorders, sinks) take a :meth:`subscribe` queue, bounded, which
+* per-frame consumers (the recorder) take a :meth:`subscribe` queue, bounded, which
   drops its oldest frame when its consumer falls behind and counts the drop (for video,
   with the P-frames that depend on it: a :class:`~camhub.video.gop.GopQueue`).
 

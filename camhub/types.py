@@ -2,8 +2,9 @@
 interfaces between the boxes (source -> sender -> wire -> hub -> consumers).
 
 Everything else imports from here. Below it are only :mod:`camhub.errors` (the error
-classes, re-exported here) and :mod:`camhub.jpeg` (which ``Frame`` uses to decode and
-encode pictures).
+classes, re-exported here), :mod:`camhub.jpeg` (which ``Frame`` uses to decode and encode
+pictures) and :mod:`camhub.video`'s packet and decoder modules (``Frame.video``); none of
+them imports this module.
 """
 
 from __future__ import annotations

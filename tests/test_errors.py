@@ -51,6 +51,12 @@ INTERNAL = {
     ("camhub/sources/snapshot.py", "OSError"),
     ("camhub/sources/picamera.py", "TimeoutError"),
     ("camhub/distributed/pool.py", "EOFError"),  # the bridge process died: caught, restarted
+    ("camhub/distributed/options.py", "ValueError"),
+    ("camhub/security/options.py", "ValueError"),
+    ("camhub/positions.py", "ValueError"),  # a TOML the reader cannot place: caught, no position
+    ("camhub/sources/rtspclient.py", "TimeoutError"),
+    ("camhub/sources/rtspclient.py", "ConnectionResetError"),
+    ("camhub/detect/pool.py", "IndexError"),  # a shared-memory slot gone: caught, frame skipped
 }
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from camhub.scenes import SCENES, SceneSource
-from camhub.sources import SourceTimeout
+from camhub.sources import SourceTimeout, SourceURIError, default_name, open_source, parse_source
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -101,3 +101,31 @@ def test_the_porch_walker_is_a_person_to_the_built_in_detector() -> None:
             assert not [b for b in empty if b.label == "person"]  # nobody when nobody walks
     finally:
         detector.close()
+
+
+def test_a_scene_is_a_source_string() -> None:
+    """``camhub demo``'s cameras are plain sources (``camhub send scene:garden`` too)."""
+    source = open_source("scene:workshop:64x48@20?outage=45,12", "shop")
+    try:
+        assert isinstance(source, SceneSource)
+        assert (source.width, source.height, source.fps, source.outage) == (64, 48, 20.0, (45, 12))
+        frame = source.read(timeout=5)
+        assert (frame.width, frame.height) == (64, 48)
+    finally:
+        source.stop()
+    assert default_name(parse_source("scene:porch")) == "porch"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("scene:attic", "unknown scene; known: porch, garage, garden, workshop"),
+        ("scene:porch:8x8", "size must be"),
+        ("scene:porch@0", "fps must be"),
+        ("scene:porch?outage=10,10", "outage needs"),
+        ("scene:porch:640x", "expected scene:NAME"),
+    ],
+)
+def test_a_bad_scene_string_says_what_is_wrong(text: str, words: str) -> None:
+    with pytest.raises(SourceURIError, match=words):
+        parse_source(text)

@@ -24,10 +24,9 @@ from urllib.parse import quote
 from camhub.agent import Agent, CameraJob
 from camhub.config import FleetConfig, Overlay, read_config
 from camhub.detect.base import DetectorError
-from camhub.scenes import SCENES, SceneSource
+from camhub.scenes import SCENES
 from camhub.service import HubService, OptionError
 from camhub.signals import stop_on_signals
-from camhub.sources import ThreadedSource
 from camhub.web.server import WebConfigError
 
 NAMES = ["front-door", "garage", "backyard", "workshop", "driveway", "kitchen", "attic", "lab"]
@@ -60,14 +59,23 @@ def start_cameras(
     """The demo's cameras, streaming to ``hub`` through ``camhub send``'s agent: one
     scene each, the camera at :data:`FLAKY` dark for ``outage[1]`` s of every ``outage[0]``
     s (also used by ``scripts/screenshot.py``)."""
-    jobs = [CameraJob(name, f"scene:{scene_of(i)}") for i, name in enumerate(names)]
+    jobs = [
+        CameraJob(name, scene_source(scene_of(i), size, fps, outage if i == FLAKY else None))
+        for i, name in enumerate(names)
+    ]
+    return Agent(hub, jobs).start()
 
-    def make_source(job: CameraJob) -> ThreadedSource:
-        index = names.index(job.name)
-        flaky = outage if index == FLAKY else None
-        return SceneSource(scene_of(index), job.name, size, fps, outage=flaky)
 
-    return Agent(hub, jobs, make_source=make_source).start()
+def scene_source(
+    scene: str, size: tuple[int, int], fps: float, outage: tuple[float, float] | None
+) -> str:
+    """The source string of a demo camera (``scene:porch:640x480@15``)."""
+    text = f"scene:{scene}:{size[0]}x{size[1]}@{_number(fps)}"
+    return text if outage is None else f"{text}?outage={_number(outage[0])},{_number(outage[1])}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from camhub.security import add_security_args
 from camhub.security.options import PLAINTEXT_WARNING, security_config
 from camhub.service import HubService, OptionError
 from camhub.signals import stop_on_signals
-from camhub.sources.uri import FORMS_HELP
+from camhub.sources.registry import forms_help
 from camhub.web import DEFAULT_WEB
 
 TOKEN_ENV = "CAMHUB_WEB_TOKEN"
@@ -90,7 +90,7 @@ def register(subparsers: Any) -> None:
         "cameras",
         nargs="*",
         metavar="CAMERA_URL",
-        help=f"cameras the hub reads itself, with the same sources as camhub send ({FORMS_HELP})",
+        help=f"cameras the hub reads itself, with the same sources as camhub send ({forms_help()})",
     )
     parser.add_argument(
         "--name",

@@ -14,15 +14,12 @@ from camhub.encoding import CODEC_CHOICES
 from camhub.security import add_security_args
 from camhub.security.options import SENDER_PLAINTEXT_WARNING, sender_security
 from camhub.signals import stop_on_signals
-from camhub.sources.uri import forms_table
+from camhub.sources.registry import forms_table
 from camhub.types import CamhubError
 
 log = logging.getLogger("camhub.send")
 
-EPILOG = f"""\
-sources:
-{forms_table()}
-
+EXAMPLES = """\
 examples:
   camhub send testsrc --hub tcp://127.0.0.1:5555
   camhub send ipwebcam://192.168.1.23 0 --hub tcp://hub.local:5555 --fps 10
@@ -36,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="stream cameras to a hub",
         description="Stream one or more cameras to a camhub hub (or an imagezmq ImageHub). "
         "Each camera gets its own thread; the newest frame is always the one sent.",
-        epilog=EPILOG,
+        # Built when the parser is: the registered source kinds, plugins' included.
+        epilog=f"sources:\n{forms_table()}\n\n{EXAMPLES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("sources", nargs="*", metavar="SOURCE", help="camera source (see below)")

@@ -2,7 +2,9 @@
 
 Every source reads in its own thread (started on the first ``start()`` or ``read()``),
 keeps only the newest frame, times out every open and read, reconnects with backoff,
-and reports :class:`camhub.types.SourceStatus`. One module per kind:
+and reports :class:`camhub.types.SourceStatus`. One module per kind, each registering
+itself with :func:`register_source` (:mod:`.registry` derives parsing, help texts and
+errors from the registered kinds):
 
 =============  =====================================================  ============
 kind           source strings                                         module
@@ -21,19 +23,29 @@ picamera       ``picamera``, ``picamera:1``                           ``picamera
 
 from __future__ import annotations
 
-import os
-from urllib.parse import urlsplit
-
 from camhub.sources.base import (
     FatalSourceError,
     SourceTimeout,
     SourceTimeouts,
     ThreadedSource,
 )
-from camhub.sources.uri import SourceSpec, SourceURIError, parse_source, redact
+from camhub.sources.registry import (
+    OpenOptions,
+    SourceForm,
+    SourceKind,
+    default_name,
+    open_spec,
+    parse_source,
+    register_source,
+    source_kinds,
+)
+from camhub.sources.uri import SourceSpec, SourceURIError, redact
 
 __all__ = [
     "FatalSourceError",
+    "OpenOptions",
+    "SourceForm",
+    "SourceKind",
     "SourceSpec",
     "SourceTimeout",
     "SourceTimeouts",
@@ -43,20 +55,9 @@ __all__ = [
     "open_source",
     "parse_source",
     "redact",
+    "register_source",
+    "source_kinds",
 ]
-
-
-def default_name(spec: SourceSpec) -> str:
-    """A camera name derived from the source: host name, file stem, ``webcam0``..."""
-    if spec.kind in ("rtsp", "ipwebcam", "mjpeg", "snapshot"):
-        return urlsplit(spec.url).hostname or spec.kind
-    if spec.kind == "file":
-        return os.path.splitext(os.path.basename(spec.url))[0] or "file"
-    if spec.kind == "webcam":
-        return f"webcam{spec.index or 0}"
-    if spec.kind == "picamera":
-        return f"picamera{spec.index or 0}"
-    return spec.kind
 
 
 def open_source(
@@ -90,38 +91,5 @@ def open_source(
     timeouts = SourceTimeouts(
         open=open_timeout, read=read_timeout, retry_min=min(0.25, retry_max), retry_max=retry_max
     )
-    if spec.kind == "ipwebcam":
-        from camhub.sources.ipwebcam import IPWebcamSource
-
-        return IPWebcamSource(spec, name, timeouts, packets=packets, verify_tls=verify_tls)
-    if spec.kind == "rtsp":
-        from camhub.sources.rtsp import RTSPSource
-
-        # rtsps: the certificate is not checked (cameras use self-signed ones), as
-        # FFmpeg did not check it either.
-        return RTSPSource(spec, name, timeouts, packets=packets)
-    if spec.kind == "mjpeg":
-        from camhub.sources.mjpeg import MJPEGSource
-
-        return MJPEGSource(spec, name, timeouts, verify_tls=verify_tls)
-    if spec.kind == "snapshot":
-        from camhub.sources.snapshot import SnapshotSource
-
-        return SnapshotSource(spec, name, rate, timeouts, verify_tls=verify_tls)
-    if spec.kind == "webcam":
-        from camhub.sources.webcam import WebcamSource
-
-        return WebcamSource(spec, name, resolution, fps, timeouts)
-    if spec.kind == "file":
-        from camhub.sources.file import FileSource
-
-        if not os.path.isfile(spec.url):
-            raise FatalSourceError(f"video file {spec.url!r} does not exist")
-        return FileSource(spec, name, loop, timeouts, packets=packets)
-    if spec.kind == "picamera":
-        from camhub.sources.picamera import PiCameraSource
-
-        return PiCameraSource(spec, name, resolution or (640, 480), fps, timeouts, packets=packets)
-    from camhub.sources.testsrc import TestPatternSource
-
-    return TestPatternSource(spec, name, timeouts)
+    options = OpenOptions(timeouts, rate, loop, resolution, fps, verify_tls, packets)
+    return open_spec(spec, name, options)

@@ -13,10 +13,19 @@ from __future__ import annotations
 import os
 import time
 from fractions import Fraction
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from camhub.sources.base import FatalSourceError, SourceTimeouts, ThreadedSource
-from camhub.sources.uri import SourceSpec
+from camhub.sources.registry import (
+    OpenOptions,
+    SourceForm,
+    SourceKind,
+    register_source,
+    unknown_source,
+)
+from camhub.sources.uri import SourceSpec, SourceURIError
 from camhub.video.packet import (
     TIME_BASE,
     BitstreamError,
@@ -30,6 +39,10 @@ from camhub.video.packet import (
 
 FFMPEG_CODECS: dict[str, Codec] = {"h264": "h264", "hevc": "hevc", "vp8": "vp8", "vp9": "vp9"}
 """FFmpeg's codec names of the codecs a file passes through."""
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mjpeg", ".mjpg", ".h264", ".ts", ".flv"}
+)
+"""A string ending so is taken for a video file even without a directory in it."""
 
 
 class FileSource(ThreadedSource):
@@ -172,3 +185,49 @@ class _Player:
         if ts is None:
             return None
         return int((int(ts) + self.offset) * self.time_base * TIME_BASE)
+
+
+def _parse_url(text: str) -> SourceSpec:
+    path = unquote(urlsplit(text).path)
+    if not path:
+        raise SourceURIError(f"malformed file URL {text!r}: no path")
+    return _parse_path(path, text)
+
+
+def _parse_path(path: str, text: str | None = None) -> SourceSpec:
+    text = path if text is None else text
+    if "\x00" in path:
+        raise SourceURIError("file path contains a NUL byte")
+    looks_like_path = "/" in path or "\\" in path or PurePath(path).suffix.lower() in VIDEO_SUFFIXES
+    if not looks_like_path:
+        raise unknown_source(text)
+    return SourceSpec("file", path, text)
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> FileSource:
+    if not os.path.isfile(spec.url):
+        raise FatalSourceError(f"video file {spec.url!r} does not exist")
+    return FileSource(spec, name, options.loop, options.timeouts, packets=options.packets)
+
+
+def _stem(spec: SourceSpec) -> str:
+    return os.path.splitext(os.path.basename(spec.url))[0] or "file"
+
+
+register_source(
+    SourceKind(
+        "file",
+        _open,
+        _parse_url,
+        schemes=("file",),
+        fallback=_parse_path,
+        forms=(
+            SourceForm(
+                "clip.mp4",
+                "a video file path",
+                "a video file in real time, its H.264 passed through (--loop to repeat)",
+            ),
+        ),
+        name_of=_stem,
+    )
+)

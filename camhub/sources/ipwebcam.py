@@ -4,19 +4,31 @@ camera's; its MJPEG stream (``/video``) for a phone whose app answers no RTSP. T
 is made once, on the first connection that gets an answer, and then kept: a phone that
 is merely off is retried as it was, not demoted to MJPEG.
 
-``?mode=mjpeg`` and ``?mode=rtsp`` pick one without trying (see :mod:`.uri`).
+``?mode=mjpeg`` and ``?mode=rtsp`` pick one without trying, ``?mode=snapshot`` polls its
+``/shot.jpg``: those are plain MJPEG, RTSP and snapshot cameras.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
 from camhub.sources.base import SourceTimeouts
 from camhub.sources.httpconn import HTTPGetter
-from camhub.sources.mjpeg import read_mjpeg
+from camhub.sources.mjpeg import IPWEBCAM_PORT, read_mjpeg
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
 from camhub.sources.rtsp import RTSPSource
 from camhub.sources.rtspclient import RTSPError
-from camhub.sources.uri import SourceSpec, ipwebcam_fallbacks
+from camhub.sources.uri import (
+    SourceSpec,
+    SourceURIError,
+    host_name,
+    netloc,
+    network_spec,
+    redact,
+    split_url,
+)
 
 log = logging.getLogger("camhub.sources")
 
@@ -77,3 +89,66 @@ class IPWebcamSource(RTSPSource):
             read_mjpeg(self._http.get(), self.mjpeg_display, self._emit, lambda: self.stopping)
         finally:
             self._http.close()
+
+
+IPWEBCAM_RTSP_PATHS = ("/h264_ulaw.sdp", "/h264_pcm.sdp")
+"""Where IP Webcam serves H.264 over RTSP (on its HTTP port), with u-law or PCM audio."""
+
+
+def _parse(text: str) -> SourceSpec:
+    parts = split_url(text, "ipwebcam")
+    mode = {k: v[-1] for k, v in parse_qs(parts.query).items()}.get("mode", "auto").lower()
+    port = parts.port or IPWEBCAM_PORT
+    if mode == "auto":
+        # The app's H.264 stream where it has one (the source falls back to MJPEG).
+        rtsp = parts._replace(scheme="rtsp", path=IPWEBCAM_RTSP_PATHS[0], query="")
+        spec = network_spec("ipwebcam", rtsp, port)
+        shown = parts._replace(path="", query="", netloc=netloc(parts, redacted=True, port=port))
+        return replace(spec, display=urlunsplit(shown), params={})
+    if mode == "mjpeg":
+        return network_spec("mjpeg", parts._replace(scheme="http", path="/video", query=""), port)
+    if mode == "snapshot":
+        shot = parts._replace(scheme="http", path="/shot.jpg", query="")
+        return network_spec("snapshot", shot, port)
+    if mode in ("rtsp", "h264"):
+        # IP Webcam serves H.264 over RTSP on its HTTP port.
+        rtsp = parts._replace(scheme="rtsp", path="/h264_ulaw.sdp", query="")
+        return network_spec("rtsp", rtsp, port)
+    raise SourceURIError(
+        f"bad ipwebcam mode {mode!r} in {redact(parts.geturl())!r}: "
+        "expected ?mode=auto (default: H.264 over RTSP, else MJPEG), ?mode=rtsp, "
+        "?mode=mjpeg or ?mode=snapshot"
+    )
+
+
+def ipwebcam_fallbacks(spec: SourceSpec) -> tuple[list[SourceSpec], SourceSpec]:
+    """For an ``ipwebcam://`` camera in auto mode: the app's RTSP streams to try in
+    turn, and its MJPEG stream for a phone that has none."""
+    parts: SplitResult = urlsplit(spec.url)
+    rtsp = [network_spec("rtsp", parts._replace(path=path)) for path in IPWEBCAM_RTSP_PATHS]
+    mjpeg = network_spec("mjpeg", parts._replace(scheme="http", path="/video"))
+    return rtsp, mjpeg
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> IPWebcamSource:
+    return IPWebcamSource(
+        spec, name, options.timeouts, packets=options.packets, verify_tls=options.verify_tls
+    )
+
+
+register_source(
+    SourceKind(
+        "ipwebcam",
+        _open,
+        _parse,
+        schemes=("ipwebcam",),
+        forms=(
+            SourceForm(
+                "ipwebcam://HOST[:PORT][?mode=mjpeg]",
+                "ipwebcam://HOST[:PORT]",
+                "IP Webcam app: its H.264 over RTSP, else MJPEG",
+            ),
+        ),
+        name_of=host_name,
+    )
+)

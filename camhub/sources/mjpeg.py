@@ -11,9 +11,15 @@ from camhub.jpeg import JpegError, jpeg_size
 from camhub.sources.base import SourceTimeouts, ThreadedSource
 from camhub.sources.httpconn import HTTPGetter, web_page_hint
 from camhub.sources.multipart import MultipartParser, boundary_from_content_type
-from camhub.sources.uri import SourceSpec
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
+from camhub.sources.uri import SourceSpec, host_name, network_spec, split_url, url_scheme
 
 READ_SIZE = 64 * 1024
+IPWEBCAM_PORT = 8080
+"""Android IP Webcam's port: ``http://HOST:8080`` means its MJPEG stream."""
+DROIDCAM_PORT = 4747
+SNAPSHOT_SUFFIXES = (".jpg", ".jpeg")
+"""An ``http://`` URL ending so is a snapshot camera (:mod:`.snapshot`), polled."""
 
 
 class MJPEGSource(ThreadedSource):
@@ -80,3 +86,41 @@ def read_mjpeg(
             except JpegError:
                 continue  # a damaged part: skip it, keep the stream
             emit(jpeg=jpeg, width=width, height=height)
+
+
+def _parse(text: str) -> SourceSpec:
+    scheme = url_scheme(text)
+    parts = split_url(text, scheme)
+    if scheme == "droidcam":
+        port = parts.port or DROIDCAM_PORT
+        return network_spec("mjpeg", parts._replace(scheme="http", path="/video", query=""), port)
+    if parts.path in ("", "/") and parts.port == IPWEBCAM_PORT:
+        # The root page of Android "IP Webcam": its MJPEG stream lives at /video.
+        return network_spec("mjpeg", parts._replace(path="/video"))
+    if parts.path.lower().endswith(SNAPSHOT_SUFFIXES):
+        return network_spec("snapshot", parts)
+    return network_spec("mjpeg", parts)
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> MJPEGSource:
+    return MJPEGSource(spec, name, options.timeouts, verify_tls=options.verify_tls)
+
+
+register_source(
+    SourceKind(
+        "mjpeg",
+        _open,
+        _parse,
+        schemes=("http", "https", "droidcam"),
+        forms=(
+            SourceForm(
+                "http://HOST:PORT/video",
+                "http://HOST:PORT/video (MJPEG)",
+                "MJPEG over HTTP (JPEGs passed through untouched)",
+            ),
+            SourceForm("http://HOST:8080", "", "Android IP Webcam (its /video stream)"),
+            SourceForm("droidcam://HOST[:PORT]", "droidcam://HOST", "DroidCam app (port 4747)"),
+        ),
+        name_of=host_name,
+    )
+)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 import time
 from typing import Any
 
 from camhub.sources.base import FatalSourceError, SourceTimeouts, ThreadedSource
-from camhub.sources.uri import SourceSpec
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
+from camhub.sources.uri import SourceSpec, SourceURIError
 from camhub.video.packet import VideoPacket
 
 log = logging.getLogger("camhub.sources")
@@ -128,3 +130,38 @@ class PiCameraSource(ThreadedSource):
         finally:
             camera.stop_recording()
         return True
+
+
+_FORM = re.compile(r"^picamera2?(?::(\d{1,2}))?$")
+
+
+def _parse(text: str) -> SourceSpec:
+    m = _FORM.match(text)
+    if m is None:
+        raise SourceURIError(f"bad Pi camera source {text!r}: expected picamera or picamera:N")
+    return SourceSpec("picamera", text, text, index=int(m.group(1) or 0))
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> PiCameraSource:
+    return PiCameraSource(
+        spec,
+        name,
+        options.resolution or (640, 480),
+        options.fps,
+        options.timeouts,
+        packets=options.packets,
+    )
+
+
+register_source(
+    SourceKind(
+        "picamera",
+        _open,
+        _parse,
+        words=("picamera",),
+        forms=(
+            SourceForm("picamera[:N]", "picamera[:N]", "Raspberry Pi camera (needs picamera2)"),
+        ),
+        name_of=lambda spec: f"picamera{spec.index or 0}",
+    )
+)

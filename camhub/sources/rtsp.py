@@ -21,8 +21,9 @@ import time
 from typing import Any
 
 from camhub.sources.base import SourceTimeouts, ThreadedSource
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
 from camhub.sources.rtspclient import RTSPClient, Track
-from camhub.sources.uri import SourceSpec
+from camhub.sources.uri import SourceSpec, host_name, network_spec, split_url, url_scheme
 from camhub.video.packet import (
     TIME_BASE,
     BitstreamError,
@@ -265,3 +266,31 @@ def _size(codec: Codec, sets: list[bytes]) -> tuple[int, int] | None:
         return coded_size(codec, annexb(sets)) if sets else None
     except BitstreamError:
         return None
+
+
+def _parse(text: str) -> SourceSpec:
+    return network_spec("rtsp", split_url(text, url_scheme(text)))
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> RTSPSource:
+    # rtsps: the certificate is not checked (cameras use self-signed ones), as FFmpeg
+    # did not check it either.
+    return RTSPSource(spec, name, options.timeouts, packets=options.packets)
+
+
+register_source(
+    SourceKind(
+        "rtsp",
+        _open,
+        _parse,
+        schemes=("rtsp", "rtsps"),
+        forms=(
+            SourceForm(
+                "rtsp://[USER:PASS@]HOST[:PORT]/PATH",
+                "rtsp://HOST[:PORT]/PATH",
+                "RTSP/RTSPS camera (its H.264/H.265 passed through)",
+            ),
+        ),
+        name_of=host_name,
+    )
+)

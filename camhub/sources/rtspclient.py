@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from camhub.errors import SourceError
 from camhub.sources.sdp import Media, SDPError, parse_sdp
 
 USER_AGENT = "camhub"
@@ -34,7 +35,7 @@ _PARTIAL = re.compile(rb"RTSP/?|R|RT|RTS|HTTP/?|H|HT|HTT|[A-Z_]{1,20} ?")
 RTSP_PORT, RTSPS_PORT = 554, 322
 
 
-class RTSPError(OSError):
+class RTSPError(SourceError, OSError):
     """The camera answered, but not in a way that lets camhub play its video."""
 
 

@@ -8,12 +8,13 @@ import binascii
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from camhub.errors import SourceError
 from camhub.video.packet import Codec
 
 _CODECS: dict[str, Codec] = {"H264": "h264", "H265": "hevc", "HEVC": "hevc"}
 
 
-class SDPError(ValueError):
+class SDPError(SourceError, ValueError):
     """A session description without what camhub needs to play it."""
 
 

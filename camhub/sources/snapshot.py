@@ -8,7 +8,8 @@ import time
 from camhub.jpeg import JpegError, jpeg_size
 from camhub.sources.base import SourceTimeouts, ThreadedSource
 from camhub.sources.httpconn import HTTPGetter, web_page_hint
-from camhub.sources.uri import SourceSpec
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
+from camhub.sources.uri import SourceSpec, host_name
 from camhub.types import ArgumentError
 
 MAX_SNAPSHOT = 32 * 1024 * 1024
@@ -66,3 +67,25 @@ class SnapshotSource(ThreadedSource):
 
     def _interrupt(self) -> None:
         self._http.close()
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> SnapshotSource:
+    return SnapshotSource(spec, name, options.rate, options.timeouts, options.verify_tls)
+
+
+# No scheme of its own: http(s) URLs ending .jpg reach it (see :mod:`.mjpeg`), and
+# ipwebcam://H?mode=snapshot.
+register_source(
+    SourceKind(
+        "snapshot",
+        _open,
+        forms=(
+            SourceForm(
+                "http://HOST:PORT/shot.jpg",
+                "http://HOST/shot.jpg (snapshots)",
+                "JPEG snapshots, polled --rate times a second",
+            ),
+        ),
+        name_of=host_name,
+    )
+)

@@ -8,6 +8,7 @@ small regions that change (a bouncing square and the clock line) before JPEG enc
 
 from __future__ import annotations
 
+import re
 import time
 
 import numpy as np
@@ -15,7 +16,8 @@ import numpy.typing as npt
 
 from camhub.jpeg import encode_jpeg
 from camhub.sources.base import SourceTimeouts, ThreadedSource
-from camhub.sources.uri import SourceSpec
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
+from camhub.sources.uri import SourceSpec, SourceURIError
 
 QUALITY = 80
 
@@ -93,3 +95,42 @@ class TestPatternSource(ThreadedSource):
             next_at = max(next_at + period, time.monotonic() - period)
             if self._stop.wait(max(0.0, next_at - time.monotonic())):
                 return
+
+
+_FORM = re.compile(r"^testsrc(?::(?:(\d{1,5})x(\d{1,5}))?(?:@(\d+(?:\.\d+)?))?)?$")
+
+
+def _parse(text: str) -> SourceSpec:
+    m = _FORM.match(text)
+    if m is None:
+        raise SourceURIError(
+            f"bad test pattern {text!r}: expected testsrc, testsrc:WIDTHxHEIGHT, "
+            "testsrc:WIDTHxHEIGHT@FPS or testsrc:@FPS (e.g. testsrc:640x480@30)"
+        )
+    width = int(m.group(1)) if m.group(1) else 640
+    height = int(m.group(2)) if m.group(2) else 480
+    fps = float(m.group(3)) if m.group(3) else 15.0
+    if not (16 <= width <= 7680 and 16 <= height <= 4320):
+        raise SourceURIError(f"bad test pattern {text!r}: size must be 16x16 to 7680x4320")
+    if width % 2 or height % 2:
+        raise SourceURIError(f"bad test pattern {text!r}: width and height must be even")
+    if not 0 < fps <= 240:
+        raise SourceURIError(f"bad test pattern {text!r}: fps must be in (0, 240]")
+    return SourceSpec("testsrc", text, text, width=width, height=height, fps=fps)
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> TestPatternSource:
+    return TestPatternSource(spec, name, options.timeouts)
+
+
+register_source(
+    SourceKind(
+        "testsrc",
+        _open,
+        _parse,
+        words=("testsrc",),
+        forms=(
+            SourceForm("testsrc[:WxH@FPS]", "testsrc[:WxH@FPS]", "built-in moving test pattern"),
+        ),
+    )
+)

@@ -7,10 +7,15 @@ time, and the source reopens the device once it is back.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from camhub.sources.base import SourceTimeouts, ThreadedSource
-from camhub.sources.uri import SourceSpec
+from camhub.sources.registry import OpenOptions, SourceForm, SourceKind, register_source
+from camhub.sources.uri import SourceSpec, SourceURIError
+
+_INDEX = re.compile(r"^-?[0-9]+$")
+_DEV_VIDEO = re.compile(r"^/dev/video(\d{1,3})$")
 
 
 class WebcamSource(ThreadedSource):
@@ -66,3 +71,36 @@ class WebcamSource(ThreadedSource):
                 self._emit(array=image)
         finally:
             cap.release()
+
+
+def _claims(text: str) -> bool:
+    return _INDEX.match(text) is not None or _DEV_VIDEO.match(text) is not None
+
+
+def _parse(text: str) -> SourceSpec:
+    if (m := _DEV_VIDEO.match(text)) is not None:
+        return SourceSpec("webcam", text, text, index=int(m.group(1)))
+    index = int(text)
+    if not 0 <= index <= 63:
+        raise SourceURIError(f"webcam index must be 0..63, got {index}")
+    return SourceSpec("webcam", text, text, index=index)
+
+
+def _open(spec: SourceSpec, name: str, options: OpenOptions) -> WebcamSource:
+    return WebcamSource(spec, name, options.resolution, options.fps, options.timeouts)
+
+
+register_source(
+    SourceKind(
+        "webcam",
+        _open,
+        _parse,
+        claims=_claims,
+        forms=(
+            SourceForm(
+                "0, 1, /dev/video0", "a webcam index (0, 1) or /dev/videoN", "local webcams"
+            ),
+        ),
+        name_of=lambda spec: f"webcam{spec.index or 0}",
+    )
+)

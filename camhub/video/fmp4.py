@@ -19,6 +19,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from camhub.errors import ArgumentError
 from camhub.video.codecconfig import CONFIG_BOX, SAMPLE_ENTRY, TrackConfig
 from camhub.video.packet import TIME_BASE, Codec
 
@@ -134,7 +135,7 @@ def fragment_parts(sequence: int, base_dts: int, samples: Sequence[Sample]) -> l
     """:func:`fragment` as pieces (``moof``, the ``mdat`` header, each sample's data) for
     one ``os.writev``, which spares copying the samples."""
     if not samples:
-        raise ValueError("a fragment needs at least one sample")
+        raise ArgumentError("a fragment needs at least one sample")
     offsets = any(s.cts_offset for s in samples)
     flags = 0x000001 | 0x000100 | 0x000200 | 0x000400 | (0x000800 if offsets else 0)
     # Version 1 makes the composition offsets signed (a stream may start before 0).

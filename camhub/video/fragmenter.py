@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+from camhub.errors import ArgumentError
 from camhub.video.fmp4 import Sample, fragment_parts, sample_data
 from camhub.video.packet import TIME_BASE, VideoPacket
 
@@ -65,7 +66,7 @@ class Fragmenter:
 
     def add(self, at: float, packet: VideoPacket) -> list[bytes] | None:
         if self._last_dts < 0 and not packet.keyframe:
-            raise ValueError("fragmented MP4 must start with a keyframe")
+            raise ArgumentError("fragmented MP4 must start with a keyframe")
         dts, cts = self._times(at, packet)
         made = None
         pending = self._pending

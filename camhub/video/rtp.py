@@ -19,13 +19,14 @@ import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from camhub.errors import VideoError
 from camhub.video.packet import H264_IDR, Codec, annexb, hevc_type
 
 NTP_UNIX_OFFSET = 2_208_988_800
 """Seconds from the NTP epoch (1900) to the Unix epoch (1970)."""
 
 
-class RtpError(ValueError):
+class RtpError(VideoError, ValueError):
     """Bytes that are not the RTP or RTCP packet they should be."""
 
 

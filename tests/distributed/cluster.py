@@ -101,6 +101,12 @@ def start_cluster(base: Path) -> Cluster:
     # Ray 2.5x enables token authentication; every node and the hub's driver share one.
     env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(16), **FAST_FAILURE)
     env.pop("RAY_ADDRESS", None)
+    # Test-only detector backends (tests/detect/blobs.py) must import on every node, as a
+    # user's own backend module must: Ray workers inherit the node's environment. A
+    # driver connected by HOST:PORT adds its own directory for its workers, a Ray Client
+    # (ray://) driver runs on the head and does not.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     address = f"127.0.0.1:{port}"
     cluster = Cluster(address, env, client_address=f"ray://127.0.0.1:{client_port}")
     common = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--disable-usage-stats"]

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from camhub.sources import default_name, open_source
-from camhub.sources.uri import SourceURIError, ipwebcam_fallbacks, parse_source, redact
+from camhub.sources import SourceURIError, default_name, open_source, parse_source, redact
+from camhub.sources.ipwebcam import ipwebcam_fallbacks
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from camhub.sources import FatalSourceError, SourceTimeout, open_source
-from camhub.sources.uri import parse_source
+from camhub.sources import FatalSourceError, SourceTimeout, open_source, parse_source
 from camhub.sources.webcam import WebcamSource
 
 pytestmark = pytest.mark.timeout(30)
