@@ -156,4 +156,6 @@ def test_camera_page_of_a_camera_not_connected_says_what_is_wrong(
     tile_holder = page.locator(".tile .placeholder")
     wait_until(lambda: tile_holder.is_visible(), what="the tile's placeholder")
     assert tile_holder.inner_text() == "not connected yet"
+    tile_badge = page.locator(".tile .badge").evaluate("b => getComputedStyle(b).backgroundColor")
+    assert tile_badge == colour == tile_holder.evaluate("h => getComputedStyle(h).color")
     assert re.fullmatch(r"rgb\(\d+, \d+, \d+\)", colour)

@@ -296,10 +296,7 @@
   $("zoom-out").addEventListener("click", () => timeline.zoom(2));
   $("pan-back").addEventListener("click", () => timeline.pan(-0.5));
   $("pan-on").addEventListener("click", () => timeline.pan(0.5));
-  $("to-now").addEventListener("click", () => {
-    const span = timeline.view.to - timeline.view.from;
-    timeline.setView(Date.now() / 1000 - span * 0.97, Date.now() / 1000 + span * 0.03);
-  });
+  $("to-now").addEventListener("click", () => timeline.toNow());
   $("fit").addEventListener("click", () => {
     timeline.fit([...cards.values()].slice(0, 20).map((n) => n.ev.start));
   });

@@ -39,6 +39,7 @@ const reviewTimeline = (() => {
     let data = { cameras: [], segments: [], events: [] };
     let head = null; // {camera, t}
     let drag = null;
+    let follow = true; // the right edge keeps up with now (until the user pans or zooms)
 
     const pct = (t) => ((t - view.from) / (view.to - view.from)) * 100;
     const inView = (t) => t >= view.from && t <= view.to;
@@ -110,6 +111,11 @@ const reviewTimeline = (() => {
 
     function drawMarkers() {
       const t = now();
+      if (follow && !drag && t > view.to) { // slide on by a quarter, now stays in view
+        const shift = (view.to - view.from) / 4;
+        setView(view.from + shift, view.to + shift, false, true);
+        return;
+      }
       els.nowMarker.hidden = !inView(t);
       els.nowMarker.style.left = pct(t) + "%";
       const show = head !== null && inView(head.t);
@@ -127,7 +133,8 @@ const reviewTimeline = (() => {
       drawMarkers();
     }
 
-    function setView(from, to, quiet) {
+    function setView(from, to, quiet, following) {
+      follow = Boolean(following);
       let span = Math.max(MIN_SPAN, Math.min(MAX_SPAN, to - from));
       const mid = (from + to) / 2;
       view.from = mid - span / 2;
@@ -153,7 +160,7 @@ const reviewTimeline = (() => {
       const t = now();
       const oldest = times.length ? Math.min(...times) : t - 3600;
       const span = Math.max(MIN_SPAN, (t - oldest) * 1.08);
-      setView(t - span, t + span * 0.03);
+      setView(t - span, t + span * 0.05, false, true);
     }
 
     els.lanes.addEventListener("pointerdown", (e) => {
@@ -200,6 +207,10 @@ const reviewTimeline = (() => {
         drawMarkers();
       },
       setView, zoom, pan, fit,
+      toNow() {
+        const span = view.to - view.from;
+        setView(now() - span * 0.95, now() + span * 0.05, false, true);
+      },
       dragging: () => drag !== null && drag.moved,
     };
   }
