@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from camhub.events import Event
+from camhub.events.paging import EventFilter
 from tests.video.player import launch
 from tests.web.conftest import wait_until
 from tests.web.review_site import ReviewSite, start_site
@@ -240,10 +241,8 @@ def test_marking_reviewed_is_kept(page: Any, site: ReviewSite) -> None:
     assert again.locator(".review-toggle").inner_text() == "✓ reviewed"
     page.check("#hide-reviewed")
     wait_until(lambda: again.count() == 0, what="reviewed events hidden")
-    event = site.history.store.page(
-        __import__("camhub.events.paging").events.paging.EventFilter(reviewed=True)
-    ).events
-    assert event_id in [e.id for e in event]
+    reviewed = site.history.store.page(EventFilter(reviewed=True)).events
+    assert event_id in [e.id for e in reviewed]  # kept in events.db
     httpx.post(site.url + "api/events/reviewed", json={"ids": [event_id], "reviewed": False})
 
 

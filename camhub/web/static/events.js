@@ -172,9 +172,10 @@
       if (!older) return;
       params.set("cursor", older);
     }
-    const mine = ++loading;
+    // Only a new list (filters changed) outdates answers still on their way.
+    const mine = mode === "replace" ? ++loading : loading;
     const page = await getJSON("/api/events?" + params);
-    if (mine !== loading && mode !== "append") return; // filters changed meanwhile
+    if (mine !== loading) return; // the filters changed meanwhile
     showList(page.events, mode);
     if (mode !== "merge") older = page.next;
     $("older").hidden = !older;
