@@ -47,6 +47,7 @@ def page(chromium: Any, site: ReviewSite) -> Iterator[Any]:
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(site.url + "events")
     pg.wait_for_selector(".event")
+    pg.wait_for_selector(".lane")  # the timeline loads after the list
     yield pg
     context.close()
     assert not errors, errors
@@ -171,6 +172,8 @@ def test_timeline_has_an_axis_now_and_zoom(page: Any, site: ReviewSite) -> None:
 
 def test_click_plays_from_there_and_scrubbing_crosses_segments(page: Any, site: ReviewSite) -> None:
     page.evaluate(f"() => camhubReview.timeline.setView({site.t0 - 2}, {site.t0 + 8})")
+    door = '.lane[data-camera="door"] .seg'
+    wait_until(lambda: page.locator(door).count() == 3, what="the span's segments")
     x, y = _lane_x(page, "door", site.t0 + 1.0)
     page.mouse.click(x, y)
     first = _wait_playing(page)

@@ -44,7 +44,17 @@ const reviewTimeline = (() => {
     const pct = (t) => ((t - view.from) / (view.to - view.from)) * 100;
     const inView = (t) => t >= view.from && t <= view.to;
 
+    // The lane drawn now for `camera`: a redraw (new data every few seconds) replaces the
+    // lane elements, also in the middle of a drag.
+    function laneOf(camera, fallback) {
+      for (const lane of els.lanes.querySelectorAll(".lane")) {
+        if (lane.dataset.camera === camera) return lane;
+      }
+      return fallback;
+    }
+
     function timeAt(lane, clientX) {
+      lane = laneOf(lane.dataset.camera, lane);
       const r = lane.getBoundingClientRect();
       const x = Math.max(0, Math.min(r.width, clientX - r.left));
       return view.from + (x / r.width) * (view.to - view.from);
