@@ -212,6 +212,13 @@ class Hub:
         """
         return self.store.frames(cameras, timeout)
 
+    def watch_video(
+        self, name: CameraName, maxsize: int = 64, label: str = ""
+    ) -> tuple[FrameSubscription, list[Frame]]:
+        """Every frame of camera ``name`` from now on, and its current video group since
+        its keyframe; see :meth:`CameraStore.watch_video`."""
+        return self.store.watch_video(name, maxsize, label)
+
     def subscribe(
         self, cameras: Iterable[CameraName] | None = None, maxsize: int = 64, name: str = ""
     ) -> FrameSubscription:

@@ -293,6 +293,24 @@ class CameraStore:
                 return state.track.latest()
             return latest
 
+    def watch_video(
+        self, name: CameraName, maxsize: int = 64, label: str = ""
+    ) -> tuple[FrameSubscription, list[Frame]]:
+        """A subscription to camera ``name`` and, taken with it, the camera's current
+        group of video frames from its keyframe to the newest (empty for a JPEG camera,
+        or when the group lost a packet or outgrew what the hub keeps): where a live
+        viewer starts at once, without waiting for the next keyframe and without
+        decoding anything. The subscription's first frame may repeat the group's last
+        (``put`` offers after it lets go of the lock); nothing older comes after it."""
+        sub = FrameSubscription(self, (name,), maxsize, label or f"watch {name}")
+        with self._cond:
+            state = self._cameras.get(name)
+            track = None if state is None else state.track
+            gop = None if track is None else track.gop
+            group = [] if gop is None or gop.cut or gop.broken else list(gop.frames)
+            self._subs = (*self._subs, sub)
+        return sub, group
+
     def stats(self) -> list[CameraStats]:
         now = time.time()
         with self._cond:

@@ -358,4 +358,13 @@ class HubView(FrameStore, Protocol):
         """The receiving sockets' security settings (``CurveServer`` has refusal counts)."""
         ...
 
+    def watch_video(
+        self, name: CameraName, maxsize: int = 64, label: str = ""
+    ) -> tuple[FrameQueue, list[Frame]]:
+        """Every frame of camera ``name`` from now on (a bounded queue, see
+        ``subscribe``) and, taken with it, its current video group from the keyframe to
+        the newest (empty when there is none to start from): where a live viewer starts
+        at once. The queue's first frame may repeat the group's last."""
+        ...
+
     def peer_stats(self) -> list[PeerStats]: ...

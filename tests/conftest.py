@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import random
 import socket
 import subprocess
 import sys
@@ -15,6 +18,16 @@ import pytest
 import camhub
 
 PEERS = Path(__file__).parent / "peers"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as scripts/test runs it) a file's tests
+    stay on one worker, so module-scoped peers start once; every Ray test shares one
+    worker, so two Ray clusters never compete for the machine's two cores."""
+    for item in items:
+        path = Path(str(item.fspath))
+        group = "ray" if path.parent.name == "distributed" else path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -32,10 +45,29 @@ def playwright() -> Iterator[object]:
         yield p
 
 
+# Ports for servers that cannot bind port 0 themselves (GStreamer, mosquitto, Ray, a URL
+# that must point nowhere) come from below the kernel's ephemeral range (32768 and up), so
+# no other bind(0) or outgoing connection can take one between this check and the
+# server's bind. Each pytest-xdist worker has its own slice, and a process never hands
+# out the same port twice.
+_SLICE = 2000
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % 8
+_next_port = itertools.count(
+    12000 + _WORKER * _SLICE + random.Random(os.getpid()).randrange(_SLICE // 2)
+)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    for port in _next_port:
+        if port >= 12000 + (_WORKER + 1) * _SLICE:
+            break
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("this test process used up its slice of ports")
 
 
 @pytest.fixture

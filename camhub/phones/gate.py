@@ -96,6 +96,8 @@ class ClientStats:
     """Frames that are not a JPEG the hub accepts (garbage, bombs, bad stamps)."""
     rate_limited: int = 0
     """Frames dropped because the device sent faster than allowed."""
+    encoding: str = ""
+    """What its last frame was: ``jpeg``, or the video codec (``h264``, ``vp8``...)."""
     last_reason: str = ""
     last_at: float = field(default_factory=time.time)
 
@@ -231,11 +233,12 @@ class PhoneGate:
             stats.connections += 1
             return None
 
-    def add_frame(self, client: str, nbytes: int) -> None:
+    def add_frame(self, client: str, nbytes: int, encoding: str = "jpeg") -> None:
         with self._lock:
             stats = self._stats_locked(client)
             stats.frames += 1
             stats.bytes += nbytes
+            stats.encoding = encoding
             stats.last_at = time.time()
             self._messages += 1
             self._frames += 1

@@ -60,6 +60,11 @@ class Fragmenter:
         return len(self._pending)
 
     @property
+    def last_dts(self) -> int:
+        """Media decode time (ticks) of the last packet added (-1 before the first)."""
+        return self._last_dts
+
+    @property
     def duration(self) -> int:
         """Media ticks from the first packet to the end of the last one added."""
         return self._last_dts + self._last_duration if self._last_dts >= 0 else 0
@@ -79,6 +84,35 @@ class Fragmenter:
         sample = sample_data(packet.codec, packet.data)
         self._pending.append(_Pending(sample, dts, cts, packet.keyframe))
         return made
+
+    def add_now(self, at: float, packet: VideoPacket) -> list[bytes]:
+        """A fragment of ``packet`` alone, made at once (live viewers: waiting for the
+        next packet to learn this one's duration would cost a frame of latency). Its
+        duration is the interval before it; the next fragment's own decode time
+        corrects any guess. Not to be mixed with :meth:`add` on one fragmenter."""
+        if self._pending:
+            raise ValueError("add_now after add: flush the pending fragment first")
+        if self._last_dts < 0 and not packet.keyframe:
+            raise ValueError("fragmented MP4 must start with a keyframe")
+        dts, cts = self._times(at, packet)
+        if self._last_dts >= 0 and not self._gap:
+            self._last_duration = dts - self._last_dts
+        self._gap = False
+        self._last_dts = dts
+        sample = Sample(
+            sample_data(packet.codec, packet.data),
+            max(1, self._last_duration),
+            packet.keyframe,
+            cts,
+        )
+        self.fragments += 1
+        self.samples += 1
+        return fragment_parts(self.fragments, dts, [sample])
+
+    def gap(self) -> None:
+        """Packets were lost before the next one (it is a keyframe): do not take the
+        interval across the gap for a frame's duration."""
+        self._gap = True
 
     def flush(self) -> list[bytes] | None:
         """End the fragment now; the next packet starts a new one at its own time (after

@@ -287,6 +287,10 @@ class VideoTrack:
             decoder = self._feed(decoder, frame, pending, queue)
             if self._queue is not queue:  # stopped meanwhile
                 break
+            # A camera that streams never lets ``get`` time out: the idle check must
+            # run between frames too, or its decoder would never stop.
+            if self._idle(queue):
+                break
         with self._cond:
             for frame in pending.values():
                 self._skip(frame)

@@ -37,11 +37,13 @@ from camhub.web.auth import OPEN_PATHS as DASHBOARD_OPEN_PATHS
 from camhub.web.auth import TokenAuth
 from camhub.web.cameras import CameraApi, safe_filename
 from camhub.web.dashboard import OBJECTS, Dashboard
+from camhub.web.live import LiveVideo
 from camhub.web.metrics import MetricsEndpoint, collectors
 from camhub.web.notify import NotifyApi
 from camhub.web.phone import OPEN_PATHS as PHONE_OPEN_PATHS
 from camhub.web.phone import Phones, phone_routes
 from camhub.web.streams import StreamEndpoints
+from camhub.web.webrtc import WebRtcLive
 
 if TYPE_CHECKING:
     from camhub.history import History
@@ -49,12 +51,17 @@ if TYPE_CHECKING:
 __all__ = ["OBJECTS", "Dashboard", "create_app", "safe_filename"]
 
 
+# Live video plays from a MediaSource (a blob: URL) fed by the live WebSocket ('self'
+# covers ws: and wss: to the same host).
+_LIVE_PAGE = responses.html_headers(media="'self' blob:")
+
+
 async def _index(request: Request) -> Response:
-    return responses.page("index.html")
+    return responses.page("index.html", _LIVE_PAGE)
 
 
 async def _camera_page(request: Request) -> Response:
-    return responses.page("camera.html")
+    return responses.page("camera.html", _LIVE_PAGE)
 
 
 async def _phones_off(request: Request) -> Response:
@@ -86,6 +93,8 @@ def create_app(
     with ``history``, also events and recordings (:mod:`camhub.web.events_api`);
     with ``phones``, browsers can also stream into the hub (:mod:`camhub.web.phone`)."""
     dash = Dashboard(hub, processors, detection, None if phones is None else phones.gate)
+    live = LiveVideo(hub)
+    webrtc = WebRtcLive(live)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -94,6 +103,8 @@ def create_app(
         try:
             yield
         finally:
+            await webrtc.close()
+            live.close()
             dash.broadcaster.close()
             dash.pump.stop()
 
@@ -110,6 +121,8 @@ def create_app(
         *MetricsEndpoint(collectors(dash, sinks=sinks, history=history)).routes(),
         *NotifyApi(sinks).routes(),
         # Streams first: /api/cameras/{name} would take .../stream.mjpg as a camera name.
+        *live.routes(),
+        *webrtc.routes(),
         *StreamEndpoints(dash).routes(),
         *CameraApi(dash, history).routes(),
     ]
@@ -124,6 +137,8 @@ def create_app(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
     )
     app.state.dashboard = dash
+    app.state.live = live
+    app.state.webrtc = webrtc
     app.state.events_api = events_api
     if token is not None:
         app.add_middleware(

@@ -152,7 +152,12 @@ class Broadcaster:
 class HubPump:
     """One thread that forwards the hub's new live frames to the broadcaster while anyone
     watches. Frames that arrived as raw arrays are JPEG-encoded here, once per frame
-    and only when watched; JPEG frames are forwarded as the very bytes received."""
+    and only when watched; JPEG frames are forwarded as the very bytes received. Only the
+    cameras somebody watches are read: a video camera's pictures are decoded for it
+    (and then encoded) only while its JPEG picture has a viewer."""
+
+    RECHECK_S = 0.5
+    """How often the set of watched cameras is looked at again."""
 
     def __init__(self, hub: HubView, broadcaster: Broadcaster) -> None:
         self.hub = hub
@@ -164,15 +169,29 @@ class HubPump:
         self._thread.start()
         return self
 
+    def _watched(self) -> frozenset[CameraName]:
+        bc = self.broadcaster
+        return frozenset(n for n in self.hub.camera_names() if bc.has_viewer_for((n, LIVE)))
+
     def _run(self) -> None:
         feed: Iterator[Frame] | None = None
         bc = self.broadcaster
+        watched: frozenset[CameraName] = frozenset()
+        checked = 0.0
         while not self._stop.is_set():
             if not bc.watching.wait(0.25):
                 feed = None  # nobody watches: forget the cursor, sleep
                 continue
+            now = time.monotonic()
+            if feed is None or now - checked > self.RECHECK_S:
+                checked = now
+                cameras = self._watched()
+                if feed is None or cameras != watched:
+                    watched = cameras
+                    feed = self.hub.frames(watched, timeout=0.25) if watched else None
             if feed is None:
-                feed = self.hub.frames(timeout=0.25)
+                self._stop.wait(0.1)  # viewers of other views (processors, objects) only
+                continue
             frame = next(feed, None)
             if frame is None:
                 self._stop.wait(0.02)  # the hub may have stopped: do not spin

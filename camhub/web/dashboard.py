@@ -75,7 +75,8 @@ class Dashboard:
 
     def _seed(self, bc: Broadcaster) -> None:
         for name in self.hub.camera_names():
-            frame = self.hub.latest(name)
+            # Only pictures somebody watches: a video camera's means decoding it.
+            frame = self.hub.latest(name) if bc.has_viewer_for((name, LIVE)) else None
             if frame is not None and (bc.latest_at((name, LIVE)) or 0) < frame.received_at:
                 with contextlib.suppress(Exception):
                     bc.publish(name, LIVE, frame.to_jpeg(), frame.received_at)
@@ -110,6 +111,7 @@ class Dashboard:
             "self": base,
             "snapshot": base + "/snapshot.jpg",
             "stream": base + "/stream.mjpg",
+            "live": base + "/live",
             "page": "/camera?name=" + quote(name, safe=""),
         }
         out["views"] = self.views(name)
@@ -140,9 +142,16 @@ class Dashboard:
     # -- streams ---------------------------------------------------------------------
 
     def wants_for(self, request: Request) -> Callable[[Key], bool] | None:
-        pictures = self._wants_pictures(request)
-        if pictures is None:
+        wanted = self._wants_pictures(request)
+        if wanted is None:
             return None
+        # ``skip``: cameras the page plays as video (camhub.web.live); their live
+        # pictures would make the hub decode and encode them, for nobody. Their boxes
+        # and processor views still come.
+        skip = frozenset(request.query_params.getlist("skip"))
+        pictures = wanted
+        if skip:
+            pictures = lambda key: not (key[1] == LIVE and key[0] in skip) and wanted(key)  # noqa: E731
         if request.query_params.get("objects") == "1":
             return lambda key: key[1] == OBJECTS or pictures(key)
         # Objects records are JSON, not pictures: only for clients that ask for them.

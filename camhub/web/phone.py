@@ -33,9 +33,10 @@ from camhub.phones.gate import (
     FrameRate,
     PhoneGate,
 )
-from camhub.phones.wire import decode_frame
+from camhub.phones.wire import PHONE_CODECS, decode_frame
 from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.types import CameraName, Frame, HubEvent
+from camhub.video.packet import Codec
 from camhub.web.guard import raise_ws_limit
 from camhub.web.responses import STATIC, html_headers
 from camhub.web.responses import json as _json
@@ -75,6 +76,9 @@ class Phones:
     count_malformed: Callable[[CameraName], object] | None = None
     """Where a bad frame counts against its camera (the camera store's
     ``count_malformed``, as for ZeroMQ senders)."""
+    video: tuple[Codec, ...] = PHONE_CODECS
+    """Video codecs phones may send (the page picks the first its browser encodes);
+    ``()``: JPEG only."""
 
     @property
     def join_url(self) -> str | None:
@@ -221,6 +225,7 @@ class PhoneEndpoints:
                     "max_fps": gate.limits.max_fps,
                     "max_bytes": limits.max_payload,
                     "hub_time": time.time(),
+                    "video": list(phones.video),
                 }
             )
         )
@@ -289,7 +294,7 @@ class PhoneEndpoints:
                 await ws.send_text('{"type":"drop","reason":"over the frame rate"}')
                 continue
             try:
-                frame = decode_frame(data, camera, limits)
+                frame = decode_frame(data, camera, limits, video=phones.video)
             except ProtocolError as exc:
                 reason = str(exc)
                 gate.count(camera, "malformed", reason)
@@ -298,7 +303,7 @@ class PhoneEndpoints:
                 await self._close(ws, 1007, f"bad frame: {reason}")
                 return
             phones.put(frame, peer)
-            gate.add_frame(camera, len(data))
+            gate.add_frame(camera, len(data), frame.encoding)
             age = frame.age
             seq = "null" if frame.seq is None else frame.seq
             age_ms = "null" if age is None else f"{age * 1000:.1f}"

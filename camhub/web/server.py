@@ -22,7 +22,9 @@ from camhub.types import CamhubError, HubView
 from camhub.web.app import Dashboard, create_app
 from camhub.web.auth import LoopbackHostOnly
 from camhub.web.guard import ConnectionGuard, ConnectionLimits, protocols
+from camhub.web.live import LiveVideo
 from camhub.web.phone import FRAME_HEADER_ALLOWANCE, Phones
+from camhub.web.webrtc import WebRtcLive
 
 log = logging.getLogger("camhub.web")
 # uvicorn's own start/stop chatter repeats what camhub logs; keep its warnings and errors.
@@ -159,9 +161,9 @@ class WebServer:
             access_log=False,  # query strings may carry the token
             lifespan="on",
             http=http_protocol,
-            # WebSockets only for browser cameras; no compression: JPEG does not shrink,
-            # and inflating is where a decompression bomb would go off.
-            ws="none" if phones is None else ws_protocol,
+            # WebSockets for browser cameras and live video; no compression: JPEG and
+            # video do not shrink, and inflating is where a decompression bomb would go off.
+            ws=ws_protocol,
             ws_max_size=(phones.limits.max_payload if phones else 0) + FRAME_HEADER_ALLOWANCE,
             ws_per_message_deflate=False,
             ssl_certfile=None if tls_cert is None else str(tls_cert),
@@ -229,7 +231,9 @@ class WebServer:
         loop = self.dashboard.broadcaster.loop
         if loop is not None and not loop.is_closed():
             try:
-                asyncio.run_coroutine_threadsafe(_close(self.dashboard), loop).result(1.0)
+                asyncio.run_coroutine_threadsafe(
+                    _close(self.dashboard, self.app.state.live, self.app.state.webrtc), loop
+                ).result(3.0)
             except Exception:
                 pass
         self.server.should_exit = True
@@ -247,5 +251,7 @@ class WebServer:
         self.stop()
 
 
-async def _close(dashboard: Dashboard) -> None:
+async def _close(dashboard: Dashboard, live: LiveVideo, webrtc: WebRtcLive) -> None:
+    await webrtc.close()
+    live.close()
     dashboard.broadcaster.close()

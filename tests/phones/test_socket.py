@@ -275,10 +275,13 @@ def test_connection_flood_is_refused_and_other_cameras_keep_streaming(tmp_path: 
         flood_s = time.monotonic() - t0
         stop.set()
         streamer.join(5)
-        refused = outcomes.get("http 403", 0)
-        assert refused >= 250 and outcomes.get("http 101", 0) <= 25, outcomes
+        refused, admitted = outcomes.get("http 403", 0), outcomes.get("http 101", 0)
+        # The bucket refills at 1 attempt/s while the flood runs, which takes seconds on a
+        # loaded machine: beyond the burst of 20, only what refilled may get in.
+        assert admitted <= 20 + 1.0 * outcomes["seconds"] + 5, outcomes
+        assert refused >= 300 - admitted - 5 and refused >= 150, outcomes
         counted = client(ph, "127.0.0.1")
-        assert int(counted["refused"]) >= 250
+        assert int(counted["refused"]) >= refused
         assert "too many connection attempts" in str(counted["last_reason"])
         rate_before = [(b - a) / 2.0 for a, b in zip(before0, before1, strict=True)]
         rate_during = [(b - a) / flood_s for a, b in zip(during0, during1, strict=True)]

@@ -84,9 +84,15 @@ def encode(
     ]
 
 
-def ffmpeg_md5s(path: str, fmt: str | None = None) -> tuple[list[str], str]:
+def ffmpeg_md5s(
+    path: str, fmt: str | None = None, *, every_frame: bool = False
+) -> tuple[list[str], str]:
     """What FFmpeg's own command line (imageio-ffmpeg's binary) decodes from ``path``:
-    one MD5 per picture in presentation order, and whatever it complained about."""
+    one MD5 per picture in presentation order, and whatever it complained about.
+
+    ``every_frame``: each decoded picture once, as it is timed (a variable frame rate,
+    as a browser's camera has); without it FFmpeg fits the pictures to a constant rate,
+    dropping one that shares a slot with another."""
     import subprocess
 
     import imageio_ffmpeg
@@ -94,7 +100,10 @@ def ffmpeg_md5s(path: str, fmt: str | None = None) -> tuple[list[str], str]:
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "warning", "-nostdin"]
     if fmt:
         cmd += ["-f", fmt]
-    cmd += ["-i", path, "-map", "0:v:0", "-f", "framemd5", "-"]
+    cmd += ["-i", path, "-map", "0:v:0"]
+    if every_frame:
+        cmd += ["-fps_mode", "passthrough"]
+    cmd += ["-f", "framemd5", "-"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     lines = [line for line in proc.stdout.splitlines() if line and not line.startswith("#")]
     return [line.rsplit(",", 1)[1].strip() for line in lines], proc.stderr.strip()

@@ -159,3 +159,41 @@ def test_camera_page_of_a_camera_not_connected_says_what_is_wrong(
     tile_badge = page.locator(".tile .badge").evaluate("b => getComputedStyle(b).backgroundColor")
     assert tile_badge == colour == tile_holder.evaluate("h => getComputedStyle(h).color")
     assert re.fullmatch(r"rgb\(\d+, \d+, \d+\)", colour)
+
+
+def test_a_playing_video_camera_has_no_placeholder_over_it(
+    page: Any, hub: camhub.Hub, web: WebServer
+) -> None:
+    from tests.web.live_camera import VideoCamera, h264_loop
+
+    page.add_init_script("delete window.RTCPeerConnection;")  # MSE: no STUN wait here
+    cam = VideoCamera(hub, "door", h264_loop(30, (320, 240), gop=15), fps=15)
+    try:
+        wait_until(lambda: hub.camera_stats("door") is not None, what="the video camera")
+        page.goto(web.url)
+        tile = page.locator('.tile[data-camera="door"]')
+        wait_until(
+            lambda: (
+                tile.get_attribute("data-mode") == "video"
+                and tile.locator("video").evaluate("v => v.currentTime") > 0.5
+            ),
+            timeout=20,
+            what="the tile's video",
+        )
+        time.sleep(1.2)  # a poll's render after the video plays
+        assert not tile.locator(".placeholder").is_visible()
+        page.goto(web.url + "camera?name=door")
+        fig = page.locator('figure[data-view="live"]')
+        wait_until(
+            lambda: (
+                fig.get_attribute("data-mode") == "video"
+                and fig.locator("video").evaluate("v => v.currentTime") > 0.5
+            ),
+            timeout=20,
+            what="the page's video",
+        )
+        time.sleep(1.2)
+        assert not fig.locator(".placeholder").is_visible()
+        assert fig.locator("figcaption").inner_text() == "live"
+    finally:
+        cam.stop()

@@ -1,4 +1,6 @@
 // One camera at full size: its live picture and every processor's view, plus stats.
+// A video camera's live view plays its own stream as video (live.js); the picture
+// stream then leaves its live JPEGs out, so the hub neither decodes nor encodes them.
 "use strict";
 
 (() => {
@@ -10,6 +12,10 @@
   const badge = document.getElementById("badge");
   const objectsLine = document.getElementById("objects-line");
   const sinks = new Map(); // view -> ImageSink
+  let player = null; // camhubLive.Player while the live view plays video
+  let videoFailed = null; // why live video gave up here (then JPEG)
+  let stream = null;
+  let streamSkip = null; // whether the open picture stream leaves the live JPEGs out
 
   document.getElementById("title").textContent = name;
   document.title = name + " · camhub";
@@ -29,7 +35,7 @@
       img.alt = name + " " + view;
       // The <img> stays hidden until a picture decodes: never a broken-image icon.
       img.addEventListener("load", () => {
-        img.hidden = false;
+        img.hidden = fig.dataset.mode === "video";
         fig.querySelector(".placeholder").hidden = true;
       });
       views.appendChild(fig);
@@ -76,7 +82,11 @@
     }[st.state];
     fig.querySelector("figcaption").textContent = caption;
     const holder = fig.querySelector(".placeholder");
-    if (!fig.querySelector("img").hidden) return;
+    const video = fig.querySelector("video");
+    const pictured = fig.dataset.mode === "video" ? Boolean(video && video.readyState >= 2)
+      : Boolean(fig.querySelector("img").dataset.shown);
+    holder.hidden = pictured;
+    if (pictured) return;
     const words = {
       waiting: `Not connected: the hub has not received a frame from “${name}” yet.`,
       offline: `Offline: no frames from “${name}” for ${camhub.fmtAgo(st.age || 0)}.`,
@@ -87,7 +97,6 @@
     holder.textContent = words + (cam.reason ? " " + cam.reason : "") +
       (cam.source && st.state === "waiting" ? " Source: " + cam.source : "");
     holder.className = "placeholder " + st.state;
-    holder.hidden = false;
   }
 
   // Object detection off: the "objects" box is neither ticked nor usable.
@@ -179,22 +188,61 @@
     sinkFor("live");
     for (const v of cam.views) sinkFor(v);
     show(cam, 0);
+    syncVideo(cam);
+  }
+
+  function syncVideo(cam) {
+    const fig = views.querySelector('figure[data-view="live"]');
+    const frame = fig.querySelector(".frame");
+    let video = frame.querySelector("video");
+    if (!video) {
+      video = document.createElement("video");
+      video.muted = true;
+      video.hidden = true;
+      video.addEventListener("loadeddata", () => { fig.querySelector(".placeholder").hidden = true; });
+      frame.prepend(video);
+    }
+    const on = !videoFailed && camhubLive.wanted(cam.encoding);
+    if (on && !player) {
+      player = new camhubLive.Player(video, name, (reason) => {
+        videoFailed = reason;
+        fig.dataset.videoError = reason;
+        syncVideo(lastCam);
+      }, cam.encoding);
+    } else if (!on && player) {
+      player.stop();
+      player = null;
+    }
+    video.hidden = !on;
+    const img = frame.querySelector("img");
+    img.hidden = on || !img.dataset.shown; // no picture yet: the placeholder says why
+    fig.dataset.mode = on ? "video" : "jpeg";
+    openPictures(on);
+  }
+
+  function openPictures(skipLive) {
+    if (stream && streamSkip === skipLive) return;
+    if (stream) stream.close();
+    streamSkip = skipLive;
+    const url = "/api/stream?objects=1&camera=" + encodeURIComponent(name) +
+      (skipLive ? "&skip=" + encodeURIComponent(name) : "");
+    stream = camhub.openStream(url, (head, bytes) => {
+      if (head.view === "objects") {
+        const live = views.querySelector('figure[data-view="live"]');
+        if (live) camhubObjects.draw(live.querySelector(".frame"), JSON.parse(new TextDecoder().decode(bytes)), objectsLine);
+        return;
+      }
+      sinkFor(head.view).put(bytes);
+    });
   }
 
   if (!name) {
     unknown("No camera chosen: open a camera from the grid.");
     return;
   }
-  poll();
+  // The picture stream opens once the first answer says whether this camera is video.
+  poll().then(() => { if (!stream) openPictures(false); });
   setInterval(poll, 1000);
-  camhub.openStream("/api/stream?objects=1&camera=" + encodeURIComponent(name), (head, bytes) => {
-    if (head.view === "objects") {
-      const live = views.querySelector('figure[data-view="live"]');
-      if (live) camhubObjects.draw(live.querySelector(".frame"), JSON.parse(new TextDecoder().decode(bytes)), objectsLine);
-      return;
-    }
-    sinkFor(head.view).put(bytes);
-  });
   camhubObjects.bindToggle(document.getElementById("objects"));
   document.getElementById("objects").disabled = true; // until the hub says detection is on
   document.getElementById("objects").checked = false;

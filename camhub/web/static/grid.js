@@ -1,5 +1,7 @@
 // The grid of all cameras: one JSON poll per second for stats, one multiplexed stream
 // for the pictures (capped at 15 fps per tile; the camera page gets the full rate).
+// Video cameras play their own stream as video instead (live.js), and the multiplexed
+// stream leaves their live pictures out, so the hub neither decodes nor encodes them.
 // A tile says "live" only while its picture is fresh and the hub answers; otherwise it
 // is greyed and says how old its picture is.
 "use strict";
@@ -12,8 +14,10 @@
   const processedBox = document.getElementById("processed");
   const orderBox = document.getElementById("order");
   const template = document.getElementById("tile-template");
-  const tiles = new Map(); // camera name -> {el, sink, cam}
+  const tiles = new Map(); // camera name -> {el, sink, cam, video, player}
+  const videoFailed = new Map(); // camera name -> why its live video gave up (JPEG then)
   let stream = null;
+  let streamSkip = null; // the cameras the open stream leaves out, as a key
   let connected = null; // the picture stream: null before its first try (not "reconnecting")
   let streamDownSince = null; // Date.now() when the picture stream dropped, while it is down
   let lastAnswer = Date.now(); // when the hub last answered a poll
@@ -36,11 +40,14 @@
     img.alt = "camera " + name;
     // Hidden until a picture decodes: a camera without one shows words, not a broken image.
     img.addEventListener("load", () => {
-      img.hidden = false;
+      img.hidden = el.dataset.mode === "video";
       el.querySelector(".placeholder").hidden = true;
     });
+    const video = el.querySelector("video");
+    video.addEventListener("loadeddata", () => { el.querySelector(".placeholder").hidden = true; });
     el.querySelector(".zoom").addEventListener("click", () => zoom(el));
-    const tile = { el, sink: new camhub.ImageSink(el.querySelector("img")), cam: null };
+    const tile = { el, sink: new camhub.ImageSink(el.querySelector("img")), cam: null,
+                   video, player: null };
     tiles.set(name, tile);
     return tile;
   }
@@ -88,7 +95,10 @@
       if (cam.age_ms !== null) parts.push("age\u00a0" + camhub.fmtAge(cam.age_ms));
     }
     const holder = el.querySelector(".placeholder");
-    if (el.querySelector("img").hidden) {
+    const pictured = el.dataset.mode === "video" ? tile.video.readyState >= 2
+      : Boolean(el.querySelector("img").dataset.shown);
+    holder.hidden = pictured;
+    if (!pictured) {
       holder.textContent = {
         waiting: "not connected yet",
         offline: cam.frames ? "offline" : "offline: no picture",
@@ -97,7 +107,6 @@
         live: "waiting for a picture…",
       }[st.state];
       holder.className = "placeholder " + st.state;
-      holder.hidden = false;
     }
     const res = camhub.fmtRes(cam);
     if (res) parts.push(res);
@@ -145,6 +154,28 @@
     const host = anyHost ? "THIS-HOST" : m[1];
     document.getElementById("send-hint").textContent =
       "camhub send testsrc: --hub tcp://" + host + ":" + m[2];
+  }
+
+  // Video for a video camera in the live view, unless its video gave up here.
+  function syncVideo(tile) {
+    const cam = tile.cam;
+    const on = !processedBox.checked && !videoFailed.has(cam.name) && camhubLive.wanted(cam.encoding);
+    if (on && !tile.player) {
+      tile.player = new camhubLive.Player(tile.video, cam.name, (reason) => {
+        videoFailed.set(cam.name, reason);
+        syncVideo(tile);
+        syncStream();
+      }, cam.encoding);
+    } else if (!on && tile.player) {
+      tile.player.stop();
+      tile.player = null;
+    }
+    tile.video.hidden = !on;
+    const img = tile.el.querySelector("img");
+    img.hidden = on || !img.dataset.shown; // no picture yet: the placeholder, not a broken image
+    tile.el.dataset.mode = on ? "video" : "jpeg";
+    const why = videoFailed.get(cam.name);
+    if (why) tile.el.dataset.videoError = why;
   }
 
   function hubDownFor() {
@@ -197,10 +228,16 @@
       const tile = tiles.get(cam.name) || makeTile(cam.name);
       tile.cam = cam;
       render(tile, 0);
+      syncVideo(tile);
     }
     for (const [name, tile] of tiles) {
-      if (!seen.has(name)) { tile.el.remove(); tiles.delete(name); }
+      if (!seen.has(name)) {
+        if (tile.player) tile.player.stop();
+        tile.el.remove();
+        tiles.delete(name);
+      }
     }
+    syncStream();
     lastCameras = data.cameras;
     layout(lastCameras);
     const live = Array.from(tiles.values()).filter((t) => t.el.dataset.state === "live").length;
@@ -212,10 +249,20 @@
     empty.hidden = data.cameras.length > 0;
   }
 
-  function openPictures() {
+  // (Re)open the picture stream when the set of cameras playing as video changed.
+  function syncStream() {
+    const skip = Array.from(tiles.values()).filter((t) => t.player).map((t) => t.cam.name).sort();
+    const key = JSON.stringify(skip);
+    if (stream && key === streamSkip) return;
+    streamSkip = key;
+    openPictures(skip);
+  }
+
+  function openPictures(skip) {
     if (stream) stream.close();
     const view = processedBox.checked ? "processed" : "live";
-    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view, (head, bytes) => {
+    const leaveOut = (skip || []).map((n) => "&skip=" + encodeURIComponent(n)).join("");
+    stream = camhub.openStream("/api/stream?fps=15&objects=1&view=" + view + leaveOut, (head, bytes) => {
       const tile = tiles.get(head.camera);
       if (tile && head.view === "objects") {
         const data = JSON.parse(new TextDecoder().decode(bytes));
@@ -241,10 +288,14 @@
     layout(lastCameras);
   });
   processedBox.addEventListener("change", () => {
-    for (const tile of tiles.values()) delete tile.el.dataset.view; // until its first picture
-    openPictures();
+    for (const tile of tiles.values()) {
+      delete tile.el.dataset.view; // until its first picture of the new view
+      if (tile.cam) syncVideo(tile);
+    }
+    streamSkip = null;
+    syncStream();
   });
   camhubObjects.bindToggle(document.getElementById("objects"));
-  poll().then(openPictures);
+  poll().then(syncStream);
   setInterval(poll, 1000);
 })();

@@ -51,7 +51,7 @@
     clients.replaceChildren();
     for (const c of info.clients) {
       const row = clients.insertRow();
-      for (const v of [c.client, c.frames, c.refused, c.malformed, c.oversized, c.rate_limited, c.last_reason]) cell(row, String(v));
+      for (const v of [c.client, c.encoding || "", c.frames, c.refused, c.malformed, c.oversized, c.rate_limited, c.last_reason]) cell(row, String(v));
     }
   }
 
