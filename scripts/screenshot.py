@@ -60,7 +60,7 @@ def review(page: Page, url: str, path: Path) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("the event's recording did not play")
         time.sleep(0.1)
-    time.sleep(1.5)
+    time.sleep(3.2)  # past the pre-roll: the person is in the picture
     page.screenshot(path=str(path))
 
 
@@ -92,19 +92,23 @@ def main() -> int:
             # The walker crosses the porch during the first 6 s of every 16 s; the
             # workshop goes dark at 3 s and is offline 2 s later.
             wait_for(page, ".tile[data-state='offline']", 1, timeout=20)
-            wait_for(page, ".tile svg.objects rect.box", 1, timeout=25)
-            time.sleep(0.3)
-            page.screenshot(path=str(args.out / "dashboard.png"))
+            for _ in range(4):  # a shot with the walker's box in it (it comes and goes)
+                wait_for(page, ".tile svg.objects rect.box:not(.coasting)", 1, timeout=25)
+                time.sleep(0.5)  # the video catches up with the box
+                page.screenshot(path=str(args.out / "dashboard.png"))
+                if page.locator(".tile svg.objects rect.box:not(.coasting)").count():
+                    break
             phone = browser.new_page(
                 viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
             )
             phone.goto(service.url)
-            wait_for(phone, ".tile img[data-shown]", 1)
-            time.sleep(1.5)
+            # video cameras play as video, JPEG ones as pictures
+            wait_for(phone, ".tile[data-mode='video'] video, .tile img[data-shown]", 1)
+            time.sleep(2.5)
             phone.screenshot(path=str(args.out / "dashboard-phone.png"))
             page.goto(service.url.rstrip("/") + "/camera?name=" + names[0])
-            wait_for(page, ".view-fig img[data-shown]", 2)
-            time.sleep(1.5)
+            wait_for(page, ".view-fig img[data-shown]", 1)  # the motion view's pictures
+            time.sleep(2.5)
             page.screenshot(path=str(args.out / "dashboard-camera.png"))
             review(page, service.url, args.out / "events.png")
         finally:
