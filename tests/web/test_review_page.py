@@ -186,14 +186,19 @@ def test_click_plays_from_there_and_scrubbing_crosses_segments(page: Any, site: 
     for t in (1.5, 2.5, 3.5, 4.5, 5.0):
         page.mouse.move(_lane_x(page, "door", site.t0 + t)[0], y, steps=2)
     page.mouse.up()
-    wait_until(lambda: _video(page)["src"] != first["src"], what="another segment")
+    # (playback may already have gone on into the second segment by itself: wait for the
+    # one the pointer was let go over, the third, [t0 + 4, t0 + 6])
+    playing = (
+        "() => { const c = camhubReview.player.current; return c && c.seg ? c.seg.start : 0; }"
+    )
+    third = lambda: site.t0 + 3.9 <= page.evaluate(playing) <= site.t0 + 5.1  # noqa: E731
+    wait_until(third, what="the third segment")
     state = _wait_playing(page)
-    assert SEGMENT_URL.search(state["src"])
-    shown = page.locator("#playhead-time").inner_text()
-    want = time.strftime("%H:%M:%S", time.localtime(site.t0 + 5.0))
-    assert shown[:5] == want[:5]
-    head = page.evaluate("() => camhubReview.player.current.seg.start")
-    assert head <= site.t0 + 5.0 + 0.1 and head >= site.t0 + 3.9  # the third segment
+    assert SEGMENT_URL.search(state["src"]) and state["src"] != first["src"]
+    h, m, sec = (int(p) for p in page.locator("#playhead-time").inner_text().split(":"))
+    local = time.localtime(site.t0 + 5.0)
+    gap = (h * 3600 + m * 60 + sec) - (local.tm_hour * 3600 + local.tm_min * 60 + local.tm_sec)
+    assert abs((gap + 43200) % 86400 - 43200) <= 3  # the playhead is where playback is
 
 
 def test_an_event_plays_from_its_segment_at_once(page: Any) -> None:
