@@ -85,8 +85,13 @@ def page_sql(
         where.append(f"label IN ({', '.join('?' * len(labels))})" if labels else "0")
         args.extend(labels)
     if flt.zone is not None:
-        where.append("EXISTS (SELECT 1 FROM json_each(events.zones) WHERE value = ?)")
-        args.append(flt.zone)
+        # in the zone now, or ever during the event (an object event's data.entered)
+        where.append(
+            "(EXISTS (SELECT 1 FROM json_each(events.zones) WHERE value = ?) OR EXISTS "
+            "(SELECT 1 FROM json_each(events.data, '$.entered') AS z "
+            "WHERE json_extract(z.value, '$.zone') = ?))"
+        )
+        args += [flt.zone, flt.zone]
     if flt.after is not None:
         where.append('("end" IS NULL OR "end" >= ?)')
         args.append(flt.after)
@@ -142,6 +147,9 @@ DELETE FROM facets;
 INSERT OR IGNORE INTO facets SELECT 'camera', camera FROM events;
 INSERT OR IGNORE INTO facets SELECT 'label', label FROM events;
 INSERT OR IGNORE INTO facets SELECT 'zone', j.value FROM events, json_each(events.zones) AS j;
+INSERT OR IGNORE INTO facets SELECT 'zone', json_extract(j.value, '$.zone')
+    FROM events, json_each(events.data, '$.entered') AS j
+    WHERE json_extract(j.value, '$.zone') IS NOT NULL;
 """
 
 
@@ -151,4 +159,9 @@ def facet_rows(events: Sequence[Event]) -> set[tuple[str, str]]:
         rows.add(("camera", e.camera))
         rows.add(("label", e.label))
         rows.update(("zone", z) for z in e.zones)
+        entered = e.data.get("entered")
+        if isinstance(entered, list):  # an object event's zones, also those it has left
+            rows.update(
+                ("zone", str(x["zone"])) for x in entered if isinstance(x, dict) and "zone" in x
+            )
     return rows

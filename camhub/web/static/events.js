@@ -96,7 +96,10 @@
     if (score !== null && score !== undefined && ev.label !== "motion" && ev.label !== "offline") {
       bits.push(Math.round(score * 100) + "%");
     }
-    if (ev.zones.length) bits.push("zone " + ev.zones.join(", "));
+    // the zones it is in, and those it was in (an object event's data.entered)
+    const entered = Array.isArray(ev.data && ev.data.entered) ? ev.data.entered.map((z) => z.zone) : [];
+    const zones = [...new Set([...ev.zones, ...entered.filter((z) => typeof z === "string")])];
+    if (zones.length) bits.push("zone " + zones.join(", "));
     node.querySelector(".detail").textContent = bits.join(" · ");
     const img = node.querySelector("img");
     const nosnap = node.querySelector(".nosnap");
