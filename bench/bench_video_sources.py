@@ -1,11 +1,16 @@
 """Video at the sender (issue 17), side by side in one run:
 
     PYTHONPATH=. python -m bench.bench_video_sources [--seconds 8] [--runs 2]
+                                                     [--hubs plain,detect]
 
 1. Sender CPU for an RTSP H.264 camera (GStreamer's RTSP server, 1280x720, 30 fps,
    1.35 Mb/s): ``camhub send --codec auto`` (the camera's packets pass through) against
    ``--codec jpeg`` (decode + JPEG q85, what camhub always did). CPU of the whole send
    process per frame (psutil), bytes per second that reached the hub, runs interleaved.
+   The hub is the real ``HubService`` in its own process, so its CPU over the same window
+   is measured too, and sender + hub together: once as a plain hub (dashboard on, no
+   viewers: nothing decodes) and once with ``--detect person`` (motion-gated, the
+   built-in YOLOv3-tiny; the hub's CPU then includes its detector worker).
 2. RTSP reader latency (capture -> frame in the reader's hands) for the same camera
    drawing its send time into each picture: FFmpeg's RTSP demuxer + decoder (camhub's
    reader before) against camhub's RTSP client, 15 fps.
@@ -26,6 +31,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -63,46 +69,126 @@ def pct(values: list[float], q: float) -> float:
 # -- 1. sender CPU --------------------------------------------------------------------------
 
 
-def sender_run(
-    hub: Hub, url: str, name: str, codec: str, seconds: float
-) -> tuple[float, float, float]:
-    """(CPU ms per frame, frames/s, bytes/s at the hub) of one ``camhub send`` process."""
+class HubProcess:
+    """The real ``HubService`` in a process of its own (``bench.bench_video_hub``'s), so
+    its CPU can be told apart from the bench's and the sender's."""
+
+    def __init__(self, detect: bool) -> None:
+        from bench.bench_video_hub import hub_main
+        from bench.common import free_port, mp_context
+
+        ctx = mp_context()
+        port = free_port()
+        self.endpoint = f"tcp://127.0.0.1:{port}"
+        self._conn, there = ctx.Pipe()
+        # Not a daemon: with detection the hub starts its worker as a child process.
+        self._proc = ctx.Process(target=hub_main, args=(port, detect, there))
+        self._proc.start()
+        if not self._conn.poll(120) or self._conn.recv() != "ready":
+            self._proc.kill()
+            raise RuntimeError("hub did not start")
+
+    def stats(self, name: str) -> tuple[int, int, str | None]:
+        self._conn.send("count")
+        counts = self._conn.recv()
+        return counts.cameras.get(name, (0, 0, None))  # type: ignore[no-any-return]
+
+    def cpu(self) -> float:
+        from bench.bench_video_hub import tree_cpu
+
+        assert self._proc.pid is not None
+        return tree_cpu(self._proc.pid)
+
+    def close(self) -> None:
+        try:
+            self._conn.send("exit")
+        except OSError:
+            pass
+        self._proc.join(timeout=15)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join(timeout=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SendRun:
+    sender_ms: float
+    """Sender CPU per frame that reached the hub."""
+    hub_ms: float
+    fps: float
+    bps: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.sender_ms + self.hub_ms
+
+
+def sender_run(hub: HubProcess, url: str, name: str, codec: str, seconds: float) -> SendRun:
+    """One ``camhub send`` process into ``hub``; CPU of both over the same window."""
     proc = send_process(url, "--hub", hub.endpoint, "--name", name, "--codec", codec)
     try:
-        # Counted, never decoded at the hub: only the sender's work is measured.
         want = "h264" if codec == "auto" else "jpeg"
-        wait_for(lambda: stats_of(hub, name)[2] == want, 120, f"{name} to send {want}")
-        time.sleep(1.0)
+        wait_for(lambda: hub.stats(name)[2] == want, 120, f"{name} to send {want}")
+        time.sleep(2.0)  # the hub's decoder (with detection) is up by now
         ps = psutil.Process(proc.pid)
-        cpu0, (n0, b0, _) = cpu_seconds(ps), stats_of(hub, name)
+        cpu0, hub0, (n0, b0, _) = cpu_seconds(ps), hub.cpu(), hub.stats(name)
         t0 = time.monotonic()
         time.sleep(seconds)
-        cpu1, (n1, b1, _) = cpu_seconds(ps), stats_of(hub, name)
+        cpu1, hub1, (n1, b1, _) = cpu_seconds(ps), hub.cpu(), hub.stats(name)
         span = time.monotonic() - t0
     finally:
         stop(proc)
     frames = max(1, n1 - n0)
-    return 1000 * (cpu1 - cpu0) / frames, frames / span, (b1 - b0) / span
+    return SendRun(
+        1000 * (cpu1 - cpu0) / frames,
+        1000 * (hub1 - hub0) / frames,
+        frames / span,
+        (b1 - b0) / span,
+    )
 
 
-def bench_sender_cpu(seconds: float, runs: int) -> None:
+def bench_sender_cpu(seconds: float, runs: int, hubs: list[str]) -> None:
     print("\n1. sender CPU, RTSP H.264 camera 1280x720 30 fps 1.35 Mb/s (GStreamer)")
-    results: dict[str, list[tuple[float, float, float]]] = {"auto": [], "jpeg": []}
-    with (
-        Hub("tcp://127.0.0.1:0") as hub,
-        RTSPServer(size="1280x720", fps=30, pattern="smpte", bitrate=1350) as camera,
-    ):
-        for run in range(runs):
-            for codec in ("auto", "jpeg"):
-                results[codec].append(sender_run(hub, camera.url, f"{codec}{run}", codec, seconds))
-    rows = {c: [statistics.median(x[i] for x in r) for i in range(3)] for c, r in results.items()}
+    with RTSPServer(size="1280x720", fps=30, pattern="smpte", bitrate=1350) as camera:
+        for kind in hubs:
+            hub = HubProcess(detect=kind == "detect")
+            results: dict[str, list[SendRun]] = {"auto": [], "jpeg": []}
+            try:
+                for run in range(runs):
+                    order = ("auto", "jpeg") if run % 2 == 0 else ("jpeg", "auto")
+                    for codec in order:
+                        results[codec].append(
+                            sender_run(hub, camera.url, f"{codec}{run}", codec, seconds)
+                        )
+            finally:
+                hub.close()
+            _report(kind, results)
+
+
+def _report(kind: str, results: dict[str, list[SendRun]]) -> None:
+    what = (
+        "plain hub (dashboard on, nothing decodes)"
+        if kind == "plain"
+        else ("hub with --detect person (motion-gated YOLOv3-tiny; hub + its worker)")
+    )
+    print(f"   {what}:")
+    med = {
+        c: SendRun(*(statistics.median(getattr(r, f) for r in rs) for f in SendRun.__slots__))
+        for c, rs in results.items()
+    }
     for codec, label in (("auto", "pass-through (--codec auto)"), ("jpeg", "decode + JPEG q85")):
-        cpu, fps, bps = rows[codec]
-        print(f"   {label:<30} {cpu:6.2f} ms CPU/frame sent  {cpu * fps / 10:5.1f}% of a core  "
-              f"{fps:5.1f} fps at the hub  {bps / 1e3:8.1f} kB/s")  # fmt: skip
-    ratio = rows["jpeg"][0] / max(rows["auto"][0], 1e-9)
-    print(f"   pass-through uses {ratio:.1f}x less sender CPU; "
-          f"{rows['jpeg'][2] / max(rows['auto'][2], 1):.1f}x fewer bytes on the wire")  # fmt: skip
+        r = med[codec]
+        print(f"     {label:<28} sender {r.sender_ms:6.2f} ms/frame ({r.sender_ms * r.fps / 10:5.1f}%)"
+              f"  hub {r.hub_ms:6.2f} ms/frame ({r.hub_ms * r.fps / 10:5.1f}%)  together "
+              f"{r.total_ms:6.2f} ms/frame  {r.fps:5.1f} fps  {r.bps / 1e3:8.1f} kB/s")  # fmt: skip
+    a, j = results["auto"], results["jpeg"]
+    sender = [x.sender_ms / y.sender_ms for x, y in zip(a, j, strict=True)]
+    together = [x.total_ms / y.total_ms for x, y in zip(a, j, strict=True)]
+    print(f"     pass-through uses {med['jpeg'].sender_ms / max(med['auto'].sender_ms, 1e-9):.1f}x less "
+          f"sender CPU; {med['jpeg'].bps / max(med['auto'].bps, 1):.1f}x fewer bytes on the wire")  # fmt: skip
+    print(f"     sender + hub, pass-through / JPEG path, per run: "
+          f"{', '.join(f'{x:.2f}x' for x in together)} (sender alone: "
+          f"{', '.join(f'{1 / x:.1f}x less' for x in sender)})")  # fmt: skip
 
 
 # -- 2. RTSP reader latency ----------------------------------------------------------------
@@ -211,11 +297,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--only", choices=["cpu", "reader", "age"])
+    parser.add_argument(
+        "--hubs",
+        default="plain,detect",
+        help="hubs for step 1: plain (nothing decodes) and/or detect (--detect person)",
+    )
     args = parser.parse_args()
     print(f"cpus: {len(psutil.Process().cpu_affinity() or [])}, load {psutil.getloadavg()[0]:.1f}")
+    hubs = [h for h in args.hubs.split(",") if h]
+    if not hubs or any(h not in ("plain", "detect") for h in hubs):
+        parser.error(f"--hubs takes plain and/or detect, got {args.hubs!r}")
     why = rtsp_missing()
     steps: dict[str, Callable[[], None]] = {
-        "cpu": lambda: bench_sender_cpu(args.seconds, args.runs),
+        "cpu": lambda: bench_sender_cpu(args.seconds, args.runs, hubs),
         "reader": lambda: bench_reader(args.seconds),
         "age": lambda: bench_age(args.seconds),
     }

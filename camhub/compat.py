@@ -8,7 +8,9 @@
   :class:`~camhub.types.SendTimeout` instead;
 * ``close()`` never blocks;
 * the hub answers malformed messages with an error reply instead of crashing, and one
-  socket serves many senders without one slow sender holding up the rest;
+  socket serves many senders without one slow sender holding up the rest. It binds
+  ROUTER where imagezmq binds REP (the wire is the same), so no hostile peer can leave
+  it unable to answer the next sender (docs/security.md);
 * in PUB/SUB mode the hub keeps only the newest frame per camera, so it never lags.
 """
 
@@ -110,6 +112,15 @@ JSON header over 16 KiB) is refused; see docs/protocol.md, "Deliberate refusals"
 
 # Plain ints: pyzmq's enums (and its sockopt attributes) cost microseconds per use.
 _NOBLOCK = int(zmq.NOBLOCK)
+_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)
+_send = zmq.backend.Socket.send
+"""pyzmq's send without the Python layer that ``zmq.Socket.send`` adds for DRAFT
+sockets (routing ids, groups): that layer costs about 0.6 us a call, and a reply is
+three calls (routing id, delimiter, reply)."""
+_MAX_HOPS = 64
+"""Most routing hops kept for a reply, between the routing id and the delimiter (a REQ
+sender has none, each proxy on the way adds one): a hostile message cannot make the hub
+keep more."""
 
 Want = Literal["image", "jpg", "frame"]
 """What the caller asked for: ``recv_image``, ``recv_jpg`` or ``recv_frame``."""
@@ -160,17 +171,26 @@ class ImageHub:
         self.limits = limits
         self._malformed = 0
         self._last_logged = -10.0
-        self._pending = False
-        """A request was received and not yet answered (REP must answer before the next)."""
+        self._reply_to: list[bytes] | None = None
+        """The envelope of the request received and not yet answered (routing id, any
+        further hops, the empty delimiter); ``None`` when nothing awaits a reply."""
+        self._last_raw: protocol.Buffer = b""
+        self._last_header: dict[str, Any] = {}
+        """The last header that passed :func:`protocol.envelope`, parsed (only read,
+        never handed out, so it is shared)."""
         max_size = limits.max_payload + limits.max_header + 1024
         if REQ_REP:
             addr = check_endpoint(open_port, what="hub bind address", bind=True)
-            # REP, as imagezmq: libzmq strips and restores the envelope in C, so a frame
-            # costs two receives and one send from Python. REP is fair-queued over its
-            # senders and hands over whole messages only, so a slow or dead sender never
-            # holds up the others.
+            # ROUTER, not imagezmq's REP: the envelope is kept here and each reply is
+            # routed by it, so no peer can leave the socket unable to answer the next one.
+            # (A REP socket that reads a message without an empty delimiter after libzmq
+            # stopped writing to its sender, gone or not reading, silently drops the next
+            # reply it sends; a lock-step imagezmq sender then waits forever.) ROUTER is
+            # fair-queued over its senders and hands over whole messages only, so a slow
+            # or dead sender never holds up the others, and a reply to a peer that is
+            # gone or not reading is dropped, never waited for.
             self.zmq_socket = new_socket(
-                zmq.REP, hwm=1000, max_msg_size=max_size, security=security, server=True
+                zmq.ROUTER, hwm=1000, max_msg_size=max_size, security=security, server=True
             )
             self.zmq_socket.setsockopt(zmq.RCVTIMEO, 100)
             self.zmq_socket.bind(addr)
@@ -195,10 +215,9 @@ class ImageHub:
         self, deadline: float | None, want: Want
     ) -> tuple[dict[str, Any], list[protocol.Buffer]]:
         """The next well-formed message: its parsed header and its frames."""
-        if self._pending:
-            # The caller never replied to the last frame. imagezmq would raise here; a
-            # REP socket must answer before it can receive again, so that sender gets an
-            # ERR instead of waiting forever.
+        if self._reply_to is not None:
+            # The caller never replied to the last frame. imagezmq would raise here; its
+            # sender would wait forever, so it gets an ERR instead.
             log.debug("previous frame was never replied to; answering it with an error")
             self._answer(protocol.error_reply("the hub did not reply to this frame"))
         sock = self.zmq_socket
@@ -206,28 +225,68 @@ class ImageHub:
             # A blocking receive with a short RCVTIMEO: one call per frame when busy, and
             # Ctrl-C and the caller's timeout are still honoured promptly when idle.
             try:
-                head = sock.recv(copy=False)
+                peer = sock.recv()  # ROUTER's first part: the sender's routing id
             except zmq.Again:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise ReceiveTimeout("no frame received within the timeout") from None
                 continue
-            self._pending = True
             # ZeroMQ delivers a multipart message whole: the rest is there at once.
             # Zero-copy frames tell whether more parts follow (``more``) without a
-            # getsockopt call each. recv_jpg returns bytes anyway, so its payload is
-            # copied out at once; otherwise it stays in ZeroMQ's buffer, and
-            # recv_image of a raw array copies nothing.
+            # getsockopt call each.
+            part = sock.recv(_NOBLOCK, copy=False)
+            if part.more and not len(part):  # what a REQ sender puts first: go on
+                self._reply_to = [peer, b""]
+            else:  # a proxy's hops, or no delimiter at all
+                self._reply_to = self._envelope(peer, part)
+                if self._reply_to is None:
+                    continue
+            # recv_jpg returns bytes anyway, so its payload is copied out at once;
+            # otherwise it stays in ZeroMQ's buffer, and recv_image of a raw array
+            # copies nothing.
+            head = sock.recv(_NOBLOCK, copy=False)
             body: list[protocol.Buffer] = [head.bytes]
             part = head
             while part.more:
                 part = sock.recv(_NOBLOCK, copy=False)
                 body.append(part.bytes if want == "jpg" else part.buffer)
+            raw = body[0]
+            # An imagezmq sender repeats its camera's header byte for byte: the checks
+            # it passed hold again, but for the payload's size.
+            if raw == self._last_raw and len(body) == 2 and len(body[1]) <= self.limits.max_payload:
+                return self._last_header, body
             try:
-                return protocol.envelope(body, self.limits, any_name=True)[0], body
+                header = protocol.envelope(body, self.limits, any_name=True)[0]
             except ProtocolError as exc:
                 self._refuse(str(exc))
+                continue
             except Exception as exc:  # a decoder bug must not end the caller's loop
                 self._refuse(f"undecodable message ({exc!r:.100})")
+                continue
+            self._last_raw, self._last_header = raw, header
+            return header, body
+
+    def _envelope(self, peer: bytes, part: zmq.Frame) -> list[bytes] | None:
+        """The envelope of a message that does not start with REQ's lone delimiter:
+        the hops proxies added (``part`` is the first), then the delimiter, with the
+        routing id in front; the reply goes back by it. A message with no delimiter has
+        no way back, nor one with more hops than :data:`_MAX_HOPS`: it is read to its
+        end, counted and dropped (imagezmq's REP socket drops such a message unseen)."""
+        sock = self.zmq_socket
+        envelope = [peer]
+        hops = 0
+        while part.more:
+            if len(part) == 0 and hops <= _MAX_HOPS:
+                envelope.append(b"")
+                return envelope
+            hops += 1
+            if hops <= _MAX_HOPS:
+                envelope.append(part.bytes)
+            part = sock.recv(_NOBLOCK, copy=False)
+        if hops > _MAX_HOPS:
+            self._refuse(f"more than {_MAX_HOPS} frames before the empty delimiter frame")
+        else:
+            self._refuse("no empty delimiter frame before the message (send from REQ)")
+        return None
 
     def _from_message(self, header: dict[str, Any], body: list[protocol.Buffer], want: Want) -> Any:
         """REQ/REP: turn a message into what was asked for, decoding only what must be."""
@@ -250,15 +309,25 @@ class ImageHub:
         if now - self._last_logged >= 10.0:  # a flood must not flood the log too
             log.warning("ignoring message (%d so far): %s", self._malformed, reason)
             self._last_logged = now
-        if self.REQ_REP and self._pending:
+        if self.REQ_REP and self._reply_to is not None:
             self._answer(protocol.error_reply(reason))
 
     def _answer(self, reply: bytes) -> None:
-        self._pending = False
+        if type(reply) is not bytes:
+            # Check before the envelope goes out: a reply that fails after it (a str)
+            # would leave ROUTER mid-message, and the next reply would go astray.
+            # TypeError, as from imagezmq; the frame stays unanswered, so the next
+            # receive answers it with an ERR.
+            reply = bytes(memoryview(reply))
+        envelope, self._reply_to = self._reply_to, None
+        assert envelope is not None
+        sock = self.zmq_socket
         try:
-            self.zmq_socket.send(reply, copy=True)
-        except zmq.ZMQError as exc:
-            log.debug("reply not delivered (sender gone?): %s", exc)
+            for part in envelope:
+                _send(sock, part, _MORE)
+            _send(sock, reply, _NOBLOCK)
+        except zmq.ZMQError as exc:  # ROUTER drops unroutable replies: only on close
+            log.debug("reply not delivered: %s", exc)
 
     def _next_pubsub(self, deadline: float | None) -> Frame:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -267,7 +336,9 @@ class ImageHub:
     @property
     def malformed(self) -> int:
         """Messages answered with ``ERR`` and skipped: malformed, or not convertible to
-        what was asked for (PUB/SUB: also those the background hub refused)."""
+        what was asked for (PUB/SUB: also those the background hub refused). REQ/REP
+        also counts messages dropped unanswered because they had no way back (no empty
+        delimiter frame, as a REQ socket sends)."""
         return self._malformed + (0 if self.REQ_REP else self._hub.malformed)
 
     @property
@@ -304,7 +375,7 @@ class ImageHub:
         """Answer the sender of the last frame (REQ/REP mode; a no-op for PUB/SUB)."""
         if not self.REQ_REP:
             return
-        if not self._pending:
+        if self._reply_to is None:
             log.warning("send_reply() called with no frame waiting for a reply; ignored")
             return
         self._answer(reply_message)

@@ -13,6 +13,10 @@ Each decoded frame goes to a sink (the :class:`~camhub.store.CameraStore`'s ``pu
 malformed messages are answered ``ERR <reason>``, counted per peer and published on the
 event bus. A request/reply sender that offers video (``"video": [...]`` in its header)
 gets the codecs this receiver takes in one more reply part (see :mod:`camhub.protocol`).
+
+With many slow senders (cameras at camera rates), the receive thread coalesces its
+wake-ups: it sleeps :data:`COALESCE_S` between drains instead of waking for every frame,
+which adds at most that much to a frame's age (see ``Receiver._run_one``).
 """
 
 from __future__ import annotations
@@ -56,6 +60,47 @@ _MAX_HELD = 4096
 _BURST = 256
 """Messages drained from one socket before looking at the others (fairness)."""
 
+COALESCE_S = 0.002
+"""How long the receive thread lets frames from many slow senders gather between
+wake-ups (see ``Receiver._run_one``)."""
+_COALESCE_RATE = 200.0
+"""Messages/s from all senders together above which coalescing pays."""
+_COALESCE_MAX_PER_PEER = 100.0
+"""Messages/s per sender (on average) above which it does not: fast senders, not cameras."""
+
+
+class _RateWatch:
+    """Whether the receive thread should coalesce wake-ups, judged about twice a second
+    from the messages and distinct senders seen (cheap: a set insert per message)."""
+
+    __slots__ = ("_count", "_decided", "_peers", "_since")
+
+    PERIOD = 0.5
+
+    def __init__(self, now: float | None = None) -> None:
+        self._count = 0
+        self._peers: set[bytes] = set()
+        self._since = time.monotonic() if now is None else now
+        self._decided = False
+
+    def add(self, peer: bytes) -> bool:
+        """Count a message; ``True`` every 64 messages (time to judge again)."""
+        self._peers.add(peer)
+        self._count += 1
+        return not self._count & 63
+
+    def coalesce(self, now: float) -> bool:
+        span = now - self._since
+        if span < self.PERIOD:
+            return self._decided
+        rate = self._count / span
+        per_peer = rate / max(1, len(self._peers))
+        self._decided = rate >= _COALESCE_RATE and per_peer <= _COALESCE_MAX_PER_PEER
+        self._count, self._since = 0, now
+        self._peers.clear()
+        return self._decided
+
+
 FrameSink = Callable[[Frame, str], None]
 """Where decoded frames go: ``sink(frame, peer_address)``, called on the receive thread."""
 MalformedSink = Callable[[CameraName], object]
@@ -95,12 +140,16 @@ class Receiver:
         self._gate = security if isinstance(security, PeerGate) else None
         self._peers: dict[str, PeerStats] = {}
         self._peers_lock = threading.Lock()
+        self._peer_names: dict[bytes, str] = {}
+        """Peer address of each routing id libzmq made (one per connection)."""
         self._commands: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.malformed = 0
         self.messages = 0
         self.replies = 0
+        self.coalescing = False
+        """Whether the receive thread now coalesces wake-ups (many slow senders)."""
         """Replies sent (fewer than messages when credit senders are served)."""
         self._unacked: dict[bytes, tuple[list[bytes], int, bool]] = {}
         """Credit senders' frames not yet acknowledged: routing id -> (envelope, count,
@@ -201,29 +250,57 @@ class Receiver:
         # While acknowledgements are held the timeout ends when they fall due; a
         # non-blocking receive plus a poll instead would cost an exception and a system
         # call for nearly every frame.
+        #
+        # Many slow senders (cameras at camera rates, each on its own clock) make every
+        # frame a wake-up of this thread and a signal from ZeroMQ's I/O thread, which
+        # costs more than the frame itself. Then the loop coalesces: it takes what is
+        # queued without blocking and, once the queue is empty, sleeps COALESCE_S so the
+        # next wake-up finds several frames (as a network card moderates interrupts).
+        # That adds at most COALESCE_S to a frame's age, and never slows a fast sender:
+        # a sender that alone sends faster than _COALESCE_MAX_PER_PEER frames/s (a
+        # lock-step sender waits for every reply) turns coalescing off.
         timeout = _IDLE_WAIT_MS
         sock.setsockopt(_RCVTIMEO, timeout)
+        meter = _RateWatch()
+        coalesce = False
         while not self._stop.is_set():
             while not routed and not self._commands.empty():
                 sock.connect(self._commands.get())
-            wanted = _IDLE_WAIT_MS
-            if self._unacked:
-                left = self._held_since + protocol.ACK_DELAY - time.monotonic()
-                wanted = min(_IDLE_WAIT_MS, max(1, int(left * 1000) + 1))
-            if wanted != timeout:
-                sock.setsockopt(_RCVTIMEO, wanted)
-                timeout = wanted
-            try:
-                parts = recv_parts(sock, wait=True)
-            except zmq.Again:
-                if self._acks_due():
-                    self._flush_acks(sock)
-                continue
-            except zmq.ZMQError:  # socket closed under us during shutdown
-                break
+            if coalesce:
+                try:
+                    parts = recv_parts(sock)
+                except zmq.Again:
+                    if self._acks_due():
+                        self._flush_acks(sock)
+                    time.sleep(COALESCE_S)
+                    coalesce = self.coalescing = meter.coalesce(time.monotonic())
+                    continue
+                except zmq.ZMQError:  # socket closed under us during shutdown
+                    break
+            else:
+                wanted = _IDLE_WAIT_MS
+                if self._unacked:
+                    left = self._held_since + protocol.ACK_DELAY - time.monotonic()
+                    wanted = min(_IDLE_WAIT_MS, max(1, int(left * 1000) + 1))
+                if wanted != timeout:
+                    sock.setsockopt(_RCVTIMEO, wanted)
+                    timeout = wanted
+                try:
+                    parts = recv_parts(sock, wait=True)
+                except zmq.Again:
+                    if self._acks_due():
+                        self._flush_acks(sock)
+                    coalesce = self.coalescing = meter.coalesce(time.monotonic())
+                    continue
+                except zmq.ZMQError:  # socket closed under us during shutdown
+                    break
             self._dispatch(sock, parts, routed=routed)
             if self._unacked and self._acks_due():
                 self._flush_acks(sock)
+            # A routed message starts with its sender's routing id; PUB/SUB messages
+            # name no sender, and count as one (never coalesced: nobody waits on them).
+            if meter.add(parts[0].bytes if routed else b""):
+                coalesce = self.coalescing = meter.coalesce(time.monotonic())
 
     def _run_many(self) -> None:
         # zmq.zmq_poll on a prebuilt list: zmq.Poller costs several microseconds a call.
@@ -265,7 +342,17 @@ class Receiver:
         # REQ and camhub DEALER peers put an empty delimiter after the routing id.
         split = 2 if len(parts) > 2 and len(parts[1]) == 0 else 1
         envelope, body = parts[:split], parts[split:]
-        peer = peer_address(parts[0]) or parts[0].bytes.hex()
+        key = parts[0].bytes
+        peer = self._peer_names.get(key)
+        if peer is None:
+            peer = peer_address(parts[0]) or key.hex()
+            # libzmq's own routing ids (first byte 0) name one connection for the
+            # socket's life, so its address is looked up once; ids a peer chose itself
+            # may move to another connection and are looked up every time.
+            if key[:1] == b"\x00":
+                if len(self._peer_names) >= 4096:  # bound memory under connection churn
+                    self._peer_names.clear()
+                self._peer_names[key] = peer
         ack: int | None = None
         offered = False
         if self._gate is not None and not self._gate.admits(parts[0]):
@@ -275,7 +362,6 @@ class Receiver:
         if ack is not None:
             # A credit sender: count the frame and answer every ack-th one, for all the
             # frames since the last answer. Errors (ack None) are answered at once below.
-            key = parts[0].bytes
             held = self._unacked.get(key)
             count = 1 if held is None else held[1] + 1
             offered = offered or (held is not None and held[2])

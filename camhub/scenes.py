@@ -2,7 +2,8 @@
 the demo looks like a real deployment instead of four identical test patterns.
 
 * ``porch``: a front door; a person walks past for a few seconds now and then
-  (intermittent motion, for the motion processor);
+  (intermittent motion for the motion processor, and a person the built-in object
+  detector finds);
 * ``garage``: a parked car under a slowly flickering lamp;
 * ``garden``: sky, lawn, a swaying tree, a drifting sun and a bouncing ball;
 * ``workshop``: a bench and a wall clock whose hand sweeps; this camera loses power for
@@ -116,22 +117,47 @@ def _workshop_background(w: int, h: int) -> Canvas:
 
 
 def _walker(img: Canvas, w: int, h: int, t: float, cycle: float, walk: float) -> None:
-    """A person crossing the porch for ``walk`` s of every ``cycle`` s."""
-    import cv2
-
+    """A person crossing the porch for ``walk`` s of every ``cycle`` s, drawn with an
+    adult's proportions (a head is an eighth of the height), clothes and a walking
+    swing of arms and legs: enough like a person that the built-in detector (YOLOv3-tiny)
+    reports one, so ``camhub demo`` shows boxes and person events."""
     phase = t % cycle
     if phase > walk:
         return
     x = -0.1 + 1.2 * phase / walk
-    step = math.sin(phase * 9) * 0.03
-    cx = int(x * w)
-    cv2.ellipse(img, (cx, int(0.47 * h)), (int(0.055 * w), int(0.17 * h)), 0, 0, 360,
-                (60, 50, 160), -1)  # fmt: skip
-    cv2.circle(img, (cx, int(0.26 * h)), int(0.05 * h), (120, 160, 210), -1)
-    cv2.line(img, (cx - int(0.02 * w), int(0.6 * h)), (cx - int((0.03 + step) * w), int(0.82 * h)),
-             (50, 40, 40), max(3, w // 80))  # fmt: skip
-    cv2.line(img, (cx + int(0.02 * w), int(0.6 * h)), (cx + int((0.03 - step) * w), int(0.82 * h)),
-             (50, 40, 40), max(3, w // 80))  # fmt: skip
+    _person(img, int(x * w), int(0.9 * h), 0.74 * h, phase * 4.0)
+
+
+def _person(img: Canvas, cx: int, feet: int, height: float, stride: float) -> None:
+    """A person seen from the side, feet at ``(cx, feet)``; ``stride`` (radians) sets
+    where the legs and arms are in their swing."""
+    import cv2
+
+    u = height / 8.0
+    top = feet - height
+    swing = math.sin(stride)
+    skin, shirt, trousers = (120, 150, 200), (150, 90, 40), (60, 50, 45)  # BGR
+
+    def at(dx: float, dy: float) -> tuple[int, int]:
+        return int(cx + dx * u), int(top + dy * u)
+
+    for side in (1, -1):  # legs: thigh, shin, shoe
+        knee, foot = at(side * swing * 0.5, 6.0), at(side * swing * 1.1, 7.8)
+        cv2.line(img, at(side * 0.35, 4.1), knee, trousers, max(2, int(0.75 * u)))
+        cv2.line(img, knee, foot, trousers, max(2, int(0.65 * u)))
+        shoe = (foot[0] + int(0.3 * u), foot[1])
+        cv2.ellipse(img, shoe, (int(0.55 * u), int(0.22 * u)), 0, 0, 360, (30, 30, 30), -1)
+    torso = np.array([at(-1.0, 1.6), at(1.0, 1.6), at(0.75, 4.3), at(-0.75, 4.3)], np.int32)
+    cv2.fillConvexPoly(img, torso, shirt)
+    for side in (1, -1):  # arms swing against the legs
+        elbow = at(side * 0.95 - side * swing * 0.6, 3.1)
+        hand = at(side * 0.9 - side * swing * 1.1, 4.2)
+        cv2.line(img, at(side * 0.9, 1.8), elbow, shirt, max(2, int(0.5 * u)))
+        cv2.line(img, elbow, hand, skin, max(2, int(0.4 * u)))
+        cv2.circle(img, hand, max(1, int(0.25 * u)), skin, -1)
+    cv2.line(img, at(0, 1.1), at(0, 1.7), skin, max(2, int(0.4 * u)))  # neck
+    cv2.ellipse(img, at(0, 0.6), (int(0.42 * u), int(0.55 * u)), 0, 0, 360, skin, -1)
+    cv2.ellipse(img, at(0, 0.35), (int(0.45 * u), int(0.35 * u)), 0, 180, 360, (30, 40, 60), -1)
 
 
 def _lamp(img: Canvas, w: int, h: int, t: float) -> None:
@@ -177,7 +203,7 @@ class Scene:
 
 
 _SCENES = {
-    "porch": Scene(_porch_background, lambda img, w, h, t: _walker(img, w, h, t, 16.0, 5.0)),
+    "porch": Scene(_porch_background, lambda img, w, h, t: _walker(img, w, h, t, 16.0, 6.0)),
     "garage": Scene(_garage_background, _lamp),
     "garden": Scene(_garden_background, _garden),
     "workshop": Scene(_workshop_background, _clock_hand),

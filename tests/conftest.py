@@ -126,12 +126,13 @@ def playwright() -> Iterator[object]:
 # Ports for servers that cannot bind port 0 themselves (GStreamer, mosquitto, Ray, a URL
 # that must point nowhere) come from below the kernel's ephemeral range (32768 and up), so
 # no other bind(0) or outgoing connection can take one between this check and the
-# server's bind. Each pytest-xdist worker has its own slice, and a process never hands
-# out the same port twice.
-_SLICE = 2000
+# server's bind, and above Ray's worker ports (10002-19999), which Ray refuses to share.
+# Each pytest-xdist worker has its own slice, and a process never hands out the same
+# port twice.
+_BASE, _SLICE = 20000, 1500
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0) % 8
 _next_port = itertools.count(
-    12000 + _WORKER * _SLICE + random.Random(os.getpid()).randrange(_SLICE // 2)
+    _BASE + _WORKER * _SLICE + random.Random(os.getpid()).randrange(_SLICE // 2)
 )
 
 
@@ -141,7 +142,7 @@ def free_port() -> int:
     if the port is taken anyway. For a port where nothing may listen, use
     :func:`closed_port` / the ``dead_port`` fixture."""
     for port in _next_port:
-        if port >= 12000 + (_WORKER + 1) * _SLICE:
+        if port >= _BASE + (_WORKER + 1) * _SLICE:
             break
         with socket.socket() as s:
             try:

@@ -22,3 +22,21 @@ def test_the_reader_step_prints_both_readers() -> None:
     ).stdout
     rows = re.findall(r"(FFmpeg RTSP demuxer \(before\)|camhub RTSP client)\s+p50\s+[\d.]+ ms", out)
     assert rows == ["FFmpeg RTSP demuxer (before)", "camhub RTSP client"], out
+
+
+@pytest.mark.timeout(300)
+def test_the_cpu_step_prints_sender_and_hub_for_both_paths() -> None:
+    why = rtsp_missing()
+    if why:
+        pytest.skip(f"needs GStreamer's RTSP server: {why}")
+    out = run_bench(
+        "bench.bench_video_sources", "--only", "cpu", "--seconds", "2", "--runs", "1",
+        "--hubs", "plain", timeout=280,
+    ).stdout  # fmt: skip
+    rows = re.findall(
+        r"(pass-through \(--codec auto\)|decode \+ JPEG q85)\s+sender\s+[\d.]+ ms/frame .*"
+        r"hub\s+[\d.]+ ms/frame .* together\s+[\d.]+ ms/frame",
+        out,
+    )
+    assert rows == ["pass-through (--codec auto)", "decode + JPEG q85"], out
+    assert re.search(r"sender \+ hub, pass-through / JPEG path, per run: [\d.]+x", out), out

@@ -190,6 +190,7 @@ def test_demo_runs_cameras_and_dashboard_then_stops() -> None:
         "127.0.0.1:0",
         "--duration",
         "4",
+        "--no-detect",  # detection has its own test (tests/events/test_demo.py)
     )
     try:
         url = proc.expect(r"open the dashboard at (http://\S+)").group(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import imagezmq
 import numpy as np
@@ -140,3 +141,115 @@ def test_a_frame_never_replied_to_gets_an_err_not_a_hang(jpeg: bytes) -> None:
             sender.zmq_socket.close(linger=0)
             sender.zmq_context.term()
     assert replies == [b"ERR the hub did not reply to this frame", b"thanks"]
+
+
+def _dealer_replies(
+    endpoint: str, envelopes: list[list[bytes]], message: list[bytes]
+) -> list[list[bytes] | None]:
+    """What a DEALER gets back for ``message`` behind each envelope (None: no reply)."""
+    got: list[list[bytes] | None] = []
+    dealer = zmq.Context.instance().socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect(endpoint)
+    try:
+        for envelope in envelopes:
+            dealer.send_multipart([*envelope, *message])
+            got.append(dealer.recv_multipart() if dealer.poll(1500) else None)
+    finally:
+        dealer.close()
+    return got
+
+
+def test_replies_go_back_by_the_envelope_as_from_imagezmqs_rep_hub(image: np.ndarray) -> None:
+    # The ROUTER-based hub keeps what REQ (or a proxy) put before the message and answers
+    # by it, as imagezmq's REP hub does; what has no delimiter gets no answer from either.
+    message = [b'{"msg": "cam", "dtype": "uint8", "shape": [2, 2]}', bytes(4)]
+    envelopes = [[b""], [b"hop", b""], [b"a", b"b", b""], [b"no delimiter"], []]
+    results = {}
+    for name, hub in (
+        ("imagezmq", imagezmq.ImageHub("tcp://127.0.0.1:*")),
+        ("camhub", camhub.ImageHub("tcp://127.0.0.1:0")),
+    ):
+        hub.zmq_socket.setsockopt(zmq.RCVTIMEO, 100)  # imagezmq's recv then raises Again
+        endpoint = hub.zmq_socket.getsockopt_string(zmq.LAST_ENDPOINT)
+        stop = threading.Event()
+        recv = hub.recv_image if name == "imagezmq" else lambda h=hub: h.recv_image(timeout=0.1)
+
+        def serve(hub: Any = hub, recv: Any = recv, stop: threading.Event = stop) -> None:
+            while not stop.is_set():
+                try:
+                    recv()
+                except (zmq.Again, TimeoutError):
+                    continue
+                hub.send_reply(b"R")
+
+        t = threading.Thread(target=serve)
+        t.start()
+        try:
+            results[name] = _dealer_replies(endpoint, envelopes, message)
+        finally:
+            stop.set()
+            t.join(5)
+            assert not t.is_alive()
+            hub.zmq_socket.close(linger=0)
+            if name == "imagezmq":
+                hub.zmq_context.term()
+        if name == "camhub":
+            assert hub.malformed == 2  # counted, not answered
+    assert results["camhub"] == results["imagezmq"]
+    assert results["camhub"] == [
+        [b"", b"R"],
+        [b"hop", b"", b"R"],
+        [b"a", b"b", b"", b"R"],
+        None,
+        None,
+    ]
+
+
+def test_an_envelope_of_more_than_64_hops_is_dropped_and_counted() -> None:
+    # A deliberate refusal (docs/protocol.md): REP would keep any number of hops, but no
+    # sender sends 65, and the hub must not keep what a hostile message piles up.
+    message = [b'{"msg": "cam"}', b"x"]
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
+        hops = [[b"h%d" % i for i in range(n)] + [b""] for n in (64, 65)]
+
+        def serve() -> None:
+            for _ in range(2):
+                try:
+                    hub.recv_jpg(timeout=2)
+                except TimeoutError:
+                    continue
+                hub.send_reply(b"R")
+
+        t = threading.Thread(target=serve)
+        t.start()
+        got = _dealer_replies(hub.endpoint, hops, message)
+        t.join(5)
+    assert got[0] == [*hops[0], b"R"] and got[1] is None
+    assert hub.malformed == 1
+
+
+def test_a_str_reply_raises_and_leaves_the_hub_serving(jpeg: bytes) -> None:
+    # As with imagezmq, send_reply("OK") raises TypeError (ZeroMQ sends bytes). The
+    # frame is then answered ERR at the next receive, and the hub keeps serving: the
+    # reply is checked before any part of it goes out.
+    replies: list[bytes] = []
+    with camhub.ImageHub("tcp://127.0.0.1:0") as hub:
+        sender = imagezmq.ImageSender(connect_to=hub.endpoint)
+        sender.zmq_socket.setsockopt(zmq.RCVTIMEO, 10_000)
+        try:
+            t = threading.Thread(
+                target=lambda: replies.extend(sender.send_jpg(n, jpeg) for n in "abc")
+            )
+            t.start()
+            assert hub.recv_jpg(timeout=5)[0] == "a"
+            with pytest.raises(TypeError):
+                hub.send_reply("OK")  # type: ignore[arg-type]
+            for name in "bc":
+                assert hub.recv_jpg(timeout=5)[0] == name
+                hub.send_reply(b"OK")
+            t.join(10)
+        finally:
+            sender.zmq_socket.close(linger=0)
+            sender.zmq_context.term()
+    assert replies == [b"ERR the hub did not reply to this frame", b"OK", b"OK"]

@@ -37,13 +37,13 @@ def test_porch_has_motion_then_stillness() -> None:
     clock = ManualClock()
     source.clock = clock
     try:
-        # Someone crosses during the first 5 s of every 16 s: frames 0.3 s apart differ...
+        # Someone crosses during the first 6 s of every 16 s: frames 0.3 s apart differ...
         a = _frame(source)
         clock.advance(0.3, step=0.05)
         b = _frame(source)
         moving = np.abs(a - b)[:-20].mean()  # above the date line
         # ...then the porch is still.
-        clock.advance(5.0, step=0.05)
+        clock.advance(6.0, step=0.05)
         c = _frame(source)
         clock.advance(0.3, step=0.05)
         d = _frame(source)
@@ -78,6 +78,31 @@ def test_outage_takes_the_camera_offline_and_back() -> None:
 def test_unknown_scene_is_refused() -> None:
     with pytest.raises(ValueError, match="known: porch"):
         SceneSource("moon", "x")
+
+
+def test_the_porch_walker_is_a_person_to_the_built_in_detector() -> None:
+    """The demo's detection depends on it: the drawn walker must look like a person to
+    YOLOv3-tiny in most frames while it is in view, at the demo's sizes."""
+    from camhub.detect.base import create_detector
+    from camhub.scenes import _SCENES
+
+    detector = create_detector("darknet")
+    detector.load()
+    try:
+        porch = _SCENES["porch"]
+        for w, h in ((640, 480), (320, 240)):
+            background = porch.background(w, h)
+            found = []
+            for t in np.arange(1.0, 5.0, 0.25):  # fully in view
+                img = background.copy()
+                porch.animate(img, w, h, float(t))
+                boxes = detector.detect([img])[0]
+                found.append(any(b.label == "person" and b.score >= 0.3 for b in boxes))
+            assert sum(found) >= 0.6 * len(found), (w, h, found)
+            empty = detector.detect([porch.background(w, h)])[0]
+            assert not [b for b in empty if b.label == "person"]  # nobody when nobody walks
+    finally:
+        detector.close()
 
 
 def test_a_scene_is_a_source_string() -> None:

@@ -225,13 +225,16 @@ class Worker:
     def spawn(self) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(
+        process = ctx.Process(
             target=worker_main,
             args=(child, self.spec),
             name=f"camhub-detect-{self.index}",
             daemon=True,
         )
-        self.process.start()
+        # Kept only once started: a start that fails (e.g. inside a daemonic process)
+        # must surface as itself, not as kill()'s join of a process never started.
+        process.start()
+        self.process = process
         child.close()
         self.conn = parent
         self.spawn_at = None

@@ -20,6 +20,16 @@ from pathlib import Path
 
 from camhub.datadir import DataDirError, ensure_dir, open_db
 from camhub.events.model import Event
+from camhub.events.paging import (
+    FACETS_REBUILD,
+    FACETS_SCHEMA,
+    Cursor,
+    EventFilter,
+    EventPage,
+    Facets,
+    facet_rows,
+    page_sql,
+)
 
 log = logging.getLogger("camhub.events")
 
@@ -27,7 +37,8 @@ INTERRUPTED = "hub interrupted"
 """``data["ended_by"]`` of an event ended at start-up because the hub that watched it
 died (a crash, SIGKILL, a power cut) before it could end it."""
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY,
     camera TEXT NOT NULL,
@@ -45,8 +56,16 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_start ON events(start);
 CREATE INDEX IF NOT EXISTS events_by_camera ON events(camera, start);
+CREATE INDEX IF NOT EXISTS events_page ON events(start, id);
+CREATE INDEX IF NOT EXISTS events_camera_page ON events(camera, start, id);
+CREATE INDEX IF NOT EXISTS events_label_page ON events(label, start, id);
 CREATE TABLE IF NOT EXISTS snapshots (id TEXT PRIMARY KEY, jpeg BLOB NOT NULL);
 """
+    + FACETS_SCHEMA
+)
+_ADDED = {"reviewed": "REAL"}
+"""Columns newer than the first schema, added to older databases on open. ``reviewed``:
+when a person marked the event reviewed on the review page (NULL: not yet)."""
 
 _COLUMNS = (
     'id, camera, label, start, "end", score, top_score, box, zones, track_id, data, has_snapshot'
@@ -106,6 +125,7 @@ class EventStore:
         self.deleted = 0
         self._next_prune = 0.0
         self._conn = open_db(path, SCHEMA)
+        self._migrate()
         self._read_lock = threading.Lock()
         self._cond = threading.Condition()
         self._pending: dict[str, Event] = {}
@@ -129,6 +149,21 @@ class EventStore:
         """``data_dir/events.db``; a clear :class:`DataDirError` if either is unusable."""
         ensure_dir(data_dir)
         return cls(data_dir / "events.db", keep_days=keep_days)
+
+    def _migrate(self) -> None:
+        have = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(events)")}
+        for column, decl in _ADDED.items():
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE events ADD COLUMN {column} {decl}")
+        no_facets = self._conn.execute("SELECT 1 FROM facets LIMIT 1").fetchone() is None
+        if no_facets and self._conn.execute("SELECT 1 FROM events LIMIT 1").fetchone():
+            self._rebuild_facets()  # a database from before the facets table
+
+    def _rebuild_facets(self) -> None:
+        self._conn.execute("BEGIN")
+        for statement in FACETS_REBUILD.strip().split(";\n"):
+            self._conn.execute(statement.rstrip(";"))
+        self._conn.execute("COMMIT")
 
     def _close_dangling(self) -> int:
         # Events the last run never ended (crash, kill, power cut): end them where they
@@ -204,6 +239,8 @@ class EventStore:
                 )
                 cur = self._conn.execute('DELETE FROM events WHERE "end" < ?', (before,))
                 self._conn.execute("COMMIT")
+                if cur.rowcount:  # a camera or label may be gone from the history
+                    self._rebuild_facets()
         except sqlite3.Error as exc:
             with self._read_lock:
                 if self._conn.in_transaction:
@@ -213,9 +250,11 @@ class EventStore:
         self.deleted += cur.rowcount
         return int(cur.rowcount)
 
-    def _write(self, batch: Iterable[Event]) -> None:
+    def _write(self, events: Iterable[Event]) -> None:
         now = time.time()
         rows, snaps = [], []
+        batch = list(events)
+        facets = facet_rows(batch)
         for e in batch:
             rows.append(
                 (
@@ -241,6 +280,9 @@ class EventStore:
                 )
                 self._conn.executemany(
                     "INSERT OR REPLACE INTO snapshots (id, jpeg) VALUES (?, ?)", snaps
+                )
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO facets (kind, value) VALUES (?, ?)", facets
                 )
                 self._conn.execute("COMMIT")
             self.written += len(rows)
@@ -301,6 +343,58 @@ class EventStore:
         with self._read_lock:
             rows = self._conn.execute(sql, args).fetchall()
         return [_row_event(r) for r in rows]
+
+    def page(self, flt: EventFilter, cursor: Cursor | None = None, limit: int = 50) -> EventPage:
+        """One page of the events ``flt`` selects, newest first, from ``cursor`` on."""
+        sql, args = page_sql(_COLUMNS, flt, cursor, limit)
+        with self._read_lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        events = [_row_event(r[:-1]) for r in rows]
+        reviewed = {e.id: float(r[-1]) for e, r in zip(events, rows, strict=True) if r[-1]}
+        last = events[-1] if more and events else None
+        return EventPage(events, reviewed, None if last is None else Cursor(last.start, last.id))
+
+    def explain_page(self, flt: EventFilter, cursor: Cursor | None = None) -> list[str]:
+        """SQLite's plan for :meth:`page` (benchmarks and tests check it uses an index)."""
+        sql, args = page_sql(_COLUMNS, flt, cursor, 50)
+        with self._read_lock:
+            rows = self._conn.execute("EXPLAIN QUERY PLAN " + sql, args).fetchall()
+        return [str(r[-1]) for r in rows]
+
+    def facets(self) -> Facets:
+        """Every camera, label and zone in the history, and its first and last event."""
+        with self._read_lock:
+            rows = self._conn.execute("SELECT kind, value FROM facets ORDER BY value").fetchall()
+            # two queries: SQLite answers a lone MIN or MAX from the index, both at once by a scan
+            first = self._conn.execute("SELECT MIN(start) FROM events").fetchone()[0]
+            last = self._conn.execute("SELECT MAX(start) FROM events").fetchone()[0]
+        by: dict[str, list[str]] = {"camera": [], "label": [], "zone": []}
+        for kind, value in rows:
+            by.setdefault(str(kind), []).append(str(value))
+        return Facets(by["camera"], by["label"], by["zone"], first, last)
+
+    def set_reviewed(self, ids: Sequence[str], reviewed: bool = True) -> int:
+        """Mark events reviewed (now) or not; returns how many exist."""
+        self.flush(2.0)  # an event still queued would be written without the mark
+        at = time.time() if reviewed else None
+        count = 0
+        with self._read_lock:
+            self._conn.execute("BEGIN")
+            try:
+                for chunk in range(0, len(ids), 500):
+                    part = list(ids[chunk : chunk + 500])
+                    marks = ", ".join("?" * len(part))
+                    cur = self._conn.execute(
+                        f"UPDATE events SET reviewed = ? WHERE id IN ({marks})", [at, *part]
+                    )
+                    count += cur.rowcount
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._conn.execute("ROLLBACK")
+                raise
+        return count
 
     def get(self, event_id: str) -> Event | None:
         with self._cond:

@@ -14,6 +14,8 @@ share it without importing PyAV.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -74,6 +76,25 @@ def _next_start(buf: bytes, pos: int) -> tuple[int, int] | None:
     return None if i < 0 else (i, i + 3)
 
 
+def _unit_starts(buf: bytes) -> Iterator[int]:
+    """Where each non-empty NAL unit of an Annex B stream begins (after its start code),
+    lazily: the checks below stop at the unit they look for, near the front of an access
+    unit, instead of splitting (and copying) every slice of a large keyframe."""
+    pos = buf.find(b"\x00\x00\x01")
+    size = len(buf)
+    while pos >= 0:
+        begin = pos + 3
+        if begin < size and buf[begin] != 0:  # a zero byte here starts the next code
+            yield begin
+        pos = buf.find(b"\x00\x00\x01", begin)
+
+
+def _unit_at(buf: bytes, begin: int) -> bytes:
+    """The NAL unit that begins at ``begin`` (as :func:`nal_units` cuts it)."""
+    nxt = buf.find(b"\x00\x00\x01", begin)
+    return buf[begin:] if nxt < 0 else buf[begin:nxt].rstrip(b"\x00")
+
+
 def annexb(units: list[bytes]) -> bytes:
     """NAL units joined into an Annex B byte stream (four-byte start codes)."""
     return b"".join(b"\x00\x00\x00\x01" + u for u in units)
@@ -112,9 +133,11 @@ _HEVC_IRAP = range(16, 24)
 def is_keyframe(codec: Codec, data: bytes | memoryview) -> bool:
     """Whether a decoder can start at this access unit."""
     if codec == "h264":
-        return any(h264_type(u) == H264_IDR for u in nal_units(data))
+        buf = bytes(data)
+        return any(buf[i] & 0x1F == H264_IDR for i in _unit_starts(buf))
     if codec == "hevc":
-        return any(hevc_type(u) in _HEVC_IRAP for u in nal_units(data))
+        buf = bytes(data)
+        return any((buf[i] >> 1) & 0x3F in _HEVC_IRAP for i in _unit_starts(buf))
     head = bytes(data[:3])
     if not head:
         return False
@@ -158,14 +181,16 @@ def coded_size(codec: Codec, data: bytes | memoryview) -> tuple[int, int] | None
     """``(width, height)`` of the pictures, read from a keyframe's SPS (or a VP8/VP9 key
     frame's header); ``None`` when the packet carries none."""
     if codec == "h264":
-        for unit in nal_units(data):
-            if h264_type(unit) == H264_SPS:
-                return h264_sps_size(unit)
+        buf = bytes(data)
+        for i in _unit_starts(buf):
+            if buf[i] & 0x1F == H264_SPS:
+                return _sps_size("h264", _unit_at(buf, i))
         return None
     if codec == "hevc":
-        for unit in nal_units(data):
-            if hevc_type(unit) == HEVC_SPS:
-                return hevc_sps_size(unit)
+        buf = bytes(data)
+        for i in _unit_starts(buf):
+            if (buf[i] >> 1) & 0x3F == HEVC_SPS:
+                return _sps_size("hevc", _unit_at(buf, i))
         return None
     if codec == "vp8":
         head = bytes(data[:10])
@@ -176,6 +201,12 @@ def coded_size(codec: Codec, data: bytes | memoryview) -> tuple[int, int] | None
             int.from_bytes(head[8:10], "little") & 0x3FFF,
         )
     return _vp9_size(bytes(data[:32]))
+
+
+@functools.lru_cache(maxsize=64)
+def _sps_size(codec: Codec, unit: bytes) -> tuple[int, int]:
+    """A camera repeats one SPS with every keyframe: read it bit by bit once."""
+    return h264_sps_size(unit) if codec == "h264" else hevc_sps_size(unit)
 
 
 class _Bits:

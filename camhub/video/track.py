@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from camhub.errors import ReceiveTimeout, SlotClosed
 from camhub.types import ArgumentError, CameraName, Frame, Image, VideoError
@@ -72,6 +73,26 @@ class _Ref:
 
     def picture(self, frame: Frame) -> Image:
         return self.track.picture(frame, self)
+
+
+class _Decoded:
+    """A decoded picture kept as FFmpeg made it (``Frame.decoder`` of a published
+    picture), turned into BGR only when someone reads ``Frame.image``, which caches it.
+
+    A camera's decoder decodes every packet, since each P-frame needs the ones before it,
+    but consumers look at a few of them (detection at 5 of 15 frames/s, none while nobody
+    views), and the conversion to BGR costs about as much as the decode itself."""
+
+    __slots__ = ("_picture",)
+
+    def __init__(self, picture: Any) -> None:
+        self._picture = picture
+
+    def picture(self, frame: Frame) -> Image:
+        try:
+            return to_bgr(self._picture)
+        except Exception as exc:  # FFmpeg refused the conversion
+            raise VideoError(f"camera {frame.name!r}: cannot convert its picture ({exc})") from None
 
 
 class VideoTrack:
@@ -222,12 +243,12 @@ class VideoTrack:
         self.demand()
         deadline = time.monotonic() + self.settings.picture_wait
         index = ref.index
+        pic: Frame | None = None
         with self._cond:
             while True:
                 pic = self._pictures.get(index)
                 if pic is not None:
-                    assert pic.array is not None
-                    return pic.array
+                    break  # converted outside the store's lock, which ingest needs
                 if index in self._skipped:
                     raise VideoError(
                         f"camera {self.name!r}: the decoder skipped this frame (it fell a "
@@ -242,6 +263,8 @@ class VideoTrack:
                         f"{self.settings.picture_wait:g} s"
                     )
                 self._cond.wait(min(remaining, 0.25))
+        if pic is not None:
+            return pic.image
         return self._decode_alone(frame, ref)
 
     def _decode_alone(self, frame: Frame, ref: _Ref) -> Image:
@@ -322,7 +345,7 @@ class VideoTrack:
         pending[ref.index] = frame
         try:
             out = decoder.decode(video, ref.index)
-            pictures = [(index, to_bgr(picture)) for index, picture in out]
+            pictures = [(index, _Decoded(picture)) for index, picture in out]
         except Exception as exc:  # FFmpeg refused it: nothing of this group decodes now
             self._errors += 1
             if self._errors == 1 or self._errors % 100 == 0:
@@ -348,10 +371,9 @@ class VideoTrack:
             self._done = max(self._done, min(pending, default=ref.index + 1) - 1)
         return decoder
 
-    def _publish_picture(self, source: Frame, index: int, array: Image) -> None:
+    def _publish_picture(self, source: Frame, index: int, decoded: _Decoded) -> None:
         picture = Frame(
             source.name,
-            array=array,
             seq=source.seq,
             captured_at=source.captured_at,
             received_at=source.received_at,
@@ -359,6 +381,7 @@ class VideoTrack:
             height=source.height,
             meta=source.meta,
             video=source.video,
+            decoder=decoded,
         )
         self._pictures[index] = picture
         while len(self._pictures) > self.settings.remember:

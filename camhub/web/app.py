@@ -64,6 +64,11 @@ async def _camera_page(request: Request) -> Response:
     return responses.page("camera.html", _LIVE_PAGE)
 
 
+async def _phones_off(request: Request) -> Response:
+    """``/phones`` on a hub without ``--phones``: how to turn them on, not a bare 404."""
+    return responses.page("phones-off.html", status=404)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """API clients get JSON errors; pages keep Starlette's plain text."""
     assert isinstance(exc, HTTPException)
@@ -125,6 +130,8 @@ def create_app(
     if phones is not None:
         routes += phone_routes(phones)
         open_paths = open_paths | PHONE_OPEN_PATHS
+    else:
+        routes.append(Route("/phones", _phones_off))
     routes.append(Mount("/static", StaticFiles(directory=responses.STATIC), name="static"))
     app = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from camhub.detect.labels import aliases_of
 from camhub.events.model import Event, EventUpdate
+from camhub.events.paging import BadCursor, Cursor, EventFilter
 from camhub.history import History
 from camhub.record.clip import ClipError
 from camhub.record.index import Segment
@@ -38,6 +40,8 @@ _SSE_QUEUE = 256
 MAX_CLIP_STREAMS = 8
 """Video clips sent at the same time (each one reads the disk; more wait with 429)."""
 _HEARTBEAT = 1.0
+MAX_REVIEW_IDS = 1000
+"""Events one request may mark reviewed."""
 
 
 class BadQuery(CamhubError, ValueError):
@@ -55,6 +59,15 @@ def _number(request: Request, key: str) -> float | None:
     if value != value or value in (float("inf"), float("-inf")):
         raise BadQuery(f"{key} must be a finite number")
     return value
+
+
+async def _bounded(request: Request, limit: int) -> bytes:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValueError("request body too large")
+    return body
 
 
 def segment_json(seg: Segment) -> dict[str, Any]:
@@ -84,18 +97,71 @@ class EventsApi:
         limit = 100 if limit_raw is None else int(min(max(limit_raw, 0), 1000))
         q = request.query_params
         label = q.get("label") or None
-        events = await asyncio.to_thread(
-            self.history.store.query,
+        reviewed = q.get("reviewed")
+        if reviewed not in (None, "", "0", "1"):
+            return _error("reviewed must be 1 (only reviewed events) or 0 (only the others)", 400)
+        try:
+            cursor = Cursor.parse(q["cursor"]) if q.get("cursor") else None
+        except BadCursor as exc:
+            return _error(str(exc), 400)
+        flt = EventFilter(
             camera=q.get("camera") or None,
             # ?label=motorbike finds motorcycles, and events saved under the old name
-            label=None if label is None else aliases_of(label),
+            labels=None if label is None else aliases_of(label),
+            zone=q.get("zone") or None,
             after=after,
             before=before,
-            limit=limit,
+            reviewed=None if not reviewed else reviewed == "1",
         )
+        page = await asyncio.to_thread(self.history.store.page, flt, cursor, limit)
         active = {e.id: e for e in self.history.manager.active()}
-        items = [active.get(e.id, e).as_dict() for e in events]
-        return _json({"events": items, "time": time.time()})
+        items = []
+        for e in page.events:
+            item = active.get(e.id, e).as_dict()
+            item["reviewed"] = page.reviewed.get(e.id)
+            items.append(item)
+        more = None if page.next is None else page.next.token()
+        return _json({"events": items, "next": more, "time": time.time()})
+
+    async def facets(self, request: Request) -> Response:
+        """What the review page's filters offer, from the data: every camera (with events,
+        recordings or connected now), label and zone, the first and last event, and each
+        camera's recording mode (so the page can say how to turn recording on)."""
+        facets = await asyncio.to_thread(self.history.store.facets)
+        recorded = await asyncio.to_thread(self.history.index.cameras)
+        live = self.history.frames.camera_names()
+        cameras = sorted({*facets.cameras, *recorded, *live})
+        settings = self.history.settings
+        return _json(
+            {
+                **facets.as_dict(),
+                "cameras": cameras,
+                "recorded": recorded,
+                "recording": {c: settings.for_camera(c).mode for c in cameras},
+                "recorder": self.history.recorder is not None,
+                "time": time.time(),
+            }
+        )
+
+    async def mark_reviewed(self, request: Request) -> Response:
+        """``POST {"ids": [...], "reviewed": true}``. JSON only: a cross-site form cannot
+        send ``application/json`` without a CORS preflight, which the hub never grants."""
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return _error("send JSON (Content-Type: application/json)", 415)
+        try:
+            body = json.loads(await _bounded(request, 256 * 1024))
+            ids, flag = body["ids"], body.get("reviewed", True)
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                raise TypeError
+            if not isinstance(flag, bool) or len(ids) > MAX_REVIEW_IDS:
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error(
+                f'send {{"ids": [up to {MAX_REVIEW_IDS} event ids], "reviewed": true|false}}',
+                400,
+            )
+        changed = await asyncio.to_thread(self.history.store.set_reviewed, ids, flag)
+        return _json({"changed": changed, "reviewed": flag})
 
     async def _event(self, request: Request) -> Event | Response:
         event_id = request.path_params["id"]
@@ -243,6 +309,8 @@ class EventsApi:
             Route("/events", self.page),
             Route("/api/events", self.list_events),
             Route("/api/events/stream", self.stream),
+            Route("/api/events/facets", self.facets),
+            Route("/api/events/reviewed", self.mark_reviewed, methods=["POST"]),
             Route("/api/events/{id}/snapshot.jpg", self.snapshot),
             Route("/api/events/{id}/clip.mp4", self.event_clip),
             Route("/api/events/{id}", self.get_event),

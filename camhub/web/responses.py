@@ -38,9 +38,9 @@ HTML_HEADERS = html_headers()
 """The dashboard's pages."""
 
 
-def page(name: str, headers: dict[str, str] = HTML_HEADERS) -> FileResponse:
+def page(name: str, headers: dict[str, str] = HTML_HEADERS, status: int = 200) -> FileResponse:
     """A page from the static folder, with its security headers."""
-    return FileResponse(STATIC / name, headers=headers)
+    return FileResponse(STATIC / name, status_code=status, headers=headers)
 
 
 def json(data: object, status: int = 200) -> JSONResponse:

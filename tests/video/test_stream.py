@@ -84,8 +84,8 @@ def test_h264_from_sender_to_hub_gives_ffmpeg_pictures() -> None:
             assert sender.flush(10)
         frames = received(sub)
         stats = hub.camera_stats("cam")
-    assert first is not None and first.array is not None
-    assert np.array_equal(first.array, reference[0])
+    assert first is not None
+    assert np.array_equal(first.image, reference[0])
     assert [f.video for f in frames] == packets
     for frame, picture, shown in zip(frames, reference, source, strict=True):
         assert np.array_equal(frame.image, picture)  # FFmpeg's own decoder, same packets
@@ -158,8 +158,8 @@ class Pictures:
             if got is not None:
                 picture, count = got
                 if picture.video is not None:  # a decoded picture, not the JPEG before
-                    assert picture.seq is not None and picture.array is not None
-                    self.by_seq[picture.seq] = picture.array
+                    assert picture.seq is not None
+                    self.by_seq[picture.seq] = picture.image
 
     def stop(self) -> None:
         self._stop.set()

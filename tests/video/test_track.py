@@ -53,7 +53,7 @@ def test_picture_readers_get_every_picture_ffmpeg_makes(store: CameraStore) -> N
         assert got is not None
         picture, count = got
         assert count == i + 1 and picture.seq == i and picture.encoding == "h264"
-        assert picture.array is not None and np.array_equal(picture.array, PICTURES[i])
+        assert np.array_equal(picture.image, PICTURES[i])
         assert picture.video is PACKETS[i] and picture.captured_at == float(i)
     stats = store.camera_stats("cam")
     assert stats is not None and stats.decoding and stats.broken == stats.undecoded == 0
@@ -216,7 +216,7 @@ def test_feed_of_newest_frames_gives_pictures(store: CameraStore) -> None:
     feed = store.frames(timeout=10)
     store.put(frame(0), "peer")
     got = feed.next(10)
-    assert got.array is not None and np.array_equal(got.array, PICTURES[0])
+    assert np.array_equal(got.image, PICTURES[0])
 
 
 def test_keyframe_alone_decodes_without_a_hub() -> None:

@@ -156,8 +156,8 @@ def test_events_page_lists_events_and_plays_a_clip(service: HubService, page: An
     while page.locator(".event .tag.motion").count() == 0:
         assert time.monotonic() < deadline, "no motion event on the page"
         page.reload() if time.monotonic() > deadline - 10 else time.sleep(0.2)
-    assert page.locator(".lane .seg").count() >= 1  # the timeline shows recordings
-    assert page.locator(".lane .thumb-mark").count() >= 1  # and event thumbnails
+    page.wait_for_selector(".lane .seg", timeout=10_000)  # the timeline shows recordings
+    page.wait_for_selector(".lane .mark.motion", timeout=10_000)  # and the events
     thumb = page.locator(".event .tag.motion").first.locator("xpath=..")
     assert thumb.locator("img").evaluate("img => img.naturalWidth") > 0
     thumb.click()

@@ -23,16 +23,23 @@
   document.getElementById("snapshot").href = base + "/snapshot.jpg";
   document.getElementById("mjpeg").href = base + "/stream.mjpg";
   document.getElementById("json").href = base;
+  document.getElementById("history").href = "/events?camera=" + encodeURIComponent(name);
 
   function sinkFor(view) {
     let sink = sinks.get(view);
     if (!sink) {
       const fig = template.content.firstElementChild.cloneNode(true);
       fig.dataset.view = view;
-      fig.querySelector("figcaption").textContent = view === "live" ? "live" : view + " view";
-      fig.querySelector("img").alt = name + " " + view;
+      fig.querySelector("figcaption").textContent = view === "live" ? "" : view + " view";
+      const img = fig.querySelector("img");
+      img.alt = name + " " + view;
+      // The <img> stays hidden until a picture decodes: never a broken-image icon.
+      img.addEventListener("load", () => {
+        img.hidden = fig.dataset.mode === "video";
+        fig.querySelector(".placeholder").hidden = true;
+      });
       views.appendChild(fig);
-      sink = new camhub.ImageSink(fig.querySelector("img"));
+      sink = new camhub.ImageSink(img);
       sinks.set(view, sink);
     }
     return sink;
@@ -61,11 +68,55 @@
     views.hidden = true;
   }
 
+  // What the live view's caption says, and, while it has no picture, its placeholder:
+  // never "live" unless it is, and in words what is wrong, in the state's colour.
+  function describeLive(cam, st) {
+    const fig = views.querySelector('figure[data-view="live"]');
+    if (!fig) return;
+    const caption = {
+      live: "live",
+      stale: "last picture, " + camhub.fmtAgo(st.age || 0) + " old",
+      offline: cam.frames ? "last picture, " + camhub.fmtClock(cam.last_seen) : "no picture",
+      waiting: "no picture yet",
+      "hub-down": "hub unreachable: the picture is not live",
+    }[st.state];
+    fig.querySelector("figcaption").textContent = caption;
+    const holder = fig.querySelector(".placeholder");
+    const video = fig.querySelector("video");
+    const pictured = fig.dataset.mode === "video" ? Boolean(video && video.readyState >= 2)
+      : Boolean(fig.querySelector("img").dataset.shown);
+    holder.hidden = pictured;
+    if (pictured) return;
+    const words = {
+      waiting: `Not connected: the hub has not received a frame from “${name}” yet.`,
+      offline: `Offline: no frames from “${name}” for ${camhub.fmtAgo(st.age || 0)}.`,
+      stale: `No new frames from “${name}” for ${camhub.fmtAgo(st.age || 0)}.`,
+      "hub-down": "The hub does not answer.",
+      live: "Waiting for the first picture…",
+    }[st.state];
+    holder.textContent = words + (cam.reason ? " " + cam.reason : "") +
+      (cam.source && st.state === "waiting" ? " Source: " + cam.source : "");
+    holder.className = "placeholder " + st.state;
+  }
+
+  // Object detection off: the "objects" box is neither ticked nor usable.
+  function objectsSwitch(on) {
+    const box = document.getElementById("objects");
+    box.disabled = !on;
+    if (!on) box.checked = false;
+    else box.checked = camhubObjects.shown;
+    document.getElementById("objects-switch").title = on
+      ? "Draw tracked objects, zones and counting lines (object detection)"
+      : "Object detection is off on this hub (start it with --detect person)";
+    document.getElementById("objects-switch").classList.toggle("off", !on);
+  }
+
   function show(cam, hubDownFor) {
     const st = camhub.cameraState(cam, hubDownFor);
     const live = st.state === "live";
     badge.textContent = st.badge;
     badge.className = "badge inline " + st.state;
+    describeLive(cam, st);
     document.body.dataset.state = st.state;
     document.body.classList.toggle("offline", st.state === "offline" || st.state === "waiting");
     document.body.classList.toggle("stale", !live);
@@ -133,6 +184,7 @@
     }
     lastAnswer = Date.now();
     lastCam = cam;
+    objectsSwitch(Boolean(cam.objects));
     sinkFor("live");
     for (const v of cam.views) sinkFor(v);
     show(cam, 0);
@@ -147,6 +199,7 @@
       video = document.createElement("video");
       video.muted = true;
       video.hidden = true;
+      video.addEventListener("loadeddata", () => { fig.querySelector(".placeholder").hidden = true; });
       frame.prepend(video);
     }
     const on = !videoFailed && camhubLive.wanted(cam.encoding);
@@ -161,7 +214,8 @@
       player = null;
     }
     video.hidden = !on;
-    frame.querySelector("img").hidden = on;
+    const img = frame.querySelector("img");
+    img.hidden = on || !img.dataset.shown; // no picture yet: the placeholder says why
     fig.dataset.mode = on ? "video" : "jpeg";
     openPictures(on);
   }
@@ -190,4 +244,6 @@
   poll().then(() => { if (!stream) openPictures(false); });
   setInterval(poll, 1000);
   camhubObjects.bindToggle(document.getElementById("objects"));
+  document.getElementById("objects").disabled = true; // until the hub says detection is on
+  document.getElementById("objects").checked = false;
 })();

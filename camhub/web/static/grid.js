@@ -18,7 +18,7 @@
   const videoFailed = new Map(); // camera name -> why its live video gave up (JPEG then)
   let stream = null;
   let streamSkip = null; // the cameras the open stream leaves out, as a key
-  let connected = false;
+  let connected = null; // the picture stream: null before its first try (not "reconnecting")
   let streamDownSince = null; // Date.now() when the picture stream dropped, while it is down
   let lastAnswer = Date.now(); // when the hub last answered a poll
   let down = false;
@@ -36,10 +36,18 @@
     el.dataset.camera = name;
     el.querySelector(".name").textContent = name;
     el.querySelector(".view").href = camhub.pageUrl(name);
-    el.querySelector("img").alt = "camera " + name;
+    const img = el.querySelector("img");
+    img.alt = "camera " + name;
+    // Hidden until a picture decodes: a camera without one shows words, not a broken image.
+    img.addEventListener("load", () => {
+      img.hidden = el.dataset.mode === "video";
+      el.querySelector(".placeholder").hidden = true;
+    });
+    const video = el.querySelector("video");
+    video.addEventListener("loadeddata", () => { el.querySelector(".placeholder").hidden = true; });
     el.querySelector(".zoom").addEventListener("click", () => zoom(el));
     const tile = { el, sink: new camhub.ImageSink(el.querySelector("img")), cam: null,
-                   video: el.querySelector("video"), player: null };
+                   video, player: null };
     tiles.set(name, tile);
     return tile;
   }
@@ -86,6 +94,20 @@
       parts.push(cam.fps.toFixed(1) + "\u00a0fps");
       if (cam.age_ms !== null) parts.push("age\u00a0" + camhub.fmtAge(cam.age_ms));
     }
+    const holder = el.querySelector(".placeholder");
+    const pictured = el.dataset.mode === "video" ? tile.video.readyState >= 2
+      : Boolean(el.querySelector("img").dataset.shown);
+    holder.hidden = pictured;
+    if (!pictured) {
+      holder.textContent = {
+        waiting: "not connected yet",
+        offline: cam.frames ? "offline" : "offline: no picture",
+        stale: "no new pictures",
+        "hub-down": "hub unreachable",
+        live: "waiting for a picture…",
+      }[st.state];
+      holder.className = "placeholder " + st.state;
+    }
     const res = camhub.fmtRes(cam);
     if (res) parts.push(res);
     if (live) parts.push(camhub.fmtRate(cam.kbps));
@@ -101,9 +123,37 @@
     // alarm (or a false all-clear): show it only while the camera is live.
     const procs = Object.entries(cam.processors || {});
     const proc = el.querySelector(".proc");
-    proc.textContent = live ? procs.map(([n, p]) => camhub.describeProcessor(n, p)).join(" · ") : "";
+    // In processed view the picture carries the processor's verdict, drawn on that very
+    // frame; a caption from the once-a-second poll could contradict it ("motion: none"
+    // under "1 region(s)"), so there the caption only names the view.
+    const processed = el.dataset.view && el.dataset.view !== "live";
+    proc.textContent = !live ? "" : processed ? el.dataset.view + " view"
+      : procs.map(([n, p]) => camhub.describeProcessor(n, p)).join(" · ");
     proc.hidden = !live || procs.length === 0;
-    proc.classList.toggle("alert", live && procs.some(([, p]) => p && p.data && p.data.motion));
+    proc.classList.toggle("alert", live && !processed && procs.some(([, p]) => p && p.data && p.data.motion));
+  }
+
+  // Object detection off: the "objects" box is neither ticked nor usable.
+  function objectsSwitch(on) {
+    const box = document.getElementById("objects");
+    const label = document.getElementById("objects-switch");
+    box.disabled = !on;
+    box.checked = on && camhubObjects.shown;
+    label.classList.toggle("off", !on);
+    label.title = on ? "Draw tracked objects, zones and counting lines (object detection)"
+      : "Object detection is off on this hub (start it with --detect person)";
+  }
+
+  // The empty grid's hint names the port the hub really listens on (--bind).
+  function sendHint(endpoints) {
+    const tcp = endpoints.find((e) => e.startsWith("tcp://"));
+    if (!tcp) return;
+    const m = /^tcp:\/\/(.*):(\d+)$/.exec(tcp);
+    if (!m) return;
+    const anyHost = ["*", "0.0.0.0", "[::]", "::"].includes(m[1]);
+    const host = anyHost ? "THIS-HOST" : m[1];
+    document.getElementById("send-hint").textContent =
+      "camhub send testsrc: --hub tcp://" + host + ":" + m[2];
   }
 
   // Video for a video camera in the live view, unless its video gave up here.
@@ -121,7 +171,8 @@
       tile.player = null;
     }
     tile.video.hidden = !on;
-    tile.el.querySelector("img").hidden = on;
+    const img = tile.el.querySelector("img");
+    img.hidden = on || !img.dataset.shown; // no picture yet: the placeholder, not a broken image
     tile.el.dataset.mode = on ? "video" : "jpeg";
     const why = videoFailed.get(cam.name);
     if (why) tile.el.dataset.videoError = why;
@@ -191,8 +242,10 @@
     layout(lastCameras);
     const live = Array.from(tiles.values()).filter((t) => t.el.dataset.state === "live").length;
     summary.textContent = data.cameras.length + " camera" + (data.cameras.length === 1 ? "" : "s") +
-      " · " + live + " live" + (connected ? "" : " · reconnecting…");
+      " · " + live + " live" + (connected === false ? " · reconnecting…" : "");
     showHealth(data.hub);
+    objectsSwitch(Boolean(data.hub.detection));
+    sendHint(data.hub.endpoints || []);
     empty.hidden = data.cameras.length > 0;
   }
 
@@ -216,7 +269,13 @@
         camhubObjects.draw(tile.el.querySelector(".view"), data, tile.el.querySelector(".counts"));
         return;
       }
-      if (tile) { tile.sink.put(bytes); tile.el.dataset.view = head.view; }
+      if (tile) {
+        tile.sink.put(bytes);
+        if (tile.el.dataset.view !== head.view) {
+          tile.el.dataset.view = head.view;
+          if (tile.cam) render(tile, hubDownFor());
+        }
+      }
     }, (ok) => {
       connected = ok;
       streamDownSince = ok ? null : streamDownSince || Date.now();
@@ -229,7 +288,10 @@
     layout(lastCameras);
   });
   processedBox.addEventListener("change", () => {
-    for (const tile of tiles.values()) if (tile.cam) syncVideo(tile);
+    for (const tile of tiles.values()) {
+      delete tile.el.dataset.view; // until its first picture of the new view
+      if (tile.cam) syncVideo(tile);
+    }
     streamSkip = null;
     syncStream();
   });

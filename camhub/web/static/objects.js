@@ -37,8 +37,13 @@ window.camhubObjects = (() => {
   function draw(container, data, countsEl) {
     const svg = layer(container);
     const w = data.width || 1, h = data.height || 1;
-    const stroke = Math.max(2, w / 320);
-    const font = Math.max(12, w / 40);
+    // Sizes in the picture's pixels that come out readable on screen however small the
+    // picture is drawn (a grid tile shows a 640x480 camera at ~300 px: 2.1 picture pixels
+    // per screen pixel): at least 12 screen px of text and 2 of line.
+    const box = container.getBoundingClientRect();
+    const perPx = box.width && box.height ? Math.max(w / box.width, h / box.height) : 1;
+    const stroke = Math.max(2 * perPx, w / 320);
+    const font = Math.max(12 * perPx, w / 40);
     svg.setAttribute("viewBox", "0 0 " + w + " " + h);
     const parts = [];
     for (const z of data.zones || []) {
