@@ -9,9 +9,10 @@ import asyncio
 import itertools
 import json
 import os
+import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -42,6 +43,31 @@ def video_cam(hub: camhub.Hub, packets: list[Any]) -> Iterator[VideoCamera]:
     cam.stop()
 
 
+T = TypeVar("T")
+
+
+def run_in_thread(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: the session's Playwright driver keeps an
+    event loop running on the main thread once a browser test has run in this process,
+    and ``asyncio.run`` refuses to start beside it."""
+    out: list[T] = []
+    errors: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            out.append(asyncio.run(coro))
+        except BaseException as exc:  # handed to the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    thread.join(120)
+    if errors:
+        raise errors[0]
+    assert out, "the coroutine did not finish within 120 s"
+    return out[0]
+
+
 def _ws(web: WebServer, name: str) -> str:
     return web.url.replace("http://", "ws://") + f"api/cameras/{name}/live"
 
@@ -59,7 +85,7 @@ def test_a_viewer_gets_the_init_segment_then_fragments_from_a_keyframe(
     hub: camhub.Hub, web: WebServer, video_cam: VideoCamera, packets: list[Any]
 ) -> None:
     wait_until(lambda: video_cam.sent > 20, what="a group and more")
-    head, init, frags = asyncio.run(_read(_ws(web, "door"), 20))
+    head, init, frags = run_in_thread(_read(_ws(web, "door"), 20))
     track = track_config("h264", packets[0].data)
     assert head == {
         "type": "init", "codec": "h264", "mime": track.mime, "width": 320, "height": 240,
@@ -85,7 +111,7 @@ def test_the_first_viewer_gets_a_long_group_whole_at_once(hub: camhub.Hub, web: 
         wait_until(lambda: 48 <= cam.sent % 60 <= 54 and cam.sent > 60, timeout=15,
                    what="a camera 48-54 packets into a group")  # fmt: skip
         joined_at = cam.sent % 60
-        _head, _init, frags = asyncio.run(_read(_ws(web, "long"), joined_at))
+        _head, _init, frags = run_in_thread(_read(_ws(web, "long"), joined_at))
         keys = [moof_timing(f[: int.from_bytes(f[:4], "big")])[4] for f in frags]
         assert keys[0] and not any(keys[1:]), "the group from its keyframe, nothing skipped"
         assert web.app.state.live.stats().viewer_drops == 0
@@ -120,7 +146,7 @@ def test_video_viewers_cost_the_hub_no_decode_and_no_jpeg(
             await c.close()
         return counts
 
-    counts = asyncio.run(watch())
+    counts = run_in_thread(watch())
     assert min(counts) >= 2 + 20, counts  # init message + init segment + 3 s of fragments
     stats = hub.camera_stats("door")
     assert stats is not None and not stats.decoding, "watching video must not start a decoder"
@@ -144,10 +170,10 @@ def test_a_jpeg_camera_is_refused_with_a_reason(
             answer: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
             return answer
 
-    assert asyncio.run(ask("yard")) == {
+    assert run_in_thread(ask("yard")) == {
         "type": "error", "error": "camera sends jpeg: no live video for 'yard'",
     }  # fmt: skip
-    assert asyncio.run(ask("nobody"))["error"] == "no such camera: no live video for 'nobody'"
+    assert run_in_thread(ask("nobody"))["error"] == "no such camera: no live video for 'nobody'"
 
 
 def test_a_slow_viewer_drops_to_the_next_keyframe_and_counts_it(packets: list[Any]) -> None:
@@ -174,7 +200,7 @@ def test_a_slow_viewer_drops_to_the_next_keyframe_and_counts_it(packets: list[An
         assert [p.at for p in viewer.queue] == [30.0] and not viewer.wait_key
         return viewer
 
-    asyncio.run(run())
+    run_in_thread(run())
 
 
 def test_a_viewer_that_stops_reading_drops_groups_and_never_holds_up_ingest(
@@ -212,7 +238,7 @@ def test_a_viewer_that_stops_reading_drops_groups_and_never_holds_up_ingest(
             await ws.close()
             return taken, sent, drops
 
-        taken, sent, drops = asyncio.run(stall())
+        taken, sent, drops = run_in_thread(stall())
         assert drops > 0, "a viewer that does not read must drop"
         assert taken >= sent - 1, f"ingest kept up with the camera ({taken} of {sent})"
     finally:
