@@ -56,6 +56,9 @@ INTERNAL = {
     ("camhub/positions.py", "ValueError"),  # a TOML the reader cannot place: caught, no position
     ("camhub/sources/rtspclient.py", "TimeoutError"),
     ("camhub/sources/rtspclient.py", "ConnectionResetError"),
+    ("camhub/web/events_api.py", "ValueError"),  # a bad request body: answered 400/413
+    ("camhub/web/events_api.py", "TypeError"),
+    ("camhub/web/webrtc.py", "ValueError"),  # a bad WebRTC offer: answered 400
     ("camhub/detect/pool.py", "IndexError"),  # a shared-memory slot gone: caught, frame skipped
 }
 

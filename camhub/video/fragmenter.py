@@ -91,9 +91,9 @@ class Fragmenter:
         duration is the interval before it; the next fragment's own decode time
         corrects any guess. Not to be mixed with :meth:`add` on one fragmenter."""
         if self._pending:
-            raise ValueError("add_now after add: flush the pending fragment first")
+            raise ArgumentError("add_now after add: flush the pending fragment first")
         if self._last_dts < 0 and not packet.keyframe:
-            raise ValueError("fragmented MP4 must start with a keyframe")
+            raise ArgumentError("fragmented MP4 must start with a keyframe")
         dts, cts = self._times(at, packet)
         if self._last_dts >= 0 and not self._gap:
             self._last_duration = dts - self._last_dts
