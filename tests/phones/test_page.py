@@ -100,8 +100,15 @@ def test_dashboard_shows_the_phone_and_a_processor_sees_its_frames(
     dash.goto(phone_hub.base + "/")
     tile = dash.locator(".tile[data-camera='porch-phone']")
     tile.wait_for(timeout=15_000)
-    deadline = time.monotonic() + 15
-    while int(tile.locator("img").get_attribute("data-shown") or 0) < 3:
+    # A phone sending WebCodecs video plays as video in the tile (WebRTC or MSE), a JPEG
+    # phone as pictures in its <img>: either must move.
+    shown = """(t) => {
+      const v = t.querySelector('video'), img = t.querySelector('img');
+      return Math.max(Number(img.dataset.shown || 0),
+                      v && !v.hidden ? v.getVideoPlaybackQuality().totalVideoFrames : 0);
+    }"""
+    deadline = time.monotonic() + 20
+    while tile.evaluate(shown) < 3:
         assert time.monotonic() < deadline, "the dashboard tile shows no pictures"
         time.sleep(0.2)
     assert "640\u00d7480" in (tile.locator(".stats").text_content() or "")
