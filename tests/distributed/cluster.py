@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +84,8 @@ class Cluster:
     def stop(self) -> None:
         for node in reversed(self.nodes):
             node.kill()
+        for folder in {node.temp_dir.parent for node in self.nodes}:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _ray_start(args: list[str], env: dict[str, str], log: Path) -> None:
@@ -119,7 +123,12 @@ def start_cluster(base: Path) -> Cluster:
         "--min-worker-port=29000",
         "--max-worker-port=30999",
     ]
-    head = Node("head", base / "head")
+    # Ray's socket paths live under --temp-dir and must fit AF_UNIX's 107 bytes, which a
+    # pytest-xdist tmp path ("/tmp/pytest-of-root/pytest-N/popen-gw0/ray1/head/session_
+    # <date>_<pid>/sockets/plasma_store") does not: the nodes get a short dir of their own.
+    short = Path(tempfile.mkdtemp(prefix="ray-", dir="/tmp"))
+    (base / "nodes").write_text(f"{short}\n")
+    head = Node("head", short / "head")
     cluster.nodes.append(head)
     try:
         _ray_start(
@@ -134,7 +143,7 @@ def start_cluster(base: Path) -> Cluster:
             env,
             base / "ray-start.log",
         )
-        node2 = Node("node2", base / "node2")
+        node2 = Node("node2", short / "node2")
         cluster.nodes.append(node2)
         _ray_start(
             [
