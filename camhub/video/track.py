@@ -83,16 +83,27 @@ class _Decoded:
     but consumers look at a few of them (detection at 5 of 15 frames/s, none while nobody
     views), and the conversion to BGR costs about as much as the decode itself."""
 
-    __slots__ = ("_picture",)
+    __slots__ = ("_image", "_lock", "_picture")
 
     def __init__(self, picture: Any) -> None:
-        self._picture = picture
+        self._picture: Any = picture
+        self._image: Image | None = None
+        # Consumers on several threads read one picture at once, and FFmpeg's converter
+        # (one per picture, run with the GIL released) must not run twice at a time:
+        # it crashed the process when it did.
+        self._lock = threading.Lock()
 
     def picture(self, frame: Frame) -> Image:
-        try:
-            return to_bgr(self._picture)
-        except Exception as exc:  # FFmpeg refused the conversion
-            raise VideoError(f"camera {frame.name!r}: cannot convert its picture ({exc})") from None
+        with self._lock:
+            if self._image is None:
+                try:
+                    self._image = to_bgr(self._picture)
+                except Exception as exc:  # FFmpeg refused the conversion
+                    raise VideoError(
+                        f"camera {frame.name!r}: cannot convert its picture ({exc})"
+                    ) from None
+                self._picture = None  # FFmpeg's buffers go back at once
+            return self._image
 
 
 class VideoTrack:
