@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -60,6 +62,20 @@ class Proc:
         while not self._q.empty():
             self.lines.append(self._q.get())
         return "".join(self.lines)
+
+    def diagnose(self) -> str:
+        """Why a live process does not exit: its signal masks and every thread's stack
+        (camhub commands print them on SIGUSR1)."""
+        pid = self.p.pid
+        try:
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            return "the process is gone"
+        masks = " ".join(x.replace("\t", "") for x in status if x.startswith(("Sig", "ShdPnd")))
+        self.p.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+        stacks = self.text()
+        return f"{masks}\n{stacks[-6000:]}"
 
     def kill(self) -> None:
         if self.p.poll() is None:

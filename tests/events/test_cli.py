@@ -72,19 +72,24 @@ def test_default_data_dir_and_no_data(tmp_path: Path, no_data: bool) -> None:
 
     args = ["hub", "--bind", "tcp://127.0.0.1:0", "--no-web", "--status-every", "0"]
     proc = Proc(*args, *(["--no-data"] if no_data else []), env={"XDG_DATA_HOME": str(tmp_path)})
+    why = ""
     try:
         proc.expect(r"camhub hub: receiving on", timeout=30)
+        # SIGUSR1 prints every thread's stack and the hub goes on.
+        proc.p.send_signal(signal.SIGUSR1)
+        proc.expect(r"Current thread 0x|Thread 0x", timeout=10)
         proc.p.send_signal(signal.SIGTERM)
         try:
             code: int | None = proc.wait(20)
         except subprocess.TimeoutExpired:
             code = None
+            why = proc.diagnose()
     finally:
         proc.kill()
     assert (tmp_path / "camhub" / "events.db").exists() is not no_data
     if code is None:
-        # A known, not yet understood bug, reported rather than hidden: a hub stopped by
-        # SIGTERM right after it started sometimes does not exit (seen 1 in 6 runs under
-        # pytest's output capture, never with -s or outside pytest). See README.
-        pytest.xfail("known bug: the hub hung on SIGTERM right after starting")
+        # Seen about once in three full CI runs before signals moved off the main
+        # thread's handler (camhub/signals.py); if it still happens, the report shows the
+        # hub's signal masks and stacks. See README, known limits.
+        pytest.xfail(f"known bug: the hub did not exit within 20 s of SIGTERM:\n{why}")
     assert code == 0
