@@ -12,9 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
 import camhub
 from camhub.web import WebConfigError, WebServer
+from camhub.web.app import create_app
 from camhub.web.server import parse_address
 from tests.conftest import wait_until
 from tests.web.conftest import jpegs
@@ -24,14 +26,26 @@ TOKEN = "s3cret-token-for-tests"
 
 
 @pytest.fixture
-def exposed(hub: camhub.Hub) -> Iterator[WebServer]:
+def door(hub: camhub.Hub) -> camhub.Hub:
     with camhub.Sender(hub.endpoint) as sender:
         sender.send_jpeg("door", jpegs(1)[0])
         assert sender.flush(5)
     wait_until(lambda: hub.latest("door") is not None)
-    server = WebServer(hub, "0.0.0.0:0", expose=True, token=TOKEN).start()
+    return hub
+
+
+@pytest.fixture
+def exposed(door: camhub.Hub) -> Iterator[WebServer]:
+    server = WebServer(door, "0.0.0.0:0", expose=True, token=TOKEN).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def guarded(door: camhub.Hub) -> Iterator[TestClient]:
+    """The token-guarded app in this process: what it answers, with no socket."""
+    with TestClient(create_app(door, token=TOKEN)) as client:
+        yield client
 
 
 PROTECTED = [
@@ -48,33 +62,41 @@ PROTECTED = [
 
 
 @pytest.mark.parametrize("path", PROTECTED)
-def test_exposed_dashboard_refuses_without_token(exposed: WebServer, path: str) -> None:
-    url = f"http://127.0.0.1:{exposed.port}{path}"
-    r = httpx.get(url, timeout=5)
+def test_a_guarded_dashboard_refuses_without_the_token(guarded: TestClient, path: str) -> None:
+    r = guarded.get(path)
     assert r.status_code == 401
     assert r.headers["www-authenticate"].startswith("Basic")
     assert "token" in r.json()["error"]
-    assert httpx.get(url, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
-    assert httpx.get(url, auth=("any", "wrong"), timeout=5).status_code == 401
-    assert httpx.get(url, params={"token": TOKEN[:-1]}, timeout=5).status_code == 401
+    assert guarded.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert guarded.get(path, auth=("any", "wrong")).status_code == 401
+    assert guarded.get(path, params={"token": TOKEN[:-1]}).status_code == 401
 
 
-def test_exposed_dashboard_accepts_the_token_every_way(exposed: WebServer) -> None:
+def test_a_guarded_dashboard_accepts_the_token_every_way(guarded: TestClient) -> None:
+    snap = "/api/cameras/door/snapshot.jpg"
+    r = guarded.get(snap, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.content[:2] == b"\xff\xd8"
+    assert guarded.get(snap, auth=("viewer", TOKEN)).status_code == 200
+    guarded.cookies.clear()
+    assert guarded.get("/api/cameras", params={"token": TOKEN}).status_code == 200
+    guarded.cookies.clear()
+    first = guarded.get("/", params={"token": TOKEN})
+    assert first.status_code == 200
+    cookie = first.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    # the page's own fetches carry no token, only the cookie
+    assert guarded.get("/api/cameras").status_code == 200
+    guarded.cookies.clear()
+    assert guarded.get("/api/cameras").status_code == 401
+    assert guarded.get("/healthz").json() == {"status": "ok"}
+
+
+def test_an_exposed_dashboard_guards_its_socket(exposed: WebServer) -> None:
+    # Over a real socket on 0.0.0.0: refused without the token, served with it.
     base = f"http://127.0.0.1:{exposed.port}"
-    snap = f"{base}/api/cameras/door/snapshot.jpg"
-    assert (
-        httpx.get(snap, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).content[:2]
-        == b"\xff\xd8"
-    )
-    assert httpx.get(snap, auth=("viewer", TOKEN), timeout=5).status_code == 200
-    assert httpx.get(f"{base}/api/cameras", params={"token": TOKEN}, timeout=5).status_code == 200
-    with httpx.Client(base_url=base, timeout=5) as browser_like:
-        first = browser_like.get("/", params={"token": TOKEN})
-        assert first.status_code == 200
-        cookie = first.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-        # the page's own fetches carry no token, only the cookie
-        assert browser_like.get("/api/cameras").status_code == 200
+    assert httpx.get(f"{base}/api/cameras", timeout=5).status_code == 401
+    r = httpx.get(f"{base}/api/cameras", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    assert r.status_code == 200 and r.json()["cameras"][0]["name"] == "door"
     assert httpx.get(f"{base}/healthz", timeout=5).json() == {"status": "ok"}
 
 
@@ -123,7 +145,7 @@ def test_tls_needs_both_files_that_exist(hub: camhub.Hub, tmp_path: Path) -> Non
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-def test_tls_with_token(exposed: WebServer, hub: camhub.Hub, tmp_path: Path) -> None:
+def test_tls_with_token(door: camhub.Hub, tmp_path: Path) -> None:
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
@@ -149,7 +171,7 @@ def test_tls_with_token(exposed: WebServer, hub: camhub.Hub, tmp_path: Path) -> 
         timeout=60,
     )
     with WebServer(
-        hub, "0.0.0.0:0", expose=True, token=TOKEN, tls_cert=cert, tls_key=key
+        door, "0.0.0.0:0", expose=True, token=TOKEN, tls_cert=cert, tls_key=key
     ) as server:
         assert server.url.startswith("https://")
         url = f"https://127.0.0.1:{server.port}/api/cameras"

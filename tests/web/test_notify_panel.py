@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
 import camhub
 from camhub.bus import EventBus
@@ -18,7 +18,7 @@ from camhub.web import WebServer
 from tests.conftest import wait_until
 from tests.servers.mosquitto import Broker
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(90)]
+pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
@@ -28,6 +28,7 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.stop()
 
 
+@pytest.mark.browser
 def test_header_shows_sink_health(
     dead_port: int, page: Any, hub: camhub.Hub, broker: Broker
 ) -> None:
@@ -57,6 +58,6 @@ def test_header_shows_sink_health(
         bus.close()
 
 
-def test_no_sinks_no_health(web: WebServer) -> None:
-    assert httpx.get(web.url + "api/notify", timeout=5).json()["sinks"] == []
-    assert "camhub_sink_" not in httpx.get(web.url + "metrics", timeout=5).text
+def test_no_sinks_no_health(api: TestClient) -> None:
+    assert api.get("/api/notify").json()["sinks"] == []
+    assert "camhub_sink_" not in api.get("/metrics").text

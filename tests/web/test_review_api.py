@@ -8,21 +8,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
 import camhub
 from camhub.events import Event
 from camhub.history import History
 from camhub.record.settings import CameraRecording, RecordSettings
-from camhub.web import WebServer
+from camhub.web.app import create_app
 
 pytestmark = pytest.mark.timeout(120)
 T0 = float(int(time.time()) - 3600)  # recent: older events would go with the retention
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     data: Path = tmp_path_factory.mktemp("data")
     hub = camhub.Hub("tcp://127.0.0.1:0").start()
     settings = RecordSettings(cameras={"porch": CameraRecording("events")}, min_free_gb=0)
@@ -39,22 +39,21 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             )
         )
     assert history.store.flush()
-    web = WebServer(hub, "127.0.0.1:0", history=history).start()
-    yield web.url
-    web.stop()
+    with TestClient(create_app(hub, history=history)) as client:
+        yield client
     history.stop()
     hub.stop()
 
 
-def _get(url: str, **params: Any) -> dict[str, Any]:
-    resp = httpx.get(url + "api/events", params=params, timeout=5)
+def _get(api: TestClient, **params: Any) -> dict[str, Any]:
+    resp = api.get("/api/events", params=params)
     assert resp.status_code == 200, resp.text
     body: dict[str, Any] = resp.json()
     return body
 
 
-def test_filters_come_from_the_data(url: str) -> None:
-    f = httpx.get(url + "api/events/facets", timeout=5).json()
+def test_filters_come_from_the_data(api: TestClient) -> None:
+    f = api.get("/api/events/facets").json()
     assert f["cameras"] == ["gate", "porch", "yard"]  # each camera once
     assert f["labels"] == ["car", "motion", "offline", "person"]
     assert f["zones"] == ["steps"]
@@ -62,11 +61,11 @@ def test_filters_come_from_the_data(url: str) -> None:
     assert f["recording"] == {"gate": "off", "porch": "events", "yard": "off"}
 
 
-def test_pages_cover_the_whole_history(url: str) -> None:
+def test_pages_cover_the_whole_history(api: TestClient) -> None:
     ids: list[str] = []
     cursor = None
     while True:
-        page = _get(url, limit=100, **({"cursor": cursor} if cursor else {}))
+        page = _get(api, limit=100, **({"cursor": cursor} if cursor else {}))
         ids += [e["id"] for e in page["events"]]
         cursor = page["next"]
         if cursor is None:
@@ -74,35 +73,35 @@ def test_pages_cover_the_whole_history(url: str) -> None:
     assert len(ids) == len(set(ids)) == 230
     starts = [float(i.split("-")[0]) for i in ids]
     assert starts == sorted(starts, reverse=True)
-    porch = _get(url, camera="porch", label="person", zone="steps", limit=1000)["events"]
+    porch = _get(api, camera="porch", label="person", zone="steps", limit=1000)["events"]
     assert porch and all(
         e["camera"] == "porch" and e["label"] == "person" and e["zones"] == ["steps"]
         and e["score"] == 0.61 for e in porch
     )  # fmt: skip
-    older = _get(url, before=T0 + 10, limit=1000)["events"]
+    older = _get(api, before=T0 + 10, limit=1000)["events"]
     assert max(e["start"] for e in older) == T0 + 10 and len(older) == 11
 
 
-def test_marking_reviewed_persists_and_filters(url: str) -> None:
-    first = _get(url, limit=3)["events"]
+def test_marking_reviewed_persists_and_filters(api: TestClient) -> None:
+    first = _get(api, limit=3)["events"]
     ids = [e["id"] for e in first]
-    resp = httpx.post(url + "api/events/reviewed", json={"ids": ids, "reviewed": True}, timeout=5)
+    resp = api.post("/api/events/reviewed", json={"ids": ids, "reviewed": True})
     assert resp.json() == {"changed": 3, "reviewed": True}
-    again = _get(url, limit=3)["events"]
+    again = _get(api, limit=3)["events"]
     assert all(isinstance(e["reviewed"], float) for e in again)
-    assert not {e["id"] for e in _get(url, reviewed=0, limit=1000)["events"]} & set(ids)
-    assert {e["id"] for e in _get(url, reviewed=1)["events"]} == set(ids)
-    httpx.post(url + "api/events/reviewed", json={"ids": ids[:1], "reviewed": False}, timeout=5)
-    assert {e["id"] for e in _get(url, reviewed=1)["events"]} == set(ids[1:])
+    assert not {e["id"] for e in _get(api, reviewed=0, limit=1000)["events"]} & set(ids)
+    assert {e["id"] for e in _get(api, reviewed=1)["events"]} == set(ids)
+    api.post("/api/events/reviewed", json={"ids": ids[:1], "reviewed": False})
+    assert {e["id"] for e in _get(api, reviewed=1)["events"]} == set(ids[1:])
 
 
-def test_bad_requests_say_why(url: str) -> None:
-    bad = httpx.get(url + "api/events", params={"cursor": "nope"}, timeout=5)
+def test_bad_requests_say_why(api: TestClient) -> None:
+    bad = api.get("/api/events", params={"cursor": "nope"})
     assert bad.status_code == 400 and "cursor" in bad.json()["error"]
-    assert httpx.get(url + "api/events?reviewed=maybe", timeout=5).status_code == 400
-    form = httpx.post(url + "api/events/reviewed", data={"ids": "x"}, timeout=5)
+    assert api.get("/api/events?reviewed=maybe").status_code == 400
+    form = api.post("/api/events/reviewed", data={"ids": "x"})
     assert form.status_code == 415  # a cross-site form cannot mark events
-    wrong = httpx.post(url + "api/events/reviewed", json={"ids": "x"}, timeout=5)
+    wrong = api.post("/api/events/reviewed", json={"ids": "x"})
     assert wrong.status_code == 400 and "ids" in wrong.json()["error"]
-    many = httpx.post(url + "api/events/reviewed", json={"ids": ["a"] * 1001}, timeout=5)
+    many = api.post("/api/events/reviewed", json={"ids": ["a"] * 1001})
     assert many.status_code == 400
