@@ -238,8 +238,10 @@ class CameraStore:
                 state.online = False
             state.reason = reason
 
-    def check_offline(self) -> None:
-        now = time.time()
+    def check_offline(self, now: float | None = None) -> None:
+        """Mark cameras with no frame for ``offline_after`` s offline (the watch calls it
+        every so often; a test passes ``now``, wall-clock time like ``Frame.received_at``)."""
+        now = time.time() if now is None else now
         gone: list[CameraState] = []
         with self._cond:
             for state in self._cameras.values():

@@ -91,6 +91,25 @@ def test_offline_and_online_events_come_from_the_store() -> None:
     bus.close()
 
 
+def test_offline_is_decided_by_the_time_since_the_last_frame() -> None:
+    # No watch thread: the test says what time it is.
+    bus = EventBus()
+    events: list[HubEvent] = []
+    listener = bus.subscribe(events.append, kinds=(HubEvent,))
+    store = CameraStore(bus, offline_after=5.0)
+    store.put(_frame("cam", 1), "peer")
+    seen = store.camera_stats("cam")
+    assert seen is not None
+    store.check_offline(now=seen.last_seen + 4.9)
+    store.check_offline(now=seen.last_seen + 5.1)
+    store.check_offline(now=seen.last_seen + 60)  # told once
+    assert listener.flush()
+    assert [e.kind for e in events] == ["camera_new", "camera_offline"]
+    stats = store.camera_stats("cam")
+    assert stats is not None and not stats.online
+    bus.close()
+
+
 def test_malformed_frames_count_only_against_known_cameras() -> None:
     store = CameraStore()
     store.put(_frame("a", 0), "peer")
