@@ -30,7 +30,7 @@ from camhub.record.remux import Remux, plan_clip
 from camhub.types import CamhubError
 from camhub.web import responses
 from camhub.web.clips import clip_response
-from camhub.web.responses import NO_STORE
+from camhub.web.responses import NO_STORE, read_body
 from camhub.web.responses import error as _error
 from camhub.web.responses import json as _json
 
@@ -59,15 +59,6 @@ def _number(request: Request, key: str) -> float | None:
     if value != value or value in (float("inf"), float("-inf")):
         raise BadQuery(f"{key} must be a finite number")
     return value
-
-
-async def _bounded(request: Request, limit: int) -> bytes:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ValueError("request body too large")
-    return body
 
 
 def segment_json(seg: Segment) -> dict[str, Any]:
@@ -149,7 +140,7 @@ class EventsApi:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return _error("send JSON (Content-Type: application/json)", 415)
         try:
-            body = json.loads(await _bounded(request, 256 * 1024))
+            body = json.loads(await read_body(request, 256 * 1024))
             ids, flag = body["ids"], body.get("reviewed", True)
             if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                 raise TypeError

@@ -38,7 +38,7 @@ from camhub.protocol import DEFAULT_LIMITS, Limits, ProtocolError
 from camhub.types import CameraName, Frame, HubEvent
 from camhub.video.packet import Codec
 from camhub.web.guard import raise_ws_limit
-from camhub.web.responses import STATIC, html_headers
+from camhub.web.responses import STATIC, html_headers, read_body
 from camhub.web.responses import json as _json
 
 log = logging.getLogger("camhub.phones")
@@ -122,7 +122,7 @@ class PhoneEndpoints:
             return _json({"error": refused}, 429)
         try:
             # A body sent a byte at a time must not hold the connection for long.
-            raw = await asyncio.wait_for(_bounded_body(request, 4096), BODY_TIMEOUT_S)
+            raw = await asyncio.wait_for(read_body(request, 4096), BODY_TIMEOUT_S)
         except TimeoutError:
             gate.refuse(address, REFUSED_PAIRING, "pairing request body too slow")
             return _json({"error": f"send the body within {BODY_TIMEOUT_S:g} s"}, 408)
@@ -357,15 +357,6 @@ class PhoneEndpoints:
         except DeviceError as exc:
             return _json({"error": str(exc)}, 404)
         return _json({"revoked": name})
-
-
-async def _bounded_body(request: Request, limit: int) -> bytes:
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ValueError("request body too large")
-    return body
 
 
 def phone_routes(phones: Phones) -> list[BaseRoute]:

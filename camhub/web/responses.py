@@ -1,10 +1,11 @@
 """What every dashboard response shares: JSON without caching, the pages' security
-headers, the static folder."""
+headers, the static folder; and the one way a handler reads a request body (bounded)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse
 
 STATIC = Path(__file__).parent / "static"
@@ -51,3 +52,14 @@ def json(data: object, status: int = 200) -> JSONResponse:
 def error(message: str, status: int) -> JSONResponse:
     """An API error: ``{"error": message}``."""
     return json({"error": message}, status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, refused (ValueError) as soon as it passes ``limit`` bytes,
+    before the rest is read."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ValueError("request body too large")
+    return bytes(body)
