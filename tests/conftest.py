@@ -75,10 +75,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     scripts/test runs it) keep a file's tests on one worker, so module-scoped peers start
     once; every Ray test shares one worker, so two Ray clusters never compete for the
     machine's two cores."""
+    # CAMHUB_NO_PEER_RETRY=1: no retries at all, to see what a retry would have hidden.
+    retries = os.environ.get("CAMHUB_NO_PEER_RETRY", "") in ("", "0")
     for item in items:
         reason = _retry_reason(item)
         if reason is not None:
-            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
+            if retries:
+                item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
             # Travels with the test's reports, also from pytest-xdist workers.
             item.user_properties.append((_RETRY_PROPERTY, reason))
         path = Path(str(item.fspath))

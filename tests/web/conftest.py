@@ -6,15 +6,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
 from starlette.testclient import TestClient
 
 import camhub
+from camhub.video.packet import VideoPacket
 from camhub.web import WebServer
 from camhub.web.app import create_app
 from camhub.web.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import wait_until
+from tests.web.live_camera import VideoCamera, h264_loop
 
 
 def jpegs(count: int, size: tuple[int, int] = (96, 72), seed: int = 0) -> list[bytes]:
@@ -88,6 +92,41 @@ def cameras(hub: camhub.Hub) -> Iterator[Callable[..., StreamingCamera]]:
     yield start
     for cam in started:
         cam.stop()
+
+
+@pytest.fixture(scope="module")
+def packets() -> list[VideoPacket]:
+    """A 2-second H.264 loop (320x240, a keyframe every 15 packets)."""
+    return h264_loop(30, (320, 240), gop=15)
+
+
+@pytest.fixture
+def video_door(hub: camhub.Hub, packets: list[VideoPacket]) -> Iterator[VideoCamera]:
+    """Camera "door" sending ``packets`` into the hub at 15 fps."""
+    cam = VideoCamera(hub, "door", packets, fps=15)
+    wait_until(lambda: hub.camera_stats("door") is not None, what="the video camera")
+    yield cam
+    cam.stop()
+
+
+def evaluate_until(
+    page: object,
+    script: str,
+    arg: object,
+    check: Callable[[Any], bool],
+    timeout: float = 30,
+    what: str = "",
+) -> Any:
+    """Run ``script`` in the page until its answer passes ``check`` (polled from Python:
+    the pages' CSP rightly forbids the eval that Playwright's wait_for_function uses)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = page.evaluate(script, arg)  # type: ignore[attr-defined]
+        if got is not None and check(got):
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: last {got}")
+        time.sleep(0.1)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import httpx
@@ -28,19 +28,6 @@ from tests.conftest import wait_until
 from tests.web.live_camera import VideoCamera, h264_loop
 
 pytestmark = pytest.mark.timeout(90)
-
-
-@pytest.fixture(scope="module")
-def packets() -> list[Any]:
-    return h264_loop(30, (320, 240), gop=15)
-
-
-@pytest.fixture
-def video_cam(hub: camhub.Hub, packets: list[Any]) -> Iterator[VideoCamera]:
-    cam = VideoCamera(hub, "door", packets, fps=15)
-    wait_until(lambda: hub.camera_stats("door") is not None, what="the video camera")
-    yield cam
-    cam.stop()
 
 
 T = TypeVar("T")
@@ -82,9 +69,9 @@ async def _read(url: str, fragments: int) -> tuple[dict[str, Any], bytes, list[b
 
 
 def test_a_viewer_gets_the_init_segment_then_fragments_from_a_keyframe(
-    hub: camhub.Hub, web: WebServer, video_cam: VideoCamera, packets: list[Any]
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, packets: list[Any]
 ) -> None:
-    wait_until(lambda: video_cam.sent > 20, what="a group and more")
+    wait_until(lambda: video_door.sent > 20, what="a group and more")
     head, init, frags = run_in_thread(_read(_ws(web, "door"), 20))
     track = track_config("h264", packets[0].data)
     assert head == {
@@ -120,7 +107,7 @@ def test_the_first_viewer_gets_a_long_group_whole_at_once(hub: camhub.Hub, web: 
 
 
 def test_video_viewers_cost_the_hub_no_decode_and_no_jpeg(
-    hub: camhub.Hub, web: WebServer, video_cam: VideoCamera, cameras: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, cameras: Any
 ) -> None:
     cameras("yard")  # a JPEG camera on the same page's picture stream
 

@@ -6,16 +6,14 @@ camera keeps its JPEG pictures beside it; without MSE the page falls back to JPE
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import camhub
 from camhub.web import WebServer
-from tests.conftest import wait_until
-from tests.web.live_camera import VideoCamera, h264_loop
+from tests.web.conftest import evaluate_until
+from tests.web.live_camera import VideoCamera
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -40,17 +38,6 @@ LIVE_FIGURE = """() => {
 }"""
 
 
-def poll(page: Any, script: str, arg: Any, check: Any, timeout: float = 20, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = page.evaluate(script, arg)
-        if got is not None and check(got):
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: last {got}")
-        time.sleep(0.1)
-
-
 NO_WEBRTC = "delete window.RTCPeerConnection;"
 
 
@@ -60,34 +47,21 @@ def mse_page(page: Any) -> Any:
     return page
 
 
-@pytest.fixture(scope="module")
-def packets() -> list[Any]:
-    return h264_loop(30, (320, 240), gop=15)
-
-
-@pytest.fixture
-def door(hub: camhub.Hub, packets: list[Any]) -> Iterator[VideoCamera]:
-    cam = VideoCamera(hub, "door", packets, fps=15)
-    wait_until(lambda: hub.camera_stats("door") is not None, what="the video camera")
-    yield cam
-    cam.stop()
-
-
 def test_grid_plays_a_video_camera_as_video_and_a_jpeg_camera_as_jpeg(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, cameras: Any, mse_page: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, cameras: Any, mse_page: Any
 ) -> None:
     page = mse_page
     cameras("yard", size=(96, 72))
     page.goto(web.url)
-    first = poll(page, TILE, "door", lambda t: t["mode"] == "video" and t["time"] > 0.5,
+    first = evaluate_until(page, TILE, "door", lambda t: t["mode"] == "video" and t["time"] > 0.5,
                  what="the video tile to play")  # fmt: skip
     assert not first["hidden"] and first["img_hidden"] and first["error"] is None
     assert first["transport"] == "mse"
     assert (first["width"], first["height"]) == (320, 240)
-    later = poll(page, TILE, "door", lambda t: t["time"] >= first["time"] + 1.5,
+    later = evaluate_until(page, TILE, "door", lambda t: t["time"] >= first["time"] + 1.5,
                  what="the video to keep playing")  # fmt: skip
     assert later["frames"] > first["frames"]
-    yard = poll(page, TILE, "yard", lambda t: t["mode"] == "jpeg" and t["shown"] >= 5,
+    yard = evaluate_until(page, TILE, "yard", lambda t: t["mode"] == "jpeg" and t["shown"] >= 5,
                 what="the JPEG tile's pictures")  # fmt: skip
     assert yard["hidden"] and not yard["img_hidden"]
     stats = hub.camera_stats("door")
@@ -96,22 +70,22 @@ def test_grid_plays_a_video_camera_as_video_and_a_jpeg_camera_as_jpeg(
 
 
 def test_camera_page_plays_the_video(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, mse_page: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, mse_page: Any
 ) -> None:
     page = mse_page
     page.goto(web.url + "camera?name=door")
-    first = poll(page, LIVE_FIGURE, None, lambda f: f["mode"] == "video" and f["time"] > 0.5,
+    first = evaluate_until(page, LIVE_FIGURE, None, lambda f: f["mode"] == "video" and f["time"] > 0.5,
                  what="the camera page's video")  # fmt: skip
     assert (first["width"], first["height"]) == (320, 240) and first["img_hidden"]
     assert first["transport"] == "mse"
-    poll(page, LIVE_FIGURE, None, lambda f: f["time"] >= first["time"] + 1.5,
+    evaluate_until(page, LIVE_FIGURE, None, lambda f: f["time"] >= first["time"] + 1.5,
          what="the camera page's video to keep playing")  # fmt: skip
     stats = hub.camera_stats("door")
     assert stats is not None and not stats.decoding
 
 
 def test_without_mse_a_video_camera_falls_back_to_jpeg(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, browser: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, browser: Any
 ) -> None:
     context = browser.new_context()
     try:
@@ -120,7 +94,7 @@ def test_without_mse_a_video_camera_falls_back_to_jpeg(
             NO_WEBRTC + "delete window.MediaSource; delete window.ManagedMediaSource;"
         )
         page.goto(web.url)
-        tile = poll(page, TILE, "door", lambda t: t["mode"] == "jpeg" and t["shown"] >= 5,
+        tile = evaluate_until(page, TILE, "door", lambda t: t["mode"] == "jpeg" and t["shown"] >= 5,
                     what="JPEG pictures of the video camera")  # fmt: skip
         assert tile["hidden"] and not tile["img_hidden"]
         stats = hub.camera_stats("door")

@@ -58,6 +58,13 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     assert rec is not None
     wait_until(lambda: rec.seen >= 2 * COUNT + 29, what="the recorder to take every frame")
     wait_until(lambda: len(history.index.find("door")) == 3, what="three video segments")
+    # The last group is held until its segment closes (the camera went quiet): the clip
+    # tests want all of it on disk.
+    wait_until(
+        lambda: all(c.buffered == 0 for c in rec.stats().cameras),
+        timeout=30,
+        what="the recorder to write the last fragment",
+    )
     yield Recorded(web.url, t0, want)
     web.stop()
     hub.stop()

@@ -5,8 +5,6 @@ WebRTC cannot connect falls back to MSE; bad offers get a clear error."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,7 +13,8 @@ import pytest
 import camhub
 from camhub.web import WebServer
 from tests.conftest import wait_until
-from tests.web.live_camera import VideoCamera, h264_loop
+from tests.web.conftest import evaluate_until
+from tests.web.live_camera import VideoCamera
 
 pytest.importorskip("aiortc", reason="aiortc is installed by scripts/setup")
 
@@ -54,39 +53,15 @@ TILE = """(name) => {
 }"""
 
 
-def poll(page: Any, script: str, arg: Any, check: Any, timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = page.evaluate(script, arg)
-        if got is not None and check(got):
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}: last {got}")
-        time.sleep(0.1)
-
-
-@pytest.fixture(scope="module")
-def packets() -> list[Any]:
-    return h264_loop(30, (320, 240), gop=15)
-
-
-@pytest.fixture
-def door(hub: camhub.Hub, packets: list[Any]) -> Iterator[VideoCamera]:
-    cam = VideoCamera(hub, "door", packets, fps=15)
-    wait_until(lambda: hub.camera_stats("door") is not None, what="the video camera")
-    yield cam
-    cam.stop()
-
-
 def test_camera_page_plays_the_camera_over_webrtc(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, page: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, page: Any
 ) -> None:
     page.goto(web.url + "camera?name=door")
-    first = poll(page, LIVE_FIGURE, None, lambda f: f["transport"] == "webrtc" and f["time"] > 0.3,
+    first = evaluate_until(page, LIVE_FIGURE, None, lambda f: f["transport"] == "webrtc" and f["time"] > 0.3,
                  what="the WebRTC video to play")  # fmt: skip
     assert first["mode"] == "video" and first["rtc_error"] is None
     assert (first["width"], first["height"]) == (320, 240)
-    later = poll(page, LIVE_FIGURE, None, lambda f: f["time"] >= first["time"] + 1.5,
+    later = evaluate_until(page, LIVE_FIGURE, None, lambda f: f["time"] >= first["time"] + 1.5,
                  what="the WebRTC video to keep playing")  # fmt: skip
     assert later["frames"] > first["frames"] and later["transport"] == "webrtc"
     stats = hub.camera_stats("door")
@@ -97,15 +72,15 @@ def test_camera_page_plays_the_camera_over_webrtc(
 
 
 def test_grid_plays_the_camera_over_webrtc(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, page: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, page: Any
 ) -> None:
     page.goto(web.url)
-    poll(page, TILE, "door", lambda t: t["transport"] == "webrtc" and t["time"] > 0.3
+    evaluate_until(page, TILE, "door", lambda t: t["transport"] == "webrtc" and t["time"] > 0.3
          and t["width"] == 320, what="the grid tile's WebRTC video")  # fmt: skip
 
 
 def test_a_page_whose_webrtc_cannot_connect_falls_back_to_mse(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, browser: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, browser: Any
 ) -> None:
     context = browser.new_context()
     try:
@@ -113,7 +88,7 @@ def test_a_page_whose_webrtc_cannot_connect_falls_back_to_mse(
         # The page's offer is refused (as by a proxy that does not pass the POST).
         page.route("**/webrtc", lambda route: route.fulfill(status=502, body="bad gateway"))
         page.goto(web.url + "camera?name=door")
-        got = poll(page, LIVE_FIGURE, None, lambda f: f["transport"] == "mse" and f["time"] > 0.3,
+        got = evaluate_until(page, LIVE_FIGURE, None, lambda f: f["transport"] == "mse" and f["time"] > 0.3,
                    what="the MSE fallback to play")  # fmt: skip
         assert got["rtc_error"] == "HTTP 502"
     finally:
@@ -121,7 +96,7 @@ def test_a_page_whose_webrtc_cannot_connect_falls_back_to_mse(
 
 
 def test_offers_are_checked(
-    hub: camhub.Hub, web: WebServer, door: VideoCamera, cameras: Any
+    hub: camhub.Hub, web: WebServer, video_door: VideoCamera, cameras: Any
 ) -> None:
     cameras("yard")
     wait_until(lambda: hub.camera_stats("yard") is not None, what="the JPEG camera")
