@@ -64,7 +64,8 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
         os.close(write_fd)  # the watcher reads end-of-file and returns
         watcher.join(2.0)
-        os.close(read_fd)
+        if not watcher.is_alive():  # else a forked child holds the write end: leave it
+            os.close(read_fd)
 
 
 def _watch(read_fd: int, stop: threading.Event) -> None:
