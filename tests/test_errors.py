@@ -41,7 +41,6 @@ INTERNAL = {
     ("camhub/notify/settings.py", "ValueError"),
     ("camhub/detect/config.py", "ValueError"),
     ("camhub/web/phone.py", "TypeError"),
-    ("camhub/web/phone.py", "ValueError"),
     ("camhub/scenes.py", "ConnectionError"),
     ("camhub/sources/webcam.py", "OSError"),
     ("camhub/sources/mjpeg.py", "OSError"),
@@ -56,7 +55,7 @@ INTERNAL = {
     ("camhub/positions.py", "ValueError"),  # a TOML the reader cannot place: caught, no position
     ("camhub/sources/rtspclient.py", "TimeoutError"),
     ("camhub/sources/rtspclient.py", "ConnectionResetError"),
-    ("camhub/web/events_api.py", "ValueError"),  # a bad request body: answered 400/413
+    ("camhub/web/responses.py", "ValueError"),  # a body past its limit: answered 400/413
     ("camhub/web/events_api.py", "TypeError"),
     ("camhub/web/webrtc.py", "ValueError"),  # a bad WebRTC offer: answered 400
     ("camhub/detect/pool.py", "IndexError"),  # a shared-memory slot gone: caught, frame skipped

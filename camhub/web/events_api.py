@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.concurrency import iterate_in_threadpool
@@ -74,6 +74,8 @@ class EventsApi:
     def __init__(self, history: History) -> None:
         self.history = history
         self.closing = False
+        self._enders: set[Callable[[], None]] = set()
+        """One per open event stream: queues its end behind what it was sent so far."""
         self._clip_streams = 0
 
     async def page(self, request: Request) -> Response:
@@ -259,24 +261,32 @@ class EventsApi:
         """Server-sent events: one ``data:`` line of JSON per EventUpdate (the update's
         shared JSON, the same bytes MQTT and webhooks send)."""
         loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[EventUpdate] = asyncio.Queue(_SSE_QUEUE)
+        queue: asyncio.Queue[EventUpdate | None] = asyncio.Queue(_SSE_QUEUE)
 
-        def offer(update: EventUpdate) -> None:
+        def offer(update: EventUpdate | None) -> None:
             if queue.full():  # a slow browser loses the oldest, never blocks the bus
                 queue.get_nowait()
             queue.put_nowait(update)
 
-        def listener(update: EventUpdate) -> None:
+        # Updates and the end (None) reach the queue through the same FIFO of the event
+        # loop, so the ends published as the hub stops go out before the stream closes.
+        def listener(update: EventUpdate | None) -> None:
             with contextlib.suppress(RuntimeError):  # loop closed during shutdown
                 loop.call_soon_threadsafe(offer, update)
 
+        def end() -> None:
+            listener(None)
+
         manager = self.history.manager
         manager.add_listener(listener)
+        self._enders.add(end)
 
         async def lines() -> AsyncIterator[bytes]:
             try:
                 yield b"retry: 2000\n\n"
-                while not (self.closing and queue.empty()):  # ends at stop still go out
+                if self.closing:
+                    return
+                while True:  # until the end (None) or the client hangs up
                     try:
                         update = await asyncio.wait_for(queue.get(), _HEARTBEAT)
                     except TimeoutError:
@@ -284,9 +294,12 @@ class EventsApi:
                             return
                         yield b": ping\n\n"
                         continue
+                    if update is None:
+                        return
                     kind = update.type.encode()
                     yield b"event: " + kind + b"\ndata: " + update.json + b"\n\n"
             finally:
+                self._enders.discard(end)
                 manager.remove_listener(listener)
 
         return StreamingResponse(
@@ -294,6 +307,13 @@ class EventsApi:
             media_type="text/event-stream",
             headers={**NO_STORE, "X-Accel-Buffering": "no"},
         )
+
+    def close_streams(self) -> None:
+        """End every open event stream after what was published before this call (the
+        hub is stopping: the ends of its events still go out)."""
+        self.closing = True
+        for end in list(self._enders):
+            end()
 
     def routes(self) -> list[BaseRoute]:
         return [

@@ -227,7 +227,7 @@ class WebServer:
     def stop(self, timeout: float = 5.0) -> None:
         """End open streams, then the server; never blocks longer than ``timeout``."""
         if self.app.state.events_api is not None:
-            self.app.state.events_api.closing = True  # ends live event streams
+            self.app.state.events_api.close_streams()  # after the ends already published
         loop = self.dashboard.broadcaster.loop
         if loop is not None and not loop.is_closed():
             try:

@@ -88,8 +88,16 @@ def _card(page: Any, camera: str, label: str) -> Any:
 
 def _lane_x(page: Any, camera: str, t: float) -> tuple[float, float]:
     """Where time ``t`` is on ``camera``'s lane, in page pixels."""
-    box = page.locator(f'.lane[data-camera="{camera}"]').bounding_box()
-    view = page.evaluate("() => ({...camhubReview.timeline.view})")
+    # One script, so the lane measured is the one on screen: a redraw every few seconds
+    # replaces the lane elements (a handle taken before it would measure a detached one).
+    box, view = page.evaluate(
+        """(camera) => {
+          const r = document.querySelector(`.lane[data-camera="${camera}"]`).getBoundingClientRect();
+          return [{x: r.x, y: r.y, width: r.width, height: r.height},
+                  {...camhubReview.timeline.view}];
+        }""",
+        camera,
+    )
     x = box["x"] + (t - view["from"]) / (view["to"] - view["from"]) * box["width"]
     return x, box["y"] + box["height"] / 2
 
@@ -230,7 +238,11 @@ def test_a_jpeg_recording_says_it_is_preparing_a_clip(page: Any) -> None:
 def test_no_recording_says_so_in_words(page: Any) -> None:
     _card(page, "porch", "person").locator(".thumb").click()
     status = page.locator("#player-status")
-    wait_until(lambda: status.is_visible(), what="the no-recording message")
+    # (The status line may show its hint before the click is handled: wait for the words.)
+    wait_until(
+        lambda: status.is_visible() and status.inner_text().startswith("Nothing was recorded"),
+        what="the no-recording message",
+    )
     text = status.inner_text()
     assert text.startswith("Nothing was recorded on “porch” at ")
     assert "Recording is off for this camera" in text and "--record events" in text
@@ -272,7 +284,10 @@ def test_phone_layout_keeps_the_player_clear(chromium: Any, site: ReviewSite) ->
             f"() => document.elementFromPoint({box['x'] + box['width'] / 2}, {box['y'] + 5}).id"
         )
         assert on_top == "player"  # nothing covers the top of the player
-        name_w = pg.locator(".track .name").first.bounding_box()["width"]
+        # (measured in one script: the timeline's redraws replace its elements)
+        name_w = pg.evaluate(
+            "() => document.querySelector('.track .name').getBoundingClientRect().width"
+        )
         assert name_w <= 390 * 0.2  # the lanes keep most of the width
         assert (
             pg.evaluate("() => document.documentElement.scrollWidth") <= 390
